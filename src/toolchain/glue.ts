@@ -1,0 +1,420 @@
+/**
+ * The glue module: a small WebAssembly text module that turns the quickjs-wasi
+ * *reactor* engine into a WASI *command* (`_start`) with Javy's JS-facing API.
+ *
+ * It imports the engine's exports from module `qjs` (memory included, so the
+ * merged module has exactly one memory) and serves the engine's `env.*`
+ * imports. All JS text lives in passive data segments that are copied into
+ * `wasm_malloc`'d buffers at initialisation: the glue owns no fixed addresses,
+ * so it can never collide with the engine's heap.
+ *
+ * Two evaluation modes:
+ * - `preevaluated` (default): `wizer.initialize` runs the prelude AND the policy
+ *   bundle's top level; Wizer snapshots the result; `_start` only reseeds the
+ *   PRNG and calls the entry the bundle registered.
+ * - `javy`: `wizer.initialize` runs the prelude and compiles the bundle to
+ *   bytecode; `_start` evaluates that bytecode (top level at run time), which is
+ *   what a Javy-built module does. Kept for honest benchmarking.
+ *
+ * The toolchain knows nothing about probes or Kubewarden policies: it turns a
+ * bundled script into a command module.
+ */
+
+export type EvaluationMode = "preevaluated" | "javy";
+
+export interface GlueOptions {
+  /** The runtime prelude (Javy.IO, console, TextEncoder, …), plain JS. */
+  prelude: string;
+  /** The bundled policy script, plain JS. */
+  bundle: string;
+  mode: EvaluationMode;
+  /** Bytes of C (shadow) stack QuickJS may use before throwing RangeError. */
+  maxStackBytes: number;
+  /** Upper bound of the engine's JS heap in bytes (allocation failure → catchable error). */
+  memoryLimitBytes: number;
+}
+
+/** Host functions the prelude receives; the last letter selects the handler in `host_call`. */
+export const HOST_FUNCTIONS = {
+  read: "__lpp_host_r",
+  write: "__lpp_host_w",
+  decodeUtf8: "__lpp_host_d",
+  encodeUtf8: "__lpp_host_e",
+  argv1: "__lpp_host_a",
+  random: "__lpp_host_x",
+  jsonDepth: "__lpp_host_j",
+} as const;
+
+/** Engine WASI imports the glue serves (fixed values until initialised) so snapshots are reproducible. */
+export const DETERMINISTIC_DURING_INIT = ["clock_time_get", "random_get"] as const;
+
+/** Globals the prelude defines and `_start` calls. */
+export const PRELUDE_ENTRY_POINTS = { reseed: "__lpp_reseed", main: "__lpp_main" } as const;
+
+/** Encode bytes as a WAT string literal body. */
+function watBytes(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) {
+    if (b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c) out += String.fromCharCode(b);
+    else out += "\\" + b.toString(16).padStart(2, "0");
+  }
+  return out;
+}
+
+/** A table of NUL-terminated C strings packed into one segment, with their offsets. */
+class StringTable {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  private readonly encoder = new TextEncoder();
+  add(text: string): { offset: number; length: number } {
+    const bytes = this.encoder.encode(text + "\0");
+    const offset = this.size;
+    this.parts.push(bytes);
+    this.size += bytes.length;
+    return { offset, length: bytes.length - 1 };
+  }
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    let at = 0;
+    for (const p of this.parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+}
+
+export function glueWat(options: GlueOptions): string {
+  const encoder = new TextEncoder();
+  const prelude = encoder.encode(options.prelude + "\0");
+  const bundle = encoder.encode(options.bundle + "\0");
+  const strings = new StringTable();
+  const hostNames = Object.values(HOST_FUNCTIONS).map((name) => ({ name, ...strings.add(name) }));
+  const preludeFile = strings.add("prelude.js");
+  const bundleFile = strings.add("policy.js");
+  const reseedName = strings.add(PRELUDE_ENTRY_POINTS.reseed);
+  const mainName = strings.add(PRELUDE_ENTRY_POINTS.main);
+  const initFailed = strings.add("loopback-probes glue: initialisation failed: ");
+  const runFailed = strings.add("loopback-probes glue: uncaught error: ");
+  const stringBytes = strings.bytes();
+  const javy = options.mode === "javy" ? 1 : 0;
+
+  const registerHostFunctions = hostNames
+    .map(
+      (h) => `    (local.set $fn (call $qjs_new_host_function (i32.add (global.get $strings) (i32.const ${h.offset})) (i32.const ${h.length}) (i32.const 4)))
+    (drop (call $qjs_set_prop_string (local.get $global) (i32.add (global.get $strings) (i32.const ${h.offset})) (local.get $fn)))
+    (call $qjs_free_value (local.get $fn))`,
+    )
+    .join("\n");
+
+  return `(module
+  ;; --- the engine (module "qjs" in wasm-merge) ---
+  (import "qjs" "memory" (memory 1))
+  (import "qjs" "_initialize" (func $qjs_initialize))
+  (import "qjs" "qjs_init" (func $qjs_init (result i32)))
+  (import "qjs" "qjs_set_max_stack_size" (func $qjs_set_max_stack_size (param i32)))
+  (import "qjs" "qjs_set_memory_limit" (func $qjs_set_memory_limit (param i32)))
+  (import "qjs" "qjs_eval" (func $qjs_eval (param i32 i32 i32 i32) (result i32)))
+  (import "qjs" "qjs_compile" (func $qjs_compile (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "qjs" "qjs_eval_bytecode" (func $qjs_eval_bytecode (param i32 i32) (result i32)))
+  (import "qjs" "qjs_call" (func $qjs_call (param i32 i32 i32 i32) (result i32)))
+  (import "qjs" "qjs_get_global" (func $qjs_get_global (result i32)))
+  (import "qjs" "qjs_get_undefined" (func $qjs_get_undefined (result i32)))
+  (import "qjs" "qjs_get_prop_string" (func $qjs_get_prop_string (param i32 i32) (result i32)))
+  (import "qjs" "qjs_set_prop_string" (func $qjs_set_prop_string (param i32 i32 i32) (result i32)))
+  (import "qjs" "qjs_new_host_function" (func $qjs_new_host_function (param i32 i32 i32) (result i32)))
+  (import "qjs" "qjs_new_number" (func $qjs_new_number (param f64) (result i32)))
+  (import "qjs" "qjs_new_string" (func $qjs_new_string (param i32 i32) (result i32)))
+  (import "qjs" "qjs_new_uint8_array" (func $qjs_new_uint8_array (param i32 i32) (result i32)))
+  (import "qjs" "qjs_get_float64" (func $qjs_get_float64 (param i32) (result f64)))
+  (import "qjs" "qjs_get_array_buffer" (func $qjs_get_array_buffer (param i32 i32) (result i32)))
+  (import "qjs" "qjs_get_string_len" (func $qjs_get_string_len (param i32 i32) (result i32)))
+  (import "qjs" "qjs_free_cstring" (func $qjs_free_cstring (param i32)))
+  (import "qjs" "qjs_free_value" (func $qjs_free_value (param i32)))
+  (import "qjs" "qjs_is_exception" (func $qjs_is_exception (param i32) (result i32)))
+  (import "qjs" "qjs_get_exception" (func $qjs_get_exception (result i32)))
+  (import "qjs" "wasm_malloc" (func $malloc (param i32) (result i32)))
+  (import "qjs" "wasm_free" (func $free (param i32)))
+  (import "qjs" "strlen" (func $strlen (param i32) (result i32)))
+  ;; --- WASI ---
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock_time_get (param i32 i64 i32) (result i32)))
+
+  (global $initialized (mut i32) (i32.const 0))
+  (global $strings (mut i32) (i32.const 0))
+  (global $scratch (mut i32) (i32.const 0))   ;; 32 bytes: iovec, counters, out-lengths
+  (global $reseed_fn (mut i32) (i32.const 0))
+  (global $main_fn (mut i32) (i32.const 0))
+  (global $bytecode (mut i32) (i32.const 0))
+  (global $bytecode_len (mut i32) (i32.const 0))
+
+  (data $strings_seg "${watBytes(stringBytes)}")
+  (data $prelude_seg "${watBytes(prelude)}")
+  (data $bundle_seg "${watBytes(bundle)}")
+
+  ;; Write len bytes at ptr to fd, ignoring short writes' errors (best effort diagnostics).
+  (func $write_all (param $fd i32) (param $ptr i32) (param $len i32)
+    (local $n i32)
+    (block $done
+      (loop $more
+        (br_if $done (i32.le_s (local.get $len) (i32.const 0)))
+        (i32.store (global.get $scratch) (local.get $ptr))
+        (i32.store offset=4 (global.get $scratch) (local.get $len))
+        (br_if $done (call $fd_write (local.get $fd) (global.get $scratch) (i32.const 1) (i32.add (global.get $scratch) (i32.const 8))))
+        (local.set $n (i32.load offset=8 (global.get $scratch)))
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $ptr (i32.add (local.get $ptr) (local.get $n)))
+        (local.set $len (i32.sub (local.get $len) (local.get $n)))
+        (br $more))))
+
+  ;; Print a prefix and the pending JS exception to stderr.
+  (func $report_exception (param $prefix i32)
+    (local $exc i32) (local $str i32)
+    (call $write_all (i32.const 2) (i32.add (global.get $strings) (local.get $prefix))
+      (call $strlen (i32.add (global.get $strings) (local.get $prefix))))
+    (local.set $exc (call $qjs_get_exception))
+    (local.set $str (call $qjs_get_string_len (local.get $exc) (i32.add (global.get $scratch) (i32.const 12))))
+    (if (local.get $str)
+      (then
+        (call $write_all (i32.const 2) (local.get $str) (i32.load offset=12 (global.get $scratch)))
+        (call $qjs_free_cstring (local.get $str))))
+    (i32.store8 (global.get $scratch) (i32.const 10))
+    (call $write_all (i32.const 2) (global.get $scratch) (i32.const 1))
+    (call $qjs_free_value (local.get $exc)))
+
+  ;; Copy a passive segment into a fresh buffer and evaluate (or compile) it.
+  (func $eval_source (param $code i32) (param $len i32) (param $file i32) (result i32)
+    (call $qjs_eval (local.get $code) (local.get $len) (i32.add (global.get $strings) (local.get $file)) (i32.const 0)))
+
+  (func $fail_init
+    (call $report_exception (i32.const ${initFailed.offset}))
+    (unreachable))
+
+  (func $get_global_fn (param $name i32) (result i32)
+    (local $g i32) (local $fn i32)
+    (local.set $g (call $qjs_get_global))
+    (local.set $fn (call $qjs_get_prop_string (local.get $g) (i32.add (global.get $strings) (local.get $name))))
+    (call $qjs_free_value (local.get $g))
+    (local.get $fn))
+
+  (func $initialize (export "wizer.initialize")
+    (local $global i32) (local $fn i32) (local $buf i32) (local $r i32)
+    (if (global.get $initialized) (then (return)))
+    (call $qjs_initialize)
+    (if (call $qjs_init) (then (unreachable)))
+    (call $qjs_set_max_stack_size (i32.const ${options.maxStackBytes}))
+    (call $qjs_set_memory_limit (i32.const ${options.memoryLimitBytes}))
+    (global.set $scratch (call $malloc (i32.const 32)))
+    (global.set $strings (call $malloc (i32.const ${stringBytes.length})))
+    (memory.init $strings_seg (global.get $strings) (i32.const 0) (i32.const ${stringBytes.length}))
+    (local.set $global (call $qjs_get_global))
+${registerHostFunctions}
+    (call $qjs_free_value (local.get $global))
+    ;; the prelude
+    (local.set $buf (call $malloc (i32.const ${prelude.length})))
+    (memory.init $prelude_seg (local.get $buf) (i32.const 0) (i32.const ${prelude.length}))
+    (local.set $r (call $eval_source (local.get $buf) (i32.const ${prelude.length - 1}) (i32.const ${preludeFile.offset})))
+    (call $free (local.get $buf))
+    (if (call $qjs_is_exception (local.get $r)) (then (call $fail_init)))
+    (call $qjs_free_value (local.get $r))
+    ;; the policy bundle
+    (local.set $buf (call $malloc (i32.const ${bundle.length})))
+    (memory.init $bundle_seg (local.get $buf) (i32.const 0) (i32.const ${bundle.length}))
+    (if (i32.const ${javy})
+      (then
+        (global.set $bytecode (call $qjs_compile (local.get $buf) (i32.const ${bundle.length - 1})
+          (i32.add (global.get $strings) (i32.const ${bundleFile.offset})) (i32.const 0) (i32.const 0)
+          (i32.add (global.get $scratch) (i32.const 16))))
+        (if (i32.eqz (global.get $bytecode)) (then (call $fail_init)))
+        (global.set $bytecode_len (i32.load offset=16 (global.get $scratch))))
+      (else
+        (local.set $r (call $eval_source (local.get $buf) (i32.const ${bundle.length - 1}) (i32.const ${bundleFile.offset})))
+        (if (call $qjs_is_exception (local.get $r)) (then (call $fail_init)))
+        (call $qjs_free_value (local.get $r))))
+    (call $free (local.get $buf))
+    (global.set $reseed_fn (call $get_global_fn (i32.const ${reseedName.offset})))
+    (global.set $main_fn (call $get_global_fn (i32.const ${mainName.offset})))
+    (global.set $initialized (i32.const 1)))
+
+  (func $call_global (param $fn i32)
+    (local $undef i32) (local $r i32)
+    (local.set $undef (call $qjs_get_undefined))
+    (local.set $r (call $qjs_call (local.get $fn) (local.get $undef) (i32.const 0) (i32.const 0)))
+    (call $qjs_free_value (local.get $undef))
+    (if (call $qjs_is_exception (local.get $r))
+      (then
+        (call $report_exception (i32.const ${runFailed.offset}))
+        (call $proc_exit (i32.const 1))))
+    (call $qjs_free_value (local.get $r)))
+
+  (func (export "_start")
+    (local $r i32)
+    ;; Without a snapshot (tests, debugging) initialise now.
+    (call $initialize)
+    (call $call_global (global.get $reseed_fn))
+    (if (global.get $bytecode)
+      (then
+        (local.set $r (call $qjs_eval_bytecode (global.get $bytecode) (global.get $bytecode_len)))
+        (if (call $qjs_is_exception (local.get $r))
+          (then
+            (call $report_exception (i32.const ${runFailed.offset}))
+            (call $proc_exit (i32.const 1))))
+        (call $qjs_free_value (local.get $r))))
+    (call $call_global (global.get $main_fn)))
+
+  ;; --- host functions: (fd|value, arraybuffer, offset, length) ---
+  (func $arg (param $argv i32) (param $i i32) (result i32)
+    (i32.load (i32.add (local.get $argv) (i32.shl (local.get $i) (i32.const 2)))))
+  (func $arg_i32 (param $argv i32) (param $i i32) (result i32)
+    (i32.trunc_sat_f64_s (call $qjs_get_float64 (call $arg (local.get $argv) (local.get $i)))))
+  (func $number (param $n i32) (result i32)
+    (call $qjs_new_number (f64.convert_i32_s (local.get $n))))
+
+  ;; Address of arraybuffer(argv[ab]) + argv[ab+1], or 0 when [off, off+len) is out of bounds.
+  (func $buffer_at (param $argv i32) (param $ab i32) (result i32)
+    (local $data i32) (local $size i32) (local $off i32) (local $len i32)
+    (local.set $data (call $qjs_get_array_buffer (call $arg (local.get $argv) (local.get $ab)) (i32.add (global.get $scratch) (i32.const 20))))
+    (if (i32.eqz (local.get $data)) (then (return (i32.const 0))))
+    (local.set $size (i32.load offset=20 (global.get $scratch)))
+    (local.set $off (call $arg_i32 (local.get $argv) (i32.add (local.get $ab) (i32.const 1))))
+    (local.set $len (call $arg_i32 (local.get $argv) (i32.add (local.get $ab) (i32.const 2))))
+    (if (i32.or (i32.lt_s (local.get $off) (i32.const 0)) (i32.lt_s (local.get $len) (i32.const 0))) (then (return (i32.const 0))))
+    (if (i64.gt_u (i64.add (i64.extend_i32_u (local.get $off)) (i64.extend_i32_u (local.get $len))) (i64.extend_i32_u (local.get $size)))
+      (then (return (i32.const 0))))
+    (i32.add (local.get $data) (local.get $off)))
+
+  ;; read(fd, ab, off, len) / write(fd, ab, off, len) → bytes, or -errno
+  (func $host_rw (param $argv i32) (param $write i32) (result i32)
+    (local $ptr i32) (local $err i32)
+    (if (i32.eqz (call $arg_i32 (local.get $argv) (i32.const 3))) (then (return (call $number (i32.const 0)))))
+    (local.set $ptr (call $buffer_at (local.get $argv) (i32.const 1)))
+    (if (i32.eqz (local.get $ptr)) (then (return (call $number (i32.const -28)))))
+    (i32.store (global.get $scratch) (local.get $ptr))
+    (i32.store offset=4 (global.get $scratch) (call $arg_i32 (local.get $argv) (i32.const 3)))
+    (local.set $err
+      (if (result i32) (local.get $write)
+        (then (call $fd_write (call $arg_i32 (local.get $argv) (i32.const 0)) (global.get $scratch) (i32.const 1) (i32.add (global.get $scratch) (i32.const 8))))
+        (else (call $fd_read (call $arg_i32 (local.get $argv) (i32.const 0)) (global.get $scratch) (i32.const 1) (i32.add (global.get $scratch) (i32.const 8))))))
+    (if (local.get $err) (then (return (call $number (i32.sub (i32.const 0) (local.get $err))))))
+    (call $number (i32.load offset=8 (global.get $scratch))))
+
+  ;; decode(ab, off, len) → string (UTF-8; invalid sequences become U+FFFD)
+  (func $host_decode (param $argv i32) (result i32)
+    (local $ptr i32) (local $len i32)
+    (local.set $len (call $arg_i32 (local.get $argv) (i32.const 2)))
+    (if (i32.eqz (local.get $len)) (then (return (call $qjs_new_string (global.get $scratch) (i32.const 0)))))
+    (local.set $ptr (call $buffer_at (local.get $argv) (i32.const 0)))
+    (if (i32.eqz (local.get $ptr)) (then (return (call $qjs_get_undefined))))
+    (call $qjs_new_string (local.get $ptr) (local.get $len)))
+
+  ;; encode(string) → Uint8Array (UTF-8)
+  (func $host_encode (param $argv i32) (result i32)
+    (local $str i32) (local $out i32)
+    (local.set $str (call $qjs_get_string_len (call $arg (local.get $argv) (i32.const 0)) (i32.add (global.get $scratch) (i32.const 24))))
+    (if (i32.eqz (local.get $str)) (then (return (i32.const 0))))
+    (local.set $out (call $qjs_new_uint8_array (local.get $str) (i32.load offset=24 (global.get $scratch))))
+    (call $qjs_free_cstring (local.get $str))
+    (local.get $out))
+
+  ;; argv1() → the process's second argument ("validate", "validate-settings"), or ""
+  (func $host_argv1 (result i32)
+    (local $argc i32) (local $vec i32) (local $buf i32) (local $s i32) (local $r i32)
+    (drop (call $args_sizes_get (global.get $scratch) (i32.add (global.get $scratch) (i32.const 4))))
+    (local.set $argc (i32.load (global.get $scratch)))
+    (local.set $vec (call $malloc (i32.shl (i32.add (local.get $argc) (i32.const 1)) (i32.const 2))))
+    (local.set $buf (call $malloc (i32.add (i32.load offset=4 (global.get $scratch)) (i32.const 1))))
+    (drop (call $args_get (local.get $vec) (local.get $buf)))
+    (if (i32.ge_u (local.get $argc) (i32.const 2))
+      (then
+        (local.set $s (i32.load offset=4 (local.get $vec)))
+        (local.set $r (call $qjs_new_string (local.get $s) (call $strlen (local.get $s)))))
+      (else (local.set $r (call $qjs_new_string (global.get $scratch) (i32.const 0)))))
+    (call $free (local.get $vec))
+    (call $free (local.get $buf))
+    (local.get $r))
+
+  ;; random(ab, off, len) → 0 or errno
+  (func $host_random (param $argv i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (call $buffer_at (local.get $argv) (i32.const 0)))
+    (if (i32.eqz (local.get $ptr)) (then (return (call $number (i32.const -28)))))
+    (call $number (call $random_get (local.get $ptr) (call $arg_i32 (local.get $argv) (i32.const 2)))))
+
+  ;; jsonDepth(ab, off, len, limit) → deepest [/{ nesting of JSON text, stopping once past limit.
+  ;; A byte loop here costs microseconds where the same loop in QuickJS costs milliseconds.
+  (func $host_json_depth (param $argv i32) (result i32)
+    (local $p i32) (local $end i32) (local $limit i32) (local $c i32)
+    (local $depth i32) (local $max i32) (local $in_string i32)
+    (if (i32.eqz (call $arg_i32 (local.get $argv) (i32.const 2))) (then (return (call $number (i32.const 0)))))
+    (local.set $p (call $buffer_at (local.get $argv) (i32.const 0)))
+    (if (i32.eqz (local.get $p)) (then (return (call $number (i32.const -1)))))
+    (local.set $end (i32.add (local.get $p) (call $arg_i32 (local.get $argv) (i32.const 2))))
+    (local.set $limit (call $arg_i32 (local.get $argv) (i32.const 3)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $c (i32.load8_u (local.get $p)))
+        (if (local.get $in_string)
+          (then
+            (if (i32.eq (local.get $c) (i32.const 92))
+              (then (local.set $p (i32.add (local.get $p) (i32.const 1))))
+              (else (if (i32.eq (local.get $c) (i32.const 34)) (then (local.set $in_string (i32.const 0)))))))
+          (else
+            (if (i32.eq (local.get $c) (i32.const 34))
+              (then (local.set $in_string (i32.const 1)))
+              (else
+                (if (i32.or (i32.eq (local.get $c) (i32.const 91)) (i32.eq (local.get $c) (i32.const 123)))
+                  (then
+                    (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
+                    (if (i32.gt_s (local.get $depth) (local.get $max))
+                      (then
+                        (local.set $max (local.get $depth))
+                        (br_if $done (i32.gt_s (local.get $max) (local.get $limit))))))
+                  (else
+                    (if (i32.or (i32.eq (local.get $c) (i32.const 93)) (i32.eq (local.get $c) (i32.const 125)))
+                      (then (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))))))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $next)))
+    (call $number (local.get $max)))
+
+  ;; --- the engine's env.* imports ---
+  (func (export "host_call") (param $name i32) (param $name_len i32) (param $this i32) (param $argc i32) (param $argv i32) (result i32)
+    (local $which i32)
+    (local.set $which (i32.load8_u (i32.sub (i32.add (local.get $name) (local.get $name_len)) (i32.const 1))))
+    (if (i32.eq (local.get $which) (i32.const 114)) (then (return (call $host_rw (local.get $argv) (i32.const 0)))))   ;; r
+    (if (i32.eq (local.get $which) (i32.const 119)) (then (return (call $host_rw (local.get $argv) (i32.const 1)))))   ;; w
+    (if (i32.eq (local.get $which) (i32.const 100)) (then (return (call $host_decode (local.get $argv)))))  ;; d
+    (if (i32.eq (local.get $which) (i32.const 101)) (then (return (call $host_encode (local.get $argv)))))   ;; e
+    (if (i32.eq (local.get $which) (i32.const 97)) (then (return (call $host_argv1))))   ;; a
+    (if (i32.eq (local.get $which) (i32.const 120)) (then (return (call $host_random (local.get $argv)))))   ;; x
+    (if (i32.eq (local.get $which) (i32.const 106)) (then (return (call $host_json_depth (local.get $argv)))))  ;; j
+    (call $qjs_get_undefined))
+  ;; --- the engine's clock and entropy (see DETERMINISTIC_DURING_INIT) ---
+  ;; While initialising (at build time, under Wizer) the engine sees a fixed clock
+  ;; and fixed "random" bytes, so the snapshot, and so the module, is byte-for-byte
+  ;; reproducible. Afterwards both pass through to the host.
+  (func (export "clock_time_get") (param $id i32) (param $precision i64) (param $out i32) (result i32)
+    (if (global.get $initialized)
+      (then (return (call $clock_time_get (local.get $id) (local.get $precision) (local.get $out)))))
+    (i64.store (local.get $out) (i64.const 0))
+    (i32.const 0))
+  (func (export "random_get") (param $ptr i32) (param $len i32) (result i32)
+    (if (global.get $initialized)
+      (then (return (call $random_get (local.get $ptr) (local.get $len)))))
+    (memory.fill (local.get $ptr) (i32.const 0x5a) (local.get $len))
+    (i32.const 0))
+  (func (export "host_interrupt") (result i32) (i32.const 0))
+  (func (export "host_promise_rejection") (param $promise i32) (param $reason i32) (param $handled i32)
+    (call $qjs_free_value (local.get $promise))
+    (call $qjs_free_value (local.get $reason)))
+  (func (export "host_module_normalize") (param i32 i32) (result i32) (i32.const 0))
+  (func (export "host_module_load") (param i32 i32) (result i32) (i32.const 0))
+  (func (export "host_get_timezone_offset") (param i32 i32) (result i32) (i32.const 0))
+)
+`;
+}

@@ -1,0 +1,222 @@
+/**
+ * Just enough of the WebAssembly binary format to read imports and exports,
+ * keep a subset of exports, and read or append custom sections — without
+ * loading a whole toolchain library for three small jobs.
+ */
+
+const MAGIC = [0x00, 0x61, 0x73, 0x6d];
+const SECTION_CUSTOM = 0;
+const SECTION_IMPORT = 2;
+const SECTION_EXPORT = 7;
+const EXTERNAL_KINDS = ["func", "table", "memory", "global", "tag"] as const;
+
+export type ExternalKind = (typeof EXTERNAL_KINDS)[number];
+
+export interface Section {
+  id: number;
+  /** Offset of the section id byte. */
+  start: number;
+  /** Offset of the first content byte. */
+  contentStart: number;
+  /** Offset just past the section. */
+  end: number;
+}
+
+class Reader {
+  constructor(
+    readonly bytes: Uint8Array,
+    public at = 0,
+  ) {}
+  byte(): number {
+    if (this.at >= this.bytes.length) throw new Error("unexpected end of WebAssembly module");
+    return this.bytes[this.at++]!;
+  }
+  u32(): number {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      const b = this.byte();
+      result += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return result;
+      shift += 7;
+      if (shift > 35) throw new Error("malformed LEB128 integer");
+    }
+  }
+  name(): string {
+    const len = this.u32();
+    const slice = this.bytes.subarray(this.at, this.at + len);
+    this.at += len;
+    return new TextDecoder("utf-8", { fatal: true }).decode(slice);
+  }
+}
+
+export function encodeU32(value: number): number[] {
+  const out: number[] = [];
+  let v = value >>> 0;
+  do {
+    let b = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) b |= 0x80;
+    out.push(b);
+  } while (v !== 0);
+  return out;
+}
+
+function encodeName(name: string): number[] {
+  const bytes = new TextEncoder().encode(name);
+  return [...encodeU32(bytes.length), ...bytes];
+}
+
+export function isWasm(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && MAGIC.every((b, i) => bytes[i] === b);
+}
+
+export function sections(bytes: Uint8Array): Section[] {
+  if (!isWasm(bytes)) throw new Error("not a WebAssembly module (missing \\0asm header)");
+  const r = new Reader(bytes, 8);
+  const out: Section[] = [];
+  while (r.at < bytes.length) {
+    const start = r.at;
+    const id = r.byte();
+    const size = r.u32();
+    const contentStart = r.at;
+    const end = contentStart + size;
+    if (end > bytes.length) throw new Error("truncated WebAssembly section");
+    out.push({ id, start, contentStart, end });
+    r.at = end;
+  }
+  return out;
+}
+
+export interface ImportEntry {
+  module: string;
+  name: string;
+  kind: ExternalKind;
+}
+
+interface RawImport extends ImportEntry {
+  /** The encoded type description that follows the kind byte. */
+  description: Uint8Array;
+}
+
+function rawImports(bytes: Uint8Array): RawImport[] {
+  const out: RawImport[] = [];
+  for (const s of sections(bytes).filter((x) => x.id === SECTION_IMPORT)) {
+    const r = new Reader(bytes, s.contentStart);
+    const count = r.u32();
+    for (let i = 0; i < count; i++) {
+      const module = r.name();
+      const name = r.name();
+      const kindByte = r.byte();
+      const kind = EXTERNAL_KINDS[kindByte];
+      if (!kind) throw new Error(`unknown import kind ${kindByte}`);
+      const descStart = r.at;
+      if (kind === "func") r.u32();
+      else if (kind === "tag") {
+        r.byte();
+        r.u32();
+      } else if (kind === "table") {
+        r.byte(); // reftype (single-byte forms only: funcref/externref)
+        skipLimits(r);
+      } else if (kind === "memory") skipLimits(r);
+      else {
+        r.byte(); // valtype
+        r.byte(); // mutability
+      }
+      out.push({ module, name, kind, description: bytes.subarray(descStart, r.at) });
+    }
+  }
+  return out;
+}
+
+export function imports(bytes: Uint8Array): ImportEntry[] {
+  return rawImports(bytes).map(({ module, name, kind }) => ({ module, name, kind }));
+}
+
+/** A copy of the module in which the matching imports come from module `to` instead. */
+export function renameImportModule(bytes: Uint8Array, from: string, names: readonly string[], to: string): Uint8Array {
+  const entries = rawImports(bytes);
+  const content: number[] = [...encodeU32(entries.length)];
+  for (const e of entries) {
+    const module = e.module === from && names.includes(e.name) ? to : e.module;
+    content.push(...encodeName(module), ...encodeName(e.name), EXTERNAL_KINDS.indexOf(e.kind), ...e.description);
+  }
+  return replaceSection(bytes, SECTION_IMPORT, Uint8Array.from(content));
+}
+
+function skipLimits(r: Reader): void {
+  const flags = r.byte();
+  r.u32();
+  if (flags & 1) r.u32();
+}
+
+export interface ExportEntry {
+  name: string;
+  kind: ExternalKind;
+  index: number;
+}
+
+export function exports(bytes: Uint8Array): ExportEntry[] {
+  const out: ExportEntry[] = [];
+  for (const s of sections(bytes).filter((x) => x.id === SECTION_EXPORT)) {
+    const r = new Reader(bytes, s.contentStart);
+    const count = r.u32();
+    for (let i = 0; i < count; i++) {
+      const name = r.name();
+      const kindByte = r.byte();
+      const kind = EXTERNAL_KINDS[kindByte];
+      if (!kind) throw new Error(`unknown export kind ${kindByte}`);
+      out.push({ name, kind, index: r.u32() });
+    }
+  }
+  return out;
+}
+
+function section(id: number, content: number[] | Uint8Array): Uint8Array {
+  const head = [id, ...encodeU32(content.length)];
+  const out = new Uint8Array(head.length + content.length);
+  out.set(head, 0);
+  out.set(content, head.length);
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** A copy of the module whose export section holds only the named exports. */
+export function keepExports(bytes: Uint8Array, keep: readonly string[]): Uint8Array {
+  const kept = exports(bytes).filter((e) => keep.includes(e.name));
+  const missing = keep.filter((k) => !kept.some((e) => e.name === k));
+  if (missing.length > 0) throw new Error(`module does not export ${missing.join(", ")}`);
+  const content: number[] = [...encodeU32(kept.length)];
+  for (const e of kept) content.push(...encodeName(e.name), EXTERNAL_KINDS.indexOf(e.kind), ...encodeU32(e.index));
+  return replaceSection(bytes, SECTION_EXPORT, Uint8Array.from(content));
+}
+
+function replaceSection(bytes: Uint8Array, id: number, content: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
+  for (const s of sections(bytes)) parts.push(s.id === id ? section(id, content) : bytes.subarray(s.start, s.end));
+  return concat(parts);
+}
+
+export function customSections(bytes: Uint8Array, name: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const s of sections(bytes).filter((x) => x.id === SECTION_CUSTOM)) {
+    const r = new Reader(bytes, s.contentStart);
+    if (r.name() === name) out.push(bytes.slice(r.at, s.end));
+  }
+  return out;
+}
+
+export function appendCustomSection(bytes: Uint8Array, name: string, payload: Uint8Array): Uint8Array {
+  sections(bytes); // validates the framing before we extend it
+  const content = concat([Uint8Array.from(encodeName(name)), payload]);
+  return concat([bytes, section(SECTION_CUSTOM, content)]);
+}
