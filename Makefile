@@ -1,0 +1,26 @@
+# Thin wrappers over the npm scripts and the CLI; see README.md.
+CLI := node bin/loopback-probes.js
+POLICY_DIRS := $(wildcard policies/*)
+SOURCES := $(shell find src policies -type f 2>/dev/null) package-lock.json
+
+.PHONY: all build test demo clean
+
+all: build
+
+build: node_modules $(POLICY_DIRS:policies/%=dist/%.wasm)
+
+dist/%.wasm: node_modules $(SOURCES)
+	$(CLI) build policies/$* --out dist
+
+node_modules: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+test: node_modules
+	npm test
+
+demo: build
+	$(CLI) demo
+
+clean:
+	rm -rf dist .cache

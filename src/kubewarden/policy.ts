@@ -1,0 +1,116 @@
+/**
+ * The policy entry: reads stdin, dispatches on policyAction(), writes exactly one
+ * JSON answer on stdout. Whatever happens — bad JSON, a throwing policy, bad
+ * settings — the answer is well-formed and the process exits 0: a trap or a
+ * non-zero exit would become a 500 that blocks every matching request.
+ */
+import { readFileSync, writeFileSync } from "javy/fs";
+import { errorMessage, parseInput } from "./input-guard.js";
+import {
+  type AdmissionRequest,
+  reject,
+  settingsInvalid,
+  settingsValid,
+  type SettingsValidationResponse,
+  type ValidationResponse,
+} from "./protocol.js";
+
+export type SettingsResult<S> = { ok: true; settings: S } | { ok: false; message: string };
+
+export interface PolicyDefinition<S> {
+  /** Validate raw settings (JSON from the policy's spec.settings); never throws on bad input. */
+  parseSettings(raw: unknown): SettingsResult<S>;
+  /** Decide on one admission request. */
+  validate(request: AdmissionRequest, settings: S): ValidationResponse;
+}
+
+export interface PolicyIO {
+  action(): string;
+  readStdin(): Uint8Array;
+  writeStdout(bytes: Uint8Array): void;
+}
+
+type Answer = ValidationResponse | SettingsValidationResponse;
+
+declare const __lpp_register: ((fn: () => void) => void) | undefined;
+declare function policyAction(): string;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Why a validate payload is not a ValidationRequest, or null when it is one. */
+export function requestShapeProblem(input: unknown): string | null {
+  if (!isRecord(input)) return `expected a JSON object {"request": …, "settings": …}, got ${describe(input)}`;
+  const request = input.request;
+  if (request === undefined) return 'the "request" field is missing';
+  if (!isRecord(request)) return `"request" must be an AdmissionRequest object, got ${describe(request)}`;
+  if (request.object !== undefined && request.object !== null && !isRecord(request.object))
+    return `"request.object" must be an object or null, got ${describe(request.object)}`;
+  return null;
+}
+
+export function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
+}
+
+/** One evaluation: pure with respect to `io`, so it is testable in plain Node. */
+export function runPolicy<S>(definition: PolicyDefinition<S>, io: PolicyIO): void {
+  let action = "validate";
+  let answer: Answer;
+  try {
+    action = io.action();
+    answer = dispatch(definition, action, io.readStdin());
+  } catch (e) {
+    answer = failure(action, `policy error: ${errorMessage(e)}`);
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(answer);
+  } catch (e) {
+    text = JSON.stringify(failure(action, `policy error: cannot serialise the answer: ${errorMessage(e)}`));
+  }
+  io.writeStdout(new TextEncoder().encode(text));
+}
+
+function failure(action: string, message: string): Answer {
+  return action === "validate-settings" ? settingsInvalid(message) : reject(message);
+}
+
+function dispatch<S>(definition: PolicyDefinition<S>, action: string, stdin: Uint8Array): Answer {
+  if (action !== "validate" && action !== "validate-settings")
+    return reject(`unknown action ${JSON.stringify(action)}: expected "validate" or "validate-settings"`);
+  const parsed = parseInput(stdin);
+  if (!parsed.ok) return failure(action, parsed.message);
+
+  if (action === "validate-settings") {
+    const result = definition.parseSettings(parsed.value ?? {});
+    return result.ok ? settingsValid() : settingsInvalid(result.message);
+  }
+  const problem = requestShapeProblem(parsed.value);
+  if (problem !== null) return reject(`invalid ValidationRequest: ${problem}`);
+  const { request, settings } = parsed.value as { request: AdmissionRequest; settings?: unknown };
+  const result = definition.parseSettings(settings ?? {});
+  if (!result.ok) return reject(`invalid settings: ${result.message}`);
+  return definition.validate(request, result.settings);
+}
+
+/** Javy-style IO: stdin/stdout through javy/fs, the action from the host's argv. */
+export const javyIO: PolicyIO = {
+  action: () => policyAction(),
+  readStdin: () => readFileSync(0),
+  writeStdout: (bytes) => writeFileSync(1, bytes),
+};
+
+/**
+ * Declare the module's policy. Under this project's toolchain the top level runs
+ * at build time (no IO allowed), so the run is registered for `_start`; under a
+ * plain Javy build there is no registrar and the policy runs immediately.
+ */
+export function definePolicy<S>(definition: PolicyDefinition<S>): void {
+  const run = () => runPolicy(definition, javyIO);
+  if (typeof __lpp_register === "function") __lpp_register(run);
+  else run();
+}
