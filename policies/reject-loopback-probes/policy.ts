@@ -1,0 +1,19 @@
+/**
+ * reject-loopback-probes: rejects workloads whose kubelet probes can never
+ * succeed because the probed port is bound only on loopback.
+ */
+import { findUnreachableProbes, summarizeFindings, type AnalysisOptions } from "../../src/analysis/reachability.js";
+import { definePolicy } from "../../src/kubewarden/policy.js";
+import { accept, reject } from "../../src/kubewarden/protocol.js";
+import { analysisOptions, parseWithSchema, type SchemaValidator } from "../shared/settings.js";
+import type { RejectLoopbackProbesSettings } from "./settings.generated.js";
+import validateSchema from "./settings.validate.generated.js";
+
+definePolicy<AnalysisOptions>({
+  parseSettings: (raw) => parseWithSchema(validateSchema as SchemaValidator, raw, (s: RejectLoopbackProbesSettings) => analysisOptions(s)),
+  validate(request, options) {
+    if (request.operation === "DELETE" || request.object == null) return accept();
+    const findings = findUnreachableProbes(request.object, options);
+    return findings.length === 0 ? accept() : reject(summarizeFindings(findings));
+  },
+});

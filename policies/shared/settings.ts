@@ -1,0 +1,72 @@
+/**
+ * Settings handling shared by both policies: schema validation (the generated
+ * standalone ajv validator) with messages that name the bad key, and the
+ * mapping from settings to the analysis options.
+ */
+import { DEFAULT_LISTEN_ENV_VARS, DEFAULT_LISTEN_FLAGS, type ListenSpec } from "../../src/analysis/listen-specs.js";
+import type { AnalysisOptions } from "../../src/analysis/reachability.js";
+import type { SettingsResult } from "../../src/kubewarden/policy.js";
+import type { RejectLoopbackProbesSettings } from "../reject-loopback-probes/settings.generated.js";
+
+/** The settings both policies share (the reject policy's schema is exactly this part). */
+export type CommonSettings = RejectLoopbackProbesSettings;
+
+export interface SchemaError {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+export type SchemaValidator = ((data: unknown) => boolean) & { errors?: SchemaError[] | null };
+
+/** `/extraListenFlags/0/name` → `extraListenFlags[0].name` */
+export function settingsPath(instancePath: string): string {
+  return instancePath
+    .split("/")
+    .slice(1)
+    .map((seg) => seg.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), "");
+}
+
+export function describeSchemaError(e: SchemaError): string {
+  const at = settingsPath(e.instancePath);
+  const where = at === "" ? "settings" : at;
+  switch (e.keyword) {
+    case "additionalProperties":
+      return `${where}: unknown key "${String(e.params.additionalProperty)}"`;
+    case "required":
+      return `${where}: missing required key "${String(e.params.missingProperty)}"`;
+    case "pattern":
+      return `${where}: must be a flag or variable name (letters, digits, "_", "." or "-", optionally after "-" or "--"), got an invalid or empty name`;
+    case "enum":
+      return `${where}: must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+    case "minLength":
+      return `${where}: must not be empty`;
+    default:
+      return `${where}: ${e.message ?? e.keyword}`;
+  }
+}
+
+function normalizeSpec(spec: { name: string; form?: "address" | "url"; portFrom?: string; defaultPort?: number }): ListenSpec {
+  const out: ListenSpec = { name: spec.name.replace(/^-{1,2}/, ""), form: spec.form ?? "address" };
+  if (spec.portFrom !== undefined) out.portFrom = spec.portFrom.replace(/^-{1,2}/, "");
+  if (spec.defaultPort !== undefined) out.defaultPort = spec.defaultPort;
+  return out;
+}
+
+export function analysisOptions(settings: CommonSettings): AnalysisOptions {
+  return {
+    flags: [...(settings.listenFlags?.map(normalizeSpec) ?? DEFAULT_LISTEN_FLAGS), ...(settings.extraListenFlags ?? []).map(normalizeSpec)],
+    envVars: [...(settings.listenEnvVars?.map(normalizeSpec) ?? DEFAULT_LISTEN_ENV_VARS), ...(settings.extraListenEnvVars ?? []).map(normalizeSpec)],
+    includeContainers: settings.includeContainers ?? [],
+    excludeContainers: settings.excludeContainers ?? [],
+  };
+}
+
+/** Validate raw settings against the policy's schema, then shape them. */
+export function parseWithSchema<T, S>(validator: SchemaValidator, raw: unknown, shape: (settings: T) => S): SettingsResult<S> {
+  if (validator(raw)) return { ok: true, settings: shape(raw as T) };
+  const errors = validator.errors ?? [];
+  const messages = [...new Set(errors.map(describeSchemaError))];
+  return { ok: false, message: messages.length > 0 ? messages.join("; ") : "settings do not match the schema" };
+}

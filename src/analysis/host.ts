@@ -1,0 +1,97 @@
+/**
+ * Classifying the host part of a listen address.
+ *
+ * Only a positive identification of loopback leads to a finding; anything we
+ * cannot read (an unexpanded `$(POD_IP)`, a hostname) is never loopback.
+ */
+
+export type HostClass = "loopback" | "all-interfaces" | "other" | "unknown";
+
+const LOOPBACK_NAMES = new Set(["localhost", "localhost.", "ip6-localhost", "ip6-loopback"]);
+const ALL_INTERFACE_NAMES = new Set(["", "*", "0.0.0.0", "::", "[::]"]);
+
+/** Parse a dotted-quad IPv4 address into its four octets, or null. */
+export function parseIPv4(text: string): [number, number, number, number] | null {
+  const parts = text.split(".");
+  if (parts.length !== 4) return null;
+  const octets: number[] = [];
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p)) return null;
+    const n = Number(p);
+    if (n > 255) return null;
+    octets.push(n);
+  }
+  return octets as [number, number, number, number];
+}
+
+/** Parse an IPv6 address (optionally bracketed, optionally with an embedded IPv4 tail) into 8 groups. */
+export function parseIPv6(text: string): number[] | null {
+  let s = text;
+  if (s.startsWith("[") && s.endsWith("]")) s = s.slice(1, -1);
+  const zone = s.indexOf("%");
+  if (zone >= 0) s = s.slice(0, zone);
+  if (!s.includes(":")) return null;
+  let tail: number[] = [];
+  const lastColon = s.lastIndexOf(":");
+  const maybeV4 = s.slice(lastColon + 1);
+  if (maybeV4.includes(".")) {
+    const v4 = parseIPv4(maybeV4);
+    if (!v4) return null;
+    tail = [(v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]];
+    s = s.slice(0, lastColon + 1) + "0"; // placeholder group, replaced below
+  }
+  const halves = s.split("::");
+  if (halves.length > 2) return null;
+  const parseGroups = (h: string) => (h === "" ? [] : h.split(":"));
+  const head = parseGroups(halves[0]!);
+  const rest = halves.length === 2 ? parseGroups(halves[1]!) : [];
+  const groups: number[] = [];
+  for (const g of [...head, ...rest]) if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
+  const headN = head.map((g) => parseInt(g, 16));
+  const restN = rest.map((g) => parseInt(g, 16));
+  if (tail.length > 0) {
+    // The placeholder "0" stands where the IPv4 tail goes: drop it, append the two tail groups.
+    if (halves.length === 2 && rest.length > 0) restN.pop();
+    else headN.pop();
+  }
+  const explicit = headN.length + restN.length + tail.length;
+  if (halves.length === 2) {
+    if (explicit > 7) return null;
+    groups.push(...headN, ...new Array<number>(8 - explicit).fill(0), ...restN, ...tail);
+  } else {
+    if (explicit !== 8) return null;
+    groups.push(...headN, ...tail);
+  }
+  return groups;
+}
+
+/** True only for addresses that certainly mean "this network namespace's loopback". */
+export function isLoopbackHost(host: string): boolean {
+  return classifyHost(host) === "loopback";
+}
+
+export function classifyHost(raw: string): HostClass {
+  const host = raw.trim().toLowerCase();
+  if (host.includes("$(") || host.includes("${")) return "unknown";
+  if (ALL_INTERFACE_NAMES.has(host)) return "all-interfaces";
+  if (LOOPBACK_NAMES.has(host)) return "loopback";
+  const v4 = parseIPv4(host);
+  if (v4) return v4[0] === 127 ? "loopback" : v4.every((o) => o === 0) ? "all-interfaces" : "other";
+  const v6 = parseIPv6(host);
+  if (v6) {
+    if (v6.every((g) => g === 0)) return "all-interfaces";
+    const isV6Loopback = v6.slice(0, 7).every((g) => g === 0) && v6[7] === 1;
+    // ::ffff:127.x.y.z — an IPv4-mapped loopback address
+    const isMappedLoopback = v6.slice(0, 5).every((g) => g === 0) && v6[5] === 0xffff && v6[6]! >> 8 === 127;
+    return isV6Loopback || isMappedLoopback ? "loopback" : "other";
+  }
+  if (/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(host)) return "other"; // a hostname: not provably loopback
+  return "unknown";
+}
+
+/** How to write the host inside a URL: IPv6 literals in brackets. */
+export function hostForUrl(host: string): string {
+  const h = host.trim();
+  if (h.startsWith("[")) return h;
+  return h.includes(":") ? `[${h}]` : h;
+}

@@ -1,0 +1,56 @@
+/**
+ * Where listen addresses are spelled: the flags and environment variables we
+ * read, with their paired port flag and known default ports.
+ */
+import type { ListenForm } from "./listen-address.js";
+
+export interface ListenSpec {
+  /** Flag name without leading dashes (`listen-address`), or an env var name. */
+  name: string;
+  form: ListenForm;
+  /** Flag / variable that carries the port when the address has none. */
+  portFrom?: string;
+  /** Port the program uses when neither the address nor `portFrom` gives one. */
+  defaultPort?: number;
+  /** Default ports that apply only when the container image contains the key. */
+  defaultPortByImage?: Record<string, number>;
+}
+
+export const DEFAULT_LISTEN_FLAGS: readonly ListenSpec[] = [
+  { name: "listen-address", form: "address" },
+  { name: "web.listen-address", form: "address" },
+  { name: "cluster.listen-address", form: "address" },
+  { name: "http-address", form: "address" },
+  { name: "grpc-address", form: "address" },
+  { name: "secure-listen-address", form: "address" },
+  { name: "insecure-listen-address", form: "address" },
+  { name: "host", form: "address", portFrom: "port", defaultPortByImage: { "kube-state-metrics": 8080 } },
+  { name: "telemetry-host", form: "address", portFrom: "telemetry-port", defaultPortByImage: { "kube-state-metrics": 8081 } },
+  { name: "bind-address", form: "address", portFrom: "secure-port" },
+  { name: "metrics-bind-address", form: "address" },
+  { name: "health-probe-bind-address", form: "address" },
+  { name: "healthz-bind-address", form: "address" },
+  { name: "metrics-addr", form: "address" },
+  { name: "address", form: "address" },
+  {
+    name: "server.http-listen-address",
+    form: "address",
+    portFrom: "server.http-listen-port",
+    defaultPortByImage: { loki: 3100, mimir: 8080, tempo: 3200 },
+  },
+  { name: "server.grpc-listen-address", form: "address", portFrom: "server.grpc-listen-port" },
+  { name: "listen-metrics-urls", form: "url" },
+  { name: "listen-client-urls", form: "url" },
+];
+
+export const DEFAULT_LISTEN_ENV_VARS: readonly ListenSpec[] = [
+  { name: "GF_SERVER_HTTP_ADDR", form: "address", portFrom: "GF_SERVER_HTTP_PORT", defaultPort: 3000 },
+  { name: "BIND_ADDRESS", form: "address" },
+  { name: "LISTEN_ADDRESS", form: "address" },
+  { name: "ASPNETCORE_URLS", form: "url" },
+];
+
+/** `--flag`, `-flag` and `flag` all name the same flag. */
+export function flagName(raw: string): string {
+  return raw.replace(/^-{1,2}/, "");
+}

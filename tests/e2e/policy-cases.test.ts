@@ -1,0 +1,84 @@
+/**
+ * Each policy's test_data/cases.yml, evaluated through the built modules the
+ * way `loopback-probes run` (and kwctl run) evaluates: settings first, then
+ * validate, AdmissionResponse with the JSONPatch diffed by the host.
+ */
+import fastJsonPatch from "fast-json-patch";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+import type { AdmissionRequest } from "../../src/kubewarden/protocol.js";
+import { loadPolicy, patchOf, validate, validateSettings } from "../../src/toolchain/evaluate.js";
+import { ROOT, wasmBytes } from "../helpers.js";
+
+interface Case {
+  request: string;
+  settings?: unknown;
+  allowed?: boolean;
+  messageIncludes?: string[];
+  mutated?: boolean;
+  expectObject?: string;
+  execIncludes?: string[];
+  warningsInclude?: string[];
+}
+interface CaseFile {
+  cases: Case[];
+  invalidSettings: { settings: unknown; messageIncludes: string[] }[];
+}
+
+const dataDir = (policy: string) => join(ROOT, "policies", policy, "test_data");
+const casesOf = (policy: string) => parse(readFileSync(join(dataDir(policy), "cases.yml"), "utf8")) as CaseFile;
+const requestOf = (policy: string, file: string) => JSON.parse(readFileSync(join(dataDir(policy), file), "utf8")) as AdmissionRequest;
+const label = (c: Case) => `${c.request}${c.settings ? ` with ${JSON.stringify(c.settings)}` : ""}`;
+
+describe("reject-loopback-probes test_data", async () => {
+  const policy = await loadPolicy(wasmBytes("reject-loopback-probes"));
+  const file = casesOf("reject-loopback-probes");
+  it.each(file.cases.map((c) => [label(c), c] as const))("%s", async (_l, c) => {
+    const settings = c.settings ?? {};
+    expect((await validateSettings(policy, settings)).valid).toBe(true);
+    const response = await validate(policy, requestOf("reject-loopback-probes", c.request), settings);
+    expect(response.allowed).toBe(c.allowed);
+    expect(response.patch).toBeUndefined();
+    for (const text of c.messageIncludes ?? []) expect(response.status?.message).toContain(text);
+  });
+  it.each(file.invalidSettings.map((c) => [JSON.stringify(c.settings), c] as const))("refuses settings %s", async (_l, c) => {
+    const verdict = await validateSettings(policy, c.settings);
+    expect(verdict.valid).toBe(false);
+    for (const text of c.messageIncludes) expect(verdict.message).toContain(text);
+  });
+});
+
+describe("rewrite-loopback-probes test_data", async () => {
+  const rewrite = await loadPolicy(wasmBytes("rewrite-loopback-probes"));
+  const reject = await loadPolicy(wasmBytes("reject-loopback-probes"));
+  const file = casesOf("rewrite-loopback-probes");
+  it.each(file.cases.map((c) => [label(c), c] as const))("%s", async (_l, c) => {
+    const settings = c.settings ?? {};
+    expect((await validateSettings(rewrite, settings)).valid).toBe(true);
+    const request = requestOf("rewrite-loopback-probes", c.request);
+    const response = await validate(rewrite, request, settings);
+    expect(response.allowed).toBe(true);
+    expect(response.patch !== undefined).toBe(c.mutated);
+    if (!c.mutated) return;
+    const patched = fastJsonPatch.applyPatch(structuredClone(request.object), patchOf(response)).newDocument;
+    if (c.expectObject) expect(patched).toEqual(requestOf("rewrite-loopback-probes", c.expectObject).object);
+    const text = JSON.stringify(patched);
+    for (const s of c.execIncludes ?? []) expect(text).toContain(JSON.stringify(s).slice(1, -1));
+    for (const w of c.warningsInclude ?? []) expect(response.warnings?.join("\n")).toContain(w);
+    // The rewritten object passes the validating policy with the same settings…
+    const { strategy: _s, ...common } = settings as Record<string, unknown>;
+    const verdict = await validate(reject, { ...request, object: patched as AdmissionRequest["object"] }, common);
+    expect(verdict.status?.message).toBeUndefined();
+    expect(verdict.allowed).toBe(true);
+    // …and rewriting it again changes nothing (idempotence).
+    const again = await validate(rewrite, { ...request, object: patched as AdmissionRequest["object"] }, settings);
+    expect(again.patch).toBeUndefined();
+  });
+  it.each(file.invalidSettings.map((c) => [JSON.stringify(c.settings), c] as const))("refuses settings %s", async (_l, c) => {
+    const verdict = await validateSettings(rewrite, c.settings);
+    expect(verdict.valid).toBe(false);
+    for (const text of c.messageIncludes) expect(verdict.message).toContain(text);
+  });
+});
