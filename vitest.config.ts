@@ -7,7 +7,7 @@ export default defineConfig({
     globalSetup: ["tests/setup/build-modules.ts"],
     pool: "forks",
     // Node 20's WASI fast API calls can crash a process that runs many instances (nodejs/node#46777).
-    execArgv: ["--no-turbo-fast-api-calls"],
+    execArgv: ["--no-turbo-fast-api-calls", "--disable-warning=ExperimentalWarning"],
     testTimeout: 120_000,
     hookTimeout: 300_000,
   },

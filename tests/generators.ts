@@ -1,0 +1,109 @@
+/**
+ * fast-check generators for realistic workloads: every workload kind, every
+ * listener spelling the analysis reads, every probe kind, named ports, $(VAR)
+ * expansion, hostNetwork and native sidecars. Shared by the quick property
+ * profile (npm test) and the long one (npm run fuzz).
+ */
+import fc from "fast-check";
+import { POD_SPEC_PATHS } from "../src/analysis/workload.js";
+
+const PORTS = [8080, 8081, 9090, 3000];
+const PORT_NAMES = ["web", "metrics", "http"];
+const HOSTS = ["127.0.0.1", "127.0.0.2", "localhost", "[::1]", "::1", "0.0.0.0", "", "[::]", "$(POD_IP)", "$(BIND_HOST)", "10.1.2.3", "ip6-localhost", "::ffff:127.0.0.1"];
+const FLAGS = ["listen-address", "web.listen-address", "http-address", "grpc-address", "metrics-bind-address", "health-probe-bind-address", "secure-listen-address"];
+const IMAGES = ["quay.io/prometheus-operator/prometheus-config-reloader:v0.74.0", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0", "grafana/grafana:11", "example/app:1"];
+
+const address = fc.record({ host: fc.constantFrom(...HOSTS), port: fc.constantFrom(...PORTS) }).map(({ host, port }) => {
+  const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  return `${h}:${port}`;
+});
+
+/** One listen setting spelled in one of the ways found in the wild, as command-line words. */
+const listenArgs = fc.oneof(
+  fc.tuple(fc.constantFrom(...FLAGS), address, fc.constantFrom("--{f}={v}", "--{f} {v}", "-{f}={v}", "-{f} {v}")).map(([f, v, style]) =>
+    style.replace("{f}", f).replace("{v}", v).split(" "),
+  ),
+  fc.tuple(fc.constantFrom("127.0.0.1", "0.0.0.0", "localhost"), fc.constantFrom(...PORTS)).map(([h, p]) => [`--host=${h}`, `--port=${p}`]),
+  fc.constantFrom(...PORTS).map((p) => [`--listen-metrics-urls=http://127.0.0.1:${p}`]),
+  fc.constant(["--upstream=http://127.0.0.1:8080/"]),
+  fc.constant(["--verbose"]),
+);
+
+const envVars = fc.oneof(
+  fc.constant([{ name: "BIND_HOST", value: "127.0.0.1" }]),
+  fc.constant([{ name: "BIND_HOST", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }]),
+  fc.constantFrom(...PORTS).map((p) => [{ name: "GF_SERVER_HTTP_ADDR", value: "127.0.0.1" }, { name: "GF_SERVER_HTTP_PORT", value: String(p) }]),
+  fc.constantFrom(...PORTS).map((p) => [{ name: "LISTEN_ADDRESS", value: `localhost:${p}` }]),
+  fc.constant([] as unknown[]),
+);
+
+const timing = fc.record(
+  { initialDelaySeconds: fc.nat(30), timeoutSeconds: fc.integer({ min: 1, max: 10 }), periodSeconds: fc.integer({ min: 1, max: 60 }), successThreshold: fc.constant(1), failureThreshold: fc.integer({ min: 1, max: 10 }) },
+  { requiredKeys: [] },
+);
+const probePort = fc.oneof(fc.constantFrom(...PORTS), fc.constantFrom(...PORT_NAMES));
+const probe = fc.tuple(
+  fc.oneof(
+    fc.record(
+      {
+        path: fc.constantFrom("/healthz", "/-/ready", "/ready?x=1&y"),
+        port: probePort,
+        scheme: fc.constantFrom("HTTP", "HTTPS"),
+        host: fc.constantFrom("127.0.0.1", "localhost", "10.0.0.9"),
+        httpHeaders: fc.constant([{ name: "X-Probe", value: "it's me" }]),
+      },
+      { requiredKeys: ["port"] },
+    ).map((httpGet) => ({ httpGet })),
+    fc.record({ port: probePort, host: fc.constantFrom("127.0.0.1", "localhost") }, { requiredKeys: ["port"] }).map((tcpSocket) => ({ tcpSocket })),
+    fc.constantFrom(...PORTS).map((port) => ({ grpc: { port } })),
+    fc.constant({ exec: { command: ["sh", "-c", "true"] } }),
+  ),
+  timing,
+).map(([handler, t]) => ({ ...handler, ...t }));
+
+const container = (name: string) =>
+  fc
+    .record(
+      {
+        image: fc.constantFrom(...IMAGES),
+        args: fc.array(listenArgs, { maxLength: 3 }).map((a) => a.flat()),
+        env: envVars,
+        ports: fc.subarray(PORT_NAMES).chain((names) => fc.tuple(...names.map((n) => fc.constantFrom(...PORTS).map((containerPort) => ({ name: n, containerPort }))))),
+        livenessProbe: probe,
+        readinessProbe: probe,
+        startupProbe: probe,
+      },
+      { requiredKeys: ["image"] },
+    )
+    .map((c) => ({ name, ...c }));
+
+export const podSpec = fc
+  .record(
+    {
+      containers: fc.integer({ min: 1, max: 3 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => container(`c${i}`)))),
+      initContainers: fc.option(
+        fc.tuple(container("sidecar"), fc.constantFrom("Always", undefined)).map(([c, restartPolicy]) => [restartPolicy ? { ...c, restartPolicy } : c]),
+        { nil: undefined },
+      ),
+      hostNetwork: fc.option(fc.boolean(), { nil: undefined }),
+    },
+    { requiredKeys: ["containers"] },
+  )
+  .map((spec) => JSON.parse(JSON.stringify(spec)) as Record<string, unknown>);
+
+/** A workload of any supported kind wrapping a generated pod spec. */
+export const workload = fc.tuple(fc.constantFrom(...Object.keys(POD_SPEC_PATHS)), podSpec).map(([kind, spec]) => {
+  const path = POD_SPEC_PATHS[kind]!;
+  const object: Record<string, unknown> = { apiVersion: "v1", kind, metadata: { name: "w", namespace: "ns" } };
+  let node = object;
+  for (const seg of path.slice(0, -1)) {
+    node[seg] = {};
+    node = node[seg] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = spec;
+  return object;
+});
+
+/** Runs per property: a quick profile by default, FUZZ_RUNS for the long one. */
+export const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+export const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
