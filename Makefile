@@ -1,6 +1,6 @@
 # Thin wrappers over the npm scripts and the CLI; see README.md.
 CLI := node bin/loopback-probes.js
-POLICY_DIRS := $(wildcard policies/*)
+POLICY_DIRS := $(patsubst %/policy.ts,%,$(wildcard policies/*/policy.ts))
 SOURCES := $(shell find src policies -type f 2>/dev/null) package-lock.json
 
 .PHONY: all build test demo clean
@@ -20,7 +20,7 @@ test: node_modules
 	npm test
 
 demo: build
-	$(CLI) demo
+	$(CLI) audit --diff examples/ || test $$? -eq 1
 
 clean:
 	rm -rf dist .cache

@@ -2,9 +2,10 @@
  * reject-loopback-probes: rejects workloads whose kubelet probes can never
  * succeed because the probed port is bound only on loopback.
  */
-import { findUnreachableProbes, summarizeFindings, type AnalysisOptions } from "../../src/analysis/reachability.js";
+import { findingRecord, findUnreachableProbes, summarizeFindings, type AnalysisOptions } from "../../src/analysis/reachability.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
 import { accept, reject } from "../../src/kubewarden/protocol.js";
+import { FINDINGS_ANNOTATION } from "../shared/settings.js";
 import { analysisOptions, parseWithSchema, type SchemaValidator } from "../shared/settings.js";
 import type { RejectLoopbackProbesSettings } from "./settings.generated.js";
 import validateSchema from "./settings.validate.generated.js";
@@ -14,6 +15,9 @@ definePolicy<AnalysisOptions>({
   validate(request, options) {
     if (request.operation === "DELETE" || request.object == null) return accept();
     const findings = findUnreachableProbes(request.object, options);
-    return findings.length === 0 ? accept() : reject(summarizeFindings(findings));
+    if (findings.length === 0) return accept();
+    // The structured findings ride along as an audit annotation: the API server records
+    // them in its audit log, and `loopback-probes audit` reads them for its reports.
+    return reject(summarizeFindings(findings), { audit_annotations: { [FINDINGS_ANNOTATION]: JSON.stringify(findings.map(findingRecord)) } });
   },
 });

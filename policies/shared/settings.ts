@@ -8,6 +8,9 @@ import type { AnalysisOptions } from "../../src/analysis/reachability.js";
 import type { SettingsResult } from "../../src/kubewarden/policy.js";
 import type { RejectLoopbackProbesSettings } from "../reject-loopback-probes/settings.generated.js";
 
+/** Audit annotation key under which reject-loopback-probes returns its findings as JSON. */
+export const FINDINGS_ANNOTATION = "findings";
+
 /** The settings both policies share (the reject policy's schema is exactly this part). */
 export type CommonSettings = RejectLoopbackProbesSettings;
 

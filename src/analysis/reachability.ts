@@ -146,3 +146,36 @@ export function summarizeFindings(findings: readonly Finding[]): string {
   const head = `${describeWorkload(findings[0]!.workload)}: ${findings.length} probe${findings.length === 1 ? "" : "s"} can never succeed`;
   return `${head}: ${findings.map((f, i) => `(${i + 1}) ${f.message}. Fix: ${f.fix}.`).join(" ")}`;
 }
+
+/** The machine-readable form of a finding (what the reject policy puts in its audit annotation). */
+export interface FindingRecord {
+  container: string;
+  probe: ProbeTarget["probeKind"];
+  handler: ProbeTarget["handler"];
+  port: number | string;
+  host?: string;
+  reason: FindingReason;
+  /** Binds as written, e.g. `--listen-address=127.0.0.1:8080`. */
+  binds: string[];
+  boundAddress?: string;
+  message: string;
+  fix: string;
+}
+
+export function findingRecord(f: Finding): FindingRecord {
+  const record: FindingRecord = {
+    container: f.target.container,
+    probe: f.target.probeKind,
+    handler: f.target.handler,
+    port: f.target.port ?? f.target.portSpec,
+    reason: f.reason,
+    binds: f.listeners.map((l) => `${l.setting}=${l.value}`),
+    message: f.message,
+    fix: f.fix,
+  };
+  if (f.target.host !== undefined) record.host = f.target.host;
+  const bound = f.listeners[0];
+  if (bound) record.boundAddress = `${bound.host}:${bound.port}`;
+  else if (f.target.host !== undefined) record.boundAddress = `${f.target.host}:${f.target.port ?? f.target.portSpec}`;
+  return record;
+}

@@ -2,15 +2,12 @@
  * `loopback-probes` — build, evaluate, audit, bench and publish the policies.
  * Each command lives in its own module; this file only dispatches.
  */
+import { auditCommand } from "./audit.js";
 import { buildCommand } from "./build.js";
-import { runCommand } from "./run.js";
 import { type Command, UsageError } from "./command.js";
+import { runCommand } from "./run.js";
 
-const commands: Command[] = [buildCommand, runCommand];
-
-export function registerCommand(command: Command): void {
-  commands.push(command);
-}
+const commands: Command[] = [buildCommand, runCommand, auditCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -32,7 +29,6 @@ export async function main(argv: string[]): Promise<number> {
     console.log(overview());
     return name === undefined ? 2 : 0;
   }
-  await loadOptionalCommands();
   const command = commands.find((c) => c.name === name);
   if (!command) {
     console.error(`loopback-probes: unknown command "${name}"\n\n${overview()}`);
@@ -54,9 +50,3 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-let optionalLoaded = false;
-/** Commands added by later modules register themselves here. */
-async function loadOptionalCommands(): Promise<void> {
-  if (optionalLoaded) return;
-  optionalLoaded = true;
-}

@@ -69,8 +69,11 @@ export const accept = (extra: { warnings?: string[]; audit_annotations?: Record<
   ...nonEmpty(extra),
 });
 
-export const reject = (message: string, code?: number): ValidationResponse =>
-  code === undefined ? { accepted: false, message } : { accepted: false, message, code };
+export const reject = (message: string, extra: { code?: number; audit_annotations?: Record<string, string> } = {}): ValidationResponse => ({
+  accepted: false,
+  message,
+  ...nonEmpty(extra),
+});
 
 export const mutate = (mutatedObject: KubernetesObject, extra: { warnings?: string[] } = {}): ValidationResponse => ({
   accepted: true,
