@@ -24,3 +24,9 @@ demo: build
 
 clean:
 	rm -rf dist .cache
+
+# make publish REGISTRY=host[:port]/path [PUSH_FLAGS=--plain-http]
+.PHONY: publish
+publish: build
+	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=host[:port]/path [PUSH_FLAGS=--plain-http]" >&2; exit 2; }
+	$(CLI) publish $(REGISTRY) $(PUSH_FLAGS)

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { compileModule, runWasi, type WasiResult } from "../src/toolchain/wasi-runner.js";
@@ -47,4 +48,22 @@ export function podRequest(object: unknown, extra: Record<string, unknown> = {})
     object,
     ...extra,
   };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the loopback-probes command as a user would, capturing both streams. */
+export function runCli(args: string[], options: { input?: string; cwd?: string; env?: Record<string, string> } = {}): CliResult {
+  const r = spawnSync(process.execPath, [join(ROOT, "bin", "loopback-probes.js"), ...args], {
+    encoding: "utf8",
+    input: options.input ?? "",
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, NO_COLOR: "1", ...(options.env ?? {}) },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

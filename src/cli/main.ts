@@ -5,9 +5,10 @@
 import { auditCommand } from "./audit.js";
 import { buildCommand } from "./build.js";
 import { type Command, UsageError } from "./command.js";
+import { pullCommand, publishCommand, pushCommand } from "./registry.js";
 import { runCommand } from "./run.js";
 
-const commands: Command[] = [buildCommand, runCommand, auditCommand];
+const commands: Command[] = [buildCommand, runCommand, auditCommand, pushCommand, pullCommand, publishCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -46,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     console.error(`loopback-probes ${command.name}: ${e instanceof Error ? e.message : String(e)}`);
-    return 2;
+    return 1;
   }
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { AdmissionRequest } from "../kubewarden/protocol.js";
 import { parse as parseYaml } from "yaml";
 import { admissionRequestOf, loadPolicy, validate, validateSettings } from "../toolchain/evaluate.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
@@ -57,7 +58,12 @@ Exit codes: 0 evaluated, 1 settings rejected, 2 bad usage or unreadable input.`,
     } catch (e) {
       throw new UsageError(`cannot read request ${values["request-path"]}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const request = admissionRequestOf(doc);
+    let request: AdmissionRequest;
+    try {
+      request = admissionRequestOf(doc);
+    } catch (e) {
+      throw new UsageError(`${values["request-path"]}: ${(e as Error).message}`);
+    }
     const settings = readSettings(values);
     const policy = await loadPolicy(bytes);
     const verdict = await validateSettings(policy, settings);

@@ -2,7 +2,6 @@
  * The toolchain end to end: a test policy built by the real pipeline, run under
  * node:wasi exactly as policy-server runs it.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +10,7 @@ import { MAX_JSON_DEPTH } from "../../src/kubewarden/input-guard.js";
 import { buildPolicy } from "../../src/toolchain/build.js";
 import { parseMetadata, readMetadata, USAGE_ANNOTATION } from "../../src/toolchain/metadata.js";
 import { exports, imports } from "../../src/toolchain/wasm-binary.js";
-import { podRequest, ROOT, runRaw, wasmBytes, wasmPath } from "../helpers.js";
+import { podRequest, ROOT, runCli, runRaw, wasmBytes, wasmPath } from "../helpers.js";
 
 const PROBE = "protocol-probe";
 const PROBE_DIR = join(ROOT, "tests", "fixtures", "policies", PROBE);
@@ -131,14 +130,7 @@ describe("builds", () => {
 });
 
 describe("loopback-probes run", () => {
-  const cli = (args: string[]) => {
-    try {
-      return { code: 0, stdout: execFileSync(process.execPath, [join(ROOT, "bin", "loopback-probes.js"), ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }), stderr: "" };
-    } catch (e) {
-      const err = e as { status: number; stdout: string; stderr: string };
-      return { code: err.status, stdout: err.stdout, stderr: err.stderr };
-    }
-  };
+  const cli = (args: string[]) => runCli(args);
   const dir = mkdtempSync(join(tmpdir(), "lpp-run-"));
   const requestPath = join(dir, "req.json");
   writeFileSync(requestPath, JSON.stringify(podRequest(pod("cli"))));

@@ -1,0 +1,111 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { readMetadata } from "../toolchain/metadata.js";
+import { type ClientOptions, type Credentials, dockerConfigCredentials, parseReference, pullModule, pushModule } from "../toolchain/oci.js";
+import { policyDirs } from "./build.js";
+import { type Command, parseFlags, UsageError } from "./command.js";
+import { readModule } from "./run.js";
+
+const AUTH_OPTIONS = {
+  "plain-http": { type: "boolean", default: false },
+  username: { type: "string", short: "u" },
+  password: { type: "string", short: "p" },
+  "password-stdin": { type: "boolean", default: false },
+  "docker-config": { type: "string" },
+} as const;
+
+const AUTH_HELP = `  --plain-http         talk HTTP instead of HTTPS (local registries)
+  -u, --username U     registry user (with --password or --password-stdin)
+  -p, --password P     registry password
+  --password-stdin     read the password from stdin
+  --docker-config DIR  folder of the docker config.json to take credentials from
+                       (default: $DOCKER_CONFIG or ~/.docker; only "auths" entries,
+                       credential helpers are not run)`;
+
+function clientOptions(values: { "plain-http": boolean; username?: string; password?: string; "password-stdin": boolean; "docker-config"?: string }, registry: string): ClientOptions {
+  let credentials: Credentials | null = null;
+  if (values.username !== undefined) {
+    const password = values["password-stdin"] ? readFileSync(0, "utf8").replace(/\r?\n$/, "") : values.password;
+    if (password === undefined) throw new UsageError("--username needs --password or --password-stdin");
+    credentials = { username: values.username, password };
+  } else if (values.password !== undefined || values["password-stdin"]) throw new UsageError("--password needs --username");
+  else credentials = dockerConfigCredentials(registry, values["docker-config"]);
+  return { plainHttp: values["plain-http"], credentials };
+}
+
+export const pushCommand: Command = {
+  name: "push",
+  summary: "push an annotated module to an OCI registry (like kwctl push)",
+  help: `Usage: loopback-probes push MODULE.wasm registry://HOST[:PORT]/REPOSITORY:TAG [options]
+
+Pushes a kwctl-compatible OCI artifact: one layer ${"application/vnd.wasm.content.layer.v1+wasm"},
+config {} as application/vnd.wasm.config.v1+json, an OCI image manifest whose
+annotations are the module's single-line metadata annotations plus
+org.opencontainers.image.source. Refuses modules without io.kubewarden.metadata.
+Prints the immutable reference registry://HOST/REPOSITORY@sha256:….
+
+Options:
+${AUTH_HELP}`,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, AUTH_OPTIONS);
+    if (positionals.length !== 2) throw new UsageError("expected MODULE.wasm and a registry://HOST/REPOSITORY:TAG destination");
+    const [modulePath, destination] = positionals as [string, string];
+    const ref = parseReference(destination);
+    const result = await pushModule(readModule(modulePath), destination, clientOptions(values, ref.registry));
+    console.log(result.immutable);
+    return 0;
+  },
+};
+
+export const pullCommand: Command = {
+  name: "pull",
+  summary: "pull a module from an OCI registry, verifying its digest",
+  help: `Usage: loopback-probes pull registry://HOST[:PORT]/REPOSITORY[:TAG|@sha256:…] --output FILE [options]
+
+Fetches the manifest, requires exactly one wasm layer, downloads it and checks
+its sha256 digest and size (and the manifest digest when the reference pins one).
+
+Options:
+  -o, --output FILE    where to write the module (required)
+${AUTH_HELP}`,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, { ...AUTH_OPTIONS, output: { type: "string", short: "o" } });
+    if (positionals.length !== 1) throw new UsageError("expected one registry://HOST/REPOSITORY[:TAG|@DIGEST] source");
+    if (!values.output) throw new UsageError("missing --output FILE");
+    const ref = parseReference(positionals[0]!);
+    const { module, digest } = await pullModule(positionals[0]!, clientOptions(values, ref.registry));
+    writeFileSync(values.output, module);
+    console.error(`pulled ${module.length} bytes (manifest ${digest}) → ${values.output}`);
+    return 0;
+  },
+};
+
+export const publishCommand: Command = {
+  name: "publish",
+  summary: "push every built policy as REGISTRY/<name>:v<io.kubewarden.policy.version>",
+  help: `Usage: loopback-probes publish HOST[:PORT]/PATH [--dist DIR] [push options]
+
+Pushes dist/<name>.wasm for every policy under policies/ to
+registry://HOST[:PORT]/PATH/<name>:v<version>, the version taken from the
+module's io.kubewarden.policy.version annotation (what make publish runs).
+
+Options:
+  --dist DIR           where the built modules are (default: dist)
+${AUTH_HELP}`,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, { ...AUTH_OPTIONS, dist: { type: "string", default: "dist" } });
+    if (positionals.length !== 1) throw new UsageError("expected the registry prefix HOST[:PORT]/PATH");
+    const prefix = positionals[0]!.replace(/^registry:\/\//, "").replace(/\/$/, "");
+    for (const dir of policyDirs()) {
+      const name = basename(dir);
+      const module = readModule(`${values.dist}/${name}.wasm`);
+      const version = readMetadata(module)?.annotations["io.kubewarden.policy.version"];
+      if (!version) throw new UsageError(`${values.dist}/${name}.wasm has no io.kubewarden.policy.version annotation`);
+      const destination = `registry://${prefix}/${name}:v${version}`;
+      const ref = parseReference(destination);
+      const result = await pushModule(module, destination, clientOptions(values, ref.registry));
+      console.log(`${destination} → ${result.immutable}`);
+    }
+    return 0;
+  },
+};
