@@ -64,24 +64,20 @@ export function fixFiles(results: AuditResult[]): FixOutcome[] {
   return outcomes;
 }
 
-/** Replace the text of changed documents only; everything else stays byte-identical. */
+/**
+ * Replace the text of changed documents only; everything else stays byte-identical.
+ * A document's text runs from its `---` marker (the file start for the first one)
+ * to its end, so its comments are rendered once, by the document itself.
+ */
 function spliceDocuments(text: string, docs: Document[], changed: Set<number>): string {
   let out = "";
   let at = 0;
   docs.forEach((doc, i) => {
-    const contents = doc.contents;
-    if (!changed.has(i) || !contents?.range) return;
-    const [start, , end] = contents.range;
+    if (!changed.has(i) || !doc.range) return;
+    const start = i === 0 ? 0 : doc.range[0];
+    const end = doc.range[2];
     out += text.slice(at, start);
-    // Stringify the document, then keep only its body (markers and comments outside the body stay as in the source).
-    const body = doc.clone();
-    body.commentBefore = null;
-    body.comment = null;
-    if (body.directives) {
-      body.directives.docStart = null;
-      body.directives.docEnd = false;
-    }
-    let rendered = body.toString(STRINGIFY);
+    let rendered = doc.toString(STRINGIFY);
     if (!text.slice(start, end).endsWith("\n")) rendered = rendered.replace(/\n$/, "");
     out += rendered;
     at = end;

@@ -144,8 +144,16 @@ describe("loopback-probes audit", () => {
     const fixed = readFileSync(file, "utf8");
     expect(fixed).toContain("# prometheus-operator v0.74 with --enable-config-reloader-probes"); // comments kept
     expect(fixed).toContain('command: ["/bin/prometheus-config-reloader"]'); // formatting of untouched parts kept
-    const removed = original.split("\n").filter((l) => !fixed.split("\n").includes(l));
-    expect(removed.every((l) => /httpGet:|path: \/healthz|port: 8080/.test(l))).toBe(true);
+    const exec = [
+      "            exec:",
+      "              command:",
+      "                - sh",
+      "                - -c",
+      '                - if [ -x "$(command -v curl)" ]; then exec curl --fail http://127.0.0.1:8080/healthz; elif [ -x "$(command -v wget)" ]; then exec wget -q -O /dev/null http://127.0.0.1:8080/healthz; else exit 1; fi',
+      "",
+    ].join("\n");
+    // Exactly the two probe handlers change; every other byte of the file stays.
+    expect(fixed).toBe(original.replaceAll("            httpGet:\n              path: /healthz\n              port: 8080\n", exec));
     expect(readFileSync(multi, "utf8").startsWith(untouched)).toBe(true); // the first document is byte-identical
     expect(readFileSync(multi, "utf8")).toContain("exec curl --fail http://localhost:8080/healthz");
   });

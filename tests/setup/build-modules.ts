@@ -28,7 +28,7 @@ function inputsHash(): string {
       else hash.update(p).update(readFileSync(p));
     }
   };
-  for (const dir of ["src", "policies", join("tests", "fixtures", "policies")]) walk(join(ROOT, dir));
+  for (const dir of [join("src", "analysis"), join("src", "kubewarden"), join("src", "toolchain"), "policies", join("tests", "fixtures", "policies")]) walk(join(ROOT, dir));
   hash.update(readFileSync(join(ROOT, "package-lock.json")));
   return hash.digest("hex");
 }
