@@ -7,8 +7,9 @@ import { buildCommand } from "./build.js";
 import { type Command, UsageError } from "./command.js";
 import { pullCommand, publishCommand, pushCommand } from "./registry.js";
 import { runCommand } from "./run.js";
+import { scaffoldCommand } from "./scaffold.js";
 
-const commands: Command[] = [buildCommand, runCommand, auditCommand, pushCommand, pullCommand, publishCommand];
+const commands: Command[] = [buildCommand, runCommand, auditCommand, pushCommand, pullCommand, publishCommand, scaffoldCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
