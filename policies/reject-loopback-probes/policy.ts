@@ -2,7 +2,7 @@
  * reject-loopback-probes: rejects workloads whose kubelet probes can never
  * succeed because the probed port is bound only on loopback.
  */
-import { findingRecord, findUnreachableProbes, summarizeFindings, type AnalysisOptions } from "../../src/analysis/reachability.js";
+import { checkWorkload, describeWorkload, findingRecord, summarizeFindings, type AnalysisOptions } from "../../src/analysis/reachability.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
 import { accept, reject } from "../../src/kubewarden/protocol.js";
 import { FINDINGS_ANNOTATION } from "../shared/settings.js";
@@ -14,7 +14,9 @@ definePolicy<AnalysisOptions>({
   parseSettings: (raw) => parseWithSchema(validateSchema as SchemaValidator, raw, (s: RejectLoopbackProbesSettings) => analysisOptions(s)),
   validate(request, options) {
     if (request.operation === "DELETE" || request.object == null) return accept();
-    const findings = findUnreachableProbes(request.object, options);
+    const { workload, findings, malformed } = checkWorkload(request.object, options);
+    if (workload && malformed.length > 0)
+      return reject(`${describeWorkload(workload)}: cannot check the probes of a malformed object: ${malformed.join("; ")}`, { code: 400 });
     if (findings.length === 0) return accept();
     // The structured findings ride along as an audit annotation: the API server records
     // them in its audit log, and `loopback-probes audit` reads them for its reports.

@@ -3,7 +3,7 @@
  * (port bound only on loopback) with exec probes run inside the pod, as
  * prometheus-operator v0.75.0 does for its config-reloader.
  */
-import { findUnreachableProbes, type AnalysisOptions } from "../../src/analysis/reachability.js";
+import { checkWorkload, describeWorkload, type AnalysisOptions } from "../../src/analysis/reachability.js";
 import { rewriteUnreachableProbes, type RewriteStrategy } from "../../src/analysis/rewrite.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
 import { accept, type KubernetesObject, mutate } from "../../src/kubewarden/protocol.js";
@@ -24,7 +24,9 @@ definePolicy<RewriteOptions>({
     })),
   validate(request, options) {
     if (request.operation === "DELETE" || request.object == null) return accept();
-    const findings = findUnreachableProbes(request.object, options.analysis);
+    const { workload, findings, malformed } = checkWorkload(request.object, options.analysis);
+    // Malformed objects are left alone (the API server rejects them anyway); say why.
+    if (workload && malformed.length > 0) return accept({ warnings: [`${describeWorkload(workload)}: not rewritten, malformed object: ${malformed.join("; ")}`] });
     const { object, changes } = rewriteUnreachableProbes(request.object, findings, options.strategy);
     if (changes.length === 0) return accept();
     return mutate(object as KubernetesObject, { warnings: changes.map((c) => c.description) });

@@ -45,6 +45,11 @@ export function describeSchemaError(e: SchemaError): string {
       return `${where}: must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
     case "minLength":
       return `${where}: must not be empty`;
+    case "type": {
+      const type = String(e.params.type);
+      const article = type === "array" ? "a list" : type === "object" ? "an object" : type === "integer" ? "an integer" : `a ${type}`;
+      return `${where}: must be ${article}`;
+    }
     default:
       return `${where}: ${e.message ?? e.keyword}`;
   }

@@ -12,7 +12,8 @@ import { classifyHost } from "./host.js";
 import { containerListeners, type Listener, type ListenerSpecs } from "./listeners.js";
 import { DEFAULT_LISTEN_ENV_VARS, DEFAULT_LISTEN_FLAGS } from "./listen-specs.js";
 import { probeTargets, runningContainers, type ProbeTarget } from "./probes.js";
-import { podTemplateOf, type WorkloadRef } from "./workload.js";
+import { podSpecShapeProblems } from "./shape.js";
+import { podTemplateOf, type PodTemplate, type WorkloadRef } from "./workload.js";
 
 export type FindingReason =
   /** The port is bound only on loopback and the kubelet dials the pod (or node) IP. */
@@ -65,7 +66,9 @@ export function podListenersByPort(spec: PodSpec, specs: ListenerSpecs): Map<num
   for (const { container } of runningContainers(spec)) {
     for (const l of containerListeners(container, specs)) {
       if (l.port === null) continue;
-      byPort.set(l.port, [...(byPort.get(l.port) ?? []), l]);
+      const same = byPort.get(l.port);
+      if (same) same.push(l);
+      else byPort.set(l.port, [l]);
     }
   }
   return byPort;
@@ -130,7 +133,27 @@ export function judgeTarget(target: ProbeTarget, spec: PodSpec, byPort: Readonly
 /** Every probe of the object's pod template that can never succeed. Non-workloads have none. */
 export function findUnreachableProbes(object: unknown, options: AnalysisOptions = DEFAULT_ANALYSIS_OPTIONS): Finding[] {
   const template = podTemplateOf(object);
-  if (!template) return [];
+  return template ? templateFindings(template, options) : [];
+}
+
+export interface WorkloadCheck {
+  /** null for objects without a pod template (other kinds): nothing to check. */
+  workload: WorkloadRef | null;
+  findings: Finding[];
+  /** Type errors in the fields the analysis reads; when present, findings are not computed. */
+  malformed: string[];
+}
+
+/** What a policy needs to decide: findings, or why the object cannot be checked. */
+export function checkWorkload(object: unknown, options: AnalysisOptions = DEFAULT_ANALYSIS_OPTIONS): WorkloadCheck {
+  const template = podTemplateOf(object);
+  if (!template) return { workload: null, findings: [], malformed: [] };
+  const malformed = podSpecShapeProblems(template);
+  if (malformed.length > 0) return { workload: template.workload, findings: [], malformed };
+  return { workload: template.workload, findings: templateFindings(template, options), malformed };
+}
+
+function templateFindings(template: PodTemplate, options: AnalysisOptions): Finding[] {
   const byPort = podListenersByPort(template.spec, options);
   const findings: Finding[] = [];
   for (const target of probeTargets(template.spec)) {

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { findUnreachableProbes } from "../../src/analysis/reachability.js";
+import { checkWorkload, findUnreachableProbes } from "../../src/analysis/reachability.js";
 import { rewriteUnreachableProbes, type RewriteStrategy } from "../../src/analysis/rewrite.js";
 import { podTemplateOf } from "../../src/analysis/workload.js";
 import { RUNS, SEED, workload } from "../generators.js";
@@ -24,6 +24,18 @@ describe("properties (generated workloads)", () => {
   it("the validator is total: any JSON value gives a list, never an exception", () => {
     fc.assert(fc.property(fc.jsonValue({ maxDepth: 6 }), (v) => Array.isArray(findUnreachableProbes(v))), params);
     fc.assert(fc.property(workload, (w) => Array.isArray(findUnreachableProbes(w))), params);
+    fc.assert(fc.property(fc.anything({ maxDepth: 5 }), (v) => Array.isArray(checkWorkload(v).malformed)), params);
+  });
+
+  it("well-typed workloads are never called malformed", () => {
+    fc.assert(
+      fc.property(workload, (w) => {
+        const check = checkWorkload(w);
+        expect(check.malformed).toEqual([]);
+        expect(check.findings).toEqual(findUnreachableProbes(w));
+      }),
+      params,
+    );
   });
 
   it("the rewrite's output passes the validator", () => {

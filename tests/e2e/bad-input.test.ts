@@ -1,0 +1,159 @@
+/**
+ * Bad input never crashes a policy. Every case runs through BOTH built modules
+ * exactly as policy-server runs them and must give: exit 0, no trap, exactly one
+ * JSON document on stdout, and (where something is wrong) a message saying what.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { MAX_INPUT_BYTES } from "../../src/kubewarden/input-guard.js";
+import { ROOT, runRaw, type RawRun } from "../helpers.js";
+
+const POLICIES = ["reject-loopback-probes", "rewrite-loopback-probes"] as const;
+const enc = (s: string) => new TextEncoder().encode(s);
+const broken = JSON.parse(readFileSync(join(ROOT, "policies", "reject-loopback-probes", "test_data", "prometheus-listenlocal-broken.json"), "utf8"));
+const wrap = (object: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ request: { ...broken, object, ...extra }, settings: {} });
+const statefulSet = (spec: unknown) => ({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "bad", namespace: "ns" }, spec: { template: { spec } } });
+
+function wellFormed(r: RawRun): void {
+  expect(r.trap).toBeUndefined();
+  expect(r.exitCode).toBe(0);
+  expect(typeof r.json).toBe("object");
+}
+const answer = (r: RawRun) => ({ accepted: r.json.accepted, message: String(r.json.message ?? ""), warnings: (r.json.warnings as string[] | undefined) ?? [] });
+
+describe.each(POLICIES)("%s: bad input", (policy) => {
+  const validate = (stdin: string | Uint8Array) => runRaw(policy, "validate", stdin);
+
+  it.each([
+    ["empty stdin", "", "empty input"],
+    ["whitespace only", "  \n", "not valid JSON"],
+    ["non-JSON", "<xml/>", "not valid JSON"],
+    ["truncated JSON", '{"request": {"uid": "x"', "not valid JSON"],
+    ["a number", "42", "expected a JSON object"],
+    ["null", "null", "expected a JSON object"],
+    ["a list", "[]", "expected a JSON object"],
+    ["a string", '"hello"', "expected a JSON object"],
+    ["request missing", '{"settings": {}}', '"request" field is missing'],
+    ["request not an object", '{"request": [1]}', '"request" must be an AdmissionRequest object'],
+    ["object of a wrong type", '{"request": {"uid": "u", "object": 7}}', '"request.object" must be an object or null'],
+    ["nesting 10,000 levels deep", `{"request": {"uid": "u", "object": ${"[".repeat(10_000)}${"]".repeat(10_000)}}}`, "nested too deeply"],
+    ["invalid settings", JSON.stringify({ request: broken, settings: { nope: true } }), 'invalid settings: settings: unknown key "nope"'],
+  ])("%s → one JSON rejection saying what was wrong", async (_label, stdin, message) => {
+    const r = await validate(stdin);
+    wellFormed(r);
+    expect(answer(r).accepted).toBe(false);
+    expect(answer(r).message).toContain(message);
+  });
+
+  it("input over the size limit → rejection naming the limit", async () => {
+    const r = await validate(new Uint8Array(MAX_INPUT_BYTES + 1).fill(0x20));
+    wellFormed(r);
+    expect(answer(r).message).toContain(`input too large: ${MAX_INPUT_BYTES + 1} bytes (limit ${MAX_INPUT_BYTES})`);
+  });
+
+  it.each([
+    ["DELETE (object null)", wrap(null, { operation: "DELETE", oldObject: broken.object })],
+    ["an unknown kind", wrap({ apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" }, spec: { containers: "anything" } })],
+    ["a workload without a pod template", wrap({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d" } })],
+    ["no operation and no uid", JSON.stringify({ request: { object: statefulSet({ containers: [] }) } })],
+  ])("%s → accepted, nothing to check", async (_label, stdin) => {
+    const r = await validate(stdin);
+    wellFormed(r);
+    expect(answer(r).accepted).toBe(true);
+    expect(r.json).not.toHaveProperty("mutated_object");
+  });
+
+  it.each([
+    ["containers not a list", { containers: "nginx" }, "spec.template.spec.containers must be a list, got a string"],
+    ["a container that is a number", { containers: [3] }, "spec.template.spec.containers[0] must be an object, got a number"],
+    ["ports as strings", { containers: [{ name: "a", ports: ["8080"] }] }, "spec.template.spec.containers[0].ports[0] must be an object, got a string"],
+    ["containerPort as a string", { containers: [{ name: "a", ports: [{ containerPort: "8080" }] }] }, "containers[0].ports[0].containerPort must be a number, got a string"],
+    ["a probe that is a number", { containers: [{ name: "a", livenessProbe: 5 }] }, "containers[0].livenessProbe must be an object, got a number"],
+    ["args with non-strings", { containers: [{ name: "a", args: ["--listen-address", 8080, null] }] }, "containers[0].args[1] must be a string, got a number"],
+    ["env not a list", { containers: [{ name: "a", env: { A: "1" } }] }, "containers[0].env must be a list, got an object"],
+    ["httpGet.port an object", { containers: [{ name: "a", readinessProbe: { httpGet: { port: { n: 1 } } } }] }, "readinessProbe.httpGet.port must be a number or a port name, got an object"],
+    ["hostNetwork a string", { hostNetwork: "yes", containers: [] }, "spec.template.spec.hostNetwork must be a boolean, got a string"],
+    ["container name missing", { containers: [{ image: "x" }] }, "containers[0].name must be a string, got nothing"],
+  ])("wrong types: %s → the path and the expected type", async (_label, spec, message) => {
+    const r = await validate(wrap(statefulSet(spec)));
+    wellFormed(r);
+    const a = answer(r);
+    if (policy === "reject-loopback-probes") {
+      expect(a.accepted).toBe(false);
+      expect(r.json.code).toBe(400);
+      expect(a.message).toContain("StatefulSet ns/bad: cannot check the probes of a malformed object");
+      expect(a.message).toContain(message);
+    } else {
+      expect(a.accepted).toBe(true);
+      expect(r.json).not.toHaveProperty("mutated_object");
+      expect(a.warnings.join("\n")).toContain(message);
+    }
+  });
+
+  it("many wrong types → the first five and an ellipsis", async () => {
+    const r = await validate(wrap(statefulSet({ containers: Array.from({ length: 20 }, () => 1) })));
+    wellFormed(r);
+    const text = answer(r).message + answer(r).warnings.join("");
+    expect(text.match(/must be an object/g)).toHaveLength(5);
+    expect(text).toContain("; …");
+  });
+
+  const expectFindingsOrRewrite = (r: RawRun, count: number) => {
+    wellFormed(r);
+    if (policy === "reject-loopback-probes") {
+      expect(r.json.accepted).toBe(false);
+      expect(answer(r).message).toContain(`${count} probe${count === 1 ? "" : "s"} can never succeed`);
+    } else {
+      expect(r.json.accepted).toBe(true);
+      expect(answer(r).warnings).toHaveLength(count);
+    }
+  };
+
+  it("a 5 MB object is evaluated normally", async () => {
+    const object = structuredClone(broken.object);
+    object.metadata.annotations = { big: "x".repeat(5 * 1024 * 1024) };
+    const stdin = wrap(object);
+    expect(stdin.length).toBeGreaterThan(5 * 1024 * 1024);
+    expectFindingsOrRewrite(await validate(stdin), 2);
+  });
+
+  it("invalid UTF-8 is decoded with replacement characters, not a crash", async () => {
+    const object = structuredClone(broken.object);
+    object.metadata.annotations = { note: "MARK" };
+    const text = wrap(object);
+    const i = text.indexOf("MARK");
+    const bytes = new Uint8Array([...enc(text.slice(0, i)), 0xc3, 0x28, 0xff, 0xfe, 0xed, 0xa0, 0x80, ...enc(text.slice(i + 4))]);
+    expectFindingsOrRewrite(await validate(bytes), 2);
+  });
+
+  it("huge strings in args are read", async () => {
+    const spec = { containers: [{ name: "big", args: ["--listen-address=127.0.0.1:8080", `--junk=${"j".repeat(2 * 1024 * 1024)}`, "y ".repeat(200_000)], livenessProbe: { httpGet: { port: 8080 } } }] };
+    expectFindingsOrRewrite(await validate(wrap(statefulSet(spec))), 1);
+  });
+
+  it("thousands of containers are all checked", async () => {
+    const containers = Array.from({ length: 3000 }, (_, i) => ({ name: `c${i}`, args: [`--listen-address=127.0.0.1:${10000 + (i % 50)}`], readinessProbe: { httpGet: { port: 10000 + (i % 50), path: "/" } } }));
+    expectFindingsOrRewrite(await validate(wrap(statefulSet({ containers }))), 3000);
+  });
+
+  it.each([
+    ["a list", "[]", "settings: must be an object"],
+    ["a number", "5", "settings: must be an object"],
+    ["a string", '"x"', "settings: must be an object"],
+    ["a wrong field type", '{"listenFlags": "listen-address"}', "listenFlags: must be a list"],
+    ["an unknown key", '{"flags": []}', 'unknown key "flags"'],
+    ["empty flag names", '{"extraListenFlags": [{"name": "--"}]}', "extraListenFlags[0].name"],
+    ["non-JSON", "{", "not valid JSON"],
+    ["empty", "", "empty input"],
+  ])("validate-settings with %s → valid:false and why", async (_label, stdin, message) => {
+    const r = await runRaw(policy, "validate-settings", stdin);
+    wellFormed(r);
+    expect(r.json.valid).toBe(false);
+    expect(String(r.json.message)).toContain(message);
+  });
+
+  it("validate-settings accepts null as no settings, like {}", async () => {
+    expect((await runRaw(policy, "validate-settings", "null")).json).toEqual({ valid: true });
+  });
+});
