@@ -70,7 +70,20 @@ export function isLoopbackHost(host: string): boolean {
   return classifyHost(host) === "loopback";
 }
 
+/** classifyHost is pure and hosts repeat (127.0.0.1, localhost, ""): remember answers. */
+const classified = new Map<string, HostClass>();
+
 export function classifyHost(raw: string): HostClass {
+  let answer = classified.get(raw);
+  if (answer === undefined) {
+    answer = classifyHostUncached(raw);
+    if (classified.size > 1024) classified.clear();
+    classified.set(raw, answer);
+  }
+  return answer;
+}
+
+function classifyHostUncached(raw: string): HostClass {
   const host = raw.trim().toLowerCase();
   if (host.includes("$(") || host.includes("${")) return "unknown";
   if (ALL_INTERFACE_NAMES.has(host)) return "all-interfaces";

@@ -52,5 +52,6 @@ export const DEFAULT_LISTEN_ENV_VARS: readonly ListenSpec[] = [
 
 /** `--flag`, `-flag` and `flag` all name the same flag. */
 export function flagName(raw: string): string {
-  return raw.replace(/^-{1,2}/, "");
+  if (raw.charCodeAt(0) !== 45 /* - */) return raw;
+  return raw.slice(raw.charCodeAt(1) === 45 ? 2 : 1);
 }

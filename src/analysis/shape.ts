@@ -7,6 +7,10 @@
  * valid object never has a problem here.
  */
 import { PROBE_KINDS } from "./probes.js";
+
+const NETWORK_HANDLERS = ["httpGet", "tcpSocket", "grpc"] as const;
+const LISTS = ["containers", "initContainers"] as const;
+const STRING_LISTS = ["command", "args"] as const;
 import { isRecord, type PodTemplate } from "./workload.js";
 
 const MAX_REPORTED = 5;
@@ -27,7 +31,7 @@ export function podSpecShapeProblems(template: PodTemplate): string[] {
   const spec = template.spec as unknown as Record<string, unknown>;
   if (spec.hostNetwork !== undefined && spec.hostNetwork !== null && typeof spec.hostNetwork !== "boolean") add(`${base}.hostNetwork`, "a boolean", spec.hostNetwork);
 
-  for (const listName of ["containers", "initContainers"] as const) {
+  for (const listName of LISTS) {
     const list = spec[listName];
     if (list === undefined || list === null) continue;
     if (!Array.isArray(list)) {
@@ -38,11 +42,11 @@ export function podSpecShapeProblems(template: PodTemplate): string[] {
       const at = `${base}.${listName}[${i}]`;
       if (!isRecord(c)) return add(at, "an object", c);
       if (typeof c.name !== "string") add(`${at}.name`, "a string", c.name);
-      for (const field of ["command", "args"] as const) {
+      for (const field of STRING_LISTS) {
         const v = c[field];
         if (v === undefined || v === null) continue;
         if (!Array.isArray(v)) add(`${at}.${field}`, "a list of strings", v);
-        else v.forEach((x: unknown, j) => typeof x !== "string" && add(`${at}.${field}[${j}]`, "a string", x));
+        else for (let j = 0; j < v.length; j++) if (typeof v[j] !== "string") add(`${at}.${field}[${j}]`, "a string", v[j]);
       }
       if (c.env !== undefined && c.env !== null) {
         if (!Array.isArray(c.env)) add(`${at}.env`, "a list", c.env);
@@ -69,7 +73,7 @@ export function podSpecShapeProblems(template: PodTemplate): string[] {
           add(`${at}.${kind}`, "an object", probe);
           continue;
         }
-        for (const handler of ["httpGet", "tcpSocket", "grpc"] as const) {
+        for (const handler of NETWORK_HANDLERS) {
           const h = probe[handler];
           if (h === undefined || h === null) continue;
           if (!isRecord(h)) add(`${at}.${kind}.${handler}`, "an object", h);

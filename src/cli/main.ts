@@ -3,13 +3,14 @@
  * Each command lives in its own module; this file only dispatches.
  */
 import { auditCommand } from "./audit.js";
+import { benchCommand } from "./bench.js";
 import { buildCommand } from "./build.js";
 import { type Command, UsageError } from "./command.js";
 import { pullCommand, publishCommand, pushCommand } from "./registry.js";
 import { runCommand } from "./run.js";
 import { scaffoldCommand } from "./scaffold.js";
 
-const commands: Command[] = [buildCommand, runCommand, auditCommand, pushCommand, pullCommand, publishCommand, scaffoldCommand];
+const commands: Command[] = [buildCommand, runCommand, auditCommand, pushCommand, pullCommand, publishCommand, scaffoldCommand, benchCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

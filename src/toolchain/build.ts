@@ -7,12 +7,12 @@
  *   merged ─keep exports─▶ ─wasm-opt─▶ ─wizer (runs init)─▶ ─wasm-opt─▶ ─annotate─▶ dist/<name>.wasm
  */
 import { build as esbuild } from "esbuild";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DETERMINISTIC_DURING_INIT, type EvaluationMode, glueWat } from "./glue.js";
+import { DETERMINISTIC_DURING_INIT, ENGINE_INTRINSICS, type EvaluationMode, glueWat } from "./glue.js";
 import { annotate, parseMetadata, type PolicyMetadata } from "./metadata.js";
 import { runTool, toolPaths, WASM_FEATURES } from "./tools.js";
 import { keepExports, renameImportModule } from "./wasm-binary.js";
@@ -21,6 +21,8 @@ import { keepExports, renameImportModule } from "./wasm-binary.js";
 export const MAX_STACK_BYTES = 128 * 1024;
 /** QuickJS heap ceiling: allocation beyond it throws a catchable "out of memory" error. */
 export const MEMORY_LIMIT_BYTES = 512 * 1024 * 1024;
+/** Cycle-collector threshold: a fresh instance per evaluation rarely needs collecting. */
+export const GC_THRESHOLD_BYTES = Number(process.env.LPP_GC_THRESHOLD ?? 64 * 1024 * 1024);
 
 export interface BuildOptions {
   /** Entry script (policy.ts). */
@@ -80,6 +82,8 @@ export async function buildModule(options: BuildOptions): Promise<BuildResult> {
       mode: options.mode ?? "preevaluated",
       maxStackBytes: MAX_STACK_BYTES,
       memoryLimitBytes: MEMORY_LIMIT_BYTES,
+      gcThresholdBytes: GC_THRESHOLD_BYTES,
+      intrinsics: Number(process.env.LPP_INTRINSICS ?? ENGINE_INTRINSICS),
     });
     const p = (name: string) => join(work, name);
     await writeFile(p("glue.wat"), wat);
@@ -162,6 +166,7 @@ export async function buildPolicy(
   const built = await buildModule({ entry, log: opts.log, mode: opts.mode, optimize: opts.optimize ?? "-Oz" });
   const annotated = annotate(built.wasm, metadata, usage);
   const output = join(resolve(outDir), `${name}.wasm`);
+  await mkdir(resolve(outDir), { recursive: true });
   await writeFile(output, annotated);
   return { name, output, bytes: annotated.length, ms: performance.now() - t0, metadata };
 }

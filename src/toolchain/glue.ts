@@ -32,7 +32,42 @@ export interface GlueOptions {
   maxStackBytes: number;
   /** Upper bound of the engine's JS heap in bytes (allocation failure → catchable error). */
   memoryLimitBytes: number;
+  /**
+   * Bytes allocated before QuickJS runs its cycle collector. Every evaluation runs
+   * in a fresh instance that is thrown away, so collecting is wasted work unless
+   * the heap grows large; 0 keeps QuickJS's default.
+   */
+  gcThresholdBytes: number;
+  /** quickjs-wasi intrinsics bitmask for qjs_init2 (see ENGINE_INTRINSICS). */
+  intrinsics: number;
 }
+
+/** quickjs-wasi `Intrinsics` flags. */
+export const INTRINSIC = {
+  DATE: 1,
+  EVAL: 2,
+  REGEXP: 4,
+  JSON: 8,
+  PROXY: 16,
+  MAP_SET: 32,
+  TYPED_ARRAYS: 64,
+  PROMISE: 128,
+  BIG_INT: 256,
+  WEAK_REF: 512,
+  PERFORMANCE: 1024,
+  DOM_EXCEPTION: 2048,
+  ATOB_BTOA: 4096,
+} as const;
+
+/**
+ * What policies get: the language core plus Date, RegExp, JSON, Map/Set/WeakMap,
+ * typed arrays, Promise and BigInt, and eval (the glue evaluates scripts through
+ * it). Left out, because policies have no use for them and every intrinsic costs
+ * heap in the snapshot and time per instance: Proxy/Reflect, WeakRef,
+ * performance, DOMException, atob/btoa.
+ */
+export const ENGINE_INTRINSICS =
+  INTRINSIC.DATE | INTRINSIC.EVAL | INTRINSIC.REGEXP | INTRINSIC.JSON | INTRINSIC.MAP_SET | INTRINSIC.TYPED_ARRAYS | INTRINSIC.PROMISE | INTRINSIC.BIG_INT;
 
 /** Host functions the prelude receives; the last letter selects the handler in `host_call`. */
 export const HOST_FUNCTIONS = {
@@ -111,9 +146,11 @@ export function glueWat(options: GlueOptions): string {
   ;; --- the engine (module "qjs" in wasm-merge) ---
   (import "qjs" "memory" (memory 1))
   (import "qjs" "_initialize" (func $qjs_initialize))
-  (import "qjs" "qjs_init" (func $qjs_init (result i32)))
+  (import "qjs" "qjs_init2" (func $qjs_init2 (param i32) (result i32)))
   (import "qjs" "qjs_set_max_stack_size" (func $qjs_set_max_stack_size (param i32)))
   (import "qjs" "qjs_set_memory_limit" (func $qjs_set_memory_limit (param i32)))
+  (import "qjs" "qjs_run_gc" (func $qjs_run_gc))
+  (import "qjs" "qjs_set_gc_threshold" (func $qjs_set_gc_threshold (param i32)))
   (import "qjs" "qjs_eval" (func $qjs_eval (param i32 i32 i32 i32) (result i32)))
   (import "qjs" "qjs_compile" (func $qjs_compile (param i32 i32 i32 i32 i32 i32) (result i32)))
   (import "qjs" "qjs_eval_bytecode" (func $qjs_eval_bytecode (param i32 i32) (result i32)))
@@ -206,7 +243,7 @@ export function glueWat(options: GlueOptions): string {
     (local $global i32) (local $fn i32) (local $buf i32) (local $r i32)
     (if (global.get $initialized) (then (return)))
     (call $qjs_initialize)
-    (if (call $qjs_init) (then (unreachable)))
+    (if (call $qjs_init2 (i32.const ${options.intrinsics | 0})) (then (unreachable)))
     (call $qjs_set_max_stack_size (i32.const ${options.maxStackBytes}))
     (call $qjs_set_memory_limit (i32.const ${options.memoryLimitBytes}))
     (global.set $scratch (call $malloc (i32.const 32)))
@@ -239,6 +276,9 @@ ${registerHostFunctions}
     (call $free (local.get $buf))
     (global.set $reseed_fn (call $get_global_fn (i32.const ${reseedName.offset})))
     (global.set $main_fn (call $get_global_fn (i32.const ${mainName.offset})))
+    ;; Leave no garbage in the snapshot, and no collection due right after it.
+    (call $qjs_run_gc)
+    ${options.gcThresholdBytes > 0 ? `(call $qjs_set_gc_threshold (i32.const ${options.gcThresholdBytes}))` : ""}
     (global.set $initialized (i32.const 1)))
 
   (func $call_global (param $fn i32)

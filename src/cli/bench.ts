@@ -1,0 +1,175 @@
+/**
+ * `loopback-probes bench`: like `kwctl bench`, time validate-settings and
+ * validate over many evaluations in one process, a fresh instance each time (as
+ * policy-server does), next to two references built by the same toolchain:
+ * the floor (the protocol layer with an empty policy) and the same policy in
+ * Javy semantics (its top level runs in every _start instead of at build time).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { buildPolicy } from "../toolchain/build.js";
+import { compileModule, runWasi } from "../toolchain/wasi-runner.js";
+import { sourceHash } from "../toolchain/source-hash.js";
+import { type Command, parseFlags, UsageError } from "./command.js";
+import { readSettings } from "./run.js";
+
+const ROOT = resolve(import.meta.dirname, "..", "..");
+const CACHE = join(ROOT, ".cache", "bench");
+const FLOOR_DIR = join(ROOT, "src", "toolchain", "floor-policy");
+
+interface Variant {
+  label: string;
+  path: string;
+}
+
+async function buildVariants(policyDir: string, log: (s: string) => void): Promise<Variant[]> {
+  mkdirSync(CACHE, { recursive: true });
+  const name = basename(policyDir);
+  const hash = sourceHash(ROOT, ["src/analysis", "src/kubewarden", "src/toolchain", "policies", "package-lock.json"]);
+  const stampPath = join(CACHE, `${name}.sha256`);
+  const variants: (Variant & { dir: string; mode: "preevaluated" | "javy" })[] = [
+    { label: `${name}`, path: join(CACHE, "pre", `${name}.wasm`), dir: policyDir, mode: "preevaluated" },
+    { label: `${name} (javy semantics)`, path: join(CACHE, "javy", `${name}.wasm`), dir: policyDir, mode: "javy" },
+    { label: "floor (empty policy)", path: join(CACHE, "pre", "floor-policy.wasm"), dir: FLOOR_DIR, mode: "preevaluated" },
+  ];
+  const fresh = existsSync(stampPath) && readFileSync(stampPath, "utf8") === hash && variants.every((v) => existsSync(v.path));
+  if (!fresh) {
+    for (const v of variants) {
+      log(`building ${v.label}…`);
+      mkdirSync(join(v.path, ".."), { recursive: true });
+      await buildPolicy(v.dir, join(v.path, ".."), { mode: v.mode });
+    }
+    writeFileSync(stampPath, hash);
+  }
+  return variants.map(({ label, path }) => ({ label, path }));
+}
+
+/** A deterministic ~1 MB StatefulSet: many containers with env, args and probes. */
+export function largeWorkloadRequest(targetBytes = 1024 * 1024): unknown {
+  const containers: unknown[] = [];
+  const object = { apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "large", namespace: "bench" }, spec: { serviceName: "large", template: { metadata: {}, spec: { containers } } } };
+  let i = 0;
+  while (JSON.stringify(object).length < targetBytes) {
+    containers.push({
+      name: `c${i}`,
+      image: `registry.example.com/team/app-${i}:1.0.${i}`,
+      args: [`--listen-address=${i % 3 === 0 ? "127.0.0.1" : "0.0.0.0"}:${8000 + (i % 100)}`, `--config=/etc/app/${i}.yaml`, "--log.level=info"],
+      env: Array.from({ length: 10 }, (_, j) => ({ name: `VAR_${j}`, value: `value-${i}-${j}-${"x".repeat(40)}` })),
+      ports: [{ name: "http", containerPort: 8000 + (i % 100) }],
+      readinessProbe: { httpGet: { path: "/ready", port: "http", scheme: "HTTP" }, timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 },
+    });
+    i++;
+  }
+  return { uid: "bench-large", kind: { group: "apps", version: "v1", kind: "StatefulSet" }, resource: { group: "apps", version: "v1", resource: "statefulsets" }, operation: "CREATE", object };
+}
+
+interface Stats {
+  min: number;
+  median: number;
+  p90: number;
+}
+function stats(samples: number[]): Stats {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]!;
+  return { min: s[0]!, median: at(0.5), p90: at(0.9) };
+}
+
+interface Measurement {
+  variant: string;
+  request: string;
+  phase: "validate-settings" | "validate";
+  total: Stats;
+  start: Stats;
+}
+
+async function measure(variant: Variant, action: "validate" | "validate-settings", stdin: Uint8Array, iterations: number): Promise<{ total: Stats; start: Stats }> {
+  const module = await compileModule(new Uint8Array(readFileSync(variant.path)));
+  const warmup = Math.min(20, Math.max(3, Math.floor(iterations / 10)));
+  const totals: number[] = [];
+  const starts: number[] = [];
+  for (let i = 0; i < warmup + iterations; i++) {
+    const r = await runWasi(module, action, stdin);
+    if (r.exitCode !== 0) throw new Error(`${variant.label}: ${action} failed: ${r.trap ?? r.stderr}`);
+    if (i < warmup) continue;
+    totals.push(r.instantiateMs + r.startMs);
+    starts.push(r.startMs);
+  }
+  return { total: stats(totals), start: stats(starts) };
+}
+
+const fmt = (n: number) => n.toFixed(3).padStart(8);
+
+export const benchCommand: Command = {
+  name: "bench",
+  summary: "time a policy against the floor and a Javy-semantics build (like kwctl bench)",
+  help: `Usage: loopback-probes bench [--policy POLICY_DIR] [--request-path R]… [--iterations N]
+                             [--settings-json J | --settings-path F]
+
+Builds (cached in .cache/bench/) three modules with the same toolchain: the
+policy, the same policy in Javy semantics (top level run in every _start), and
+the floor (the protocol layer with an empty policy). Then, in this one process,
+evaluates each request N times per module with a fresh instance per evaluation,
+as policy-server does, and prints min / median / p90 in milliseconds of
+  total   instantiate + _start (what node:wasi costs end to end)
+  _start  the evaluation itself (policy-server instantiates from a pre-built
+          image, so per request it pays essentially this)
+for validate-settings and validate, then the ratios policy/floor and
+javy/policy of the validate _start medians, and the module sizes.
+
+Defaults: --policy policies/reject-loopback-probes, requests: its
+test_data/prometheus-listenlocal-broken.json and a generated ~1 MB StatefulSet,
+--iterations 200.`,
+  async run(argv) {
+    const { values } = parseFlags(
+      argv,
+      {
+        policy: { type: "string", default: "policies/reject-loopback-probes" },
+        "request-path": { type: "string", multiple: true },
+        iterations: { type: "string", default: "200" },
+        "settings-json": { type: "string" },
+        "settings-path": { type: "string" },
+      },
+      false,
+    );
+    const iterations = Number(values.iterations);
+    if (!Number.isInteger(iterations) || iterations < 1) throw new UsageError(`--iterations must be a positive integer, got ${values.iterations}`);
+    const policyDir = resolve(values.policy);
+    if (!existsSync(join(policyDir, "policy.ts"))) throw new UsageError(`${values.policy} is not a policy folder`);
+    const settings = readSettings(values);
+    const requests: { label: string; request: unknown }[] = [];
+    const paths = values["request-path"] ?? [join(policyDir, "test_data", "prometheus-listenlocal-broken.json")];
+    for (const p of paths) {
+      if (!existsSync(p)) throw new UsageError(`request ${p} not found`);
+      requests.push({ label: basename(p), request: JSON.parse(readFileSync(p, "utf8")) });
+    }
+    if (!values["request-path"]) requests.push({ label: "generated 1 MB StatefulSet", request: largeWorkloadRequest() });
+
+    const variants = await buildVariants(policyDir, (s) => console.error(s));
+    const results: Measurement[] = [];
+    for (const req of requests) {
+      const validateInput = new TextEncoder().encode(JSON.stringify({ request: req.request, settings }));
+      const settingsInput = new TextEncoder().encode(JSON.stringify(settings));
+      console.error(`request ${req.label}: ${(validateInput.length / 1024).toFixed(1)} KiB on stdin`);
+      for (const v of variants) {
+        console.error(`  ${v.label}: ${iterations} evaluations…`);
+        results.push({ variant: v.label, request: req.label, phase: "validate-settings", ...(await measure(v, "validate-settings", settingsInput, iterations)) });
+        results.push({ variant: v.label, request: req.label, phase: "validate", ...(await measure(v, "validate", validateInput, iterations)) });
+      }
+    }
+
+    const width = Math.max(...variants.map((v) => v.label.length));
+    console.log(`node ${process.version}, ${iterations} evaluations each, fresh instance per evaluation; times in ms`);
+    for (const req of requests) {
+      console.log(`\n${req.label}`);
+      console.log(`  ${"module".padEnd(width)}  ${"phase".padEnd(17)}  ${"total min".padStart(9)} ${"median".padStart(8)} ${"p90".padStart(8)}   ${"_start min".padStart(10)} ${"median".padStart(8)} ${"p90".padStart(8)}`);
+      for (const m of results.filter((r) => r.request === req.label))
+        console.log(`  ${m.variant.padEnd(width)}  ${m.phase.padEnd(17)}  ${fmt(m.total.min).padStart(9)} ${fmt(m.total.median)} ${fmt(m.total.p90)}   ${fmt(m.start.min).padStart(10)} ${fmt(m.start.median)} ${fmt(m.start.p90)}`);
+      const median = (label: string) => results.find((r) => r.request === req.label && r.variant === label && r.phase === "validate")!.start.median;
+      const [policy, javy, floor] = variants.map((v) => median(v.label)) as [number, number, number];
+      console.log(`  ratios (validate _start median): policy / floor = ${(policy / floor).toFixed(2)}×, javy semantics / policy = ${(javy / policy).toFixed(2)}×`);
+    }
+    console.log("\nmodule sizes:");
+    for (const v of variants) console.log(`  ${v.label.padEnd(width)}  ${(readFileSync(v.path).length / 1e6).toFixed(3)} MB (${readFileSync(v.path).length} bytes)`);
+    return 0;
+  },
+};
