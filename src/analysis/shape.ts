@@ -28,19 +28,24 @@ export function podSpecShapeProblems(template: PodTemplate): string[] {
   const add = (path: string, expected: string, got: unknown) => {
     if (problems.length < MAX_REPORTED + 1) problems.push(`${path} must be ${expected}, got ${typeName(got)}`);
   };
-  const spec = template.spec as unknown as Record<string, unknown>;
-  if (spec.hostNetwork !== undefined && spec.hostNetwork !== null && typeof spec.hostNetwork !== "boolean") add(`${base}.hostNetwork`, "a boolean", spec.hostNetwork);
-
-  for (const listName of LISTS) {
-    const list = spec[listName];
-    if (list === undefined || list === null) continue;
-    if (!Array.isArray(list)) {
-      add(`${base}.${listName}`, "a list", list);
-      continue;
+  const optional = (path: string, v: unknown, type: "string" | "boolean", expected: string) => {
+    if (v !== undefined && v !== null && typeof v !== type) add(path, expected, v);
+  };
+  /** An optional list whose items must be objects; `check` looks inside each one. */
+  const eachObject = (path: string, list: unknown, check: (item: Record<string, unknown>, at: string) => void) => {
+    if (list === undefined || list === null) return;
+    if (!Array.isArray(list)) return add(path, "a list", list);
+    for (let j = 0; j < list.length; j++) {
+      const item: unknown = list[j];
+      if (isRecord(item)) check(item, `${path}[${j}]`);
+      else add(`${path}[${j}]`, "an object", item);
     }
-    list.forEach((c: unknown, i) => {
-      const at = `${base}.${listName}[${i}]`;
-      if (!isRecord(c)) return add(at, "an object", c);
+  };
+
+  const spec = template.spec as unknown as Record<string, unknown>;
+  optional(`${base}.hostNetwork`, spec.hostNetwork, "boolean", "a boolean");
+  for (const listName of LISTS) {
+    eachObject(`${base}.${listName}`, spec[listName], (c, at) => {
       if (typeof c.name !== "string") add(`${at}.name`, "a string", c.name);
       for (const field of STRING_LISTS) {
         const v = c[field];
@@ -48,24 +53,14 @@ export function podSpecShapeProblems(template: PodTemplate): string[] {
         if (!Array.isArray(v)) add(`${at}.${field}`, "a list of strings", v);
         else for (let j = 0; j < v.length; j++) if (typeof v[j] !== "string") add(`${at}.${field}[${j}]`, "a string", v[j]);
       }
-      if (c.env !== undefined && c.env !== null) {
-        if (!Array.isArray(c.env)) add(`${at}.env`, "a list", c.env);
-        else
-          c.env.forEach((e: unknown, j) => {
-            if (!isRecord(e)) return add(`${at}.env[${j}]`, "an object", e);
-            if (typeof e.name !== "string") add(`${at}.env[${j}].name`, "a string", e.name);
-            if (e.value !== undefined && e.value !== null && typeof e.value !== "string") add(`${at}.env[${j}].value`, "a string", e.value);
-          });
-      }
-      if (c.ports !== undefined && c.ports !== null) {
-        if (!Array.isArray(c.ports)) add(`${at}.ports`, "a list", c.ports);
-        else
-          c.ports.forEach((p: unknown, j) => {
-            if (!isRecord(p)) return add(`${at}.ports[${j}]`, "an object", p);
-            if (typeof p.containerPort !== "number") add(`${at}.ports[${j}].containerPort`, "a number", p.containerPort);
-            if (p.name !== undefined && p.name !== null && typeof p.name !== "string") add(`${at}.ports[${j}].name`, "a string", p.name);
-          });
-      }
+      eachObject(`${at}.env`, c.env, (e, eAt) => {
+        if (typeof e.name !== "string") add(`${eAt}.name`, "a string", e.name);
+        optional(`${eAt}.value`, e.value, "string", "a string");
+      });
+      eachObject(`${at}.ports`, c.ports, (p, pAt) => {
+        if (typeof p.containerPort !== "number") add(`${pAt}.containerPort`, "a number", p.containerPort);
+        optional(`${pAt}.name`, p.name, "string", "a string");
+      });
       for (const kind of PROBE_KINDS) {
         const probe = c[kind];
         if (probe === undefined || probe === null) continue;
@@ -79,7 +74,7 @@ export function podSpecShapeProblems(template: PodTemplate): string[] {
           if (!isRecord(h)) add(`${at}.${kind}.${handler}`, "an object", h);
           else if (handler === "grpc" ? typeof h.port !== "number" : typeof h.port !== "number" && typeof h.port !== "string")
             add(`${at}.${kind}.${handler}.port`, handler === "grpc" ? "a number" : "a number or a port name", h.port);
-          else if (h.host !== undefined && h.host !== null && typeof h.host !== "string") add(`${at}.${kind}.${handler}.host`, "a string", h.host);
+          else optional(`${at}.${kind}.${handler}.host`, h.host, "string", "a string");
         }
       }
     });

@@ -99,34 +99,45 @@ interface RawImport extends ImportEntry {
   description: Uint8Array;
 }
 
-function rawImports(bytes: Uint8Array): RawImport[] {
-  const out: RawImport[] = [];
-  for (const s of sections(bytes).filter((x) => x.id === SECTION_IMPORT)) {
+/** Read every entry of every section with this id (import and export sections are vectors). */
+function sectionEntries<T>(bytes: Uint8Array, id: number, readEntry: (r: Reader) => T): T[] {
+  const out: T[] = [];
+  for (const s of sections(bytes)) {
+    if (s.id !== id) continue;
     const r = new Reader(bytes, s.contentStart);
     const count = r.u32();
-    for (let i = 0; i < count; i++) {
-      const module = r.name();
-      const name = r.name();
-      const kindByte = r.byte();
-      const kind = EXTERNAL_KINDS[kindByte];
-      if (!kind) throw new Error(`unknown import kind ${kindByte}`);
-      const descStart = r.at;
-      if (kind === "func") r.u32();
-      else if (kind === "tag") {
-        r.byte();
-        r.u32();
-      } else if (kind === "table") {
-        r.byte(); // reftype (single-byte forms only: funcref/externref)
-        skipLimits(r);
-      } else if (kind === "memory") skipLimits(r);
-      else {
-        r.byte(); // valtype
-        r.byte(); // mutability
-      }
-      out.push({ module, name, kind, description: bytes.subarray(descStart, r.at) });
-    }
+    for (let i = 0; i < count; i++) out.push(readEntry(r));
   }
   return out;
+}
+
+function externalKind(r: Reader, what: string): ExternalKind {
+  const kindByte = r.byte();
+  const kind = EXTERNAL_KINDS[kindByte];
+  if (!kind) throw new Error(`unknown ${what} kind ${kindByte}`);
+  return kind;
+}
+
+function rawImports(bytes: Uint8Array): RawImport[] {
+  return sectionEntries(bytes, SECTION_IMPORT, (r) => {
+    const module = r.name();
+    const name = r.name();
+    const kind = externalKind(r, "import");
+    const descStart = r.at;
+    if (kind === "func") r.u32();
+    else if (kind === "tag") {
+      r.byte();
+      r.u32();
+    } else if (kind === "table") {
+      r.byte(); // reftype (single-byte forms only: funcref/externref)
+      skipLimits(r);
+    } else if (kind === "memory") skipLimits(r);
+    else {
+      r.byte(); // valtype
+      r.byte(); // mutability
+    }
+    return { module, name, kind, description: bytes.subarray(descStart, r.at) };
+  });
 }
 
 export function imports(bytes: Uint8Array): ImportEntry[] {
@@ -157,19 +168,7 @@ export interface ExportEntry {
 }
 
 export function exports(bytes: Uint8Array): ExportEntry[] {
-  const out: ExportEntry[] = [];
-  for (const s of sections(bytes).filter((x) => x.id === SECTION_EXPORT)) {
-    const r = new Reader(bytes, s.contentStart);
-    const count = r.u32();
-    for (let i = 0; i < count; i++) {
-      const name = r.name();
-      const kindByte = r.byte();
-      const kind = EXTERNAL_KINDS[kindByte];
-      if (!kind) throw new Error(`unknown export kind ${kindByte}`);
-      out.push({ name, kind, index: r.u32() });
-    }
-  }
-  return out;
+  return sectionEntries(bytes, SECTION_EXPORT, (r) => ({ name: r.name(), kind: externalKind(r, "export"), index: r.u32() }));
 }
 
 function section(id: number, content: number[] | Uint8Array): Uint8Array {
