@@ -106,4 +106,5 @@ export const workload = fc.tuple(fc.constantFrom(...Object.keys(POD_SPEC_PATHS))
 
 /** Runs per property: a quick profile by default, FUZZ_RUNS for the long one. */
 export const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
-export const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
+/** The seed: FUZZ_SEED to replay a run, else a fresh one (printed by the property tests). */
+export const SEED = process.env.FUZZ_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED);

@@ -61,7 +61,7 @@ describe("the protocol through the built module", () => {
     expect((await runRaw(PROBE, "validate-settings", '{"mode":"mutate"}')).json).toEqual({ valid: true });
     expect((await runRaw(PROBE, "validate-settings", '{"mode":"nope"}')).json).toEqual({
       valid: false,
-      message: "mode: expected one of accept, reject, mutate, throw, random",
+      message: "mode: expected one of accept, reject, mutate, throw, random, recurse, allocate",
     });
   });
   it("rejects validate with bad settings, naming them", async () => {
@@ -100,6 +100,20 @@ describe("the protocol through the built module", () => {
     const bytes = new Uint8Array([...head, 0xff, 0xfe, 0x41, ...tail]);
     const r = await runRaw(PROBE, "validate", bytes);
     expect(r.json).toEqual({ accepted: false, message: "rejected \uFFFD\uFFFDA ✓", code: 403 });
+  });
+  it("turns runaway recursion into a catchable error, not a trap", async () => {
+    const r = await validate(pod("r"), { mode: "recurse" });
+    expect(r.trap).toBeUndefined();
+    expect(r.exitCode).toBe(0);
+    expect(r.json.accepted).toBe(false);
+    expect(String(r.json.message)).toMatch(/^policy error: .*(stack|recursion)/i);
+  });
+  it("turns exhausting the engine heap limit into a catchable error, not a trap", async () => {
+    const r = await validate(pod("m"), { mode: "allocate" });
+    expect(r.trap).toBeUndefined();
+    expect(r.exitCode).toBe(0);
+    expect(r.json.accepted).toBe(false);
+    expect(String(r.json.message)).toMatch(/^policy error: .*(out of memory|memory)/i);
   });
   it("reseeds Math.random on every run despite the snapshot", async () => {
     const seen = new Set<string>();

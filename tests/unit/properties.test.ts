@@ -3,13 +3,13 @@
  * Quick profile in `npm test`; `npm run fuzz` runs the same with ≥ 100,000 cases.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { checkWorkload, findUnreachableProbes } from "../../src/analysis/reachability.js";
 import { rewriteUnreachableProbes, type RewriteStrategy } from "../../src/analysis/rewrite.js";
 import { podTemplateOf } from "../../src/analysis/workload.js";
 import { RUNS, SEED, workload } from "../generators.js";
 
-const params = { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) };
+const params = { numRuns: RUNS, seed: SEED };
 const strategy = fc.constantFrom<RewriteStrategy>("exec", "remove");
 
 /** The object with every probe that had a finding deleted. */
@@ -21,6 +21,8 @@ function withoutOffendingProbes(object: unknown, offending: { list: string; inde
 }
 
 describe("properties (generated workloads)", () => {
+  beforeAll(() => console.info(`fast-check: ${RUNS} runs per property, seed ${SEED} (replay with FUZZ_SEED=${SEED})`));
+
   it("the validator is total: any JSON value gives a list, never an exception", () => {
     fc.assert(fc.property(fc.jsonValue({ maxDepth: 6 }), (v) => Array.isArray(findUnreachableProbes(v))), params);
     fc.assert(fc.property(workload, (w) => Array.isArray(findUnreachableProbes(w))), params);
