@@ -20,6 +20,7 @@ describe("TypeScript and built Wasm agree", async () => {
   const sample = fc.sample(workload, { numRuns: SAMPLE, seed: SEED });
 
   it(`on ${SAMPLE} generated workloads`, async () => {
+    console.info(`differential: ${SAMPLE} workloads, seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
     let rejected = 0;
     for (const object of sample) {
       const request = podRequest(object) as unknown as AdmissionRequest;
