@@ -4,7 +4,7 @@
 import type { Container, EnvVar } from "kubernetes-types/core/v1";
 import { classifyHost, type HostClass } from "./host.js";
 import { parseListenValue, parsePort } from "./listen-address.js";
-import { flagName, type ListenSpec } from "./listen-specs.js";
+import { DEFAULT_LISTEN_FLAGS, flagName, type ListenSpec } from "./listen-specs.js";
 
 export interface Listener {
   container: string;
@@ -24,8 +24,6 @@ export interface ListenerSpecs {
   envVars: readonly ListenSpec[];
 }
 
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
-
 /**
  * The container's literal environment with Kubernetes `$(VAR)` expansion applied
  * in order. Variables from `valueFrom`/`envFrom` are unknown (absent from the map).
@@ -34,7 +32,8 @@ export function literalEnv(container: Container): Map<string, string> {
   const env = new Map<string, string>();
   const entries: unknown = container.env;
   if (!Array.isArray(entries)) return env;
-  for (const e of entries as unknown[]) {
+  for (let i = 0; i < entries.length; i++) {
+    const e: unknown = entries[i];
     if (typeof e !== "object" || e === null) continue;
     const { name, value, valueFrom } = e as EnvVar;
     if (typeof name !== "string") continue;
@@ -57,14 +56,19 @@ export function expandVars(text: string, env: ReadonlyMap<string, string>): stri
 
 /** command + args as words: expanded, and split on whitespace so `sh -c "… --flag=v …"` is read too. */
 export function commandWords(container: Container, env: ReadonlyMap<string, string>): string[] {
-  const tokens = [...strings(container.command), ...strings(container.args)];
+  const tokens: string[] = [];
+  // Indexed loops throughout: a for-of loop costs QuickJS an iterator object.
+  for (const list of [container.command, container.args]) {
+    if (!Array.isArray(list)) continue;
+    for (let i = 0; i < list.length; i++) if (typeof list[i] === "string") tokens.push(list[i]!);
+  }
   // Fast path for the usual command line: no variables, no spaces, no quotes.
   // In QuickJS every scan of a string costs ~13 ns per character, so the whole
   // line is scanned once, by one regex, instead of several times per token.
   if (!/[\s'"$]/.test(tokens.join("\u0000"))) return tokens.filter((t) => t.length > 0);
   const words: string[] = [];
-  for (const token of tokens) {
-    const expanded = expandVars(token, env);
+  for (let i = 0; i < tokens.length; i++) {
+    const expanded = expandVars(tokens[i]!, env);
     if (!needsSplitting(expanded)) {
       if (expanded.length > 0) words.push(expanded);
       continue;
@@ -82,75 +86,87 @@ function unquote(word: string): string {
   return word.replace(/^(['"])(.*)\1$/, "$2").replace(/^['"]|['"]$/g, "");
 }
 
-interface FlagOccurrence {
-  written: string;
-  name: string;
-  value: string;
-}
-
-/** Every `--flag=value`, `--flag value`, `-flag=value`, `-flag value` among the words. */
-export function flagOccurrences(words: readonly string[]): FlagOccurrence[] {
-  const out: FlagOccurrence[] = [];
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    if (w.charCodeAt(0) !== 45 /* - */) continue;
-    const first = w.charCodeAt(w.charCodeAt(1) === 45 ? 2 : 1) | 0x20; // lower-cased letter test
-    if (first < 97 || first > 122) continue;
-    const eq = w.indexOf("=");
-    if (eq >= 0) out.push({ written: w.slice(0, eq), name: flagName(w.slice(0, eq)), value: w.slice(eq + 1) });
-    else {
-      const next = words[i + 1];
-      out.push({ written: w, name: flagName(w), value: next !== undefined && !next.startsWith("-") ? next : "" });
-    }
-  }
-  return out;
-}
-
 function defaultPortFor(spec: ListenSpec, image: string): number | null {
-  for (const [needle, port] of Object.entries(spec.defaultPortByImage ?? {})) if (image.includes(needle)) return port;
+  if (spec.defaultPortByImage) for (const needle in spec.defaultPortByImage) if (image.indexOf(needle) >= 0) return spec.defaultPortByImage[needle]!;
   return spec.defaultPort ?? null;
 }
 
-/** Specs by normalised flag name, computed once per spec list (settings are fixed per evaluation). */
-const specIndexCache = new WeakMap<readonly ListenSpec[], Map<string, ListenSpec>>();
-function specIndex(specs: readonly ListenSpec[]): Map<string, ListenSpec> {
+interface SpecIndex {
+  /** Listen specs by flag name without dashes. */
+  byName: Map<string, ListenSpec>;
+  /** Flag names that carry a port for some spec (`port`, `secure-port`, …). */
+  portFlags: Set<string>;
+}
+
+/**
+ * Specs by normalised flag name, built once per spec list. The default lists are
+ * indexed at module load, which the build runs before the snapshot, so a policy
+ * using them never builds an index at admission time.
+ */
+const specIndexCache = new WeakMap<readonly ListenSpec[], SpecIndex>();
+function specIndex(specs: readonly ListenSpec[]): SpecIndex {
   let index = specIndexCache.get(specs);
   if (!index) {
-    index = new Map();
-    for (const s of specs) if (!index.has(flagName(s.name))) index.set(flagName(s.name), s);
+    index = { byName: new Map(), portFlags: new Set() };
+    for (const s of specs) {
+      if (!index.byName.has(flagName(s.name))) index.byName.set(flagName(s.name), s);
+      if (s.portFrom !== undefined) index.portFlags.add(flagName(s.portFrom));
+    }
     specIndexCache.set(specs, index);
   }
   return index;
 }
+specIndex(DEFAULT_LISTEN_FLAGS);
 
-/** Everything this container is known to bind. */
+/**
+ * Everything this container is known to bind: `--flag=value`, `--flag value`,
+ * `-flag=value`, `-flag value` for the listen flags, their port flags (the last
+ * occurrence wins, as with Go's flag package), and the listen env vars.
+ * One pass over the words, keeping only flags that matter: in QuickJS every
+ * string operation and allocation on this path shows in the admission latency.
+ */
 export function containerListeners(container: Container, specs: ListenerSpecs): Listener[] {
   const name = typeof container.name === "string" ? container.name : "";
   const image = typeof container.image === "string" ? container.image : "";
   const env = literalEnv(container);
-  const out: Listener[] = [];
-  const flags = flagOccurrences(commandWords(container, env));
-  const lastFlag = (n: string) => {
-    const name = flagName(n);
-    for (let i = flags.length - 1; i >= 0; i--) if (flags[i]!.name === name) return flags[i]!.value;
-    return undefined;
-  };
-  const index = specIndex(specs.flags);
+  const words = commandWords(container, env);
+  const { byName, portFlags } = specIndex(specs.flags);
+  const hits: { spec: ListenSpec; written: string; value: string }[] = [];
+  let portValues: Map<string, string> | null = null;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w.charCodeAt(0) !== 45 /* - */) continue;
+    const eq = w.indexOf("=");
+    const flag = eq >= 0 ? w.slice(0, eq) : w;
+    const key = flagName(flag);
+    const spec = byName.get(key);
+    const isPort = portFlags.has(key);
+    if (!spec && !isPort) continue;
+    let value = "";
+    if (eq >= 0) value = w.slice(eq + 1);
+    else if (i + 1 < words.length && words[i + 1]!.charCodeAt(0) !== 45) value = words[i + 1]!;
+    if (spec) hits.push({ spec, written: flag, value });
+    if (isPort) (portValues ??= new Map()).set(key, value);
+  }
 
+  const out: Listener[] = [];
   const add = (spec: ListenSpec, setting: string, value: string, source: Listener["source"], portText: string | undefined) => {
-    for (const addr of parseListenValue(value, spec.form)) {
+    const addrs = parseListenValue(value, spec.form);
+    for (let i = 0; i < addrs.length; i++) {
+      const addr = addrs[i]!;
       const port = addr.port ?? (portText !== undefined ? parsePort(portText) : null) ?? defaultPortFor(spec, image);
       out.push({ container: name, host: addr.host, hostClass: classifyHost(addr.host), port, setting, value, source });
     }
   };
-
-  for (const f of flags) {
-    const spec = index.get(f.name);
-    if (spec) add(spec, f.written, f.value, "arg", spec.portFrom ? lastFlag(spec.portFrom) : undefined);
+  for (let i = 0; i < hits.length; i++) {
+    const h = hits[i]!;
+    add(h.spec, h.written, h.value, "arg", h.spec.portFrom !== undefined ? portValues?.get(flagName(h.spec.portFrom)) : undefined);
   }
-  for (const spec of specs.envVars) {
-    const value = env.get(spec.name);
-    if (value !== undefined) add(spec, spec.name, value, "env", spec.portFrom ? env.get(spec.portFrom) : undefined);
-  }
+  if (env.size > 0)
+    for (let i = 0; i < specs.envVars.length; i++) {
+      const spec = specs.envVars[i]!;
+      const value = env.get(spec.name);
+      if (value !== undefined) add(spec, spec.name, value, "env", spec.portFrom ? env.get(spec.portFrom) : undefined);
+    }
   return out;
 }

@@ -31,12 +31,16 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 /** Containers that run alongside the app: regular ones and native sidecars (init, restartPolicy Always). */
 export function runningContainers(spec: PodSpec): { list: ContainerList; index: number; container: Container }[] {
   const out: { list: ContainerList; index: number; container: Container }[] = [];
-  list(spec.containers).forEach((c, index) => {
+  const containers = list(spec.containers);
+  for (let index = 0; index < containers.length; index++) {
+    const c = containers[index];
     if (isRecord(c)) out.push({ list: "containers", index, container: c as unknown as Container });
-  });
-  list(spec.initContainers).forEach((c, index) => {
+  }
+  const inits = list(spec.initContainers);
+  for (let index = 0; index < inits.length; index++) {
+    const c = inits[index];
     if (isRecord(c) && c.restartPolicy === "Always") out.push({ list: "initContainers", index, container: c as unknown as Container });
-  });
+  }
   return out;
 }
 
@@ -45,7 +49,9 @@ export function resolvePort(port: unknown, container: Container): number | null 
   if (typeof port === "number") return Number.isInteger(port) && port >= 1 && port <= 65535 ? port : null;
   if (typeof port !== "string") return null;
   if (/^\d+$/.test(port)) return resolvePort(Number(port), container);
-  for (const p of list(container.ports)) {
+  const ports = list(container.ports);
+  for (let i = 0; i < ports.length; i++) {
+    const p = ports[i];
     if (isRecord(p) && p.name === port && typeof p.containerPort === "number") return p.containerPort;
   }
   return null;
@@ -80,9 +86,12 @@ function targetOf(probe: Probe, container: Container): Omit<ProbeTarget, "contai
 /** Every network probe of every running container. */
 export function probeTargets(spec: PodSpec): ProbeTarget[] {
   const out: ProbeTarget[] = [];
-  for (const { list: containerList, index, container } of runningContainers(spec)) {
+  const running = runningContainers(spec);
+  for (let r = 0; r < running.length; r++) {
+    const { list: containerList, index, container } = running[r]!;
     const name = typeof container.name === "string" ? container.name : `#${index}`;
-    for (const probeKind of PROBE_KINDS) {
+    for (let k = 0; k < PROBE_KINDS.length; k++) {
+      const probeKind = PROBE_KINDS[k]!;
       const probe: unknown = container[probeKind];
       if (!isRecord(probe)) continue;
       const t = targetOf(probe as Probe, container);

@@ -56,15 +56,18 @@ export function matchesName(pattern: string, name: string): boolean {
 }
 
 function inScope(container: string, options: AnalysisOptions): boolean {
-  if (options.excludeContainers.some((p) => matchesName(p, container))) return false;
+  if (options.excludeContainers.length > 0 && options.excludeContainers.some((p) => matchesName(p, container))) return false;
   return options.includeContainers.length === 0 || options.includeContainers.some((p) => matchesName(p, container));
 }
 
 /** All known binds in the pod, by port. */
 export function podListenersByPort(spec: PodSpec, specs: ListenerSpecs): Map<number, Listener[]> {
   const byPort = new Map<number, Listener[]>();
-  for (const { container } of runningContainers(spec)) {
-    for (const l of containerListeners(container, specs)) {
+  const running = runningContainers(spec);
+  for (let r = 0; r < running.length; r++) {
+    const listeners = containerListeners(running[r]!.container, specs);
+    for (let i = 0; i < listeners.length; i++) {
+      const l = listeners[i]!;
       if (l.port === null) continue;
       const same = byPort.get(l.port);
       if (same) same.push(l);
@@ -119,7 +122,8 @@ export function judgeTarget(target: ProbeTarget, spec: PodSpec, byPort: Readonly
     };
   }
   const binds = byPort.get(target.port) ?? [];
-  if (binds.length === 0 || !binds.every((l) => l.hostClass === "loopback")) return null;
+  if (binds.length === 0) return null;
+  for (let i = 0; i < binds.length; i++) if (binds[i]!.hostClass !== "loopback") return null;
   const dialed = hostNetwork ? "the node IP (hostNetwork)" : "the pod IP";
   return {
     ...base,
@@ -156,7 +160,9 @@ export function checkWorkload(object: unknown, options: AnalysisOptions = DEFAUL
 function templateFindings(template: PodTemplate, options: AnalysisOptions): Finding[] {
   const byPort = podListenersByPort(template.spec, options);
   const findings: Finding[] = [];
-  for (const target of probeTargets(template.spec)) {
+  const targets = probeTargets(template.spec);
+  for (let i = 0; i < targets.length; i++) {
+    const target = targets[i]!;
     if (!inScope(target.container, options)) continue;
     const f = judgeTarget(target, template.spec, byPort, template.workload);
     if (f) findings.push(f);

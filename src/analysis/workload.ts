@@ -49,9 +49,9 @@ export function podTemplateOf(object: unknown): PodTemplate | null {
   const path = POD_SPEC_PATHS[object.kind];
   if (!path) return null;
   let node: unknown = object;
-  for (const segment of path) {
+  for (let i = 0; i < path.length; i++) {
     if (!isRecord(node)) return null;
-    node = node[segment];
+    node = node[path[i]!];
   }
   if (!isRecord(node)) return null;
   return { workload: workloadRef(object), spec: node as unknown as PodSpec, path };
