@@ -127,6 +127,14 @@ describe("the protocol through the built module", () => {
   });
 });
 
+describe("limits under real wasmtime (Wizer runs the top level with wasmtime's default 512 KiB stack)", () => {
+  it("runaway recursion is a RangeError and the deepest JSON the guard admits parses, at build time and at run time", async () => {
+    const r = await runRaw("wasmtime-limits", "validate", JSON.stringify({ request: podRequest(pod("w")), settings: {} }));
+    expect(r.json.accepted).toBe(true);
+    expect(JSON.parse((r.json.warnings as string[])[0]!)).toEqual({ recursion: "RangeError", deepestJson: 2 * MAX_JSON_DEPTH, atRunTime: "RangeError" });
+  });
+});
+
 describe("builds", () => {
   it("are reproducible: a second build is byte-identical", async () => {
     const out = mkdtempSync(join(tmpdir(), "lpp-repro-"));
