@@ -22,7 +22,7 @@ export const MAX_STACK_BYTES = 128 * 1024;
 /** QuickJS heap ceiling: allocation beyond it throws a catchable "out of memory" error. */
 export const MEMORY_LIMIT_BYTES = 512 * 1024 * 1024;
 /** Cycle-collector threshold: a fresh instance per evaluation rarely needs collecting. */
-export const GC_THRESHOLD_BYTES = Number(process.env.LPP_GC_THRESHOLD ?? 64 * 1024 * 1024);
+export const GC_THRESHOLD_BYTES = 64 * 1024 * 1024;
 
 export interface BuildOptions {
   /** Entry script (policy.ts). */
@@ -32,6 +32,8 @@ export interface BuildOptions {
   snapshot?: boolean;
   /** wasm-opt level for the final pass, e.g. "-Oz". */
   optimize?: string;
+  /** Engine intrinsics bitmask (default ENGINE_INTRINSICS); profiling builds may want all. */
+  intrinsics?: number;
   log?: (line: string) => void;
 }
 
@@ -83,7 +85,7 @@ export async function buildModule(options: BuildOptions): Promise<BuildResult> {
       maxStackBytes: MAX_STACK_BYTES,
       memoryLimitBytes: MEMORY_LIMIT_BYTES,
       gcThresholdBytes: GC_THRESHOLD_BYTES,
-      intrinsics: Number(process.env.LPP_INTRINSICS ?? ENGINE_INTRINSICS),
+      intrinsics: options.intrinsics ?? ENGINE_INTRINSICS,
     });
     const p = (name: string) => join(work, name);
     await writeFile(p("glue.wat"), wat);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readMetadata } from "../../src/toolchain/metadata.js";
 import { OCI_MANIFEST_MEDIA_TYPE, parseReference, pullModule, pushModule, sha256, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE } from "../../src/toolchain/oci.js";
-import { runCli, wasmBytes, wasmPath } from "../helpers.js";
+import { ROOT, runCli, wasmBytes, wasmPath } from "../helpers.js";
 import { startRegistry, type TestRegistry } from "../support/registry.js";
 
 const POLICY = "reject-loopback-probes";
@@ -53,6 +53,18 @@ describe("OCI push and pull against a real registry", () => {
     expect(Buffer.compare(readFileSync(out), Buffer.from(module))).toBe(0);
     const byDigest = await pullModule(immutable, { plainHttp: true });
     expect(Buffer.compare(Buffer.from(byDigest.module), Buffer.from(module))).toBe(0);
+  });
+
+  it("publishes every policy as <name>:v<version>", async () => {
+    const r = cli(["publish", `${open.host}/release`, "--plain-http", "--dist", join(ROOT, ".cache", "test-wasm")]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const version = readMetadata(wasmBytes(POLICY))!.annotations["io.kubewarden.policy.version"];
+    for (const name of ["reject-loopback-probes", "rewrite-loopback-probes"]) {
+      expect(r.stdout).toContain(`registry://${open.host}/release/${name}:v${version} → registry://${open.host}/release/${name}@sha256:`);
+      const pulled = await pullModule(`registry://${open.host}/release/${name}:v${version}`, { plainHttp: true });
+      expect(Buffer.compare(Buffer.from(pulled.module), Buffer.from(wasmBytes(name)))).toBe(0);
+    }
   });
 
   it("refuses an unannotated module", async () => {
