@@ -47,9 +47,13 @@ export async function compileModule(bytes: Uint8Array): Promise<WebAssembly.Modu
   return m;
 }
 
+let runs = 0;
+
 export async function runWasi(module: WebAssembly.Module, action: string, stdin: Uint8Array): Promise<WasiResult> {
   const dir = work();
-  const [inPath, outPath, errPath] = ["stdin", "stdout", "stderr"].map((n) => join(dir, n)) as [string, string, string];
+  // Files of their own per run: callers may evaluate concurrently.
+  const id = runs++;
+  const [inPath, outPath, errPath] = ["stdin", "stdout", "stderr"].map((n) => join(dir, `${n}-${id}`)) as [string, string, string];
   writeFileSync(inPath, stdin);
   const fds = [openSync(inPath, "r"), openSync(outPath, "w"), openSync(errPath, "w")] as const;
   let exitCode: number | null = null;
@@ -80,7 +84,7 @@ export async function runWasi(module: WebAssembly.Module, action: string, stdin:
   } finally {
     for (const fd of fds) closeSync(fd);
   }
-  return {
+  const result: WasiResult = {
     exitCode,
     stdout: new Uint8Array(readFileSync(outPath)),
     stderr: readFileSync(errPath, "utf8"),
@@ -88,4 +92,6 @@ export async function runWasi(module: WebAssembly.Module, action: string, stdin:
     instantiateMs,
     startMs,
   };
+  for (const p of [inPath, outPath, errPath]) rmSync(p, { force: true });
+  return result;
 }

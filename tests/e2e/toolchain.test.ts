@@ -120,6 +120,11 @@ describe("the protocol through the built module", () => {
     for (let i = 0; i < 3; i++) seen.add(String(((await validate(pod("r"), { mode: "random" })).json.warnings as string[])[0]));
     expect(seen.size).toBe(3);
   });
+  it("keeps concurrent evaluations apart", async () => {
+    const names = Array.from({ length: 8 }, (_, i) => `p${i}`);
+    const results = await Promise.all(names.map((n) => validate(pod(n), { mode: "reject" })));
+    expect(results.map((r) => r.json.message)).toEqual(names.map((n) => `rejected ${n} ✓`));
+  });
   it("logs to stderr only", async () => {
     const r = await validate(pod("a"));
     expect(r.text.trim().startsWith("{")).toBe(true);
