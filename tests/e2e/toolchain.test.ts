@@ -2,7 +2,7 @@
  * The toolchain end to end: a test policy built by the real pipeline, run under
  * node:wasi exactly as policy-server runs it.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -10,7 +10,7 @@ import { MAX_JSON_DEPTH } from "../../src/kubewarden/input-guard.js";
 import { buildPolicy } from "../../src/toolchain/build.js";
 import { parseMetadata, readMetadata, USAGE_ANNOTATION } from "../../src/toolchain/metadata.js";
 import { exports, imports } from "../../src/toolchain/wasm-binary.js";
-import { podRequest, ROOT, runCli, runRaw, wasmBytes, wasmPath } from "../helpers.js";
+import { podRequest, ROOT, runCli, runRaw, TEST_WASM_DIR, wasmBytes, wasmPath } from "../helpers.js";
 
 const PROBE = "protocol-probe";
 const PROBE_DIR = join(ROOT, "tests", "fixtures", "policies", PROBE);
@@ -19,11 +19,16 @@ const pod = (name: string, spec: unknown = { containers: [] }) => ({ apiVersion:
 
 describe("built module shape", () => {
   const bytes = wasmBytes(PROBE);
-  it("imports only wasi_snapshot_preview1 functions and exports only _start and memory", () => {
-    const modules = new Set(imports(bytes).map((i) => i.module));
-    expect([...modules]).toEqual(["wasi_snapshot_preview1"]);
-    expect(exports(bytes).map((e) => e.name).sort()).toEqual(["_start", "memory"]);
-    expect(WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)).toBe(true);
+  const built = readdirSync(TEST_WASM_DIR).filter((f) => f.endsWith(".wasm"));
+  it("builds every policy and test policy", () => {
+    expect(built).toEqual(expect.arrayContaining(["reject-loopback-probes.wasm", "rewrite-loopback-probes.wasm", `${PROBE}.wasm`, "floor-policy.wasm"]));
+  });
+  it.each(built)("%s imports only wasi_snapshot_preview1 functions and exports only _start and memory", (file) => {
+    const module = new Uint8Array(readFileSync(join(TEST_WASM_DIR, file)));
+    expect(new Set(imports(module).map((i) => `${i.module}/${i.kind}`))).toEqual(new Set(["wasi_snapshot_preview1/func"]));
+    expect(exports(module).map((e) => e.name).sort()).toEqual(["_start", "memory"]);
+    expect(WebAssembly.validate(module as Uint8Array<ArrayBuffer>)).toBe(true);
+    expect(readMetadata(module)?.executionMode).toBe("wasi");
   });
   it("carries metadata.yml and the README in the io.kubewarden.metadata section", () => {
     const expected = parseMetadata(readFileSync(join(PROBE_DIR, "metadata.yml"), "utf8"));
