@@ -21,7 +21,6 @@ export interface AuditResult {
   findings: FindingRecord[];
   /** The rewrite policy's JSON Patch, when asked for and there is one. */
   patch?: Operation[];
-  rewriteWarnings?: string[];
 }
 
 export function groupVersion(apiVersion: unknown): { group: string; version: string } {
@@ -116,7 +115,6 @@ async function auditOne(manifest: ManifestObject, options: AuditOptions): Promis
     const rewrite = await validate(options.rewriter, request, options.settings);
     const patch = patchOf(rewrite);
     if (patch.length > 0) result.patch = patch;
-    if (rewrite.warnings) result.rewriteWarnings = rewrite.warnings;
   }
   return result;
 }

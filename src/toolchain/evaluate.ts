@@ -19,7 +19,6 @@ export interface AdmissionResponse {
   auditAnnotations?: Record<string, string>;
 }
 
-export class SettingsRejected extends Error {}
 export class InvalidRequest extends Error {}
 
 export interface LoadedPolicy {

@@ -3,26 +3,20 @@
  * real toolchain into .cache/test-wasm/, so end-to-end tests exercise exactly
  * the artifacts a user would ship. Runs the builds two at a time (2-core CI).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { policyDirs } from "../../src/cli/build.js";
 import { buildPolicy } from "../../src/toolchain/build.js";
 import { sourceHash } from "../../src/toolchain/source-hash.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const OUT = join(ROOT, ".cache", "test-wasm");
 
-function policyFolders(root: string): string[] {
-  if (!existsSync(root)) return [];
-  return readdirSync(root)
-    .map((n) => join(root, n))
-    .filter((d) => statSync(d).isDirectory() && existsSync(join(d, "policy.ts")));
-}
-
 export default async function setup(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const folders = [
-    ...policyFolders(join(ROOT, "policies")),
-    ...policyFolders(join(ROOT, "tests", "fixtures", "policies")),
+    ...policyDirs(join(ROOT, "policies")),
+    ...policyDirs(join(ROOT, "tests", "fixtures", "policies")),
     join(ROOT, "src", "toolchain", "floor-policy"),
   ];
   // Rebuilding takes ~10 s per module; skip it when no input changed since the last run.
