@@ -4,11 +4,12 @@
  * on stdout, diagnostics on stderr. Uses node:wasi; stdio goes through files in
  * one private temp folder because node:wasi only accepts file descriptors.
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { WASI } from "node:wasi";
+import { decodeHostCall, HOST_CALL_IMPORTS, type HostCallHandler, noHostCapabilities } from "./host-calls.js";
 
 // Node 20's WASI fast API calls can let a GC start inside a WASI call and crash
 // the process when many instances run (nodejs/node#46777). Turn them off before
@@ -49,7 +50,12 @@ export async function compileModule(bytes: Uint8Array): Promise<WebAssembly.Modu
 
 let runs = 0;
 
-export async function runWasi(module: WebAssembly.Module, action: string, stdin: Uint8Array): Promise<WasiResult> {
+export interface RunOptions {
+  /** Answers the module's host calls (context-aware policies); default: every capability refused. */
+  hostCall?: HostCallHandler;
+}
+
+export async function runWasi(module: WebAssembly.Module, action: string, stdin: Uint8Array, options: RunOptions = {}): Promise<WasiResult> {
   const dir = work();
   // Files of their own per run: callers may evaluate concurrently.
   const id = runs++;
@@ -71,7 +77,21 @@ export async function runWasi(module: WebAssembly.Module, action: string, stdin:
       stderr: fds[2],
       returnOnExit: true,
     });
-    const instance = await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports);
+    const imports = wasi.getImportObject() as WebAssembly.Imports;
+    let memory: WebAssembly.Memory | null = null;
+    const handler = options.hostCall ?? noHostCapabilities;
+    // The host appends its answer to stdin: stdin is a file here, so appending to it
+    // makes the bytes readable right after what the module has read so far.
+    const call = (...args: number[]): number => {
+      const decoded = memory ? decodeHostCall(new Uint8Array(memory.buffer), args) : "host call: the module exports no memory";
+      const answer = typeof decoded === "string" ? { ok: false as const, error: decoded } : handler(decoded);
+      appendFileSync(inPath, answer.ok ? answer.response : new TextEncoder().encode(answer.error));
+      return answer.ok ? 0 : 1;
+    };
+    for (const { module: m, name } of HOST_CALL_IMPORTS) imports[m] = { ...(imports[m] ?? {}), [name]: call };
+    const instance = await WebAssembly.instantiate(module, imports);
+    const exported = instance.exports.memory;
+    if (exported instanceof WebAssembly.Memory) memory = exported;
     const t1 = performance.now();
     try {
       exitCode = wasi.start(instance);
