@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadPolicy, validateSettings } from "../toolchain/evaluate.js";
-import { auditObjects, validatorSettings } from "./audit-core.js";
+import { auditObjects, validatorSettings } from "../audit/evaluate.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
-import { fixFiles } from "./fix.js";
-import { readManifests } from "./manifests.js";
+import { fixFiles } from "../audit/fix.js";
+import { readManifests } from "../audit/read.js";
 import { type AuditReport, formatJson, formatPolicyReports, formatTable, sarifLog, summarize } from "./reports.js";
 import { readModule, readSettings } from "./run.js";
 

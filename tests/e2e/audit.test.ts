@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
-import { auditRequest, resourcePlural } from "../../src/cli/audit-core.js";
+import { auditRequest, resourcePlural } from "../../src/audit/evaluate.js";
 import { ROOT, runCli, wasmPath } from "../helpers.js";
 
 const modules = ["--policy", wasmPath("reject-loopback-probes"), "--rewrite-policy", wasmPath("rewrite-loopback-probes")];

@@ -7,7 +7,7 @@
 import type { Operation } from "fast-json-patch";
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseAllDocuments, type Document } from "yaml";
-import type { AuditResult } from "./audit-core.js";
+import type { AuditResult } from "./evaluate.js";
 
 /** `/spec/template/0/a~1b` → ["spec", "template", 0, "a/b"] */
 export function pointerSegments(pointer: string): (string | number)[] {

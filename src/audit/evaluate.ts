@@ -10,7 +10,7 @@ import type { AdmissionRequest, KubernetesObject } from "../kubewarden/protocol.
 import { type LoadedPolicy, patchOf, validate } from "../toolchain/evaluate.js";
 import type { PolicyMetadata } from "../toolchain/metadata.js";
 import { FINDINGS_ANNOTATION } from "../../policies/shared/settings.js";
-import type { ManifestObject } from "./manifests.js";
+import type { ManifestObject } from "./read.js";
 
 export type AuditStatus = "pass" | "fail" | "error" | "skip";
 
