@@ -3,7 +3,7 @@
  * scanner does: a synthesized CREATE request per object, uid from the object
  * (or generated), resource.resource = the Kind, no userInfo, no oldObject.
  */
-import type { Operation } from "fast-json-patch";
+import fastJsonPatch, { type Operation } from "fast-json-patch";
 import { randomUUID } from "node:crypto";
 import type { FindingRecord } from "../analysis/reachability.js";
 import type { AdmissionRequest, KubernetesObject } from "../kubewarden/protocol.js";
@@ -12,6 +12,11 @@ import type { PolicyMetadata } from "../toolchain/metadata.js";
 import { FINDINGS_ANNOTATION } from "../../policies/shared/settings.js";
 import type { ManifestObject } from "./read.js";
 
+/**
+ * What happened to one object. `fail` is a finding (the PolicyReport word);
+ * `error` means the object could not be judged (malformed, or the policy
+ * failed); `skip` means it was not evaluated (see `skipReason`).
+ */
 export type AuditStatus = "pass" | "fail" | "error" | "skip";
 
 export interface AuditResult {
@@ -19,8 +24,18 @@ export interface AuditResult {
   status: AuditStatus;
   message?: string;
   findings: FindingRecord[];
+  /** For `error`: a malformed object (the policy's 400 without findings) or a policy failure (500, trap). */
+  errorKind?: "malformed" | "policy-error";
+  /** For `skip`: the policy's rules do not select the object. */
+  skipReason?: "not-selected";
+  /** How the object was evaluated when that differs from what it says (removed apiVersions, defaulted namespace). */
+  notes?: string[];
   /** The rewrite policy's JSON Patch, when asked for and there is one. */
   patch?: Operation[];
+  /** Every warning the rewrite policy gave for this object: what it could not fix, what the new handler needs. */
+  rewriteWarnings?: string[];
+  /** Whether the validating policy passes the object once `patch` is applied. */
+  patchResolves?: boolean;
 }
 
 export function groupVersion(apiVersion: unknown): { group: string; version: string } {
@@ -29,9 +44,31 @@ export function groupVersion(apiVersion: unknown): { group: string; version: str
   return slash < 0 ? { group: "", version: av } : { group: av.slice(0, slash), version: av.slice(slash + 1) };
 }
 
+/**
+ * API versions removed from Kubernetes whose pod templates are unchanged in
+ * their successors (extensions/v1beta1 and apps/v1beta1|2 since 1.16,
+ * batch/v1beta1 CronJobs since 1.25). Old manifests still carry them; a cluster
+ * would only accept them converted, so the audit evaluates them as the
+ * successor (rules matched and request sent as apps/v1 or batch/v1) and says so.
+ */
+const REMOVED_API_VERSIONS: ReadonlyMap<string, { apiVersion: string; kinds: ReadonlySet<string> }> = new Map([
+  ["extensions/v1beta1", { apiVersion: "apps/v1", kinds: new Set(["Deployment", "DaemonSet", "ReplicaSet"]) }],
+  ["apps/v1beta1", { apiVersion: "apps/v1", kinds: new Set(["Deployment", "StatefulSet"]) }],
+  ["apps/v1beta2", { apiVersion: "apps/v1", kinds: new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"]) }],
+  ["batch/v1beta1", { apiVersion: "batch/v1", kinds: new Set(["CronJob"]) }],
+  ["batch/v2alpha1", { apiVersion: "batch/v1", kinds: new Set(["CronJob"]) }],
+]);
+
+/** The apiVersion the audit evaluates an object at (its successor for removed versions). */
+export function effectiveApiVersion(object: Record<string, unknown>): string {
+  const apiVersion = typeof object.apiVersion === "string" ? object.apiVersion : "";
+  const successor = REMOVED_API_VERSIONS.get(apiVersion);
+  return successor && typeof object.kind === "string" && successor.kinds.has(object.kind) ? successor.apiVersion : apiVersion;
+}
+
 /** The request Kubewarden's audit scanner synthesizes for a live object. */
 export function auditRequest(object: Record<string, unknown>): AdmissionRequest {
-  const { group, version } = groupVersion(object.apiVersion);
+  const { group, version } = groupVersion(effectiveApiVersion(object));
   const kind = typeof object.kind === "string" ? object.kind : "";
   const meta = (typeof object.metadata === "object" && object.metadata !== null ? object.metadata : {}) as Record<string, unknown>;
   const request: AdmissionRequest = {
@@ -57,7 +94,7 @@ export function resourcePlural(kind: string): string {
 /** Does the policy's rules select this object (for the CREATE operation the audit uses)? */
 export function rulesMatch(metadata: PolicyMetadata | null, object: Record<string, unknown>): boolean {
   if (!metadata) return true;
-  const { group, version } = groupVersion(object.apiVersion);
+  const { group, version } = groupVersion(effectiveApiVersion(object));
   const resource = resourcePlural(typeof object.kind === "string" ? object.kind : "");
   const has = (list: string[], v: string) => list.includes("*") || list.includes(v);
   return metadata.rules.some(
@@ -90,6 +127,8 @@ export interface AuditOptions {
   validator: LoadedPolicy;
   rewriter?: LoadedPolicy;
   settings: unknown;
+  /** Namespace for namespaced objects that name none (kubectl's default: "default"). */
+  namespace?: string;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -103,18 +142,53 @@ export async function auditObjects(objects: ManifestObject[], options: AuditOpti
   return results;
 }
 
+/** The object as the cluster would hold it: namespaced objects always have a namespace there. */
+function asInCluster(object: Record<string, unknown>, namespace: string, notes: string[]): Record<string, unknown> {
+  const apiVersion = effectiveApiVersion(object);
+  if (apiVersion !== object.apiVersion) notes.push(`apiVersion ${String(object.apiVersion)} was removed from Kubernetes: evaluated as ${apiVersion}`);
+  const meta = typeof object.metadata === "object" && object.metadata !== null && !Array.isArray(object.metadata) ? (object.metadata as Record<string, unknown>) : {};
+  if (typeof meta.namespace === "string" && meta.namespace !== "") return object;
+  notes.push(`no namespace: evaluated in namespace "${namespace}"`);
+  return { ...object, metadata: { ...meta, namespace } };
+}
+
 async function auditOne(manifest: ManifestObject, options: AuditOptions): Promise<AuditResult> {
-  if (!rulesMatch(options.validator.metadata, manifest.object)) return { manifest, status: "skip", findings: [] };
-  const request = auditRequest(manifest.object);
+  if (!rulesMatch(options.validator.metadata, manifest.object)) return { manifest, status: "skip", skipReason: "not-selected", findings: [] };
+  const notes: string[] = [];
+  // Every kind the policies select is namespaced.
+  const object = asInCluster(manifest.object, options.namespace ?? "default", notes);
+  const request = auditRequest(object);
   const response = await validate(options.validator, request, validatorSettings(options.settings));
-  if (response.allowed) return { manifest, status: "pass", findings: [] };
+  const base = { manifest, ...(notes.length > 0 ? { notes } : {}) };
+  if (response.allowed) return { ...base, status: "pass", findings: [] };
   const message = response.status?.message ?? "";
-  if (response.status?.code === 500) return { manifest, status: "error", message, findings: [] };
-  const result: AuditResult = { manifest, status: "fail", message, findings: findingsOf(response.auditAnnotations) };
+  if (response.status?.code === 500) return { ...base, status: "error", errorKind: "policy-error", message, findings: [] };
+  const findings = findingsOf(response.auditAnnotations);
+  // A rejection without findings is the policy refusing to judge a malformed object.
+  if (findings.length === 0) return { ...base, status: "error", errorKind: "malformed", message, findings: [] };
+  const result: AuditResult = { ...base, status: "fail", message, findings };
   if (options.rewriter) {
     const rewrite = await validate(options.rewriter, request, options.settings);
+    if (rewrite.warnings && rewrite.warnings.length > 0) result.rewriteWarnings = rewrite.warnings;
     const patch = patchOf(rewrite);
-    if (patch.length > 0) result.patch = patch;
+    if (patch.length > 0) {
+      result.patch = patch;
+      const patched = fastJsonPatch.applyPatch(structuredClone(object), patch, false, false).newDocument as Record<string, unknown>;
+      const again = await validate(options.validator, auditRequest(patched), validatorSettings(options.settings));
+      result.patchResolves = again.allowed;
+    } else result.patchResolves = false;
   }
   return result;
+}
+
+/**
+ * The audit's exit code, the first that applies: 2 when the audit is incomplete
+ * (a path that cannot be read, a document or object that could not be judged),
+ * even if there are findings too — a clean-looking 1 must not hide unchecked
+ * objects; 1 for findings (after --fix: findings it did not fix); else 0.
+ * Skipped documents never change the exit code.
+ */
+export function auditExitCode(counts: { unreadable: number; errors: number; findings: number }): 0 | 1 | 2 {
+  if (counts.unreadable > 0 || counts.errors > 0) return 2;
+  return counts.findings > 0 ? 1 : 0;
 }

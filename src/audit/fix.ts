@@ -1,13 +1,18 @@
 /**
- * `audit --fix`: apply the rewrite policy's JSON Patches to the YAML (or JSON)
- * files in place. Edits go through the yaml Document model, so comments and the
- * formatting of untouched parts survive; documents without changes are copied
- * byte for byte.
+ * `audit --fix`: apply the rewrite policy's JSON Patches to the files, against
+ * the exact bytes that were audited. Edits go through the yaml Document model,
+ * so comments, key order and the formatting of untouched parts survive;
+ * documents without changes are copied byte for byte, and so are a UTF-8 BOM
+ * and CRLF line endings. A file that changed since it was read is left alone;
+ * a file is replaced atomically (temporary file + rename).
  */
-import type { Operation } from "fast-json-patch";
-import { readFileSync, writeFileSync } from "node:fs";
-import { parseAllDocuments, type Document } from "yaml";
+import fastJsonPatch, { type Operation } from "fast-json-patch";
+import { randomBytes } from "node:crypto";
+import { readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { isAlias, isMap, isScalar, isSeq, Pair, type Document, type Node } from "yaml";
 import type { AuditResult } from "./evaluate.js";
+import { DEFAULT_MAX_ALIAS_COUNT, parseYamlDocuments, type ManifestSource } from "./read.js";
 
 /** `/spec/template/0/a~1b` → ["spec", "template", 0, "a/b"] */
 export function pointerSegments(pointer: string): (string | number)[] {
@@ -21,47 +26,207 @@ export function pointerSegments(pointer: string): (string | number)[] {
 
 const STRINGIFY = { lineWidth: 0, flowCollectionPadding: false } as const;
 
+/** A fix that cannot be applied faithfully to the YAML source: the file is left as it is. */
+export class UnfixableError extends Error {}
+
+function pairIndex(map: Node, key: string | number): number {
+  if (!isMap(map)) return -1;
+  return map.items.findIndex((p) => isScalar(p.key) && String(p.key.value) === String(key));
+}
+
+/**
+ * Make every collection on `path` (except the last segment) belong to this
+ * object alone: an alias is replaced by a copy of its anchor's value, and a key
+ * that only comes from a merge key (`<<: *base`) is copied in. Other users of
+ * the anchor keep what they had.
+ */
+function materialize(doc: Document, path: (string | number)[]): void {
+  let node = doc.contents as Node | null;
+  for (let i = 0; i < path.length - 1; i++) {
+    const segment = path[i]!;
+    if (!node) return;
+    let child: unknown;
+    if (isMap(node)) {
+      let at = pairIndex(node, segment);
+      if (at < 0) {
+        const merged = mergedValue(doc, node, String(segment));
+        if (merged === undefined) return; // a new key: setIn creates it
+        node.items.push(new Pair(doc.createNode(String(segment)), merged.clone()));
+        at = node.items.length - 1;
+      }
+      const pair = node.items[at]!;
+      if (isAlias(pair.value)) pair.value = (pair.value.resolve(doc) as Node).clone();
+      child = pair.value;
+    } else if (isSeq(node) && typeof segment === "number") {
+      const item = node.items[segment];
+      if (isAlias(item)) node.items[segment] = (item.resolve(doc) as Node).clone();
+      child = node.items[segment];
+    } else return;
+    node = child as Node | null;
+  }
+}
+
+function mergedValue(doc: Document, map: Node, key: string): Node | undefined {
+  if (!isMap(map)) return undefined;
+  for (const pair of map.items) {
+    if (!isScalar(pair.key) || pair.key.value !== "<<") continue;
+    for (const source of isSeq(pair.value) ? pair.value.items : [pair.value]) {
+      const target = isAlias(source) ? (source.resolve(doc) as Node | undefined) : (source as Node | undefined);
+      if (!isMap(target)) continue;
+      const at = pairIndex(target, key);
+      if (at >= 0) {
+        const value = target.items[at]!.value as Node;
+        return isAlias(value) ? (value.resolve(doc) as Node) : value;
+      }
+      const deeper = mergedValue(doc, target, key);
+      if (deeper) return deeper;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Apply a JSON Patch to the document (the object at `base`). A key added to a
+ * map right after a key was removed from it takes the removed key's place: a
+ * replaced probe handler (httpGet → exec) stays where the old one was.
+ */
 export function applyPatchToDocument(doc: Document, base: (string | number)[], patch: Operation[]): void {
+  const freedSlot = new Map<string, number>();
   for (const op of patch) {
     const path = [...base, ...pointerSegments(op.path)];
-    if (op.op === "remove") doc.deleteIn(path);
-    else if (op.op === "add" || op.op === "replace") doc.setIn(path, doc.createNode(op.value));
-    else throw new Error(`unsupported JSON Patch operation ${op.op} at ${op.path}`);
+    materialize(doc, path);
+    const parentPath = path.slice(0, -1);
+    const key = path[path.length - 1]!;
+    const parent = parentPath.length === 0 ? doc.contents : doc.getIn(parentPath, true);
+    const parentKey = JSON.stringify(parentPath);
+    if (op.op === "remove") {
+      if (isMap(parent)) {
+        const at = pairIndex(parent as Node, key);
+        if (at < 0) throw new UnfixableError(`${op.path} is not written in this document (a merge key brings it in): fix it by hand`);
+        freedSlot.set(parentKey, at);
+      }
+      doc.deleteIn(path);
+    } else if (op.op === "add" || op.op === "replace") {
+      const slot = freedSlot.get(parentKey);
+      if (isMap(parent) && slot !== undefined && pairIndex(parent as Node, key) < 0) {
+        parent.items.splice(Math.min(slot, parent.items.length), 0, new Pair(doc.createNode(key), doc.createNode(op.value)));
+        freedSlot.delete(parentKey);
+      } else doc.setIn(path, doc.createNode(op.value));
+    } else throw new UnfixableError(`unsupported JSON Patch operation ${op.op} at ${op.path}`);
   }
+}
+
+/** Deep equality of JSON values, key order ignored. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+function valueAt(doc: Document, base: (string | number)[]): unknown {
+  let v: unknown = doc.toJS({ maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
+  for (const s of base) v = (v as Record<string | number, unknown>)?.[s];
+  return v;
+}
+
+/**
+ * Patch one object in its document, then check that the document now holds
+ * exactly what the patch says (aliases and merge keys make that worth checking).
+ */
+function patchObject(doc: Document, base: (string | number)[], patch: Operation[]): void {
+  const before = valueAt(doc, base);
+  const expected = fastJsonPatch.applyPatch(structuredClone(before), patch, false, false).newDocument;
+  applyPatchToDocument(doc, base, patch);
+  if (!sameJson(valueAt(doc, base), expected)) throw new UnfixableError("the rewrite could not be applied to the YAML faithfully (anchors, aliases or merge keys): fix it by hand with --diff");
 }
 
 export interface FixOutcome {
   file: string;
-  objects: number;
+  /** The results whose patch was written to the file. */
+  fixed: AuditResult[];
+  /** Results that have a patch but were not written, with the reason. */
+  notFixed: { result: AuditResult; reason: string }[];
 }
 
-/** Rewrite each file that has patched results; returns what changed. */
-export function fixFiles(results: AuditResult[]): FixOutcome[] {
+const BOM = "\uFEFF";
+
+/** Rewrite each file that has patched results, from the bytes that were audited. */
+export function fixFiles(results: AuditResult[], sources: Map<string, ManifestSource>): FixOutcome[] {
   const byFile = new Map<string, AuditResult[]>();
   for (const r of results) {
-    if (!r.patch || r.manifest.file === "<stdin>") continue;
-    byFile.set(r.manifest.file, [...(byFile.get(r.manifest.file) ?? []), r]);
+    if (!r.patch || !sources.has(r.manifest.file)) continue;
+    const list = byFile.get(r.manifest.file);
+    if (list) list.push(r);
+    else byFile.set(r.manifest.file, [r]);
   }
   const outcomes: FixOutcome[] = [];
   for (const [file, fileResults] of byFile) {
-    const text = readFileSync(file, "utf8");
-    if (/\.json$/i.test(file)) {
-      outcomes.push({ file, objects: fixJsonFile(file, text, fileResults) });
+    const source = sources.get(file)!;
+    const outcome: FixOutcome = { file, fixed: [], notFixed: [] };
+    outcomes.push(outcome);
+    const refuse = (reason: string) => {
+      for (const r of fileResults) outcome.notFixed.push({ result: r, reason });
+    };
+    let current: Buffer;
+    try {
+      current = readFileSync(source.path);
+    } catch (e) {
+      refuse(`cannot read the file again: ${(e as Error).message}`);
       continue;
     }
-    const docs = parseAllDocuments(text);
-    if (!Array.isArray(docs)) continue;
-    const changed = new Set<number>();
-    for (const r of fileResults) {
-      const doc = docs[r.manifest.documentIndex];
-      if (!doc) continue;
-      applyPatchToDocument(doc, r.manifest.itemIndex === null ? [] : ["items", r.manifest.itemIndex], r.patch!);
-      changed.add(r.manifest.documentIndex);
+    if (!current.equals(source.bytes)) {
+      refuse("the file changed since it was audited: not fixed (audit it again)");
+      continue;
     }
-    writeFileSync(file, spliceDocuments(text, docs, changed));
-    outcomes.push({ file, objects: fileResults.length });
+    const text = source.bytes.toString("utf8");
+    let rewritten: string;
+    try {
+      rewritten = /\.json$/i.test(file) ? fixJsonText(text, fileResults, outcome) : fixYamlText(text, fileResults, outcome);
+    } catch (e) {
+      refuse(`not fixed: ${(e as Error).message}`);
+      outcome.fixed = [];
+      continue;
+    }
+    if (outcome.fixed.length === 0) continue;
+    try {
+      writeAtomically(source.path, rewritten);
+    } catch (e) {
+      refuse(`cannot write: ${(e as Error).message}`);
+      outcome.fixed = [];
+    }
   }
   return outcomes;
+}
+
+function fixYamlText(text: string, results: AuditResult[], outcome: FixOutcome): string {
+  const bom = text.startsWith(BOM) ? BOM : "";
+  const body = text.slice(bom.length);
+  const docs = parseYamlDocuments(body);
+  const changed = new Set<number>();
+  for (const r of results) {
+    const doc = docs[r.manifest.documentIndex];
+    if (!doc || doc.errors.length > 0) {
+      outcome.notFixed.push({ result: r, reason: "document not found in the audited bytes" });
+      continue;
+    }
+    // Try on a copy first, so a patch that cannot be applied leaves the document untouched.
+    const trial = doc.clone();
+    try {
+      patchObject(trial, r.manifest.itemIndex === null ? [] : ["items", r.manifest.itemIndex], r.patch!);
+    } catch (e) {
+      // UnfixableError, or the yaml model refusing an edit (e.g. a path through a scalar alias).
+      outcome.notFixed.push({ result: r, reason: `not fixed: ${(e as Error).message}` });
+      continue;
+    }
+    docs[r.manifest.documentIndex] = trial as typeof doc;
+    changed.add(r.manifest.documentIndex);
+    outcome.fixed.push(r);
+  }
+  return bom + spliceDocuments(body, docs, changed);
 }
 
 /**
@@ -76,21 +241,49 @@ function spliceDocuments(text: string, docs: Document[], changed: Set<number>): 
     if (!changed.has(i) || !doc.range) return;
     const start = i === 0 ? 0 : doc.range[0];
     const end = doc.range[2];
+    const original = text.slice(start, end);
     out += text.slice(at, start);
     let rendered = doc.toString(STRINGIFY);
-    if (!text.slice(start, end).endsWith("\n")) rendered = rendered.replace(/\n$/, "");
+    if (!original.endsWith("\n")) rendered = rendered.replace(/\n$/, "");
+    if (original.includes("\r\n")) rendered = rendered.replace(/\r?\n/g, "\r\n");
     out += rendered;
     at = end;
   });
   return out + text.slice(at);
 }
 
-function fixJsonFile(file: string, text: string, results: AuditResult[]): number {
-  // JSON has no comments to keep: apply the patches to the parsed value and keep the indentation.
-  const indent = /^[ \t]+/m.exec(text)?.[0] ?? "  ";
-  const docs = parseAllDocuments(text);
-  if (!Array.isArray(docs) || docs.length !== 1) return 0;
-  for (const r of results) applyPatchToDocument(docs[0]!, r.manifest.itemIndex === null ? [] : ["items", r.manifest.itemIndex], r.patch!);
-  writeFileSync(file, JSON.stringify(docs[0]!.toJS(), null, indent) + (text.endsWith("\n") ? "\n" : ""));
-  return results.length;
+function fixJsonText(text: string, results: AuditResult[], outcome: FixOutcome): string {
+  // JSON has no comments to keep: patch the parsed value (key order kept) and keep the indentation.
+  const bom = text.startsWith(BOM) ? BOM : "";
+  const body = text.slice(bom.length);
+  const indent = /^[ \t]+/m.exec(body)?.[0] ?? "  ";
+  const docs = parseYamlDocuments(body);
+  if (docs.length !== 1 || docs[0]!.errors.length > 0) throw new UnfixableError("expected one JSON document");
+  const doc = docs[0]!;
+  for (const r of results) {
+    patchObject(doc, r.manifest.itemIndex === null ? [] : ["items", r.manifest.itemIndex], r.patch!);
+    outcome.fixed.push(r);
+  }
+  const eol = body.includes("\r\n") ? "\r\n" : "\n";
+  let json = JSON.stringify(doc.toJS({ maxAliasCount: DEFAULT_MAX_ALIAS_COUNT }), null, indent);
+  if (eol === "\r\n") json = json.replace(/\n/g, "\r\n");
+  return bom + json + (/\r?\n$/.test(body) ? eol : "");
+}
+
+/** Replace a file's content in one step (temporary file in the same folder, then rename), keeping its mode. */
+function writeAtomically(path: string, content: string): void {
+  const target = realpathSync(path); // through symlinks: replace the file, not the link
+  const mode = statSync(target).mode & 0o7777;
+  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    writeFileSync(temp, content, { flag: "wx", mode });
+    renameSync(temp, target);
+  } catch (e) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // already gone
+    }
+    throw e;
+  }
 }

@@ -1,11 +1,24 @@
 /**
- * Reading Kubernetes manifests the way users have them: multi-document YAML,
- * JSON, folders (recursively), stdin, and `List` objects (kubectl get -o json).
- * Every object keeps its file, document index and line for reports.
+ * Reading Kubernetes manifests the way kubectl reads them: multi-document YAML
+ * (go-yaml semantics: YAML 1.1 scalars and merge keys, quoted scalars and flow
+ * collections whose continuation lines ignore indentation), JSON, folders
+ * (recursively), stdin, `List` objects (kubectl get -o json) and typed Lists.
+ *
+ * Every document ends up in exactly one place: an object to evaluate, a
+ * skipped document (with the reason), or an error (with line and column).
+ * One bad file never hides another.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-import { isMap, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from "yaml";
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { Composer, visit, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, type Document, type Node, type ParsedNode } from "yaml";
+
+/** 1-based line and column in a file. */
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+export type JsonPath = readonly (string | number)[];
 
 export interface ManifestObject {
   /** File path as given (or "<stdin>"). */
@@ -17,114 +30,487 @@ export interface ManifestObject {
   /** 1-based line where the object starts. */
   line: number;
   object: Record<string, unknown>;
+  /**
+   * Where the value at `path` (JSON path segments from this object's root, e.g.
+   * ["spec", "template", "spec", "containers", 1, "livenessProbe"]) is written:
+   * the key's position for a mapping entry, the item's for a sequence entry.
+   * Follows aliases and merge keys to where the value is really written.
+   * null when the path does not exist in the source.
+   */
+  locate(path: JsonPath): SourcePosition | null;
 }
+
+export type ManifestErrorKind = "yaml" | "alias-limit" | "unreadable";
 
 export interface ManifestError {
   file: string;
   documentIndex: number | null;
+  kind: ManifestErrorKind;
   message: string;
+  /** Where the problem is, when known (1-based). */
+  line?: number;
+  column?: number;
+}
+
+export type SkipReason =
+  /** Helm chart metadata, values, kustomization files: not objects kubectl would apply. */
+  | "not-a-manifest"
+  /** A document that is not a Kubernetes object (no apiVersion/kind, a list, a scalar). */
+  | "not-an-object"
+  /** A kustomize patch (strategic-merge directives, or listed as a patch by a kustomization). */
+  | "kustomize-patch"
+  /** A Helm template that was not rendered. */
+  | "unrendered-template"
+  /** A folder entry that cannot be followed (dangling symlink, symlink loop). */
+  | "unreadable-entry";
+
+export interface ManifestSkip {
+  file: string;
+  documentIndex: number | null;
+  reason: SkipReason;
+  message: string;
+  line?: number;
+}
+
+/** The exact bytes a file had when it was read: `--fix` patches these, and only these. */
+export interface ManifestSource {
+  /** The path that was opened. */
+  path: string;
+  bytes: Buffer;
 }
 
 export interface ManifestSet {
   objects: ManifestObject[];
   errors: ManifestError[];
-  /** Files that could not be read at all (missing, permissions): a usage-level failure. */
+  skipped: ManifestSkip[];
+  /** Paths given on the command line that do not exist or cannot be read: a usage-level failure. */
   unreadable: ManifestError[];
+  /** Display names of the files read, in order. */
   files: string[];
+  /** Display name → exact bytes read (not for stdin). */
+  sources: Map<string, ManifestSource>;
 }
 
+export interface ReadOptions {
+  readStdin?: () => Buffer;
+  /** Alias expansions allowed per document (the YAML "billion laughs" guard). */
+  maxAliasCount?: number;
+}
+
+export const DEFAULT_MAX_ALIAS_COUNT = 100;
 const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
 
-/** Expand paths: folders recursively (manifest files only, sorted), files as given. */
-export function manifestFiles(paths: string[], unreadable: ManifestError[]): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      if (name.startsWith(".") || name === "node_modules") continue;
-      const p = join(dir, name);
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else if (MANIFEST_EXTENSIONS.test(name)) out.push(p);
+// ---------- YAML as go-yaml reads it ----------
+
+/** The lexer's private parts this module adjusts (yaml is pinned to an exact version). */
+interface LexerInternals {
+  indentNext: number;
+  continueScalar(offset: number): number;
+  parseQuotedScalar(): Generator<string, string>;
+  parseFlowCollection(): Generator<string, string>;
+}
+
+/**
+ * The yaml package ends a quoted scalar or flow collection at a continuation
+ * line that is not indented more than its parent (YAML 1.2 says so); go-yaml,
+ * and so kubectl, ignores indentation inside them (argo-workflows examples:
+ * `args: ['` … `']` with the closing line at the key's indentation). Line
+ * folding drops a continuation line's leading spaces, so ignoring indentation
+ * there changes no value: it only accepts what go-yaml accepts. Document
+ * markers (`---`, `...` at column 1) still end them, as in go-yaml.
+ */
+function goYamlLexer(): Lexer {
+  const lexer = new Lexer();
+  const internals = lexer as unknown as LexerInternals;
+  const continueScalar = internals.continueScalar;
+  const parseQuotedScalar = internals.parseQuotedScalar;
+  const parseFlowCollection = internals.parseFlowCollection;
+  let inQuoted = false;
+  internals.continueScalar = function (this: LexerInternals, offset: number) {
+    if (!inQuoted) return continueScalar.call(this, offset);
+    const saved = this.indentNext;
+    this.indentNext = 0; // 0: "no indentation required", only document markers end the scalar
+    try {
+      return continueScalar.call(this, offset);
+    } finally {
+      this.indentNext = saved;
     }
   };
-  for (const p of paths) {
-    if (p === "-") {
-      out.push(p);
-      continue;
-    }
+  internals.parseQuotedScalar = function* (this: LexerInternals) {
+    inQuoted = true;
     try {
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push(p);
-    } catch (e) {
-      unreadable.push({ file: p, documentIndex: null, message: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or directory" : (e as Error).message });
+      return yield* parseQuotedScalar.call(this);
+    } finally {
+      inQuoted = false;
+    }
+  };
+  internals.parseFlowCollection = function* (this: LexerInternals) {
+    const saved = this.indentNext;
+    this.indentNext = 0;
+    try {
+      return yield* parseFlowCollection.call(this);
+    } finally {
+      this.indentNext = saved;
+    }
+  };
+  return lexer;
+}
+
+/** Options every read and every `--fix` rewrite use: YAML 1.1 as go-yaml (booleans, octal, `<<` merge keys). */
+export const YAML_OPTIONS = { version: "1.1", uniqueKeys: false, prettyErrors: false, keepSourceTokens: false } as const;
+
+/** parseAllDocuments with the go-yaml lexer. */
+export function parseYamlDocuments(text: string, lineCounter?: LineCounter): Document.Parsed[] {
+  const parser = new Parser(lineCounter?.addNewLine);
+  const lexer = goYamlLexer();
+  const composer = new Composer(YAML_OPTIONS);
+  lineCounter?.addNewLine(0); // Parser.parse() does this for its own lexer; next() does not
+  function* tokens() {
+    for (const lexeme of lexer.lex(text, false)) yield* parser.next(lexeme);
+    yield* parser.end();
+  }
+  return Array.from(composer.compose(tokens())) as Document.Parsed[];
+}
+
+// ---------- locating JSON paths in the source ----------
+
+/** The node a merge key (`<<: *a` or `<<: [*a, *b]`) brings in, for a key not written locally. */
+function mergedPair(doc: Document, map: Node, key: string, depth: number): { key: Node | null; value: Node | null } | undefined {
+  if (!isMap(map) || depth > 32) return undefined;
+  for (const pair of map.items) {
+    if (!isScalar(pair.key) || pair.key.value !== "<<") continue;
+    const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+    for (const source of sources) {
+      const target = isAlias(source) ? source.resolve(doc) : source;
+      const found = target ? findPair(doc, target as Node, key, depth + 1) : undefined;
+      if (found) return found;
     }
   }
-  return out;
+  return undefined;
 }
+
+function findPair(doc: Document, map: Node, key: string, depth = 0): { key: Node | null; value: Node | null } | undefined {
+  if (!isMap(map)) return undefined;
+  for (const pair of map.items) {
+    if (isPair(pair) && isScalar(pair.key) && String(pair.key.value) === key) return { key: pair.key as Node, value: (pair.value as Node | null) ?? null };
+  }
+  return mergedPair(doc, map, key, depth);
+}
+
+function resolveAlias(doc: Document, node: Node | null): Node | null {
+  for (let hops = 0; node && isAlias(node) && hops < 32; hops++) node = (node.resolve(doc) as Node | undefined) ?? null;
+  return node;
+}
+
+export function locateIn(doc: Document, root: Node | null, path: JsonPath, lineCounter: LineCounter): SourcePosition | null {
+  let node = resolveAlias(doc, root);
+  let at: Node | null = node;
+  for (const segment of path) {
+    if (!node) return null;
+    if (isMap(node)) {
+      const pair = findPair(doc, node, String(segment));
+      if (!pair) return null;
+      at = pair.key ?? pair.value;
+      node = resolveAlias(doc, pair.value);
+    } else if (isSeq(node) && typeof segment === "number") {
+      const item = (node.items[segment] as Node | undefined) ?? null;
+      if (!item) return null;
+      at = item;
+      node = resolveAlias(doc, item);
+    } else return null;
+  }
+  if (!at?.range) return null;
+  const { line, col } = lineCounter.linePos(at.range[0]);
+  return { line, column: col };
+}
+
+// ---------- classification ----------
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** `List` (kubectl get -o json) and typed lists (`StatefulSetList`). */
 export function isListObject(v: Record<string, unknown>): boolean {
-  return Array.isArray(v.items) && typeof v.kind === "string" && (v.kind === "List" || v.kind.endsWith("List"));
+  return Array.isArray(v.items) && typeof v.kind === "string" && v.kind.endsWith("List");
 }
 
-/** Parse one file's text into objects and per-document errors. */
-export function parseManifestText(text: string, file: string): { objects: ManifestObject[]; errors: ManifestError[]; documents: Document[] } {
+/** Files that are not manifests by name: Helm chart metadata and values, kustomizations. */
+export function notAManifestFile(file: string): string | null {
+  const name = basename(file);
+  if (/^Chart\.(ya?ml|lock)$/.test(name)) return "a Helm chart's metadata (Chart.yaml), not a Kubernetes object";
+  if (/^values([.-].*)?\.(ya?ml|json)$/.test(name) || name === "values.schema.json") return "Helm values, not a Kubernetes object: render the chart and audit the output";
+  if (/^(kustomization\.ya?ml|Kustomization)$/.test(name)) return "a kustomization: audit the output of `kustomize build`";
+  return null;
+}
+
+/**
+ * Helm template actions that a rendered manifest never contains. Go templates
+ * in values (alert annotations like `{{ $labels.instance }}`) do not match.
+ * Linear: one alternation after a fixed prefix, no nested quantifiers.
+ */
+const HELM_ACTION = /\{\{-?\s*(?:\.Values\b|\.Release\b|\.Chart\b|\.Capabilities\b|\.Files\b|\.Template\b|include\s|template\s|toYaml\s|tpl\s|if\s|else\b|end\b|range\s|with\s|define\s|\$\.)/;
+export const UNRENDERED_TEMPLATE = "unrendered template: render it first (helm template …)";
+
+/**
+ * A Helm template that was not rendered: either it does not parse and holds
+ * template actions, or template braces sit where YAML sees structure (a flow
+ * mapping opened by `{{`, a plain scalar with `{{`). Templates inside quoted or
+ * block strings are data (Istio injection templates, alert annotations) and
+ * stay what they are.
+ */
+function unrenderedTemplate(doc: Document.Parsed, text: string): boolean {
+  const docText = text.slice(doc.range[0], doc.range[2]);
+  if (!docText.includes("{{")) return false;
+  if (doc.errors.length > 0) return HELM_ACTION.test(docText);
+  let found = false;
+  visit(doc, (_key, node) => {
+    if (isScalar(node) && node.type === "PLAIN" && typeof node.source === "string" && HELM_ACTION.test(node.source)) found = true;
+    else if (isMap(node) && node.flow && node.range && text.startsWith("{{", node.range[0])) found = true;
+    return found ? visit.BREAK : undefined;
+  });
+  return found;
+}
+
+/** Strategic-merge-patch directives: only kustomize patches carry them. */
+function patchDirective(value: unknown): string | null {
+  const stack: unknown[] = [value];
+  let visited = 0;
+  while (stack.length > 0 && visited++ < 1_000_000) {
+    const v = stack.pop();
+    if (Array.isArray(v)) for (const item of v) stack.push(item);
+    else if (isRecord(v))
+      for (const key of Object.keys(v)) {
+        if (key === "$patch" || key === "$retainKeys" || key.startsWith("$setElementOrder/") || key.startsWith("$deleteFromPrimitiveList/")) return key;
+        stack.push(v[key]);
+      }
+  }
+  return null;
+}
+
+/** Paths of the files a kustomization uses as patches (they are partial objects, not manifests). */
+function kustomizePatchFiles(kustomization: string): string[] {
+  let value: unknown;
+  try {
+    value = parseYamlDocuments(readFileSync(kustomization, "utf8"))[0]?.toJS({ maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
+  } catch {
+    return [];
+  }
+  if (!isRecord(value)) return [];
+  const dir = dirname(kustomization);
+  const out: string[] = [];
+  const add = (p: unknown) => {
+    if (typeof p === "string" && !p.includes("\n")) out.push(resolve(dir, p));
+  };
+  for (const key of ["patchesStrategicMerge", "patches", "patchesJson6902"]) {
+    const list = value[key];
+    if (!Array.isArray(list)) continue;
+    for (const entry of list) {
+      if (typeof entry === "string") add(entry);
+      else if (isRecord(entry)) add(entry.path);
+    }
+  }
+  return out;
+}
+
+// ---------- files and folders ----------
+
+interface WalkResult {
+  files: string[];
+  /** Real paths of the kustomizations found, to learn which files are patches. */
+  kustomizations: string[];
+}
+
+/** Expand paths: folders recursively (manifest files only, sorted), files as given. */
+export function manifestFiles(paths: string[], unreadable: ManifestError[], skipped: ManifestSkip[]): WalkResult {
+  const out: WalkResult = { files: [], kustomizations: [] };
+  const visitedDirs = new Set<string>();
+  const entryProblem = (e: unknown) => {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? "dangling symbolic link" : code === "ELOOP" ? "symbolic link loop" : (e as Error).message;
+  };
+  const walk = (dir: string) => {
+    let real: string;
+    try {
+      real = realpathSync(dir);
+    } catch (e) {
+      skipped.push({ file: dir, documentIndex: null, reason: "unreadable-entry", message: entryProblem(e) });
+      return;
+    }
+    if (visitedDirs.has(real)) {
+      skipped.push({ file: dir, documentIndex: null, reason: "unreadable-entry", message: "symbolic link loop: this folder was already read" });
+      return;
+    }
+    visitedDirs.add(real);
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch (e) {
+      skipped.push({ file: dir, documentIndex: null, reason: "unreadable-entry", message: (e as Error).message });
+      return;
+    }
+    for (const name of names) {
+      if (name.startsWith(".") || name === "node_modules") continue;
+      const p = join(dir, name);
+      let isDir: boolean;
+      try {
+        isDir = statSync(p).isDirectory(); // follows symlinks
+      } catch (e) {
+        if (lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() || MANIFEST_EXTENSIONS.test(name))
+          skipped.push({ file: p, documentIndex: null, reason: "unreadable-entry", message: entryProblem(e) });
+        continue;
+      }
+      if (isDir) walk(p);
+      else if (MANIFEST_EXTENSIONS.test(name) || name === "Kustomization") {
+        out.files.push(p);
+        if (/^(kustomization\.ya?ml|Kustomization)$/.test(name)) out.kustomizations.push(p);
+      }
+    }
+  };
+  for (const p of paths) {
+    if (p === "-") {
+      out.files.push(p);
+      continue;
+    }
+    try {
+      if (statSync(p).isDirectory()) walk(p);
+      else out.files.push(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      unreadable.push({ file: p, documentIndex: null, kind: "unreadable", message: code === "ENOENT" ? "no such file or directory" : code === "ELOOP" ? "symbolic link loop" : (e as Error).message });
+    }
+  }
+  return out;
+}
+
+// ---------- one file ----------
+
+export interface ParsedFile {
+  objects: ManifestObject[];
+  errors: ManifestError[];
+  skipped: ManifestSkip[];
+  documents: Document.Parsed[];
+}
+
+/** Parse one file's text into objects, skipped documents and per-document errors. */
+export function parseManifestText(text: string, file: string, options: { maxAliasCount?: number; kustomizePatch?: boolean } = {}): ParsedFile {
+  const maxAliasCount = options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT;
   const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
-  const objects: ManifestObject[] = [];
-  const errors: ManifestError[] = [];
-  const docs = Array.isArray(documents) ? documents : [];
-  const lineOf = (node: Node | null | undefined, fallback: number) => (node?.range ? lineCounter.linePos(node.range[0]).line : fallback);
-  docs.forEach((doc, documentIndex) => {
+  const documents = parseYamlDocuments(text, lineCounter);
+  const out: ParsedFile = { objects: [], errors: [], skipped: [], documents };
+  const position = (offset: number): SourcePosition => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  const lineOf = (node: Node | null | undefined, fallback: number) => (node?.range ? position(node.range[0]).line : fallback);
+
+  documents.forEach((doc, documentIndex) => {
+    const docLine = position(doc.range[0]).line;
+    if (unrenderedTemplate(doc, text)) {
+      out.skipped.push({ file, documentIndex, reason: "unrendered-template", message: UNRENDERED_TEMPLATE, line: docLine });
+      return;
+    }
     if (doc.errors.length > 0) {
-      errors.push({ file, documentIndex, message: `not valid YAML/JSON: ${doc.errors[0]!.message.split("\n")[0]}` });
+      const first = doc.errors[0]!;
+      out.errors.push({ file, documentIndex, kind: "yaml", message: `not valid YAML: ${first.message.split("\n")[0]}`, ...position(first.pos[0]) });
       return;
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
-    if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
-    const line = lineOf(doc.contents as Node | null, 1);
-    if (!isRecord(value)) {
-      errors.push({ file, documentIndex, message: `expected a Kubernetes object (a mapping), got ${Array.isArray(value) ? "a list" : typeof value}` });
-      return;
-    }
-    if (isListObject(value)) {
-      const itemsNode = isMap(doc.contents) ? doc.contents.get("items", true) : undefined;
-      (value.items as unknown[]).forEach((item, itemIndex) => {
-        const itemNode = isSeq(itemsNode) ? (itemsNode.items[itemIndex] as Node | undefined) : undefined;
-        if (isRecord(item)) objects.push({ file, documentIndex, itemIndex, line: lineOf(itemNode, line), object: item });
-        else errors.push({ file, documentIndex, message: `items[${itemIndex}] is not an object` });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount });
+    } catch (e) {
+      if (!(e instanceof ReferenceError)) throw e;
+      out.errors.push({
+        file,
+        documentIndex,
+        kind: "alias-limit",
+        message: `too many YAML alias expansions (more than ${maxAliasCount} for this document, the guard against "billion laughs" alias bombs): not read`,
+        line: docLine,
+        column: 1,
       });
       return;
     }
-    if (typeof value.kind !== "string" || typeof value.apiVersion !== "string") {
-      errors.push({ file, documentIndex, message: "not a Kubernetes object: apiVersion and kind are required" });
+    if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
+    const contents = doc.contents as ParsedNode | null;
+    const line = lineOf(contents, docLine);
+    if (!isRecord(value)) {
+      out.skipped.push({ file, documentIndex, reason: "not-an-object", message: `not a Kubernetes object: a ${Array.isArray(value) ? "list" : typeof value}`, line });
       return;
     }
-    objects.push({ file, documentIndex, itemIndex: null, line, object: value });
+    const locator = (root: Node | null) => (path: JsonPath) => locateIn(doc, root, path, lineCounter);
+    const accept = (object: Record<string, unknown>, itemIndex: number | null, root: Node | null, objectLine: number) => {
+      const directive = patchDirective(object);
+      if (directive || options.kustomizePatch) {
+        const why = directive ? `kustomize patch (${directive})` : "kustomize patch (listed in a kustomization)";
+        out.skipped.push({ file, documentIndex, reason: "kustomize-patch", message: `${why}: a partial object; audit the output of \`kustomize build\``, line: objectLine });
+        return;
+      }
+      if (typeof object.kind !== "string" || typeof object.apiVersion !== "string") {
+        out.skipped.push({ file, documentIndex, reason: "not-an-object", message: "not a Kubernetes object: apiVersion and kind are required", line: objectLine });
+        return;
+      }
+      out.objects.push({ file, documentIndex, itemIndex, line: objectLine, object, locate: locator(root) });
+    };
+    if (isListObject(value)) {
+      // A typed List (`StatefulSetList` from a client) may leave kind and apiVersion off its items.
+      const listKind = value.kind as string;
+      const itemKind = listKind === "List" ? undefined : listKind.slice(0, -"List".length);
+      const itemsNode = resolveAlias(doc, isMap(contents) ? ((contents.get("items", true) as Node | undefined) ?? null) : null);
+      (value.items as unknown[]).forEach((item, itemIndex) => {
+        const itemNode = isSeq(itemsNode) ? ((itemsNode.items[itemIndex] as Node | undefined) ?? null) : null;
+        const itemLine = lineOf(itemNode, line);
+        if (!isRecord(item)) {
+          out.skipped.push({ file, documentIndex, reason: "not-an-object", message: `items[${itemIndex}] is not an object`, line: itemLine });
+          return;
+        }
+        const typed = { ...item };
+        if (itemKind && typed.kind === undefined) typed.kind = itemKind;
+        if (itemKind && typed.apiVersion === undefined && typeof value.apiVersion === "string") typed.apiVersion = value.apiVersion;
+        accept(typed, itemIndex, itemNode, itemLine);
+      });
+      return;
+    }
+    accept(value, null, contents, line);
   });
-  return { objects, errors, documents: docs };
+  return out;
 }
 
-export function readManifests(paths: string[], readStdin: () => string = () => readFileSync(0, "utf8")): ManifestSet {
-  const unreadable: ManifestError[] = [];
-  const files = manifestFiles(paths.length === 0 ? ["-"] : paths, unreadable);
-  const set: ManifestSet = { objects: [], errors: [], unreadable, files: [] };
-  for (const file of files) {
-    let text: string;
-    try {
-      text = file === "-" ? readStdin() : readFileSync(file, "utf8");
-    } catch (e) {
-      unreadable.push({ file, documentIndex: null, message: (e as Error).message });
+export function readManifests(paths: string[], options: ReadOptions = {}): ManifestSet {
+  const readStdin = options.readStdin ?? (() => readFileSync(0));
+  const set: ManifestSet = { objects: [], errors: [], skipped: [], unreadable: [], files: [], sources: new Map() };
+  const walked = manifestFiles(paths.length === 0 ? ["-"] : paths, set.unreadable, set.skipped);
+  const patches = new Set<string>();
+  for (const k of walked.kustomizations) for (const p of kustomizePatchFiles(k)) patches.add(p);
+  for (const file of walked.files) {
+    const name = file === "-" ? "<stdin>" : relative(process.cwd(), file) || file;
+    const notManifest = file === "-" ? null : notAManifestFile(file);
+    if (notManifest) {
+      set.skipped.push({ file: name, documentIndex: null, reason: "not-a-manifest", message: notManifest });
       continue;
     }
-    const name = file === "-" ? "<stdin>" : relative(process.cwd(), file) || file;
-    const parsed = parseManifestText(text, name);
+    let bytes: Buffer;
+    try {
+      bytes = file === "-" ? readStdin() : readFileSync(file);
+    } catch (e) {
+      set.errors.push({ file: name, documentIndex: null, kind: "unreadable", message: `cannot read: ${(e as Error).message}` });
+      continue;
+    }
     set.files.push(name);
-    set.objects.push(...parsed.objects);
-    set.errors.push(...parsed.errors);
+    if (file !== "-") set.sources.set(name, { path: file, bytes });
+    let parsed: ParsedFile;
+    try {
+      parsed = parseManifestText(bytes.toString("utf8"), name, {
+        ...(options.maxAliasCount === undefined ? {} : { maxAliasCount: options.maxAliasCount }),
+        kustomizePatch: file !== "-" && patches.has(resolve(file)),
+      });
+    } catch (e) {
+      // Whatever goes wrong in one file is that file's error; the others are still read.
+      set.errors.push({ file: name, documentIndex: null, kind: "yaml", message: `cannot read: ${(e as Error).message}` });
+      continue;
+    }
+    for (const o of parsed.objects) set.objects.push(o);
+    for (const e of parsed.errors) set.errors.push(e);
+    for (const s of parsed.skipped) set.skipped.push(s);
   }
   return set;
 }

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadPolicy, validateSettings } from "../toolchain/evaluate.js";
-import { auditObjects, validatorSettings } from "../audit/evaluate.js";
+import { type AuditResult, auditExitCode, auditObjects, validatorSettings } from "../audit/evaluate.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
 import { fixFiles } from "../audit/fix.js";
 import { readManifests } from "../audit/read.js";
-import { type AuditReport, formatJson, formatPolicyReports, formatTable, sarifLog, summarize } from "./reports.js";
+import { type AuditReport, formatJson, formatPolicyReports, formatTable, location, objectLabel, sarifLog } from "./reports.js";
 import { readModule, readSettings } from "./run.js";
 
 const FORMATS = ["table", "json", "policyreport", "sarif"] as const;
@@ -44,11 +44,25 @@ Options:
   --rewrite-policy M     mutating module (default: dist/rewrite-loopback-probes.wasm)
   --policy-name N        policy name in PolicyReports (default: clusterwide-reject-loopback-probes)
   --mode protect|monitor severity in PolicyReports: the policy's, or "info" in monitor mode
+  --namespace N          namespace of objects that name none (default: default, as kubectl)
   --quiet                no progress on stderr
 
-Exit codes: 0 no findings, 1 findings, 2 bad usage or unreadable input (a missing
-file, or a document that is not a Kubernetes object — reported with file and
-document number; the other documents are still checked).`,
+What each document becomes (JSON output: status, errorKind, skipReason):
+  finding  an object whose probes can never succeed (status "fail")
+  error    a document kubectl would not read (YAML syntax, alias bomb) or an
+           object the policy cannot judge (malformed, or the policy failed)
+  skipped  not a Kubernetes manifest (Chart.yaml, values*.yaml, kustomization),
+           a kustomize patch, an unrendered Helm template, not an object, an
+           object the policy's rules do not select, a dangling symlink or loop
+  pass     everything else
+Removed apiVersions (extensions/v1beta1, apps/v1beta1|2, batch/v1beta1) are
+evaluated as their apps/v1 or batch/v1 successors.
+
+Exit codes (the first that applies):
+  2  bad usage, a path that cannot be read, or any error: the audit is incomplete
+     (findings are still reported)
+  1  findings (with --fix: findings the rewrite did not fix)
+  0  no findings (skipped documents do not count)`,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, {
       format: { type: "string", short: "o", default: "table" },
@@ -60,6 +74,7 @@ document number; the other documents are still checked).`,
       "rewrite-policy": { type: "string", default: "dist/rewrite-loopback-probes.wasm" },
       "policy-name": { type: "string", default: "clusterwide-reject-loopback-probes" },
       mode: { type: "string", default: "protect" },
+      namespace: { type: "string", short: "n", default: "default" },
       quiet: { type: "boolean", short: "q", default: false },
     });
     const format = values.format as Format;
@@ -78,6 +93,7 @@ document number; the other documents are still checked).`,
 
     const manifests = readManifests(positionals);
     for (const u of manifests.unreadable) console.error(`loopback-probes audit: cannot read ${u.file}: ${u.message}`);
+    for (const s of manifests.skipped.filter((x) => x.reason === "unreadable-entry")) console.error(`loopback-probes audit: skipped ${s.file}: ${s.message}`);
 
     const started = performance.now();
     let lastProgress = started;
@@ -85,6 +101,7 @@ document number; the other documents are still checked).`,
       validator,
       ...(rewriter ? { rewriter } : {}),
       settings,
+      namespace: values.namespace,
       onProgress: (done, total) => {
         const now = performance.now();
         if (values.quiet || now - lastProgress < 2000) return;
@@ -92,7 +109,7 @@ document number; the other documents are still checked).`,
         console.error(`audited ${done}/${total} objects (${((now - started) / 1000).toFixed(0)} s)`);
       },
     });
-    const report: AuditReport = { results, errors: manifests.errors, files: manifests.files };
+    const report: AuditReport = { results, errors: manifests.errors, skipped: manifests.skipped, files: manifests.files };
 
     if (format === "table") {
       const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
@@ -109,14 +126,22 @@ document number; the other documents are still checked).`,
       );
     else process.stdout.write(JSON.stringify(sarifLog(report, { version: packageJson.version, informationUri: "https://github.com/loopback-probe-policies/loopback-probe-policies" }), null, 2) + "\n");
 
+    let remaining = results.filter((r) => r.status === "fail");
     if (values.fix) {
-      for (const outcome of fixFiles(results)) console.error(`fixed ${outcome.objects} object${outcome.objects === 1 ? "" : "s"} in ${outcome.file}`);
+      const fixed = new Set<AuditResult>();
+      for (const outcome of fixFiles(results, manifests.sources)) {
+        if (outcome.fixed.length > 0) console.error(`fixed ${outcome.fixed.length} object${outcome.fixed.length === 1 ? "" : "s"} in ${outcome.file}`);
+        for (const r of outcome.fixed) {
+          if (r.patchResolves) fixed.add(r);
+          else console.error(`  ${objectLabel(r)}: findings remain after the rewrite`);
+        }
+        for (const { result, reason } of outcome.notFixed) console.error(`  ${objectLabel(result)} (${location(result)}): ${reason}`);
+      }
+      for (const r of results)
+        for (const w of r.rewriteWarnings ?? []) console.error(`warning: ${objectLabel(r)} (${location(r)}): ${w}`);
       if (results.some((r) => r.patch && r.manifest.file === "<stdin>")) console.error("note: objects read from stdin cannot be fixed in place (use --diff)");
+      remaining = remaining.filter((r) => !fixed.has(r));
     }
-
-    const s = summarize(report);
-    if (s.fail > 0) return 1;
-    if (manifests.unreadable.length > 0 || manifests.errors.length > 0) return 2;
-    return 0;
+    return auditExitCode({ unreadable: manifests.unreadable.length, errors: manifests.errors.length + results.filter((r) => r.status === "error").length, findings: remaining.length });
   },
 };

@@ -7,11 +7,12 @@ import { stringify } from "yaml";
 import type { FindingRecord } from "../analysis/reachability.js";
 import type { PolicyMetadata } from "../toolchain/metadata.js";
 import type { AuditResult, AuditStatus } from "../audit/evaluate.js";
-import type { ManifestError } from "../audit/read.js";
+import type { ManifestError, ManifestSkip } from "../audit/read.js";
 
 export interface AuditReport {
   results: AuditResult[];
   errors: ManifestError[];
+  skipped?: ManifestSkip[];
   files: string[];
 }
 
@@ -117,9 +118,15 @@ export function formatJson(report: AuditReport): string {
           status: r.status,
           ...(r.message ? { message: r.message } : {}),
           findings: r.findings,
+          ...(r.errorKind ? { errorKind: r.errorKind } : {}),
+          ...(r.skipReason ? { skipReason: r.skipReason } : {}),
+          ...(r.notes ? { notes: r.notes } : {}),
           ...(r.patch ? { patch: r.patch } : {}),
+          ...(r.rewriteWarnings ? { rewriteWarnings: r.rewriteWarnings } : {}),
+          ...(r.patchResolves === undefined ? {} : { patchResolves: r.patchResolves }),
         })),
         errors: report.errors,
+        skipped: report.skipped ?? [],
       },
       null,
       2,
