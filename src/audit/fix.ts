@@ -12,7 +12,7 @@ import { readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFile
 import { basename, dirname, join } from "node:path";
 import { isAlias, isMap, isScalar, isSeq, Pair, type Document, type Node } from "yaml";
 import type { AuditResult } from "./evaluate.js";
-import { DEFAULT_MAX_ALIAS_COUNT, parseYamlDocuments, type ManifestSource } from "./read.js";
+import { DEFAULT_MAX_ALIAS_COUNT, isMergeKey, parseYamlDocuments, type ManifestSource } from "./read.js";
 
 /** `/spec/template/0/a~1b` → ["spec", "template", 0, "a/b"] */
 export function pointerSegments(pointer: string): (string | number)[] {
@@ -69,7 +69,7 @@ function materialize(doc: Document, path: (string | number)[]): void {
 function mergedValue(doc: Document, map: Node, key: string): Node | undefined {
   if (!isMap(map)) return undefined;
   for (const pair of map.items) {
-    if (!isScalar(pair.key) || pair.key.value !== "<<") continue;
+    if (!isMergeKey(pair.key)) continue;
     for (const source of isSeq(pair.value) ? pair.value.items : [pair.value]) {
       const target = isAlias(source) ? (source.resolve(doc) as Node | undefined) : (source as Node | undefined);
       if (!isMap(target)) continue;
@@ -230,6 +230,31 @@ function fixYamlText(text: string, results: AuditResult[], outcome: FixOutcome):
 }
 
 /**
+ * The indentation a document is written with, so that re-rendering it keeps
+ * its untouched lines: the indentation step, and whether block sequences sit
+ * at their parent key's indentation (`containers:\n- name: …`, kubectl's and
+ * kustomize's style) or one step deeper.
+ */
+export function layoutOf(text: string): { indent: number; indentSeq: boolean } {
+  let indent = 0;
+  let compact = 0;
+  let indented = 0;
+  let keyIndent = -1; // indentation of the previous line when it ended with "key:"
+  for (const line of text.split(/\r?\n/)) {
+    const trimmed = line.trimStart();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    const depth = line.length - trimmed.length;
+    if (depth > 0 && (indent === 0 || depth < indent)) indent = depth;
+    if (keyIndent >= 0 && trimmed.startsWith("- ")) {
+      if (depth === keyIndent) compact++;
+      else if (depth > keyIndent) indented++;
+    }
+    keyIndent = trimmed.endsWith(":") && !trimmed.startsWith("- ") ? depth : trimmed.startsWith("- ") && trimmed.endsWith(":") ? depth + 2 : -1;
+  }
+  return { indent: Math.min(Math.max(indent, 2), 8), indentSeq: compact <= indented };
+}
+
+/**
  * Replace the text of changed documents only; everything else stays byte-identical.
  * A document's text runs from its `---` marker (the file start for the first one)
  * to its end, so its comments are rendered once, by the document itself.
@@ -243,7 +268,7 @@ function spliceDocuments(text: string, docs: Document[], changed: Set<number>): 
     const end = doc.range[2];
     const original = text.slice(start, end);
     out += text.slice(at, start);
-    let rendered = doc.toString(STRINGIFY);
+    let rendered = doc.toString({ ...STRINGIFY, ...layoutOf(original) });
     if (!original.endsWith("\n")) rendered = rendered.replace(/\n$/, "");
     if (original.includes("\r\n")) rendered = rendered.replace(/\r?\n/g, "\r\n");
     out += rendered;

@@ -174,11 +174,18 @@ export function parseYamlDocuments(text: string, lineCounter?: LineCounter): Doc
 
 // ---------- locating JSON paths in the source ----------
 
+/** `<<` (YAML 1.1 resolves it to a symbol). */
+export function isMergeKey(key: unknown): boolean {
+  if (!isScalar(key)) return false;
+  const v = key.value;
+  return v === "<<" || (typeof v === "symbol" && v.description === "<<");
+}
+
 /** The node a merge key (`<<: *a` or `<<: [*a, *b]`) brings in, for a key not written locally. */
 function mergedPair(doc: Document, map: Node, key: string, depth: number): { key: Node | null; value: Node | null } | undefined {
   if (!isMap(map) || depth > 32) return undefined;
   for (const pair of map.items) {
-    if (!isScalar(pair.key) || pair.key.value !== "<<") continue;
+    if (!isMergeKey(pair.key)) continue;
     const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
     for (const source of sources) {
       const target = isAlias(source) ? source.resolve(doc) : source;

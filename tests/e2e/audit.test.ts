@@ -108,12 +108,18 @@ describe("loopback-probes audit", () => {
     const bad = audit([dir]);
     expect(bad.code).toBe(2);
     expect(bad.stdout).toMatch(/mixed\.yaml \(document 2\): not valid YAML/);
-    expect(bad.stdout).toMatch(/mixed\.yaml \(document 3\): expected a Kubernetes object/);
-    expect(bad.stdout).toMatch(/mixed\.yaml \(document 4\): not a Kubernetes object/);
     expect(bad.stdout).toContain("1 passed");
-    // findings win over bad documents: exit 1
+    const json = JSON.parse(audit(["--format", "json", dir]).stdout);
+    expect(json.errors).toEqual([expect.objectContaining({ documentIndex: 1, kind: "yaml", line: expect.any(Number), column: expect.any(Number) })]);
+    expect(json.skipped.map((x: { documentIndex: number; reason: string }) => [x.documentIndex, x.reason])).toEqual([
+      [2, "not-an-object"],
+      [3, "not-an-object"],
+    ]);
+    // errors win over findings: exit 2 (the audit is incomplete), and the findings are still reported
     writeFileSync(join(dir, "broken.yaml"), readFileSync(join(EXAMPLES, "prometheus-listenlocal-broken.yaml")));
-    expect(audit([dir]).code).toBe(1);
+    const both = audit([dir]);
+    expect(both.code).toBe(2);
+    expect(both.stdout).toMatch(/2 findings in 1 object/);
   });
 
   it("exits 2 on bad usage and unreadable input", () => {
@@ -138,8 +144,9 @@ describe("loopback-probes audit", () => {
     const untouched = readFileSync(join(dir, "kubebuilder-manager.yaml"), "utf8");
     writeFileSync(multi, `${untouched}---\n${readFileSync(join(dir, "alertmanager-listenlocal-broken.yaml"), "utf8")}`);
     const r = audit(["--fix", dir]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(0); // everything found was fixed
     expect(r.stderr).toContain("fixed 1 object in");
+    expect(r.stderr).toMatch(/warning: StatefulSet\/monitoring\/prometheus-kube-prometheus-stack-prometheus \(.*prometheus-listenlocal-broken\.yaml:5\): /); // the rewrite's own words
     expect(audit([dir]).code).toBe(0); // nothing left to find
     const fixed = readFileSync(file, "utf8");
     expect(fixed).toContain("# prometheus-operator v0.74 with --enable-config-reloader-probes"); // comments kept
