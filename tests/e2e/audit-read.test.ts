@@ -275,6 +275,46 @@ describe("audit --fix on odd files", () => {
     expect(audit([file]).code).toBe(0);
   });
 
+  it("a probe that comes from a merge key is fixed in a copy; what cannot be applied faithfully is explained, not half-written", () => {
+    const dir = tempDir();
+    const file = join(dir, "merge.yaml");
+    const text = `apiVersion: v1
+kind: Pod
+metadata: {name: m}
+spec:
+  containers:
+  - &base
+    name: a
+    image: x
+    livenessProbe:
+      httpGet: {path: /healthz, port: 8080}
+      periodSeconds: 10
+  - <<: *base
+    name: b
+`;
+    writeFileSync(file, text);
+    const set = readManifests([file]);
+    const handlerPatch = (i: number) => [
+      { op: "remove", path: `/spec/containers/${i}/livenessProbe/httpGet` },
+      { op: "add", path: `/spec/containers/${i}/livenessProbe/exec`, value: { command: ["true"] } },
+    ] as AuditResult["patch"];
+    const result: AuditResult = { manifest: set.objects[0]!, status: "fail", findings: [], patch: handlerPatch(1) };
+    const [outcome] = fixFiles([result], set.sources);
+    expect(outcome!.notFixed).toEqual([]);
+    const fixed = parseAllDocuments(readFileSync(file, "utf8"))[0]!.toJS({ maxAliasCount: 100 }) as { spec: { containers: Record<string, unknown>[] } };
+    expect(fixed.spec.containers[1]!.livenessProbe).toEqual({ exec: { command: ["true"] }, periodSeconds: 10 }); // b: its own copy, handler in place
+    expect(fixed.spec.containers[0]!.livenessProbe).toEqual({ httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 10 }); // a: untouched
+
+    // Removing a key that only a merge key provides cannot be written in YAML: explained, file untouched.
+    writeFileSync(file, text);
+    const again = readManifests([file]);
+    const removal: AuditResult = { manifest: again.objects[0]!, status: "fail", findings: [], patch: [{ op: "remove", path: "/spec/containers/1/image" }] };
+    const [refused] = fixFiles([removal], again.sources);
+    expect(refused!.fixed).toEqual([]);
+    expect(refused!.notFixed[0]!.reason).toMatch(/merge key/);
+    expect(readFileSync(file, "utf8")).toBe(text);
+  });
+
   it("refuses to patch a file that changed since it was audited, and says so", () => {
     const dir = tempDir();
     const file = join(dir, "moving.yaml");
