@@ -257,6 +257,12 @@ export function notAManifestFile(file: string): string | null {
  * Linear: one alternation after a fixed prefix, no nested quantifiers.
  */
 const HELM_ACTION = /\{\{-?\s*(?:\.Values\b|\.Release\b|\.Chart\b|\.Capabilities\b|\.Files\b|\.Template\b|include\s|template\s|toYaml\s|tpl\s|if\s|else\b|end\b|range\s|with\s|define\s|\$\.)/;
+/**
+ * Helm's own objects and functions: in a plain scalar they mean an unrendered
+ * chart. Control actions alone (`{{ with $labels.cluster }}`) do not: Prometheus
+ * alert templates use them in rendered manifests.
+ */
+const HELM_OBJECT = /\.(?:Values|Release|Chart|Capabilities|Files)\b|\binclude\s|\btoYaml\b|\btpl\s/;
 export const UNRENDERED_TEMPLATE = "unrendered template: render it first (helm template …)";
 
 /**
@@ -272,7 +278,7 @@ function unrenderedTemplate(doc: Document.Parsed, text: string): boolean {
   if (doc.errors.length > 0) return HELM_ACTION.test(docText);
   let found = false;
   visit(doc, (_key, node) => {
-    if (isScalar(node) && node.type === "PLAIN" && typeof node.source === "string" && HELM_ACTION.test(node.source)) found = true;
+    if (isScalar(node) && node.type === "PLAIN" && typeof node.source === "string" && node.source.includes("{{") && HELM_OBJECT.test(node.source)) found = true;
     else if (isMap(node) && node.flow && node.range && text.startsWith("{{", node.range[0])) found = true;
     return found ? visit.BREAK : undefined;
   });

@@ -164,7 +164,7 @@ describe("audit statuses say what happened", () => {
     writeFileSync(join(chart, "templates", "deploy.yaml"), `{{- if .Values.enabled }}\n${deployment("{{ .Release.Name }}")}{{- end }}\n`);
     writeFileSync(join(chart, "templates", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ include \"c.name\" . }}\n");
     // Templates inside strings are data (alert annotations, injection templates): evaluated, not skipped.
-    writeFileSync(join(dir, "rule.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: r}\ndata:\n  alert: Instance {{ $labels.instance }} down\n  tpl: '{{ .Values.x }}'\n");
+    writeFileSync(join(dir, "rule.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: r}\ndata:\n  alert: Instance {{ $labels.instance }} {{ with $labels.cluster -}} on {{ . }} {{- end }} down\n  tpl: '{{ .Values.x }}'\n");
     const overlay = join(dir, "overlay");
     mkdirSync(overlay);
     writeFileSync(join(overlay, "kustomization.yaml"), "resources: [../base]\npatches:\n  - path: probe-patch.yaml\n");
