@@ -18,7 +18,7 @@ export const auditCommand: Command = {
   name: "audit",
   summary: "check manifests (files, folders, stdin, Lists) with the built policies",
   help: `Usage: loopback-probes audit [PATH…|-] [--format table|json|policyreport|sarif]
-                             [--diff] [--fix] [--settings-path F | --settings-json J]
+                             [--diff] [--fix] [--namespace N] [--settings-path F | --settings-json J]
 
 Reads YAML (multi-document) and JSON files, folders (recursively: *.yaml, *.yml,
 *.json), stdin ("-" or no path), and List objects (kubectl get -o json), and
