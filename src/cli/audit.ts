@@ -5,7 +5,7 @@ import { auditObjects, validatorSettings } from "./audit-core.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
 import { fixFiles } from "./fix.js";
 import { readManifests } from "./manifests.js";
-import { type AuditReport, formatJson, formatPolicyReports, formatTable, sarifLog, summarize } from "./reports.js";
+import { type AuditReport, formatJson, formatPolicyReports, formatTable, sarifLog, summarize } from "../audit/report.js";
 import { readModule, readSettings } from "./run.js";
 
 const FORMATS = ["table", "json", "policyreport", "sarif"] as const;

@@ -6,8 +6,8 @@ import { styleText } from "node:util";
 import { stringify } from "yaml";
 import type { FindingRecord } from "../analysis/reachability.js";
 import type { PolicyMetadata } from "../toolchain/metadata.js";
-import type { AuditResult, AuditStatus } from "./audit-core.js";
-import type { ManifestError } from "./manifests.js";
+import type { AuditResult, AuditStatus } from "../cli/audit-core.js";
+import type { ManifestError } from "../cli/manifests.js";
 
 export interface AuditReport {
   results: AuditResult[];
