@@ -21,6 +21,8 @@ export interface AuditResult {
   findings: FindingRecord[];
   /** The rewrite policy's JSON Patch, when asked for and there is one. */
   patch?: Operation[];
+  /** The rewrite policy's warnings (removed or unrewritable probes); absent when the rewrite did not run. */
+  warnings?: string[];
 }
 
 export function groupVersion(apiVersion: unknown): { group: string; version: string } {
@@ -115,6 +117,7 @@ async function auditOne(manifest: ManifestObject, options: AuditOptions): Promis
     const rewrite = await validate(options.rewriter, request, options.settings);
     const patch = patchOf(rewrite);
     if (patch.length > 0) result.patch = patch;
+    if (rewrite.warnings && rewrite.warnings.length > 0) result.warnings = rewrite.warnings;
   }
   return result;
 }

@@ -5,7 +5,8 @@ import { auditObjects, validatorSettings } from "./audit-core.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
 import { fixFiles } from "./fix.js";
 import { readManifests } from "./manifests.js";
-import { type AuditReport, formatJson, formatPolicyReports, formatTable, sarifLog, summarize } from "../audit/report.js";
+import { type AuditReport, formatJson, formatPolicyReports, formatTable, sarifLog, summarize, useColor } from "../audit/report.js";
+import { sourceRoot, textSourceAccess } from "../audit/sources.js";
 import { readModule, readSettings } from "./run.js";
 
 const FORMATS = ["table", "json", "policyreport", "sarif"] as const;
@@ -19,6 +20,7 @@ export const auditCommand: Command = {
   summary: "check manifests (files, folders, stdin, Lists) with the built policies",
   help: `Usage: loopback-probes audit [PATH…|-] [--format table|json|policyreport|sarif]
                              [--diff] [--fix] [--settings-path F | --settings-json J]
+                             [--wide] [--no-color] [--mode monitor|protect]
 
 Reads YAML (multi-document) and JSON files, folders (recursively: *.yaml, *.yml,
 *.json), stdin ("-" or no path), and List objects (kubectl get -o json), and
@@ -28,11 +30,26 @@ scanner does (CREATE, uid from the object or generated, resource = the Kind,
 no userInfo, no oldObject). Objects the policy's rules do not select are skipped.
 
 Formats:
-  table          one row per finding (default; coloured on a terminal unless NO_COLOR)
-  json           machine-readable results, findings and patches
-  policyreport   wgpolicyk8s.io/v1alpha2 PolicyReport per namespace (+ ClusterPolicyReport
-                 for cluster-scoped objects), as the audit scanner writes them; kubectl apply -f -
-  sarif          SARIF 2.1.0 for code-scanning UIs
+  table          one row per finding: where the probe is (file:line), object, container,
+                 probe, port, the flag or env var that binds the port, reason, fix. Fits
+                 the terminal (120 columns when not a terminal; --wide: never cut);
+                 coloured only on a terminal (not with --no-color or NO_COLOR)
+  json           results with findings (line/column of each probe and bind), patches
+                 (--diff/--fix), rewrite warnings, and bad documents with line/column
+  policyreport   wgpolicyk8s.io/v1alpha2 reports in the v2 layout of Kubewarden's audit
+                 scanner: one per audited object (PolicyReport, or ClusterPolicyReport for
+                 cluster-scoped kinds), scope + ownerReferences, one result per object.
+                 Named by the object's metadata.uid when the manifest has one (the
+                 scanner's name), else <kind>-<name>. Labels: app.kubernetes.io/managed-by
+                 (--managed-by), kubewarden.io/policyreport-version=v2,
+                 app.kubernetes.io/created-by=loopback-probes-audit; never the scanner's
+                 run-uid label. With managed-by=kubewarden (default) the scanner's next
+                 run replaces or deletes them (live results win); any other value keeps
+                 them out of its way. Rewrite warnings go to stderr. Not with --diff.
+  sarif          SARIF 2.1.0 for code scanning: each finding at its probe's line and
+                 column, the binding flag as a related location, URIs relative to the
+                 repository root (%SRCROOT%; stdin is "stdin"), rule help in markdown,
+                 malformed documents under their own rule, fixes with --diff
 
 Options:
   --diff                 also show, per failing object, the JSON Patch rewrite-loopback-probes applies
@@ -42,8 +59,15 @@ Options:
   --settings-json J      the same, inline
   --policy M             validating module (default: dist/reject-loopback-probes.wasm)
   --rewrite-policy M     mutating module (default: dist/rewrite-loopback-probes.wasm)
-  --policy-name N        policy name in PolicyReports (default: clusterwide-reject-loopback-probes)
-  --mode protect|monitor severity in PolicyReports: the policy's, or "info" in monitor mode
+  --policy-name N        the ClusterAdmissionPolicy's name in PolicyReports (results name
+                         it clusterwide-N; default: reject-loopback-probes, as deploy/)
+  --policy-namespace NS  report an AdmissionPolicy in NS instead (namespaced-NS-N)
+  --mode monitor|protect the policy's mode for PolicyReport severity: "info" in monitor
+                         mode (default, as the shipped deploy/ manifest), else the
+                         policy's io.kubewarden.policy.severity
+  --managed-by V         app.kubernetes.io/managed-by of PolicyReports (default: kubewarden)
+  --wide                 table: never cut cells to the terminal width
+  --no-color             table: no colour (also NO_COLOR=1)
   --quiet                no progress on stderr
 
 Exit codes: 0 no findings, 1 findings, 2 bad usage or unreadable input (a missing
@@ -58,13 +82,19 @@ document number; the other documents are still checked).`,
       "settings-json": { type: "string" },
       policy: { type: "string", default: "dist/reject-loopback-probes.wasm" },
       "rewrite-policy": { type: "string", default: "dist/rewrite-loopback-probes.wasm" },
-      "policy-name": { type: "string", default: "clusterwide-reject-loopback-probes" },
-      mode: { type: "string", default: "protect" },
+      "policy-name": { type: "string", default: "reject-loopback-probes" },
+      "policy-namespace": { type: "string" },
+      mode: { type: "string", default: "monitor" },
+      "managed-by": { type: "string", default: "kubewarden" },
+      wide: { type: "boolean", default: false },
+      "no-color": { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
     });
     const format = values.format as Format;
     if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got ${values.format}`);
     if (values.mode !== "protect" && values.mode !== "monitor") throw new UsageError(`--mode must be protect or monitor, got ${values.mode}`);
+    if (values.diff && format === "policyreport")
+      throw new UsageError("--diff does not go with --format policyreport: a PolicyReport has no place for a patch (use --format json or sarif for patches with the findings)");
     for (const p of [values.policy, ...(values.diff || values.fix ? [values["rewrite-policy"]] : [])])
       if (!existsSync(p)) throw new UsageError(`${p} not found: build the policies first (make build)`);
 
@@ -76,7 +106,8 @@ document number; the other documents are still checked).`,
       if (!verdict.valid) throw new UsageError(`settings rejected by ${label}: ${verdict.message ?? ""}`);
     }
 
-    const manifests = readManifests(positionals);
+    let stdinText: string | null = null;
+    const manifests = readManifests(positionals, () => (stdinText = readFileSync(0, "utf8")));
     for (const u of manifests.unreadable) console.error(`loopback-probes audit: cannot read ${u.file}: ${u.message}`);
 
     const started = performance.now();
@@ -92,22 +123,39 @@ document number; the other documents are still checked).`,
         console.error(`audited ${done}/${total} objects (${((now - started) / 1000).toFixed(0)} s)`);
       },
     });
-    const report: AuditReport = { results, errors: manifests.errors, files: manifests.files };
+    const source = textSourceAccess((file) => {
+      if (file === "<stdin>") return stdinText;
+      try {
+        return readFileSync(file, "utf8");
+      } catch {
+        return null;
+      }
+    });
+    const report: AuditReport = { results, errors: manifests.errors, files: manifests.files, source };
 
     if (format === "table") {
-      const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
-      process.stdout.write(formatTable(report, { color, diff: values.diff }));
+      const tty = process.stdout.isTTY === true;
+      const color = useColor({ isTTY: tty, noColorFlag: values["no-color"], env: process.env });
+      process.stdout.write(formatTable(report, { color, diff: values.diff, wide: values.wide, width: tty && process.stdout.columns ? process.stdout.columns : 120 }));
     } else if (format === "json") process.stdout.write(formatJson(report));
     else if (format === "policyreport")
       process.stdout.write(
         formatPolicyReports(report, {
           policyName: values["policy-name"],
+          ...(values["policy-namespace"] ? { policyNamespace: values["policy-namespace"] } : {}),
           metadata: validator.metadata,
           mode: values.mode,
+          managedBy: values["managed-by"],
+          defaultNamespace: "default",
           now: Number(process.env.SOURCE_DATE_EPOCH ?? Math.floor(Date.now() / 1000)),
         }),
       );
-    else process.stdout.write(JSON.stringify(sarifLog(report, { version: packageJson.version, informationUri: "https://github.com/loopback-probe-policies/loopback-probe-policies" }), null, 2) + "\n");
+    else {
+      const log = sarifLog(report, { version: packageJson.version, informationUri: "https://github.com/loopback-probe-policies/loopback-probe-policies", sourceRoot: sourceRoot(process.cwd()), cwd: process.cwd(), stdinUri: "stdin" });
+      process.stdout.write(JSON.stringify(log, null, 2) + "\n");
+    }
+    if (format === "policyreport")
+      for (const r of results) for (const w of r.warnings ?? []) console.error(`warning: ${r.manifest.file}:${r.manifest.line}: ${w}`);
 
     if (values.fix) {
       for (const outcome of fixFiles(results)) console.error(`fixed ${outcome.objects} object${outcome.objects === 1 ? "" : "s"} in ${outcome.file}`);
