@@ -30,10 +30,11 @@ scanner does (CREATE, uid from the object or generated, resource = the Kind,
 no userInfo, no oldObject). Objects the policy's rules do not select are skipped.
 
 Formats:
-  table          one row per finding: where the probe is (file:line), object, container,
-                 probe, port, the flag or env var that binds the port, reason, fix. Fits
-                 the terminal (120 columns when not a terminal; --wide: never cut);
-                 coloured only on a terminal (not with --no-color or NO_COLOR)
+  table          findings grouped under "file — object", one row per probe: its
+                 line:column, container, probe, port, the flag or env var that binds
+                 the port, reason, fix. Fits the terminal (120 columns when not a
+                 terminal); --wide: file:line:column and object on every row, never cut.
+                 Coloured only on a terminal (not with --no-color or NO_COLOR)
   json           results with findings (line/column of each probe and bind), patches
                  (--diff/--fix), rewrite warnings, and bad documents with line/column
   policyreport   wgpolicyk8s.io/v1alpha2 reports in the v2 layout of Kubewarden's audit
@@ -52,7 +53,9 @@ Formats:
                  malformed documents under their own rule, fixes with --diff
 
 Options:
-  --diff                 also show, per failing object, the JSON Patch rewrite-loopback-probes applies
+  --diff                 also give, per failing object, what rewrite-loopback-probes changes:
+                         the JSON Patch (table, json) or SARIF fixes (sarif); refused with
+                         policyreport
   --fix                  rewrite the YAML/JSON files in place through rewrite-loopback-probes,
                          keeping comments and the formatting of untouched parts
   --settings-path F      policy settings (YAML or JSON); "strategy" is passed to the rewrite only
