@@ -612,6 +612,8 @@ export interface SarifOptions {
   cwd: string;
   /** URI for objects read from stdin. */
   stdinUri: string;
+  /** Attach `fixes` (the text --fix would write) to results of objects the rewrite changes: `--diff`. */
+  fixes: boolean;
 }
 
 const encodePath = (p: string) => p.split("/").map(encodeURIComponent).join("/");
@@ -675,7 +677,7 @@ export function sarifLog(report: AuditReport, opts: SarifOptions): Record<string
   const result = (ruleId: string, level: string, text: string, locations: unknown[], extra: Record<string, unknown> = {}) =>
     results.push({ ruleId, ruleIndex: ruleIndex.get(ruleId) ?? -1, level, message: { text }, locations, ...extra });
   const fixesOf = (r: AuditResult): Record<string, unknown>[] => {
-    if (!r.patch) return [];
+    if (!opts.fixes || !r.patch) return [];
     const texts = report.source?.fixedText(r);
     const change = texts ? lineReplacement(texts.before, texts.after) : null;
     if (!change) return [];

@@ -154,7 +154,7 @@ document number; the other documents are still checked).`,
         }),
       );
     else {
-      const log = sarifLog(report, { version: packageJson.version, informationUri: "https://github.com/loopback-probe-policies/loopback-probe-policies", sourceRoot: sourceRoot(process.cwd()), cwd: process.cwd(), stdinUri: "stdin" });
+      const log = sarifLog(report, { version: packageJson.version, informationUri: "https://github.com/loopback-probe-policies/loopback-probe-policies", sourceRoot: sourceRoot(process.cwd()), cwd: process.cwd(), stdinUri: "stdin", fixes: values.diff });
       process.stdout.write(JSON.stringify(log, null, 2) + "\n");
     }
     if (format === "policyreport")

@@ -287,7 +287,7 @@ describe("SARIF", () => {
     files: ["deploy/app.yaml"],
     source,
   };
-  const options = { version: "1.2.3", informationUri: "https://example.com/lpp", sourceRoot: "/repo", cwd: "/repo", stdinUri: "stdin" };
+  const options = { version: "1.2.3", informationUri: "https://example.com/lpp", sourceRoot: "/repo", cwd: "/repo", stdinUri: "stdin", fixes: true };
 
   it("is schema-valid, with probe and bind positions, fixes, error positions and full rule help", () => {
     const log = sarifLog(report, options) as any;
@@ -319,6 +319,11 @@ describe("SARIF", () => {
     expect(bad.level).toBe("error");
     expect(bad.message.text).toBe("document 3: not valid YAML/JSON: bad indentation");
     expect(bad.locations[0].physicalLocation.region).toEqual({ startLine: 7, startColumn: 3 });
+  });
+
+  it("fixes only when asked (--diff)", () => {
+    const log = sarifLog(report, { ...options, fixes: false }) as any;
+    expect(log.runs[0].results.some((r: { fixes?: unknown }) => r.fixes)).toBe(false);
   });
 
   it("without source access: the object's first line, no fixes", () => {
