@@ -107,6 +107,21 @@ export function probePath(object: unknown, finding: Pick<FindingRecord, "contain
   return hit ? [...template.path, hit.list, hit.index, finding.probe] : null;
 }
 
+const isSpace = (c: string | undefined) => c === undefined || c === " " || c === "\t" || c === "\n" || c === '"' || c === "'";
+
+/**
+ * Does `word` (an args/command entry, maybe a whole `sh -c` script) pass `flag`
+ * as a flag of its own: `--listen-address` in `--listen-address=…` but not in
+ * `--cluster.listen-address=…`.
+ */
+export function mentionsFlag(word: string, flag: string): boolean {
+  for (let at = word.indexOf(flag); at >= 0; at = word.indexOf(flag, at + 1)) {
+    const after = word[at + flag.length];
+    if (isSpace(word[at - 1]) && (after === "=" || isSpace(after))) return true;
+  }
+  return false;
+}
+
 /**
  * JSON paths of the settings that bind the probed port: the command/args word
  * that carries the flag, or the env entry. The probed container first, then
@@ -132,7 +147,7 @@ export function bindPaths(object: unknown, finding: Pick<FindingRecord, "contain
       } else {
         for (const field of ["args", "command"] as const) {
           const words: unknown = container[field];
-          const i = Array.isArray(words) ? words.findIndex((w: unknown) => typeof w === "string" && w.includes(setting)) : -1;
+          const i = Array.isArray(words) ? words.findIndex((w: unknown) => typeof w === "string" && mentionsFlag(w, setting)) : -1;
           if (i >= 0) {
             found = [...base, field, i];
             break;

@@ -96,6 +96,8 @@ document number; the other documents are still checked).`,
     const format = values.format as Format;
     if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got ${values.format}`);
     if (values.mode !== "protect" && values.mode !== "monitor") throw new UsageError(`--mode must be protect or monitor, got ${values.mode}`);
+    if (!/^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(values["managed-by"]))
+      throw new UsageError(`--managed-by must be a Kubernetes label value (at most 63 letters, digits, "-", "_", "."), got ${values["managed-by"]}`);
     if (values.diff && format === "policyreport")
       throw new UsageError("--diff does not go with --format policyreport: a PolicyReport has no place for a patch (use --format json or sarif for patches with the findings)");
     for (const p of [values.policy, ...(values.diff || values.fix ? [values["rewrite-policy"]] : [])])

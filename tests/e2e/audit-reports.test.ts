@@ -100,6 +100,9 @@ describe("audit --format policyreport (v2, as Kubewarden's audit scanner writes 
     const r = audit(["--format", "policyreport", "--diff", "examples/"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--diff does not go with --format policyreport");
+    const label = audit(["--format", "policyreport", "--managed-by", "not a label", "examples/"]);
+    expect(label.code).toBe(2);
+    expect(label.stderr).toContain("--managed-by must be a Kubernetes label value");
     const dir = mkdtempSync(join(tmpdir(), "lpp-reports-"));
     writeFileSync(join(dir, "grpc.yaml"), stringify(GRPC_DEPLOYMENT));
     const fixed = audit(["--format", "policyreport", "--fix", dir]);

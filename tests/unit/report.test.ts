@@ -16,6 +16,7 @@ import {
   formatJson,
   formatTable,
   lineReplacement,
+  mentionsFlag,
   type PolicyReportOptions,
   policyReports,
   probePath,
@@ -45,7 +46,7 @@ function statefulSet(name: string, namespace: string | undefined, extraMeta: Rec
           initContainers: [{ name: "sidecar", restartPolicy: "Always", env: [{ name: "LISTEN_ADDRESS", value: "127.0.0.1:9000" }] }],
           containers: [
             { name: "app", args: ["--verbose"] },
-            { name: "reloader", args: ["--config=/c", "--listen-address=127.0.0.1:8080"], livenessProbe: { httpGet: { port: 8080 } }, readinessProbe: { tcpSocket: { port: 9000 } } },
+            { name: "reloader", args: ["--cluster.listen-address=", "--listen-address=127.0.0.1:8080"], livenessProbe: { httpGet: { port: 8080 } }, readinessProbe: { tcpSocket: { port: 9000 } } },
           ],
         },
       },
@@ -169,6 +170,14 @@ describe("where findings are written", () => {
     expect(probePath(object, finding({ container: "sidecar", probe: "startupProbe" }))).toEqual(["spec", "template", "spec", "initContainers", 0, "startupProbe"]);
     expect(probePath(object, finding({ container: "missing" }))).toBeNull();
     expect(probePath({ kind: "ConfigMap" }, finding())).toBeNull();
+  });
+
+  it("recognises a flag only as a whole flag, also inside sh -c scripts", () => {
+    expect(mentionsFlag("--listen-address=127.0.0.1:8080", "--listen-address")).toBe(true);
+    expect(mentionsFlag("--listen-address", "--listen-address")).toBe(true);
+    expect(mentionsFlag("--cluster.listen-address=", "--listen-address")).toBe(false);
+    expect(mentionsFlag("--listen-addresses=x", "--listen-address")).toBe(false);
+    expect(mentionsFlag("exec app --cluster.listen-address= --listen-address 127.0.0.1:1", "--listen-address")).toBe(true);
   });
 
   it("finds the flag word or env entry that binds, the probed container first", () => {
