@@ -258,6 +258,8 @@ interface TableRow {
   object: string;
   cells: { line: string; container: string; probe: string; port: string; bind: string; reason: string; fix: string };
   style: Style;
+  /** Printed whole under the row: the policy's message when there is no structured finding. */
+  note?: string;
 }
 
 function tableRows(report: AuditReport): TableRow[] {
@@ -266,7 +268,8 @@ function tableRows(report: AuditReport): TableRow[] {
     const base = { file: r.manifest.file, object: objectLabel(r) };
     if (r.status === "error" || r.findings.length === 0) {
       const error = r.status === "error";
-      rows.push({ ...base, cells: { line: `${r.manifest.line}`, container: "-", probe: "-", port: "-", bind: "-", reason: error ? "policy error" : "unreachable", fix: r.message ?? "" }, style: error ? "yellow" : "red" });
+      const cells = { line: `${r.manifest.line}`, container: "-", probe: "-", port: "-", bind: "-", reason: error ? "policy error" : "rejected", fix: "see message" };
+      rows.push({ ...base, cells, style: error ? "yellow" : "red", note: r.message || (error ? "policy error" : "rejected without a message") });
       continue;
     }
     for (const { finding: f, at } of locateFindings(report, r))
@@ -326,6 +329,7 @@ export function formatTable(report: AuditReport, opts: TableOptions): string {
         lines.push(paint("cyan", truncate(`${row.file} — ${row.object}`, opts.width, true)));
       }
       lines.push(fmt(table[n]!, (i) => (columns[i]!.status ? row.style : null)));
+      if (row.note) lines.push(`  ↳ ${row.note}`);
     });
     lines.push("");
   }

@@ -8,7 +8,7 @@ import Ajv from "ajv";
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseAllDocuments, stringify } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { ROOT, runCli, wasmPath } from "../helpers.js";
 
@@ -78,6 +78,8 @@ describe("audit --format policyreport (v2, as Kubewarden's audit scanner writes 
     const passed = docs.filter((d) => d.summary.pass === 1);
     expect(passed).toHaveLength(4);
     expect(passed.every((d) => d.results[0].message === undefined)).toBe(true);
+    // The default --mode is the mode deploy/ ships the validating policy in.
+    expect(parse(readFileSync(join(ROOT, "deploy", "reject-loopback-probes.yaml"), "utf8")).spec.mode).toBe("monitor");
     // protect mode: the policy's severity
     const protect = parseAllDocuments(audit(["--format", "policyreport", "--mode", "protect", "examples/"]).stdout).map((d) => d.toJS());
     expect(new Set(protect.map((d) => d.results[0].severity))).toEqual(new Set(["medium"]));

@@ -111,14 +111,16 @@ describe("table layout", () => {
     findings: [finding(), finding({ probe: "readinessProbe", handler: "tcpSocket", port: 9000, binds: ["LISTEN_ADDRESS=127.0.0.1:9000"], boundAddress: "127.0.0.1:9000" })],
     warnings: ['StatefulSet monitoring/x: container "reloader" readinessProbe grpc port 9000 → removed'],
   });
-  const errored = result("error", statefulSet("b", "monitoring"), { message: "internal error" }, 40);
+  const errored = result("error", statefulSet("b", "monitoring"), { message: `internal error: ${"x".repeat(150)}` }, 40);
   const report: AuditReport = { results: [failing, errored, result("pass", statefulSet("c", "x"))], errors: [{ file: "bad.yaml", documentIndex: 1, message: "not valid YAML/JSON: oops" }], files: ["deploy/app.yaml", "bad.yaml"] };
 
   it("fits the width it is given, with reason and the binding setting", () => {
     for (const width of [80, 100, 120]) {
       const out = formatTable(report, { color: false, diff: false, wide: false, width });
       const lines = out.split("\n");
-      for (const l of lines.filter((x) => !x.startsWith("warning:") && !x.startsWith("error:") && !/^\d+ finding/.test(x))) expect(l.length, l).toBeLessThanOrEqual(width);
+      // Free text (messages, warnings, errors, the summary) is never cut; the table is.
+      for (const l of lines.filter((x) => !/^(warning:|error:|  ↳ |\d+ finding)/.test(x))) expect(l.length, l).toBeLessThanOrEqual(width);
+      expect(out).toContain(`  ↳ internal error: ${"x".repeat(150)}\n`);
       expect(out).toContain("REASON");
       expect(out).toContain("BOUND BY");
     }
