@@ -44,6 +44,8 @@ export interface AuditReport {
   results: AuditResult[];
   errors: ManifestError[];
   files: string[];
+  /** Paths that could not be read at all (missing, permissions). */
+  unreadable?: ManifestError[];
   /** Positions and fix texts; without it every location is the object's first line. */
   source?: SourceAccess;
 }
@@ -764,6 +766,13 @@ export function sarifLog(report: AuditReport, opts: SarifOptions): Record<string
             })),
           },
         },
+        // A path that could not be read means the scan is incomplete: say so where code scanning shows tool problems.
+        invocations: [
+          {
+            executionSuccessful: (report.unreadable ?? []).length === 0,
+            toolExecutionNotifications: (report.unreadable ?? []).map((u) => ({ level: "error", message: { text: `cannot read ${u.file}: ${u.message}` } })),
+          },
+        ],
         originalUriBaseIds: { "%SRCROOT%": { uri: `file://${encodePath(root)}/` } },
         columnKind: "utf16CodeUnits",
         results,

@@ -136,7 +136,7 @@ document number; the other documents are still checked).`,
         return null;
       }
     });
-    const report: AuditReport = { results, errors: manifests.errors, files: manifests.files, source };
+    const report: AuditReport = { results, errors: manifests.errors, files: manifests.files, unreadable: manifests.unreadable, source };
 
     if (format === "table") {
       const tty = process.stdout.isTTY === true;

@@ -150,8 +150,12 @@ describe("audit --format sarif", () => {
   it("malformed documents: their own rule, with line and column", () => {
     const dir = mkdtempSync(join(tmpdir(), "lpp-reports-"));
     writeFileSync(join(dir, "bad.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n---\nkey: [unclosed\nother: 1\n");
-    const r = audit(["--format", "sarif", join(dir, "bad.yaml")]);
+    const r = audit(["--format", "sarif", join(dir, "bad.yaml"), join(dir, "missing.yaml")]);
     expect(r.code).toBe(2);
+    // A path that cannot be read at all: a tool notification, the run marked unsuccessful.
+    const [invocation] = JSON.parse(r.stdout).runs[0].invocations;
+    expect(invocation.executionSuccessful).toBe(false);
+    expect(invocation.toolExecutionNotifications[0].message.text).toMatch(/cannot read .*missing\.yaml/);
     const [bad] = sarifResults(r.stdout).filter((x) => x.ruleId === "unreadable-document");
     expect(bad!.message.text).toMatch(/^document 2: not valid YAML/);
     const region = bad!.locations[0]!.physicalLocation.region;

@@ -296,6 +296,7 @@ describe("SARIF", () => {
     results: [failing, result("error", statefulSet("e", "monitoring"), { message: "boom" }, 60), result("pass", statefulSet("p", "x"), { warnings: ["not rewritten, malformed object"] }, 80)],
     errors: [{ file: "deploy/app.yaml", documentIndex: 2, message: "not valid YAML/JSON: bad indentation" }],
     files: ["deploy/app.yaml"],
+    unreadable: [{ file: "missing.yaml", documentIndex: null, message: "no such file or directory" }],
     source,
   };
   const options = { version: "1.2.3", informationUri: "https://example.com/lpp", sourceRoot: "/repo", cwd: "/repo", stdinUri: "stdin", fixes: true };
@@ -305,6 +306,7 @@ describe("SARIF", () => {
     expect(validateSarif(log), JSON.stringify(validateSarif.errors)).toBe(true);
     const run = log.runs[0];
     expect(run.originalUriBaseIds).toEqual({ "%SRCROOT%": { uri: "file:///repo/" } });
+    expect(run.invocations).toEqual([{ executionSuccessful: false, toolExecutionNotifications: [{ level: "error", message: { text: "cannot read missing.yaml: no such file or directory" } }] }]);
     for (const rule of run.tool.driver.rules) {
       expect(rule.help.markdown.length).toBeGreaterThan(40);
       expect(rule.help.text).not.toMatch(/`|\*\*/);
