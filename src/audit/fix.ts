@@ -202,6 +202,21 @@ export function fixFiles(results: AuditResult[], sources: Map<string, ManifestSo
   return outcomes;
 }
 
+/**
+ * What `--fix` would write for `text` (a file's audited bytes) given these
+ * results' patches, without writing anything: SARIF fixes and previews use it,
+ * so they show exactly what `--fix` does.
+ */
+export function fixedFileText(file: string, text: string, results: AuditResult[]): { text: string; outcome: FixOutcome } {
+  const outcome: FixOutcome = { file, fixed: [], notFixed: [] };
+  const patched = results.filter((r) => r.patch);
+  try {
+    return { text: /\.json$/i.test(file) ? fixJsonText(text, patched, outcome) : fixYamlText(text, patched, outcome), outcome };
+  } catch (e) {
+    return { text, outcome: { file, fixed: [], notFixed: patched.map((result) => ({ result, reason: `not fixed: ${(e as Error).message}` })) } };
+  }
+}
+
 function fixYamlText(text: string, results: AuditResult[], outcome: FixOutcome): string {
   const bom = text.startsWith(BOM) ? BOM : "";
   const body = text.slice(bom.length);

@@ -5,7 +5,8 @@ import { type AuditResult, auditExitCode, auditObjects, validatorSettings } from
 import { type Command, parseFlags, UsageError } from "./command.js";
 import { fixFiles } from "../audit/fix.js";
 import { readManifests } from "../audit/read.js";
-import { type AuditReport, formatJson, formatPolicyReports, formatTable, location, objectLabel, sarifLog } from "./reports.js";
+import { type AuditReport, formatJson, formatPolicyReports, formatTable, location, objectLabel, sarifLog, useColor } from "../audit/report.js";
+import { manifestSourceAccess, sourceRoot } from "../audit/sources.js";
 import { readModule, readSettings } from "./run.js";
 
 const FORMATS = ["table", "json", "policyreport", "sarif"] as const;
@@ -19,6 +20,7 @@ export const auditCommand: Command = {
   summary: "check manifests (files, folders, stdin, Lists) with the built policies",
   help: `Usage: loopback-probes audit [PATH…|-] [--format table|json|policyreport|sarif]
                              [--diff] [--fix] [--namespace N] [--settings-path F | --settings-json J]
+                             [--wide] [--no-color] [--mode monitor|protect]
 
 Reads YAML (multi-document) and JSON files, folders (recursively: *.yaml, *.yml,
 *.json), stdin ("-" or no path), and List objects (kubectl get -o json), and
@@ -28,23 +30,48 @@ scanner does (CREATE, uid from the object or generated, resource = the Kind,
 no userInfo, no oldObject). Objects the policy's rules do not select are skipped.
 
 Formats:
-  table          one row per finding (default; coloured on a terminal unless NO_COLOR)
-  json           machine-readable results, findings and patches
-  policyreport   wgpolicyk8s.io/v1alpha2 PolicyReport per namespace (+ ClusterPolicyReport
-                 for cluster-scoped objects), as the audit scanner writes them; kubectl apply -f -
-  sarif          SARIF 2.1.0 for code-scanning UIs
+  table          findings grouped under "file — object", one row per probe: its
+                 line:column, container, probe, port, the flag or env var that binds
+                 the port, reason, fix. Fits the terminal (120 columns when not a
+                 terminal); --wide: file:line:column and object on every row, never cut.
+                 Coloured only on a terminal (not with --no-color or NO_COLOR)
+  json           results with findings (line/column of each probe and bind), patches
+                 (--diff/--fix), rewrite warnings, and bad documents with line/column
+  policyreport   wgpolicyk8s.io/v1alpha2 reports in the v2 layout of Kubewarden's audit
+                 scanner: one per audited object (PolicyReport, or ClusterPolicyReport for
+                 cluster-scoped kinds), scope + ownerReferences, one result per object.
+                 Named by the object's metadata.uid when the manifest has one (the
+                 scanner's name), else <kind>-<name>. Labels: app.kubernetes.io/managed-by
+                 (--managed-by), kubewarden.io/policyreport-version=v2,
+                 app.kubernetes.io/created-by=loopback-probes-audit; never the scanner's
+                 run-uid label. With managed-by=kubewarden (default) the scanner's next
+                 run replaces or deletes them (live results win); any other value keeps
+                 them out of its way. Rewrite warnings go to stderr. Not with --diff.
+  sarif          SARIF 2.1.0 for code scanning: each finding at its probe's line and
+                 column, the binding flag as a related location, URIs relative to the
+                 repository root (%SRCROOT%; stdin is "stdin"), rule help in markdown,
+                 malformed documents under their own rule, fixes with --diff
 
 Options:
-  --diff                 also show, per failing object, the JSON Patch rewrite-loopback-probes applies
+  --diff                 also give, per failing object, what rewrite-loopback-probes changes:
+                         the JSON Patch (table, json) or SARIF fixes (sarif); refused with
+                         policyreport
   --fix                  rewrite the YAML/JSON files in place through rewrite-loopback-probes,
                          keeping comments and the formatting of untouched parts
   --settings-path F      policy settings (YAML or JSON); "strategy" is passed to the rewrite only
   --settings-json J      the same, inline
   --policy M             validating module (default: dist/reject-loopback-probes.wasm)
   --rewrite-policy M     mutating module (default: dist/rewrite-loopback-probes.wasm)
-  --policy-name N        policy name in PolicyReports (default: clusterwide-reject-loopback-probes)
-  --mode protect|monitor severity in PolicyReports: the policy's, or "info" in monitor mode
   --namespace N          namespace of objects that name none (default: default, as kubectl)
+  --policy-name N        the ClusterAdmissionPolicy's name in PolicyReports (results name
+                         it clusterwide-N; default: reject-loopback-probes, as deploy/)
+  --policy-namespace NS  report an AdmissionPolicy in NS instead (namespaced-NS-N)
+  --mode monitor|protect the policy's mode for PolicyReport severity: "info" in monitor
+                         mode (default, as the shipped deploy/ manifest), else the
+                         policy's io.kubewarden.policy.severity
+  --managed-by V         app.kubernetes.io/managed-by of PolicyReports (default: kubewarden)
+  --wide                 table: never cut cells to the terminal width
+  --no-color             table: no colour (also NO_COLOR=1)
   --quiet                no progress on stderr
 
 What each document becomes (JSON output: status, errorKind, skipReason):
@@ -72,14 +99,22 @@ Exit codes (the first that applies):
       "settings-json": { type: "string" },
       policy: { type: "string", default: "dist/reject-loopback-probes.wasm" },
       "rewrite-policy": { type: "string", default: "dist/rewrite-loopback-probes.wasm" },
-      "policy-name": { type: "string", default: "clusterwide-reject-loopback-probes" },
-      mode: { type: "string", default: "protect" },
+      "policy-name": { type: "string", default: "reject-loopback-probes" },
+      "policy-namespace": { type: "string" },
+      mode: { type: "string", default: "monitor" },
       namespace: { type: "string", short: "n", default: "default" },
+      "managed-by": { type: "string", default: "kubewarden" },
+      wide: { type: "boolean", default: false },
+      "no-color": { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
     });
     const format = values.format as Format;
     if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got ${values.format}`);
     if (values.mode !== "protect" && values.mode !== "monitor") throw new UsageError(`--mode must be protect or monitor, got ${values.mode}`);
+    if (!/^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(values["managed-by"]))
+      throw new UsageError(`--managed-by must be a Kubernetes label value (at most 63 letters, digits, "-", "_", "."), got ${values["managed-by"]}`);
+    if (values.diff && format === "policyreport")
+      throw new UsageError("--diff does not go with --format policyreport: a PolicyReport has no place for a patch (use --format json or sarif for patches with the findings)");
     for (const p of [values.policy, ...(values.diff || values.fix ? [values["rewrite-policy"]] : [])])
       if (!existsSync(p)) throw new UsageError(`${p} not found: build the policies first (make build)`);
 
@@ -91,7 +126,14 @@ Exit codes (the first that applies):
       if (!verdict.valid) throw new UsageError(`settings rejected by ${label}: ${verdict.message ?? ""}`);
     }
 
-    const manifests = readManifests(positionals);
+    let stdinText: string | null = null;
+    const manifests = readManifests(positionals, {
+      readStdin: () => {
+        const bytes = readFileSync(0);
+        stdinText = bytes.toString("utf8");
+        return bytes;
+      },
+    });
     for (const u of manifests.unreadable) console.error(`loopback-probes audit: cannot read ${u.file}: ${u.message}`);
     for (const s of manifests.skipped.filter((x) => x.reason === "unreadable-entry")) console.error(`loopback-probes audit: skipped ${s.file}: ${s.message}`);
 
@@ -109,22 +151,32 @@ Exit codes (the first that applies):
         console.error(`audited ${done}/${total} objects (${((now - started) / 1000).toFixed(0)} s)`);
       },
     });
-    const report: AuditReport = { results, errors: manifests.errors, skipped: manifests.skipped, files: manifests.files };
+    const source = manifestSourceAccess(manifests.sources, () => stdinText);
+    const report: AuditReport = { results, errors: manifests.errors, skipped: manifests.skipped, files: manifests.files, unreadable: manifests.unreadable, source };
 
     if (format === "table") {
-      const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
-      process.stdout.write(formatTable(report, { color, diff: values.diff }));
+      const tty = process.stdout.isTTY === true;
+      const color = useColor({ isTTY: tty, noColorFlag: values["no-color"], env: process.env });
+      process.stdout.write(formatTable(report, { color, diff: values.diff, wide: values.wide, width: tty && process.stdout.columns ? process.stdout.columns : 120 }));
     } else if (format === "json") process.stdout.write(formatJson(report));
     else if (format === "policyreport")
       process.stdout.write(
         formatPolicyReports(report, {
           policyName: values["policy-name"],
+          ...(values["policy-namespace"] ? { policyNamespace: values["policy-namespace"] } : {}),
           metadata: validator.metadata,
           mode: values.mode,
+          managedBy: values["managed-by"],
+          defaultNamespace: values.namespace,
           now: Number(process.env.SOURCE_DATE_EPOCH ?? Math.floor(Date.now() / 1000)),
         }),
       );
-    else process.stdout.write(JSON.stringify(sarifLog(report, { version: packageJson.version, informationUri: "https://github.com/loopback-probe-policies/loopback-probe-policies" }), null, 2) + "\n");
+    else {
+      const log = sarifLog(report, { version: packageJson.version, informationUri: "https://github.com/loopback-probe-policies/loopback-probe-policies", sourceRoot: sourceRoot(process.cwd()), cwd: process.cwd(), stdinUri: "stdin", fixes: values.diff });
+      process.stdout.write(JSON.stringify(log, null, 2) + "\n");
+    }
+    if (format === "policyreport")
+      for (const r of results) for (const w of r.rewriteWarnings ?? []) console.error(`warning: ${location(r)}: ${w}`);
 
     let remaining = results.filter((r) => r.status === "fail");
     if (values.fix) {
@@ -137,8 +189,7 @@ Exit codes (the first that applies):
         }
         for (const { result, reason } of outcome.notFixed) console.error(`  ${objectLabel(result)} (${location(result)}): ${reason}`);
       }
-      for (const r of results)
-        for (const w of r.rewriteWarnings ?? []) console.error(`warning: ${objectLabel(r)} (${location(r)}): ${w}`);
+      // The rewrite's warnings are already in the report, whatever its format.
       if (results.some((r) => r.patch && r.manifest.file === "<stdin>")) console.error("note: objects read from stdin cannot be fixed in place (use --diff)");
       remaining = remaining.filter((r) => !fixed.has(r));
     }
