@@ -208,7 +208,7 @@ describe("audit table, json and --diff", () => {
     expect(table.stdout).toContain("1 rewrite warning");
     const json = JSON.parse(audit(["--diff", "--format", "json", "-"], { input }).stdout);
     expect(json.results[0].patch).toEqual([{ op: "remove", path: "/spec/template/spec/containers/0/livenessProbe" }]);
-    expect(json.results[0].warnings.join("\n")).toMatch(/→ removed/);
+    expect(json.results[0].rewriteWarnings.join("\n")).toMatch(/→ removed/);
     expect(json.results[0].findings[0]).toMatchObject({ line: 1, column: expect.any(Number) });
     expect(json.summary.warnings).toBe(1);
   });

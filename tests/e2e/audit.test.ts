@@ -106,7 +106,7 @@ describe("loopback-probes audit", () => {
     const r = audit(["--fix", dir]);
     expect(r.code).toBe(0); // everything found was fixed
     expect(r.stderr).toContain("fixed 1 object in");
-    expect(r.stderr).toMatch(/warning: StatefulSet\/monitoring\/prometheus-kube-prometheus-stack-prometheus \(.*prometheus-listenlocal-broken\.yaml:5\): /); // the rewrite's own words
+    expect(r.stdout).toMatch(/warning: .*prometheus-listenlocal-broken\.yaml:5: StatefulSet monitoring\/prometheus-kube-prometheus-stack-prometheus: /); // the rewrite's own words, in the report
     expect(audit([dir]).code).toBe(0); // nothing left to find
     const fixed = readFileSync(file, "utf8");
     expect(fixed).toContain("# prometheus-operator v0.74 with --enable-config-reloader-probes"); // comments kept
