@@ -39,9 +39,9 @@ function freePort(): Promise<number> {
 }
 
 /** The docker-registry binary, or an error naming the exact command that installs it. */
-export function dockerRegistryBinary(): string {
+export function dockerRegistryBinary(env: NodeJS.ProcessEnv = process.env): string {
   try {
-    return execFileSync("sh", ["-c", "command -v docker-registry"], { encoding: "utf8" }).trim();
+    return execFileSync("/bin/sh", ["-c", "command -v docker-registry"], { encoding: "utf8", env }).trim();
   } catch {
     throw new Error(`docker-registry is not installed; the registry tests need it. Install it with:\n  ${INSTALL_HINT}\n(.ci/run does this on CI)`);
   }
