@@ -26,12 +26,13 @@ const AUTH_HELP = `  --plain-http         talk HTTP instead of HTTPS (local regi
   --docker-config DIR  folder of the docker config.json to take credentials from
                        (default: $DOCKER_CONFIG or ~/.docker; only "auths" entries,
                        credential helpers are not run)
+  --connect-timeout S  seconds for TCP + TLS connection (default ${DEFAULT_TIMEOUTS.connectMs / 1000})
+  --idle-timeout S     seconds of silence from the registry (default ${DEFAULT_TIMEOUTS.idleMs / 1000})
+  --transfer-timeout S seconds for one whole request, headers and body (default ${DEFAULT_TIMEOUTS.transferMs / 1000})
+
 Credentials go only to HOST[:PORT] itself: a token service, upload location or
-redirect on another host is contacted without them. https is never followed
-to plain http.
-  --connect-timeout S  TCP + TLS connection (default ${DEFAULT_TIMEOUTS.connectMs / 1000})
-  --idle-timeout S     longest silence from the registry (default ${DEFAULT_TIMEOUTS.idleMs / 1000})
-  --transfer-timeout S one whole request, headers and body (default ${DEFAULT_TIMEOUTS.transferMs / 1000})`;
+redirect on another host is contacted without them, and https is never
+followed to plain http. Credentials inside a reference are refused.`;
 
 function seconds(flag: string, value: string | undefined, fallbackMs: number): number {
   if (value === undefined) return fallbackMs;

@@ -67,7 +67,7 @@ export interface HttpOptions {
 
 /** Removes userinfo from URLs and every known secret from a text meant for a terminal. */
 export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, "$1***@");
+  let out = text.replace(/([a-z][a-z0-9+.-]{0,30}:\/\/)[^/\s@]{0,512}@/gi, "$1***@");
   for (const s of secrets) if (s.length >= 3) out = out.split(s).join("***");
   return out;
 }

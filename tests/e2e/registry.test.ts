@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readMetadata } from "../../src/toolchain/metadata.js";
 import { OCI_MANIFEST_MEDIA_TYPE, ociAnnotations, parseReference, pullModule, pushModule, sha256, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE } from "../../src/toolchain/oci.js";
+import { pullToCache } from "../../src/toolchain/oci-files.js";
 import { ROOT, runCli, wasmBytes, wasmPath } from "../helpers.js";
 import { startRegistries, TEST_USER, type TestRegistry } from "../support/registry.js";
 
@@ -62,6 +63,16 @@ describe("OCI push and pull against a real registry", () => {
     expect(Buffer.compare(readFileSync(out), Buffer.from(module))).toBe(0);
     const byDigest = await pullModule(immutable, { plainHttp: true });
     expect(Buffer.compare(Buffer.from(byDigest.module), Buffer.from(module))).toBe(0);
+  });
+
+  it("pulls into the module cache and reuses it (the API behind --policy registry://…)", async () => {
+    const module = wasmBytes(POLICY);
+    const { digest } = await pushModule(module, `registry://${open.host}/cached/${POLICY}:v1`, { plainHttp: true });
+    const cacheDir = tempDir("lpp-cache-");
+    const first = await pullToCache(`registry://${open.host}/cached/${POLICY}:v1`, { plainHttp: true, cacheDir });
+    expect(first).toMatchObject({ digest, layerDigest: sha256(module), reused: false });
+    expect(Buffer.compare(readFileSync(first.path), Buffer.from(module))).toBe(0);
+    expect(await pullToCache(`registry://${open.host}/cached/${POLICY}@${digest}`, { plainHttp: true, cacheDir })).toEqual({ ...first, reused: true });
   });
 
   it("publishes every policy as <name>:v<version>", async () => {
