@@ -1,7 +1,9 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { readMetadata } from "../toolchain/metadata.js";
-import { type ClientOptions, type Credentials, dockerConfigCredentials, parseReference, pullModule, pushModule } from "../toolchain/oci.js";
+import { type ClientOptions, type Credentials, dockerConfigCredentials, parseReference, pushModule } from "../toolchain/oci.js";
+import { pullToFile } from "../toolchain/oci-files.js";
+import { DEFAULT_TIMEOUTS } from "../toolchain/oci-http.js";
 import { policyDirs } from "./build.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
 import { readModule } from "./run.js";
@@ -12,6 +14,9 @@ const AUTH_OPTIONS = {
   password: { type: "string", short: "p" },
   "password-stdin": { type: "boolean", default: false },
   "docker-config": { type: "string" },
+  "connect-timeout": { type: "string" },
+  "idle-timeout": { type: "string" },
+  "transfer-timeout": { type: "string" },
 } as const;
 
 const AUTH_HELP = `  --plain-http         talk HTTP instead of HTTPS (local registries)
@@ -20,9 +25,39 @@ const AUTH_HELP = `  --plain-http         talk HTTP instead of HTTPS (local regi
   --password-stdin     read the password from stdin
   --docker-config DIR  folder of the docker config.json to take credentials from
                        (default: $DOCKER_CONFIG or ~/.docker; only "auths" entries,
-                       credential helpers are not run)`;
+                       credential helpers are not run)
+  --connect-timeout S  seconds for TCP + TLS connection (default ${DEFAULT_TIMEOUTS.connectMs / 1000})
+  --idle-timeout S     seconds of silence from the registry (default ${DEFAULT_TIMEOUTS.idleMs / 1000})
+  --transfer-timeout S seconds for one whole request, headers and body (default ${DEFAULT_TIMEOUTS.transferMs / 1000})
 
-function clientOptions(values: { "plain-http": boolean; username?: string; password?: string; "password-stdin": boolean; "docker-config"?: string }, registry: string): ClientOptions {
+Credentials go only to HOST[:PORT] itself: a token service, upload location or
+redirect on another host is contacted without them, and https is never
+followed to plain http. Credentials inside a reference are refused.`;
+
+function seconds(flag: string, value: string | undefined, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs;
+  const n = Number(value);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || !(n > 0) || n > 86_400) throw new UsageError(`--${flag} takes a number of seconds between 0 and 86400, got "${value.slice(0, 40)}"`);
+  return Math.round(n * 1000);
+}
+
+type NetworkFlags = {
+  "plain-http": boolean;
+  username?: string;
+  password?: string;
+  "password-stdin": boolean;
+  "docker-config"?: string;
+  "connect-timeout"?: string;
+  "idle-timeout"?: string;
+  "transfer-timeout"?: string;
+};
+
+function clientOptions(values: NetworkFlags, registry: string): ClientOptions {
+  const timeouts = {
+    connectMs: seconds("connect-timeout", values["connect-timeout"], DEFAULT_TIMEOUTS.connectMs),
+    idleMs: seconds("idle-timeout", values["idle-timeout"], DEFAULT_TIMEOUTS.idleMs),
+    transferMs: seconds("transfer-timeout", values["transfer-timeout"], DEFAULT_TIMEOUTS.transferMs),
+  };
   let credentials: Credentials | null = null;
   if (values.username !== undefined) {
     const password = values["password-stdin"] ? readFileSync(0, "utf8").replace(/\r?\n$/, "") : values.password;
@@ -30,7 +65,7 @@ function clientOptions(values: { "plain-http": boolean; username?: string; passw
     credentials = { username: values.username, password };
   } else if (values.password !== undefined || values["password-stdin"]) throw new UsageError("--password needs --username");
   else credentials = dockerConfigCredentials(registry, values["docker-config"]);
-  return { plainHttp: values["plain-http"], credentials };
+  return { plainHttp: values["plain-http"], credentials, timeouts };
 }
 
 export const pushCommand: Command = {
@@ -40,9 +75,12 @@ export const pushCommand: Command = {
 
 Pushes a kwctl-compatible OCI artifact: one layer ${"application/vnd.wasm.content.layer.v1+wasm"},
 config {} as application/vnd.wasm.config.v1+json, an OCI image manifest whose
-annotations are the module's single-line metadata annotations plus
-org.opencontainers.image.source. Refuses modules without io.kubewarden.metadata.
-Prints the immutable reference registry://HOST/REPOSITORY@sha256:….
+annotations are the module's metadata annotations as kwctl push keeps them
+(multi-line values left out, the others trimmed, org.opencontainers.image.source
+from io.kubewarden.policy.source unless set). Refuses modules without
+io.kubewarden.metadata.
+Prints the immutable reference registry://HOST/REPOSITORY@sha256:…, with the
+digest computed here; a registry announcing another digest is refused.
 
 Options:
 ${AUTH_HELP}`,
@@ -62,20 +100,24 @@ export const pullCommand: Command = {
   summary: "pull a module from an OCI registry, verifying its digest",
   help: `Usage: loopback-probes pull registry://HOST[:PORT]/REPOSITORY[:TAG|@sha256:…] --output FILE [options]
 
-Fetches the manifest, requires exactly one wasm layer, downloads it and checks
-its sha256 digest and size (and the manifest digest when the reference pins one).
+Fetches the manifest (at most 4 MiB), requires exactly one wasm layer of at most
+128 MiB, streams it and checks its size as bytes arrive, then its sha256 digest;
+the manifest's digest is computed here and checked against the reference's pin
+and the registry's Docker-Content-Digest. FILE appears only once every check
+passed (temp file + rename in its folder); an existing FILE is kept unless
+--force, and a symlink at FILE is replaced, never followed.
 
 Options:
   -o, --output FILE    where to write the module (required)
+  --force              replace an existing FILE
 ${AUTH_HELP}`,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, { ...AUTH_OPTIONS, output: { type: "string", short: "o" } });
+    const { values, positionals } = parseFlags(argv, { ...AUTH_OPTIONS, output: { type: "string", short: "o" }, force: { type: "boolean", default: false } });
     if (positionals.length !== 1) throw new UsageError("expected one registry://HOST/REPOSITORY[:TAG|@DIGEST] source");
     if (!values.output) throw new UsageError("missing --output FILE");
     const ref = parseReference(positionals[0]!);
-    const { module, digest } = await pullModule(positionals[0]!, clientOptions(values, ref.registry));
-    writeFileSync(values.output, module);
-    console.error(`pulled ${module.length} bytes (manifest ${digest}) → ${values.output}`);
+    const pulled = await pullToFile(positionals[0]!, values.output, { ...clientOptions(values, ref.registry), force: values.force });
+    console.error(`pulled ${pulled.bytes} bytes (manifest ${pulled.digest}) → ${values.output}`);
     return 0;
   },
 };

@@ -1,13 +1,26 @@
 /**
  * A real OCI registry for tests: Debian's docker-registry (the CNCF distribution
  * registry) on 127.0.0.1 with a temporary storage folder, optionally behind
- * htpasswd basic auth. .ci/run installs the packages (docker-registry, apache2-utils).
+ * htpasswd basic auth. Nothing else is needed: the htpasswd entry is a fixed
+ * bcrypt hash (distribution accepts only bcrypt), so apache2-utils is not.
+ *
+ * Every registry started is stopped — by its `stop()`, by `startRegistries` when a
+ * sibling fails to start, and as a last resort when the test process exits — and
+ * its temporary folder removed.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+
+/** The one account of an authenticated test registry. */
+export const TEST_USER = { username: "alice", password: "s3cret" } as const;
+// `htpasswd -Bbn -C 5 alice s3cret` (bcrypt, cost 5: fast to check).
+const TEST_HTPASSWD = "alice:$2y$05$YjQOUVZhP/OVB5qI90qI2ODuSzCx4srFq8Lur2Zu/uNMb6oLB6iJu\n";
+
+export const INSTALL_HINT = "sudo apt-get install -y docker-registry";
+const START_LIMIT_MS = 15_000;
 
 export interface TestRegistry {
   host: string;
@@ -17,6 +30,7 @@ export interface TestRegistry {
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
+    server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
       server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
@@ -24,53 +38,88 @@ function freePort(): Promise<number> {
   });
 }
 
-function which(binary: string): string {
+/** The docker-registry binary, or an error naming the exact command that installs it. */
+export function dockerRegistryBinary(env: NodeJS.ProcessEnv = process.env): string {
   try {
-    return execFileSync("sh", ["-c", `command -v ${binary}`], { encoding: "utf8" }).trim();
+    return execFileSync("/bin/sh", ["-c", "command -v docker-registry"], { encoding: "utf8", env }).trim();
   } catch {
-    throw new Error(`${binary} not found: install it with \`apt-get install docker-registry apache2-utils\` (.ci/run does)`);
+    throw new Error(`docker-registry is not installed; the registry tests need it. Install it with:\n  ${INSTALL_HINT}\n(.ci/run does this on CI)`);
   }
 }
 
-export async function startRegistry(auth?: { username: string; password: string }): Promise<TestRegistry> {
-  const binary = which("docker-registry");
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+function stopChild(child: ChildProcess, dir: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      running.delete(child);
+      rmSync(dir, { recursive: true, force: true });
+      resolve();
+    };
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    const force = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    child.once("exit", () => {
+      clearTimeout(force);
+      done();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+export async function startRegistry(auth = false): Promise<TestRegistry> {
+  const binary = dockerRegistryBinary();
   const dir = mkdtempSync(join(tmpdir(), "lpp-registry-"));
-  const port = await freePort();
-  let authBlock = "";
-  if (auth) {
-    const htpasswd = execFileSync(which("htpasswd"), ["-Bbn", auth.username, auth.password], { encoding: "utf8" });
-    writeFileSync(join(dir, "htpasswd"), htpasswd);
-    authBlock = `auth:\n  htpasswd:\n    realm: test\n    path: ${join(dir, "htpasswd")}\n`;
-  }
-  writeFileSync(join(dir, "config.yml"), `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "data")}\nhttp:\n  addr: 127.0.0.1:${port}\n${authBlock}`);
-  const child: ChildProcess = spawn(binary, ["serve", join(dir, "config.yml")], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  const host = `127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
-    try {
-      const r = await fetch(`http://${host}/v2/`);
-      if (r.status === 200 || r.status === 401) break;
-    } catch {
-      /* not listening yet */
+  let child: ChildProcess | null = null;
+  try {
+    const port = await freePort();
+    let authBlock = "";
+    if (auth) {
+      writeFileSync(join(dir, "htpasswd"), TEST_HTPASSWD);
+      authBlock = `auth:\n  htpasswd:\n    realm: test\n    path: ${join(dir, "htpasswd")}\n`;
     }
-    if (Date.now() > deadline) {
-      child.kill();
-      throw new Error(`docker-registry did not start within 15 s: ${stderr}`);
+    writeFileSync(join(dir, "config.yml"), `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "data")}\nhttp:\n  addr: 127.0.0.1:${port}\n${authBlock}`);
+    const started = spawn(binary, ["serve", join(dir, "config.yml")], { stdio: ["ignore", "ignore", "pipe"] });
+    child = started;
+    running.add(started);
+    let stderr = "";
+    started.stderr?.on("data", (d: Buffer) => {
+      if (stderr.length < 8192) stderr += d.toString();
+    });
+    const host = `127.0.0.1:${port}`;
+    const deadline = Date.now() + START_LIMIT_MS;
+    for (let attempt = 0; ; attempt++) {
+      if (started.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
+      try {
+        const r = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(2_000) });
+        await r.arrayBuffer();
+        if (r.status === 200 || r.status === 401) break;
+      } catch {
+        /* not listening yet */
+      }
+      if (Date.now() > deadline || attempt > 300) throw new Error(`docker-registry did not start within ${START_LIMIT_MS / 1000} s: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
     }
-    await new Promise((r) => setTimeout(r, 100));
+    return { host, stop: () => stopChild(started, dir) };
+  } catch (e) {
+    if (child) await stopChild(child, dir);
+    else rmSync(dir, { recursive: true, force: true });
+    throw e;
   }
-  return {
-    host,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once("exit", () => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill("SIGTERM");
-      }),
-  };
+}
+
+/**
+ * Starts several registries; if one fails, the others are stopped before the error
+ * is thrown, so a failed setup leaves no process behind.
+ */
+export async function startRegistries(...auth: boolean[]): Promise<TestRegistry[]> {
+  const results = await Promise.allSettled(auth.map((a) => startRegistry(a)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    await Promise.all(results.map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)));
+    throw failed.reason;
+  }
+  return results.map((r) => (r as PromiseFulfilledResult<TestRegistry>).value);
 }
