@@ -35,7 +35,12 @@ definePolicy<Options>({
     // Malformed objects are left alone (the API server rejects them anyway); say why.
     if (judgement.kind === "malformed")
       return accept({ warnings: [`${describeWorkload(judgement.workload)}: not rewritten, malformed object: ${judgement.malformed.join("; ")}`] });
-    const { workload, findings, notes } = judgement;
+    const { workload, templateChanged } = judgement;
+    // On UPDATE: a Pod's spec is immutable; an unchanged template stays untouched (no
+    // rollout nobody asked for); a changed one rolls out anyway, so fix everything in it.
+    const fixAll = request.operation === "UPDATE" && templateChanged && workload.kind !== "Pod";
+    const findings = fixAll ? [...judgement.findings, ...judgement.preExisting] : judgement.findings;
+    const notes = fixAll ? judgement.notes.filter((n) => n !== judgement.preExistingNote) : judgement.notes;
     if (findings.length === 0) return accept({ warnings: notes });
     const where = describeWorkload(workload);
     if (request.operation === "UPDATE" && workload.kind === "Pod")

@@ -15,7 +15,17 @@
  */
 import { checkWorkload, describeWorkload, type AnalysisOptions, type Finding, type WorkloadCheck } from "./reachability.js";
 import { describeOptOut } from "./opt-out.js";
-import { isRecord, type WorkloadRef } from "./workload.js";
+import { isRecord, podTemplateOf, type WorkloadRef } from "./workload.js";
+
+/** The pod template as JSON text (its metadata too: a changed template annotation rolls out as well). */
+function templateText(object: unknown): string {
+  const template = podTemplateOf(object);
+  if (!template) return "";
+  let node: unknown = object;
+  const path = template.path;
+  for (let i = 0; i < path.length - 1; i++) node = isRecord(node) ? node[path[i]!] : undefined;
+  return JSON.stringify(node) ?? "";
+}
 
 export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT" | string;
 
@@ -33,6 +43,15 @@ export type Judgement =
       check: WorkloadCheck;
       /** Warning lines: the opt-out, pre-existing findings. */
       notes: string[];
+      /** The line of `notes` about pre-existing findings, if any. */
+      preExistingNote?: string;
+      /**
+       * UPDATE only: whether the pod template (the spec and the template's metadata)
+       * differs from oldObject's. A changed template rolls out anyway, so the rewrite
+       * may fix pre-existing findings then; an unchanged one must stay untouched (a
+       * mutation would start a rollout nobody asked for). Always true on CREATE.
+       */
+      templateChanged: boolean;
     };
 
 /** What identifies "the same problem" across an UPDATE. */
@@ -65,6 +84,7 @@ export function judgeAdmission(operation: Operation, object: unknown, oldObject:
   if (check.optOut) notes.push(`${describeWorkload(workload)}: ${describeOptOut(check.optOut)}`);
   let findings = check.findings;
   const preExisting: Finding[] = [];
+  let preExistingNote: string | undefined;
   if (old && findings.length > 0) {
     const before = new Set<string>();
     for (let i = 0; i < old.findings.length; i++) before.add(findingKey(old.findings[i]!));
@@ -77,9 +97,10 @@ export function judgeAdmission(operation: Operation, object: unknown, oldObject:
         .join("; ");
       const more = preExisting.length > MAX_LISTED ? ` and ${preExisting.length - MAX_LISTED} more` : "";
       notes.push(
-        `${describeWorkload(workload)}: this update leaves ${preExisting.length} unreachable probe${preExisting.length === 1 ? "" : "s"} as they were, so they are not judged here (the background audit still reports them): ${listed}${more}`,
+        (preExistingNote = `${describeWorkload(workload)}: this update leaves ${preExisting.length} unreachable probe${preExisting.length === 1 ? "" : "s"} as they were, so they are not judged here (the background audit still reports them): ${listed}${more}`),
       );
     }
   }
-  return { kind: "findings", workload, findings, preExisting, check, notes };
+  const templateChanged = !old || templateText(object) !== templateText(oldObject);
+  return { kind: "findings", workload, findings, preExisting, check, notes, templateChanged, ...(preExistingNote ? { preExistingNote } : {}) };
 }
