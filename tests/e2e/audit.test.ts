@@ -140,7 +140,14 @@ describe("loopback-probes audit", () => {
     const r = audit(["--fix", dir]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("fixed 1 object in");
-    expect(audit([dir]).code).toBe(0); // nothing left to find
+    // Left to find: only what the rewrite deliberately keeps — kube-state-metrics' readiness
+    // probe (its image has no shell, so no exec probe can run; liveness was removed).
+    const after = audit([dir]);
+    expect(after.code).toBe(1);
+    expect(after.stdout).toMatch(/Deployment\/kube-system\/kube-state-metrics\s+kube-state-metrics\s+readinessProbe/);
+    expect(after.stdout).toContain("1 finding in 1 object");
+    expect(after.stdout).not.toContain("livenessProbe");
+    expect(after.stdout).not.toContain("config-reloader");
     const fixed = readFileSync(file, "utf8");
     expect(fixed).toContain("# prometheus-operator v0.74 with --enable-config-reloader-probes"); // comments kept
     expect(fixed).toContain('command: ["/bin/prometheus-config-reloader"]'); // formatting of untouched parts kept
@@ -149,13 +156,13 @@ describe("loopback-probes audit", () => {
       "              command:",
       "                - sh",
       "                - -c",
-      '                - if [ -x "$(command -v curl)" ]; then exec curl --fail http://127.0.0.1:8080/healthz; elif [ -x "$(command -v wget)" ]; then exec wget -q -O /dev/null http://127.0.0.1:8080/healthz; else exit 1; fi',
+      '                - if [ -x "$(command -v curl)" ]; then exec curl --fail --globoff http://127.0.0.1:8080/healthz; elif [ -x "$(command -v wget)" ]; then exec wget -q -O /dev/null http://127.0.0.1:8080/healthz; else exit 1; fi',
       "",
     ].join("\n");
     // Exactly the two probe handlers change; every other byte of the file stays.
     expect(fixed).toBe(original.replaceAll("            httpGet:\n              path: /healthz\n              port: 8080\n", exec));
     expect(readFileSync(multi, "utf8").startsWith(untouched)).toBe(true); // the first document is byte-identical
-    expect(readFileSync(multi, "utf8")).toContain("exec curl --fail http://localhost:8080/healthz");
+    expect(readFileSync(multi, "utf8")).toContain("exec curl --fail --globoff http://localhost:8080/healthz");
   });
 
   it("synthesizes requests exactly like the audit scanner", () => {
