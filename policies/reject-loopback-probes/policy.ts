@@ -2,7 +2,8 @@
  * reject-loopback-probes: rejects workloads whose kubelet probes can never
  * succeed because the probed port is bound only on loopback.
  */
-import { checkWorkload, describeWorkload, findingRecord, summarizeFindings, type AnalysisOptions } from "../../src/analysis/reachability.js";
+import { describeWorkload, findingRecord, summarizeFindings, type AnalysisOptions } from "../../src/analysis/reachability.js";
+import { judgeAdmission } from "../../src/analysis/update.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
 import { accept, reject } from "../../src/kubewarden/protocol.js";
 import { FINDINGS_ANNOTATION } from "../shared/settings.js";
@@ -13,11 +14,12 @@ import validateSchema from "./settings.validate.generated.js";
 definePolicy<AnalysisOptions>({
   parseSettings: (raw) => parseWithSchema(validateSchema as SchemaValidator, raw, (s: RejectLoopbackProbesSettings) => analysisOptions(s)),
   validate(request, options) {
-    if (request.operation === "DELETE" || request.object == null) return accept();
-    const { workload, findings, malformed } = checkWorkload(request.object, options);
-    if (workload && malformed.length > 0)
-      return reject(`${describeWorkload(workload)}: cannot check the probes of a malformed object: ${malformed.join("; ")}`, { code: 400 });
-    if (findings.length === 0) return accept();
+    const judgement = judgeAdmission(request.operation, request.object, request.oldObject, options);
+    if (judgement.kind === "none") return accept(judgement.note ? { warnings: [judgement.note] } : {});
+    if (judgement.kind === "malformed")
+      return reject(`${describeWorkload(judgement.workload)}: cannot check the probes of a malformed object: ${judgement.malformed.join("; ")}`, { code: 400 });
+    const { findings, notes } = judgement;
+    if (findings.length === 0) return accept({ warnings: notes });
     // The structured findings ride along as an audit annotation: the API server records
     // them in its audit log, and `loopback-probes audit` reads them for its reports.
     return reject(summarizeFindings(findings), { audit_annotations: { [FINDINGS_ANNOTATION]: JSON.stringify(findings.map(findingRecord)) } });

@@ -4,6 +4,10 @@
  * A container name; * matches any run of characters.
  */
 export type ContainerPattern = string;
+/**
+ * An image reference pattern; * matches any run of characters, e.g. "registry.example.com/base/static-*".
+ */
+export type ImagePattern = string;
 
 /**
  * Settings of rewrite-loopback-probes. All optional: with no settings the policy rewrites unreachable httpGet/tcpSocket probes into exec probes.
@@ -34,9 +38,17 @@ export interface RewriteLoopbackProbesSettings {
    */
   excludeContainers?: ContainerPattern[];
   /**
-   * exec: replace an unreachable httpGet/tcpSocket probe with an exec probe run inside the pod (grpc probes and unresolvable ports are removed); remove: drop every unreachable probe.
+   * exec (default): replace an unreachable httpGet/tcpSocket probe with an exec probe run inside the pod when the image can run it; a liveness probe that cannot be rewritten (grpc, image without a shell) is removed, readiness and startup probes are then left as they are with a warning. remove: drop every unreachable probe, readiness and startup included (each removal is a warning). Probes with an unresolvable port name are never changed.
    */
   strategy?: "exec" | "remove";
+  /**
+   * Images (* wildcard, matched against the image reference as written, tag or digest included) known to have sh plus curl or wget (or nc for tcpSocket probes): the exec rewrite is used even if a built-in no-shell pattern matches. Checked before imagesWithoutShell and the built-in lists.
+   */
+  imagesWithShell?: ImagePattern[];
+  /**
+   * Images (* wildcard) known to ship no shell, in addition to the built-in list (distroless, ko, registry.k8s.io, kube-rbac-proxy, Chainguard): no exec probe is written into them.
+   */
+  imagesWithoutShell?: ImagePattern[];
 }
 /**
  * Where a listen address is spelled: a command-line flag (with or without leading dashes) or an environment variable.

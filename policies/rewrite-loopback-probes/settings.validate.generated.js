@@ -3,18 +3,20 @@
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","title":"RewriteLoopbackProbesSettings","description":"Settings of rewrite-loopback-probes. All optional: with no settings the policy rewrites unreachable httpGet/tcpSocket probes into exec probes.","type":"object","additionalProperties":false,"properties":{"listenFlags":{"type":"array","description":"Replaces the built-in list of listen-address flags (see the README for the defaults). Leave unset to keep the defaults; use extraListenFlags to add to them.","items":{"$ref":"#/definitions/listenSpec"}},"extraListenFlags":{"type":"array","description":"Listen-address flags read in addition to the built-in (or replaced) list, e.g. {\"name\": \"--admin-address\"}.","items":{"$ref":"#/definitions/listenSpec"},"default":[]},"listenEnvVars":{"type":"array","description":"Replaces the built-in list of listen-address environment variables (GF_SERVER_HTTP_ADDR, BIND_ADDRESS, LISTEN_ADDRESS, ASPNETCORE_URLS).","items":{"$ref":"#/definitions/listenSpec"}},"extraListenEnvVars":{"type":"array","description":"Listen-address environment variables read in addition to the built-in (or replaced) list.","items":{"$ref":"#/definitions/listenSpec"},"default":[]},"includeContainers":{"type":"array","description":"Only probes of containers whose name matches one of these patterns are checked (* matches any run of characters). Empty: all containers.","items":{"$ref":"#/definitions/containerPattern"},"default":[]},"excludeContainers":{"type":"array","description":"Probes of containers whose name matches one of these patterns are never checked (* wildcard). Wins over includeContainers.","items":{"$ref":"#/definitions/containerPattern"},"default":[]},"strategy":{"type":"string","enum":["exec","remove"],"default":"exec","description":"exec: replace an unreachable httpGet/tcpSocket probe with an exec probe run inside the pod (grpc probes and unresolvable ports are removed); remove: drop every unreachable probe."}},"definitions":{"listenSpec":{"type":"object","title":"ListenSpec","description":"Where a listen address is spelled: a command-line flag (with or without leading dashes) or an environment variable.","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"Flag name (--listen-address, -server.http-listen-address, listen-address) or environment variable name."},"form":{"type":"string","enum":["address","url"],"default":"address","description":"address: host, host:port, :port or port; url: scheme://host:port, comma or semicolon separated."},"portFrom":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"Flag or variable that carries the port when the address has none (e.g. --port for --host)."},"defaultPort":{"type":"integer","minimum":1,"maximum":65535,"description":"Port the program uses when neither the address nor portFrom gives one. Unset: unknown, never a finding."}}},"containerPattern":{"type":"string","minLength":1,"description":"A container name; * matches any run of characters."}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","title":"RewriteLoopbackProbesSettings","description":"Settings of rewrite-loopback-probes. All optional: with no settings the policy rewrites unreachable httpGet/tcpSocket probes into exec probes.","type":"object","additionalProperties":false,"properties":{"listenFlags":{"type":"array","description":"Replaces the built-in list of listen-address flags (see the README for the defaults). Leave unset to keep the defaults; use extraListenFlags to add to them.","items":{"$ref":"#/definitions/listenSpec"}},"extraListenFlags":{"type":"array","description":"Listen-address flags read in addition to the built-in (or replaced) list, e.g. {\"name\": \"--admin-address\"}.","items":{"$ref":"#/definitions/listenSpec"},"default":[]},"listenEnvVars":{"type":"array","description":"Replaces the built-in list of listen-address environment variables (GF_SERVER_HTTP_ADDR, BIND_ADDRESS, LISTEN_ADDRESS, ASPNETCORE_URLS).","items":{"$ref":"#/definitions/listenSpec"}},"extraListenEnvVars":{"type":"array","description":"Listen-address environment variables read in addition to the built-in (or replaced) list.","items":{"$ref":"#/definitions/listenSpec"},"default":[]},"includeContainers":{"type":"array","description":"Only probes of containers whose name matches one of these patterns are checked (* matches any run of characters). Empty: all containers.","items":{"$ref":"#/definitions/containerPattern"},"default":[]},"excludeContainers":{"type":"array","description":"Probes of containers whose name matches one of these patterns are never checked (* wildcard). Wins over includeContainers.","items":{"$ref":"#/definitions/containerPattern"},"default":[]},"strategy":{"type":"string","enum":["exec","remove"],"default":"exec","description":"exec (default): replace an unreachable httpGet/tcpSocket probe with an exec probe run inside the pod when the image can run it; a liveness probe that cannot be rewritten (grpc, image without a shell) is removed, readiness and startup probes are then left as they are with a warning. remove: drop every unreachable probe, readiness and startup included (each removal is a warning). Probes with an unresolvable port name are never changed."},"imagesWithShell":{"type":"array","description":"Images (* wildcard, matched against the image reference as written, tag or digest included) known to have sh plus curl or wget (or nc for tcpSocket probes): the exec rewrite is used even if a built-in no-shell pattern matches. Checked before imagesWithoutShell and the built-in lists.","items":{"$ref":"#/definitions/imagePattern"},"default":[]},"imagesWithoutShell":{"type":"array","description":"Images (* wildcard) known to ship no shell, in addition to the built-in list (distroless, ko, registry.k8s.io, kube-rbac-proxy, Chainguard): no exec probe is written into them.","items":{"$ref":"#/definitions/imagePattern"},"default":[]}},"definitions":{"listenSpec":{"type":"object","title":"ListenSpec","description":"Where a listen address is spelled: a command-line flag (with or without leading dashes) or an environment variable.","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"Flag name (--listen-address, -server.http-listen-address, listen-address) or environment variable name."},"form":{"type":"string","enum":["address","url"],"default":"address","description":"address: host, host:port, :port or port; url: scheme://host:port, comma or semicolon separated."},"portFrom":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"Flag or variable that carries the port when the address has none (e.g. --port for --host)."},"defaultPort":{"type":"integer","minimum":1,"maximum":65535,"description":"Port the program uses when neither the address nor portFrom gives one. Unset: unknown, never a finding."}}},"containerPattern":{"type":"string","minLength":1,"description":"A container name; * matches any run of characters."},"imagePattern":{"type":"string","minLength":1,"maxLength":256,"description":"An image reference pattern; * matches any run of characters, e.g. \"registry.example.com/base/static-*\"."}}};
 const schema12 = {"type":"object","title":"ListenSpec","description":"Where a listen address is spelled: a command-line flag (with or without leading dashes) or an environment variable.","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"Flag name (--listen-address, -server.http-listen-address, listen-address) or environment variable name."},"form":{"type":"string","enum":["address","url"],"default":"address","description":"address: host, host:port, :port or port; url: scheme://host:port, comma or semicolon separated."},"portFrom":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"Flag or variable that carries the port when the address has none (e.g. --port for --host)."},"defaultPort":{"type":"integer","minimum":1,"maximum":65535,"description":"Port the program uses when neither the address nor portFrom gives one. Unset: unknown, never a finding."}}};
 const schema16 = {"type":"string","minLength":1,"description":"A container name; * matches any run of characters."};
+const schema18 = {"type":"string","minLength":1,"maxLength":256,"description":"An image reference pattern; * matches any run of characters, e.g. \"registry.example.com/base/static-*\"."};
+const func2 = Object.prototype.hasOwnProperty;
+const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$", "u");
-const func2 = require("ajv/dist/runtime/ucs2length").default;
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(((((((key0 === "listenFlags") || (key0 === "extraListenFlags")) || (key0 === "listenEnvVars")) || (key0 === "extraListenEnvVars")) || (key0 === "includeContainers")) || (key0 === "excludeContainers")) || (key0 === "strategy"))){
+if(!(func2.call(schema11.properties, key0))){
 const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err0];
@@ -676,7 +678,7 @@ const len4 = data24.length;
 for(let i4=0; i4<len4; i4++){
 let data25 = data24[i4];
 if(typeof data25 === "string"){
-if(func2(data25) < 1){
+if(func3(data25) < 1){
 const err53 = {instancePath:instancePath+"/includeContainers/" + i4,schemaPath:"#/definitions/containerPattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err53];
@@ -717,7 +719,7 @@ const len5 = data26.length;
 for(let i5=0; i5<len5; i5++){
 let data27 = data26[i5];
 if(typeof data27 === "string"){
-if(func2(data27) < 1){
+if(func3(data27) < 1){
 const err56 = {instancePath:instancePath+"/excludeContainers/" + i5,schemaPath:"#/definitions/containerPattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err56];
@@ -774,14 +776,116 @@ vErrors.push(err60);
 errors++;
 }
 }
-}
-else {
-const err61 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.imagesWithShell !== undefined){
+let data29 = data.imagesWithShell;
+if(Array.isArray(data29)){
+const len6 = data29.length;
+for(let i6=0; i6<len6; i6++){
+let data30 = data29[i6];
+if(typeof data30 === "string"){
+if(func3(data30) > 256){
+const err61 = {instancePath:instancePath+"/imagesWithShell/" + i6,schemaPath:"#/definitions/imagePattern/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
 if(vErrors === null){
 vErrors = [err61];
 }
 else {
 vErrors.push(err61);
+}
+errors++;
+}
+if(func3(data30) < 1){
+const err62 = {instancePath:instancePath+"/imagesWithShell/" + i6,schemaPath:"#/definitions/imagePattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+else {
+const err63 = {instancePath:instancePath+"/imagesWithShell/" + i6,schemaPath:"#/definitions/imagePattern/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+}
+else {
+const err64 = {instancePath:instancePath+"/imagesWithShell",schemaPath:"#/properties/imagesWithShell/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+if(data.imagesWithoutShell !== undefined){
+let data31 = data.imagesWithoutShell;
+if(Array.isArray(data31)){
+const len7 = data31.length;
+for(let i7=0; i7<len7; i7++){
+let data32 = data31[i7];
+if(typeof data32 === "string"){
+if(func3(data32) > 256){
+const err65 = {instancePath:instancePath+"/imagesWithoutShell/" + i7,schemaPath:"#/definitions/imagePattern/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+if(func3(data32) < 1){
+const err66 = {instancePath:instancePath+"/imagesWithoutShell/" + i7,schemaPath:"#/definitions/imagePattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/imagesWithoutShell/" + i7,schemaPath:"#/definitions/imagePattern/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+}
+else {
+const err68 = {instancePath:instancePath+"/imagesWithoutShell",schemaPath:"#/properties/imagesWithoutShell/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+}
+else {
+const err69 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
 }
 errors++;
 }

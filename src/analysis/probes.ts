@@ -83,19 +83,28 @@ function targetOf(probe: Probe, container: Container): Omit<ProbeTarget, "contai
   return null; // exec probes run inside the pod's network namespace: always able to reach loopback
 }
 
-/** Every network probe of every running container. */
-export function probeTargets(spec: PodSpec): ProbeTarget[] {
+/**
+ * A numeric port outside 1–65535 (or not an integer): the API server rejects the
+ * object itself, so it is no target of ours. Neither policy may hide it: a finding
+ * would make the rewrite delete the probe before the API server sees it.
+ */
+function invalidPortNumber(port: unknown): boolean {
+  return typeof port === "number" && !(Number.isInteger(port) && port >= 1 && port <= 65535);
+}
+
+/** Every network probe of every running container (only the probe kinds in `kinds`). */
+export function probeTargets(spec: PodSpec, kinds: readonly ProbeKind[] = PROBE_KINDS): ProbeTarget[] {
   const out: ProbeTarget[] = [];
   const running = runningContainers(spec);
   for (let r = 0; r < running.length; r++) {
     const { list: containerList, index, container } = running[r]!;
     const name = typeof container.name === "string" ? container.name : `#${index}`;
-    for (let k = 0; k < PROBE_KINDS.length; k++) {
-      const probeKind = PROBE_KINDS[k]!;
+    for (let k = 0; k < kinds.length; k++) {
+      const probeKind = kinds[k]!;
       const probe: unknown = container[probeKind];
       if (!isRecord(probe)) continue;
       const t = targetOf(probe as Probe, container);
-      if (t) out.push({ containerList, containerIndex: index, container: name, probeKind, ...t });
+      if (t && !invalidPortNumber(t.portSpec)) out.push({ containerList, containerIndex: index, container: name, probeKind, ...t });
     }
   }
   return out;

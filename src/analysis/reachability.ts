@@ -12,6 +12,7 @@ import { classifyHost } from "./host.js";
 import { containerListeners, type Listener, type ListenerSpecs } from "./listeners.js";
 import { DEFAULT_LISTEN_ENV_VARS, DEFAULT_LISTEN_FLAGS } from "./listen-specs.js";
 import { probeTargets, runningContainers, type ProbeTarget } from "./probes.js";
+import { isSkipped, optOutOf, type OptOut } from "./opt-out.js";
 import { podSpecShapeProblems } from "./shape.js";
 import { podTemplateOf, type PodTemplate, type WorkloadRef } from "./workload.js";
 
@@ -146,21 +147,31 @@ export interface WorkloadCheck {
   findings: Finding[];
   /** Type errors in the fields the analysis reads; when present, findings are not computed. */
   malformed: string[];
+  /** The object's opt-out annotation (see opt-out.ts), or null. */
+  optOut: OptOut | null;
+  /** Findings in containers the opt-out skips: not in `findings`, kept so reports can say "skipped, and why". */
+  skipped: Finding[];
 }
 
 /** What a policy needs to decide: findings, or why the object cannot be checked. */
 export function checkWorkload(object: unknown, options: AnalysisOptions = DEFAULT_ANALYSIS_OPTIONS): WorkloadCheck {
   const template = podTemplateOf(object);
-  if (!template) return { workload: null, findings: [], malformed: [] };
+  if (!template) return { workload: null, findings: [], malformed: [], optOut: null, skipped: [] };
+  const optOut = optOutOf(object, template);
   const malformed = podSpecShapeProblems(template);
-  if (malformed.length > 0) return { workload: template.workload, findings: [], malformed };
-  return { workload: template.workload, findings: templateFindings(template, options), malformed };
+  if (malformed.length > 0) return { workload: template.workload, findings: [], malformed, optOut, skipped: [] };
+  const all = templateFindings(template, options);
+  if (optOut === null) return { workload: template.workload, findings: all, malformed, optOut, skipped: [] };
+  const findings: Finding[] = [];
+  const skipped: Finding[] = [];
+  for (let i = 0; i < all.length; i++) (isSkipped(optOut, all[i]!.target.container) ? skipped : findings).push(all[i]!);
+  return { workload: template.workload, findings, malformed, optOut, skipped };
 }
 
 function templateFindings(template: PodTemplate, options: AnalysisOptions): Finding[] {
   const byPort = podListenersByPort(template.spec, options);
   const findings: Finding[] = [];
-  const targets = probeTargets(template.spec);
+  const targets = probeTargets(template.spec, template.kubeletProbes);
   for (let i = 0; i < targets.length; i++) {
     const target = targets[i]!;
     if (!inScope(target.container, options)) continue;

@@ -46,7 +46,8 @@ export function jsonDepthPortable(bytes: Uint8Array, limit: number): number {
   return max;
 }
 
-export type ParsedInput = { ok: true; value: unknown } | { ok: false; message: string };
+/** `text` is the decoded input, kept so a mutating policy can edit it without re-serialising. */
+export type ParsedInput = { ok: true; value: unknown; text: string } | { ok: false; message: string };
 
 /** Decode and parse stdin as JSON, with size and depth guards and messages that say what was wrong. */
 export function parseInput(bytes: Uint8Array): ParsedInput {
@@ -58,7 +59,7 @@ export function parseInput(bytes: Uint8Array): ParsedInput {
     return { ok: false, message: `input nested too deeply: more than ${MAX_JSON_DEPTH} levels of arrays/objects` };
   const text = new TextDecoder().decode(bytes);
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return { ok: true, value: JSON.parse(text), text };
   } catch (e) {
     return { ok: false, message: `input is not valid JSON: ${errorMessage(e)}` };
   }

@@ -6,8 +6,11 @@
  */
 import { readFileSync, writeFileSync } from "javy/fs";
 import { errorMessage, parseInput } from "./input-guard.js";
+import { locateValues } from "./json-text.js";
 import {
+  accept,
   type AdmissionRequest,
+  RawJson,
   reject,
   settingsInvalid,
   settingsValid,
@@ -17,11 +20,28 @@ import {
 
 export type SettingsResult<S> = { ok: true; settings: S } | { ok: false; message: string };
 
+/** What a policy can read besides the parsed request. */
+export interface ValidationContext {
+  /**
+   * `request.object` exactly as it arrived (JSON text), or null when absent.
+   * A mutating policy edits this text (json-text.ts) so untouched values keep
+   * their exact spelling.
+   */
+  objectText(): string | null;
+}
+
 export interface PolicyDefinition<S> {
   /** Validate raw settings (JSON from the policy's spec.settings); never throws on bad input. */
   parseSettings(raw: unknown): SettingsResult<S>;
   /** Decide on one admission request. */
-  validate(request: AdmissionRequest, settings: S): ValidationResponse;
+  validate(request: AdmissionRequest, settings: S, context: ValidationContext): ValidationResponse;
+  /**
+   * What an error of the policy's own (an exception, out of memory) answers on
+   * validate. "reject" (the default) refuses the request with the error;
+   * "accept" lets it through with the error as a warning: a mutating policy
+   * must never refuse a request because of its own limits.
+   */
+  onOwnError?: "reject" | "accept";
 }
 
 export interface PolicyIO {
@@ -64,19 +84,33 @@ export function runPolicy<S>(definition: PolicyDefinition<S>, io: PolicyIO): voi
     action = io.action();
     answer = dispatch(definition, action, io.readStdin());
   } catch (e) {
-    answer = failure(action, `policy error: ${errorMessage(e)}`);
+    answer = ownError(definition, action, `policy error: ${errorMessage(e)}`);
   }
   let text: string;
   try {
-    text = JSON.stringify(answer);
+    text = serializeAnswer(answer);
   } catch (e) {
-    text = JSON.stringify(failure(action, `policy error: cannot serialise the answer: ${errorMessage(e)}`));
+    text = JSON.stringify(ownError(definition, action, `policy error: cannot serialise the answer: ${errorMessage(e)}`));
   }
   io.writeStdout(new TextEncoder().encode(text));
 }
 
+/** The answer as JSON; a RawJson mutated_object goes in as the exact text it holds. */
+export function serializeAnswer(answer: Answer): string {
+  const raw = (answer as ValidationResponse).mutated_object;
+  if (!(raw instanceof RawJson)) return JSON.stringify(answer);
+  const { mutated_object: _m, ...rest } = answer as ValidationResponse;
+  const head = JSON.stringify(rest);
+  return `${head.slice(0, -1)},"mutated_object":${raw.text}}`;
+}
+
 function failure(action: string, message: string): Answer {
   return action === "validate-settings" ? settingsInvalid(message) : reject(message);
+}
+
+function ownError<S>(definition: PolicyDefinition<S>, action: string, message: string): Answer {
+  if (action === "validate" && definition.onOwnError === "accept") return accept({ warnings: [`not checked: ${message}`] });
+  return failure(action, message);
 }
 
 function dispatch<S>(definition: PolicyDefinition<S>, action: string, stdin: Uint8Array): Answer {
@@ -94,7 +128,17 @@ function dispatch<S>(definition: PolicyDefinition<S>, action: string, stdin: Uin
   const { request, settings } = parsed.value as { request: AdmissionRequest; settings?: unknown };
   const result = definition.parseSettings(settings ?? {});
   if (!result.ok) return reject(`invalid settings: ${result.message}`);
-  return definition.validate(request, result.settings);
+  let objectText: string | null | undefined;
+  const context: ValidationContext = {
+    objectText() {
+      if (objectText === undefined) {
+        const range = request.object == null ? null : locateValues(parsed.text, [["request", "object"]])?.[0];
+        objectText = range ? parsed.text.slice(range.valueStart, range.valueEnd) : null;
+      }
+      return objectText;
+    },
+  };
+  return definition.validate(request, result.settings, context);
 }
 
 /** Javy-style IO: stdin/stdout through javy/fs, the action from the host's argv. */

@@ -48,12 +48,25 @@ export interface ValidationRequest {
   settings: unknown;
 }
 
+/**
+ * JSON text to be written into the answer as it is (policy.ts serializeAnswer):
+ * a mutated object spliced from the request text keeps every untouched number's
+ * spelling, which a parse/stringify round trip would not.
+ */
+export class RawJson {
+  constructor(readonly text: string) {}
+  /** For code that stringifies the answer itself (tests): the parsed value, numbers as JS reads them. */
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
+}
+
 /** What `validate` writes on stdout (snake_case keys, mutated_object is an object). */
 export interface ValidationResponse {
   accepted: boolean;
   message?: string;
   code?: number;
-  mutated_object?: KubernetesObject;
+  mutated_object?: KubernetesObject | RawJson;
   audit_annotations?: Record<string, string>;
   warnings?: string[];
 }
@@ -75,7 +88,7 @@ export const reject = (message: string, extra: { code?: number; audit_annotation
   ...nonEmpty(extra),
 });
 
-export const mutate = (mutatedObject: KubernetesObject, extra: { warnings?: string[] } = {}): ValidationResponse => ({
+export const mutate = (mutatedObject: KubernetesObject | RawJson, extra: { warnings?: string[] } = {}): ValidationResponse => ({
   accepted: true,
   mutated_object: mutatedObject,
   ...nonEmpty(extra),

@@ -20,7 +20,11 @@ interface Case {
   mutated?: boolean;
   expectObject?: string;
   execIncludes?: string[];
+  /** Substrings the patched object must not contain (e.g. a removed probe's path). */
+  execExcludes?: string[];
   warningsInclude?: string[];
+  /** The rewrite deliberately leaves some findings (kept probes): the result still fails the validating policy. */
+  keeps?: boolean;
 }
 interface CaseFile {
   cases: Case[];
@@ -42,6 +46,7 @@ describe("reject-loopback-probes test_data", async () => {
     expect(response.allowed).toBe(c.allowed);
     expect(response.patch).toBeUndefined();
     for (const text of c.messageIncludes ?? []) expect(response.status?.message).toContain(text);
+    for (const w of c.warningsInclude ?? []) expect(response.warnings?.join("\n")).toContain(w);
   });
   it.each(file.invalidSettings.map((c) => [JSON.stringify(c.settings), c] as const))("refuses settings %s", async (_l, c) => {
     const verdict = await validateSettings(policy, c.settings);
@@ -61,17 +66,19 @@ describe("rewrite-loopback-probes test_data", async () => {
     const response = await validate(rewrite, request, settings);
     expect(response.allowed).toBe(true);
     expect(response.patch !== undefined).toBe(c.mutated);
+    for (const w of c.warningsInclude ?? []) expect(response.warnings?.join("\n")).toContain(w);
     if (!c.mutated) return;
     const patched = fastJsonPatch.applyPatch(structuredClone(request.object), patchOf(response)).newDocument;
     if (c.expectObject) expect(patched).toEqual(requestOf("rewrite-loopback-probes", c.expectObject).object);
     const text = JSON.stringify(patched);
     for (const s of c.execIncludes ?? []) expect(text).toContain(JSON.stringify(s).slice(1, -1));
-    for (const w of c.warningsInclude ?? []) expect(response.warnings?.join("\n")).toContain(w);
-    // The rewritten object passes the validating policy with the same settings…
-    const { strategy: _s, ...common } = settings as Record<string, unknown>;
-    const verdict = await validate(reject, { ...request, object: patched as AdmissionRequest["object"] }, common);
-    expect(verdict.status?.message).toBeUndefined();
-    expect(verdict.allowed).toBe(true);
+    for (const s of c.execExcludes ?? []) expect(text).not.toContain(JSON.stringify(s).slice(1, -1));
+    // The rewritten object passes the validating policy with the same settings (judged
+    // as a CREATE), unless the rewrite deliberately kept a probe it cannot fix…
+    const { strategy: _s, imagesWithShell: _w, imagesWithoutShell: _wo, ...common } = settings as Record<string, unknown>;
+    const verdict = await validate(reject, { ...request, operation: "CREATE", oldObject: null, object: patched as AdmissionRequest["object"] }, common);
+    expect(verdict.allowed).toBe(!c.keeps);
+    if (!c.keeps) expect(verdict.status?.message).toBeUndefined();
     // …and rewriting it again changes nothing (idempotence).
     const again = await validate(rewrite, { ...request, object: patched as AdmissionRequest["object"] }, settings);
     expect(again.patch).toBeUndefined();

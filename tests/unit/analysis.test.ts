@@ -206,13 +206,13 @@ describe("the verdict", () => {
 
 describe("the rewrite", () => {
   const UPSTREAM =
-    'if [ -x "$(command -v curl)" ]; then exec curl --fail http://localhost:8080/healthz; elif [ -x "$(command -v wget)" ]; then exec wget -q -O /dev/null http://localhost:8080/healthz; else exit 1; fi';
-  it("reproduces the upstream prometheus-operator script exactly", () => {
+    'if [ -x "$(command -v curl)" ]; then exec curl --fail --globoff http://localhost:8080/healthz; elif [ -x "$(command -v wget)" ]; then exec wget -q -O /dev/null http://localhost:8080/healthz; else exit 1; fi';
+  it("reproduces the upstream prometheus-operator script, plus curl's --globoff", () => {
     expect(httpCheckScript({ scheme: "http", host: "localhost", port: 8080, path: "/healthz", headers: [] })).toBe(UPSTREAM);
   });
   it("handles HTTPS, headers, IPv6 and paths needing quotes", () => {
     const s = httpCheckScript({ scheme: "https", host: "::1", port: 8443, path: "/ready?full=1&x", headers: [{ name: "X-Token", value: "a b'c" }] });
-    expect(s).toContain("exec curl --fail --insecure -H 'X-Token: a b'\"'\"'c' 'https://[::1]:8443/ready?full=1&x'");
+    expect(s).toContain("exec curl --fail --globoff --insecure -H 'X-Token: a b'\"'\"'c' 'https://[::1]:8443/ready?full=1&x'");
     expect(s).toContain("exec wget -q -O /dev/null --no-check-certificate --header 'X-Token: a b'\"'\"'c' 'https://[::1]:8443/ready?full=1&x'");
     expect(shellQuote("plain/word")).toBe("plain/word");
   });
@@ -236,15 +236,21 @@ describe("the rewrite", () => {
       terminationGracePeriodSeconds: 30,
     });
   });
-  it("removes grpc and unresolvable probes with a reason, and leaves the input untouched", () => {
-    const object = pod({ containers: [c({ args: ["--grpc-address=127.0.0.1:9000"], livenessProbe: { grpc: { port: 9000 } }, readinessProbe: http("nope") })] });
+  it("removes a grpc liveness probe, keeps unresolvable ports and grpc readiness, and leaves the input untouched", () => {
+    const object = pod({
+      containers: [c({ args: ["--grpc-address=127.0.0.1:9000"], livenessProbe: { grpc: { port: 9000 } }, readinessProbe: { grpc: { port: 9000 } }, startupProbe: http("nope") })],
+    });
     const before = JSON.stringify(object);
     const { object: out, changes } = rewriteUnreachableProbes(object, findUnreachableProbes(object), "exec");
     expect(JSON.stringify(object)).toBe(before);
-    expect(changes.map((x) => x.action)).toEqual(["removed", "removed"]);
-    expect(changes[0]!.description).toContain("grpc probe cannot be expressed faithfully");
-    expect((out as typeof object).spec.containers[0]).not.toHaveProperty("livenessProbe");
-    expect((out as typeof object).spec.containers[0]).not.toHaveProperty("readinessProbe");
+    expect(changes.map((x) => `${x.finding.target.probeKind}:${x.action}`)).toEqual(["livenessProbe:removed", "readinessProbe:kept", "startupProbe:kept"]);
+    expect(changes[0]!.description).toContain("grpc probe cannot be expressed as an exec probe");
+    expect(changes[1]!.description).toContain("not rewritten");
+    expect(changes[2]!.description).toContain('no port named "nope"');
+    const container = (out as typeof object).spec.containers[0]!;
+    expect(container).not.toHaveProperty("livenessProbe");
+    expect(container.readinessProbe).toEqual({ grpc: { port: 9000 } });
+    expect(container.startupProbe).toEqual(http("nope"));
   });
   it("removes everything offending under the remove strategy", () => {
     const object = pod({ containers: [c({ args: ["--listen-address=127.0.0.1:8080"], livenessProbe: http(8080) })] });

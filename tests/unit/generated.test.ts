@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { generatedFiles } from "../../scripts/generate-settings.js";
+import { GROUP_KIND_TEMPLATES, POD_SPEC_PATHS } from "../../src/analysis/workload.js";
 import { parseMetadata } from "../../src/toolchain/metadata.js";
 import { ROOT } from "../helpers.js";
 
@@ -21,12 +22,15 @@ describe("generated files", () => {
     for (const [file, content] of Object.entries(files)) expect(read("policies", policy, file), `policies/${policy}/${file} is stale`).toBe(content);
   });
 
-  it("both schemas share the common settings verbatim; rewrite adds only strategy", () => {
+  it("both schemas share the common settings verbatim; rewrite adds only strategy and the image lists", () => {
     const [reject, rewrite] = POLICIES.map((p) => JSON.parse(read("policies", p, "settings.schema.json")));
-    const { strategy, ...rewriteCommon } = rewrite.properties;
+    const { strategy, imagesWithShell, imagesWithoutShell, ...rewriteCommon } = rewrite.properties;
     expect(rewriteCommon).toEqual(reject.properties);
-    expect(rewrite.definitions).toEqual(reject.definitions);
+    const { imagePattern, ...rewriteDefinitions } = rewrite.definitions;
+    expect(rewriteDefinitions).toEqual(reject.definitions);
     expect(strategy.enum).toEqual(["exec", "remove"]);
+    for (const list of [imagesWithShell, imagesWithoutShell]) expect(list.items.$ref).toBe("#/definitions/imagePattern");
+    expect(imagePattern.maxLength).toBeGreaterThan(0);
   });
 
   it.each(POLICIES)("%s: metadata is valid, versioned like the package, and mutating only for rewrite", (policy) => {
@@ -37,8 +41,15 @@ describe("generated files", () => {
     for (const key of ["title", "version", "description", "author", "url", "source", "license", "ociUrl", "severity", "category"])
       expect(metadata.annotations[`io.kubewarden.policy.${key}`], key).toBeTruthy();
     for (const key of ["displayName", "resources", "keywords"]) expect(metadata.annotations[`io.artifacthub.${key}`], key).toBeTruthy();
-    const resources = metadata.rules.flatMap((r) => r.resources).sort();
-    expect(resources).toEqual(["cronjobs", "daemonsets", "deployments", "jobs", "pods", "replicasets", "replicationcontrollers", "statefulsets"]);
+    // Every kind the analysis reads a pod template from has a rule, and nothing else does.
+    const ruled = metadata.rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.map((res) => `${g}/${res}`))).sort();
+    const plural = (kind: string) => `${kind.toLowerCase()}s`;
+    const coreGroup: Record<string, string> = { Pod: "", PodTemplate: "", ReplicationController: "", Job: "batch", CronJob: "batch" };
+    const known = [
+      ...Object.keys(POD_SPEC_PATHS).map((k) => `${coreGroup[k] ?? "apps"}/${plural(k)}`),
+      ...GROUP_KIND_TEMPLATES.map((t) => `${t.group}/${plural(t.kind)}`),
+    ].sort();
+    expect(ruled).toEqual(known);
     expect(new Set(metadata.rules.flatMap((r) => r.operations))).toEqual(new Set(["CREATE", "UPDATE"]));
   });
 

@@ -1,0 +1,273 @@
+/**
+ * Editing JSON as text, so that what the policy did not change stays byte for
+ * byte what the API server sent.
+ *
+ * Why: policy-server diffs the request object against `mutated_object` (serde)
+ * and sends the API server that JSONPatch. A JSON.parse/JSON.stringify round
+ * trip turns an untouched `9007199254740993` into `…992`, `1e400` into `null`
+ * and `-0` into `0`: the patch would then change fields nobody touched. So the
+ * mutating policy locates the byte ranges of the values it replaces with one
+ * linear, non-recursive scan, splices the new JSON in, and answers with the
+ * spliced text.
+ *
+ * The scanner assumes text that JSON.parse has already accepted (the input
+ * guard parses first); on anything unexpected it reports failure rather than
+ * guessing. Duplicate keys follow JSON.parse: the last occurrence wins.
+ */
+
+export type JsonPath = readonly (string | number)[];
+
+export interface MemberRange {
+  /** Start of the member: the key's opening quote in an object, the value itself in an array. */
+  memberStart: number;
+  valueStart: number;
+  /** One past the value's last character. */
+  valueEnd: number;
+}
+
+interface TrieNode {
+  children: Map<string | number, TrieNode>;
+  /** Indexes of the paths that end here. */
+  ends: number[];
+  /** Indexes of every path that ends at or below this node (to forget them on a duplicate key). */
+  below: number[];
+}
+
+const newNode = (): TrieNode => ({ children: new Map(), ends: [], below: [] });
+
+function buildTrie(paths: readonly JsonPath[]): TrieNode {
+  const root = newNode();
+  for (let p = 0; p < paths.length; p++) {
+    let node = root;
+    node.below.push(p);
+    const path = paths[p]!;
+    for (let i = 0; i < path.length; i++) {
+      let next = node.children.get(path[i]!);
+      if (!next) node.children.set(path[i]!, (next = newNode()));
+      node = next;
+      node.below.push(p);
+    }
+    node.ends.push(p);
+  }
+  return root;
+}
+
+interface Frame {
+  isArray: boolean;
+  /** Trie node of this container (null: no path goes through it). */
+  node: TrieNode | null;
+  /** Array: index of the next element. */
+  index: number;
+  /** Object: key of the member whose value comes next, and where that member started. */
+  key: string;
+  keyStart: number;
+  /** Object: keys with a trie child already seen here (duplicates reset what was found under them). */
+  seen: Set<string> | null;
+  /** Paths ending at this container, and where its member started. */
+  ends: number[];
+  memberStart: number;
+  valueStart: number;
+}
+
+const WS = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** End (one past the closing quote) of the string starting at `start` (a `"`), or -1. */
+function stringEnd(text: string, start: number): number {
+  let i = start + 1;
+  for (;;) {
+    const q = text.indexOf('"', i);
+    if (q < 0) return -1;
+    let backslashes = 0;
+    for (let b = q - 1; b > start && text.charCodeAt(b) === 0x5c; b--) backslashes++;
+    if (backslashes % 2 === 0) return q + 1;
+    i = q + 1;
+  }
+}
+
+function decodeKey(raw: string): string | null {
+  if (raw.indexOf("\\") < 0) return raw.slice(1, -1);
+  try {
+    const v: unknown = JSON.parse(raw);
+    return typeof v === "string" ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The ranges of the values at `paths` (array indexes as numbers), null where a
+ * path does not exist. One pass, an explicit stack, cost linear in the text.
+ */
+export function locateValues(text: string, paths: readonly JsonPath[]): (MemberRange | null)[] | null {
+  const found: (MemberRange | null)[] = paths.map(() => null);
+  const root = buildTrie(paths);
+  const stack: Frame[] = [];
+  let i = 0;
+  const n = text.length;
+  /** The trie node for the value about to start, given the current frame. */
+  const childNode = (): TrieNode | null => {
+    if (stack.length === 0) return root;
+    const f = stack[stack.length - 1]!;
+    if (!f.node) return null;
+    return f.node.children.get(f.isArray ? f.index : f.key) ?? null;
+  };
+  const finishValue = (ends: number[], memberStart: number, valueStart: number, valueEnd: number) => {
+    for (let e = 0; e < ends.length; e++) found[ends[e]!] = { memberStart, valueStart, valueEnd };
+  };
+  /** After a value inside the current frame: advance the array index. */
+  const afterValue = () => {
+    if (stack.length > 0) {
+      const f = stack[stack.length - 1]!;
+      if (f.isArray) f.index++;
+    }
+  };
+  let expectKey = false;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (WS(c) || c === 0x2c /* , */ || c === 0x3a /* : */) {
+      if (c === 0x2c && stack.length > 0 && !stack[stack.length - 1]!.isArray) expectKey = true;
+      i++;
+      continue;
+    }
+    const top = stack.length > 0 ? stack[stack.length - 1]! : null;
+    if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      const f = stack.pop();
+      if (!f) return null;
+      finishValue(f.ends, f.memberStart, f.valueStart, i + 1);
+      i++;
+      expectKey = false;
+      afterValue();
+      continue;
+    }
+    if (expectKey) {
+      // An object key.
+      if (c !== 0x22 || !top || top.isArray) return null;
+      const end = stringEnd(text, i);
+      if (end < 0) return null;
+      const key = decodeKey(text.slice(i, end));
+      if (key === null) return null;
+      top.key = key;
+      top.keyStart = i;
+      const child = top.node?.children.get(key);
+      if (child) {
+        top.seen ??= new Set();
+        if (top.seen.has(key)) for (let b = 0; b < child.below.length; b++) found[child.below[b]!] = null;
+        top.seen.add(key);
+      }
+      expectKey = false;
+      i = end;
+      continue;
+    }
+    // A value.
+    const node = childNode();
+    const memberStart = top && !top.isArray ? top.keyStart : i;
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      stack.push({ isArray: c === 0x5b, node, index: 0, key: "", keyStart: -1, seen: null, ends: node ? node.ends : [], memberStart, valueStart: i });
+      expectKey = c === 0x7b;
+      i++;
+      continue;
+    }
+    let end: number;
+    if (c === 0x22) {
+      end = stringEnd(text, i);
+      if (end < 0) return null;
+    } else {
+      end = i;
+      while (end < n) {
+        const d = text.charCodeAt(end);
+        if (WS(d) || d === 0x2c || d === 0x7d || d === 0x5d) break;
+        end++;
+      }
+      if (end === i) return null;
+    }
+    if (node) finishValue(node.ends, memberStart, i, end);
+    i = end;
+    afterValue();
+  }
+  return stack.length === 0 ? found : null;
+}
+
+export interface JsonEdit {
+  path: JsonPath;
+  /** The new value; undefined deletes the member (object keys only). */
+  value?: unknown;
+}
+
+export type EditResult = { ok: true; text: string } | { ok: false; message: string };
+
+/**
+ * Apply `edits` to the JSON `text`, leaving every other byte as it was. Each
+ * edited path must exist. Deleting a member also removes one adjacent comma.
+ * The result is checked: it must parse, and each edited path must hold the new
+ * value (or be gone).
+ */
+export function editJsonText(text: string, edits: readonly JsonEdit[]): EditResult {
+  if (edits.length === 0) return { ok: true, text };
+  const ranges = locateValues(
+    text,
+    edits.map((e) => e.path),
+  );
+  if (!ranges) return { ok: false, message: "the JSON text could not be scanned" };
+  const splices: { start: number; end: number; insert: string; edit: number }[] = [];
+  for (let e = 0; e < edits.length; e++) {
+    const r = ranges[e];
+    if (!r) return { ok: false, message: `${JSON.stringify(edits[e]!.path)} not found in the JSON text` };
+    splices.push({ start: r.memberStart, end: r.valueEnd, insert: "", edit: e });
+  }
+  splices.sort((a, b) => a.start - b.start);
+  let out = "";
+  let at = 0;
+  for (let s = 0; s < splices.length; s++) {
+    const sp = splices[s]!;
+    const edit = edits[sp.edit]!;
+    const r = ranges[sp.edit]!;
+    if (edit.value !== undefined) {
+      if (r.valueStart < at) return { ok: false, message: "overlapping edits" };
+      out += text.slice(at, r.valueStart) + JSON.stringify(edit.value);
+      at = r.valueEnd;
+      continue;
+    }
+    if (r.memberStart === r.valueStart) return { ok: false, message: "only object members can be deleted" };
+    // Prefer the comma before the member; if it is gone already (the previous member was
+    // deleted with it) or absent (first member), take the one after.
+    let before = r.memberStart - 1;
+    while (before >= 0 && WS(text.charCodeAt(before))) before--;
+    let start: number;
+    let end = r.valueEnd;
+    if (before >= at && text.charCodeAt(before) === 0x2c) start = before;
+    else {
+      start = r.memberStart;
+      let after = r.valueEnd;
+      while (after < text.length && WS(text.charCodeAt(after))) after++;
+      if (text.charCodeAt(after) === 0x2c) {
+        end = after + 1;
+        while (end < text.length && WS(text.charCodeAt(end))) end++;
+      }
+    }
+    if (start < at) return { ok: false, message: "overlapping edits" };
+    out += text.slice(at, start);
+    at = end;
+  }
+  out += text.slice(at);
+  return verify(out, edits);
+}
+
+function verify(text: string, edits: readonly JsonEdit[]): EditResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, message: `the edited text is not JSON (${e instanceof Error ? e.message : String(e)})` };
+  }
+  for (let e = 0; e < edits.length; e++) {
+    const { path, value } = edits[e]!;
+    let node: unknown = parsed;
+    for (let i = 0; i < path.length - 1; i++) node = typeof node === "object" && node !== null ? (node as Record<string | number, unknown>)[path[i]!] : undefined;
+    const key = path[path.length - 1]!;
+    const container = typeof node === "object" && node !== null ? (node as Record<string | number, unknown>) : null;
+    const present = container !== null && Object.hasOwn(container, key);
+    const ok = value === undefined ? container !== null && !present : present && JSON.stringify(container[key]) === JSON.stringify(value);
+    if (!ok) return { ok: false, message: `the edit at ${JSON.stringify(path)} did not take` };
+  }
+  return { ok: true, text };
+}
