@@ -1,29 +1,83 @@
 /**
  * `loopback-probes` — build, evaluate, audit, bench and publish the policies.
  * Each command lives in its own module; this file only dispatches.
+ *
+ * `bench` (and `build`'s toolchain, see build.ts) need the policy sources and the
+ * build toolchain (esbuild, binaryen, Wizer, quickjs-wasi: dev dependencies), so
+ * they are loaded only when asked for: the installed package runs every other
+ * command without them.
  */
 import { auditCommand } from "./audit.js";
-import { benchCommand } from "./bench.js";
 import { buildCommand } from "./build.js";
-import { type Command, UsageError } from "./command.js";
+import { closest, type Command, UsageError } from "./command.js";
+import { packageJson } from "./module-source.js";
 import { pullCommand, publishCommand, pushCommand } from "./registry.js";
 import { runCommand } from "./run.js";
 import { scaffoldCommand } from "./scaffold.js";
 
-const commands: Command[] = [buildCommand, runCommand, auditCommand, pushCommand, pullCommand, publishCommand, scaffoldCommand, benchCommand];
+interface Entry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
+const now = (command: Command): Entry => ({ name: command.name, summary: command.summary, load: async () => command });
+
+const versionCommand: Command = {
+  name: "version",
+  summary: "print the package version (also --version, -V)",
+  help: `Usage: loopback-probes version
+
+Prints the version of the installed package (the version of the bundled
+policies is in each module's io.kubewarden.policy.version annotation).`,
+  async run(argv) {
+    if (argv.length > 0) throw new UsageError(`unexpected argument "${argv[0]}"`);
+    console.log(packageJson.version);
+    return 0;
+  },
+};
+
+const commands: Entry[] = [
+  now(buildCommand),
+  now(runCommand),
+  now(auditCommand),
+  now(pushCommand),
+  now(pullCommand),
+  now(publishCommand),
+  now(scaffoldCommand),
+  { name: "bench", summary: "time a policy against the floor and a Javy-semantics build (like kwctl bench)", load: async () => (await import("./bench.js")).benchCommand },
+  now(versionCommand),
+];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
-    "loopback-probes — Kubewarden policies for kubelet probes aimed at loopback-only listeners",
+    `loopback-probes ${packageJson.version} — Kubewarden policies for kubelet probes aimed at loopback-only listeners`,
     "",
     "Usage: loopback-probes <command> [options]",
     "",
     "Commands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
+    "Examples:",
+    "  loopback-probes audit k8s/                       check every manifest under k8s/",
+    "  helm template . | loopback-probes audit -        check rendered templates",
+    "  loopback-probes audit --format sarif -o probes.sarif k8s/",
+    "",
     "Run `loopback-probes <command> --help` for a command's options.",
   ].join("\n");
+}
+
+async function load(entry: Entry): Promise<Command> {
+  try {
+    return await entry.load();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND")
+      throw new Error(
+        `"${entry.name}" needs a source checkout with its dev dependencies (git clone …, then npm ci): ${(e as Error).message.split("\n")[0]}`,
+      );
+    throw e;
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -32,12 +86,22 @@ export async function main(argv: string[]): Promise<number> {
     console.log(overview());
     return name === undefined ? 2 : 0;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
-    console.error(`loopback-probes: unknown command "${name}"\n\n${overview()}`);
+  if (name === "--version" || name === "-V") return versionCommand.run([]);
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
+    const guess = closest(name, commands.map((c) => c.name));
+    console.error(`loopback-probes: unknown command "${name}"${guess ? `; did you mean "${guess}"?` : ""}\nRun \`loopback-probes --help\` for the list of commands.`);
     return 2;
   }
-  if (rest.includes("--help") || rest.includes("-h")) {
+  let command: Command;
+  try {
+    command = await load(entry);
+  } catch (e) {
+    console.error(`loopback-probes ${entry.name}: ${(e as Error).message}`);
+    return 2;
+  }
+  const beforeSeparator = rest.indexOf("--") >= 0 ? rest.slice(0, rest.indexOf("--")) : rest;
+  if (beforeSeparator.includes("--help") || beforeSeparator.includes("-h")) {
     console.log(command.help);
     return 0;
   }
@@ -52,4 +116,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-
