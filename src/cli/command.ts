@@ -10,8 +10,15 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-/** Bad flags or arguments: exit code 2 with a pointer to --help. */
-export class UsageError extends Error {}
+/** Bad flags or arguments, or input that cannot be read: exit code 2 (with a pointer to --help unless hint is false). */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly hint = true,
+  ) {
+    super(message);
+  }
+}
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 

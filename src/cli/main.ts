@@ -109,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`loopback-probes ${command.name}: ${e.message}\nRun \`loopback-probes ${command.name} --help\` for usage.`);
+      console.error(`loopback-probes ${command.name}: ${e.message}${e.hint ? `\nRun \`loopback-probes ${command.name} --help\` for usage.` : ""}`);
       return 2;
     }
     console.error(`loopback-probes ${command.name}: ${e instanceof Error ? e.message : String(e)}`);

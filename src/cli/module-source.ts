@@ -99,7 +99,14 @@ export async function loadModuleSource(spec: string, options: ClientOptions = {}
     if (cached) return { bytes: cached, label: spec };
   }
   // The one call into oci.ts: credentials from the docker config unless given.
-  const { module, digest } = await pullModule(spec, { credentials: dockerConfigCredentials(ref.registry), ...options });
+  let pulled;
+  try {
+    pulled = await pullModule(spec, { credentials: dockerConfigCredentials(ref.registry), ...options });
+  } catch (e) {
+    const cause = (e as Error & { cause?: { message?: string } }).cause?.message;
+    throw new UsageError(`cannot pull ${spec}: ${(e as Error).message}${cause ? ` (${cause})` : ""}`, false);
+  }
+  const { module, digest } = pulled;
   mkdirSync(dir, { recursive: true });
   // Write then rename, so a concurrent reader never sees half a module.
   const tmp = `${entry(digest)}.${process.pid}.tmp`;
