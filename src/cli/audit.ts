@@ -1,6 +1,6 @@
 import { loadPolicy, validateSettings } from "../toolchain/evaluate.js";
 import { auditObjects, validatorSettings } from "./audit-core.js";
-import { type Command, OUTPUT_HELP, OUTPUT_OPTION, parseFlags, UsageError, writeReport } from "./command.js";
+import { type Command, outputHelp, OUTPUT_OPTION, parseFlags, UsageError, writeReport } from "./command.js";
 import { fixFiles } from "./fix.js";
 import { readManifests } from "./manifests.js";
 import { type AuditReport, formatJson, formatPolicyReports, formatTable, sarifLog, summarize } from "./reports.js";
@@ -31,7 +31,7 @@ Formats (-f, --format):
   sarif          SARIF 2.1.0 for code-scanning UIs
 
 Options:
-${OUTPUT_HELP}
+${outputHelp()}
   --diff                 also show, per failing object, the JSON Patch rewrite-loopback-probes applies
   --fix                  rewrite the YAML/JSON files in place through rewrite-loopback-probes,
                          keeping comments and the formatting of untouched parts

@@ -114,7 +114,7 @@ function distance(a: string, b: string): number {
 
 /** `-o, --output FILE`: the one definition every report-printing command uses. */
 export const OUTPUT_OPTION = { output: { type: "string", short: "o" } } as const;
-export const OUTPUT_HELP = "  -o, --output FILE      write the report to FILE instead of stdout (\"-\": stdout)";
+export const outputHelp = (what = "the report") => `  -o, --output FILE      write ${what} to FILE instead of stdout ("-": stdout)`;
 
 /**
  * Write a command's report to --output FILE (created with its folders) or stdout.

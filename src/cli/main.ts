@@ -49,6 +49,28 @@ const commands: Entry[] = [
   now(versionCommand),
 ];
 
+/**
+ * Examples for commands whose help text lives with another area's code; shown
+ * after that help unless it already has its own "Examples:" section.
+ */
+const EXAMPLES: Record<string, string[]> = {
+  run: [
+    "loopback-probes run dist/reject-loopback-probes.wasm -r policies/reject-loopback-probes/test_data/alertmanager-listenlocal-broken-defaulted.json",
+    "loopback-probes run registry://ghcr.io/loopback-probe-policies/policies/rewrite-loopback-probes:v0.1.0 -r review.json --settings-json '{\"strategy\":\"remove\"}'",
+  ],
+  push: ["loopback-probes push dist/reject-loopback-probes.wasm registry://localhost:5000/policies/reject-loopback-probes:v0.1.0 --plain-http"],
+  pull: ["loopback-probes pull registry://ghcr.io/loopback-probe-policies/policies/reject-loopback-probes:v0.1.0 -o reject.wasm"],
+  publish: ["docker login ghcr.io && loopback-probes publish ghcr.io/loopback-probe-policies/policies"],
+  bench: ["loopback-probes bench --policy policies/reject-loopback-probes"],
+  version: ["loopback-probes --version"],
+};
+
+function helpOf(command: Command): string {
+  const examples = EXAMPLES[command.name];
+  if (!examples || command.help.includes("\nExamples:")) return command.help;
+  return `${command.help}\n\nExamples:\n${examples.map((e) => `  ${e}`).join("\n")}`;
+}
+
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
@@ -102,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const beforeSeparator = rest.indexOf("--") >= 0 ? rest.slice(0, rest.indexOf("--")) : rest;
   if (beforeSeparator.includes("--help") || beforeSeparator.includes("-h")) {
-    console.log(command.help);
+    console.log(helpOf(command));
     return 0;
   }
   try {

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { type ClientOptions, dockerConfigCredentials, parseReference, pullModule } from "../toolchain/oci.js";
+import { isWasm } from "../toolchain/wasm-binary.js";
 import { UsageError } from "./command.js";
 
 export const PACKAGE_NAME = "loopback-probe-policies";
@@ -85,7 +86,11 @@ export interface ModuleSource {
  * Credentials come from the docker config (as for `pull`) unless given.
  */
 export async function loadModuleSource(spec: string, options: ClientOptions = {}): Promise<ModuleSource> {
-  if (!spec.startsWith("registry://")) return { bytes: readModuleFile(spec), label: spec };
+  if (!spec.startsWith("registry://")) {
+    const bytes = readModuleFile(spec);
+    if (!isWasm(bytes)) throw new UsageError(`${spec} is not a WebAssembly module (no \\0asm header)`, false);
+    return { bytes, label: spec };
+  }
   let ref;
   try {
     ref = parseReference(spec);
@@ -130,7 +135,7 @@ function readModuleFile(path: string): Uint8Array {
     return new Uint8Array(readFileSync(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new UsageError(`${path} not found${path.startsWith(BUNDLED_MODULES_DIR) ? ": build the policies first (make build)" : ""}`);
-    throw new UsageError(`cannot read module ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    if (code === "ENOENT") throw new UsageError(`${path} not found${path.startsWith(BUNDLED_MODULES_DIR) ? ": build the policies first (make build)" : ""}`, false);
+    throw new UsageError(`cannot read module ${path}: ${e instanceof Error ? e.message : String(e)}`, false);
   }
 }

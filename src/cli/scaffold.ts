@@ -4,7 +4,7 @@ import { parse, stringify } from "yaml";
 import { parseMetadata, type PolicyMetadata, readMetadata } from "../toolchain/metadata.js";
 import { artifactHubPackage, artifactHubYaml, ociImage, policyManifest } from "../toolchain/scaffold.js";
 import { loadPolicy, validateSettings } from "../toolchain/evaluate.js";
-import { type Command, OUTPUT_HELP, OUTPUT_OPTION, parseFlags, UsageError, writeReport } from "./command.js";
+import { type Command, outputHelp, OUTPUT_OPTION, parseFlags, UsageError, writeReport } from "./command.js";
 import { bundledModule, loadModuleSource, policyDirs } from "./module-source.js";
 import { readSettings } from "./run.js";
 
@@ -94,7 +94,7 @@ module (make build); without it, settings given on the command line are an
 error and the default {} is written unchecked.
 
 Options:
-${OUTPUT_HELP}
+${outputHelp("the manifest")}
   --plain-http           pull a registry:// source over HTTP (local registries)
 
 Examples:

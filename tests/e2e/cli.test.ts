@@ -95,11 +95,12 @@ describe("flags", () => {
 });
 
 describe("--help", () => {
-  it.each(["build", "run", "audit", "push", "pull", "publish", "scaffold", "bench", "version"])("%s --help shows usage (and examples for the everyday commands)", (command) => {
+  it.each(["build", "run", "audit", "push", "pull", "publish", "scaffold", "bench", "version"])("%s --help shows usage and examples", (command) => {
     const r = runCli([command, "--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage:/);
-    if (["build", "audit", "scaffold"].includes(command)) expect(r.stdout).toMatch(/\nExamples:\n {2}loopback-probes /);
+    expect(r.stdout).toMatch(/\nExamples:\n {2}(docker login \S+ && )?loopback-probes /);
+    expect(r.stdout.match(/\nExamples:/g)).toHaveLength(1);
   });
 });
 
@@ -116,20 +117,27 @@ describe("modules from any folder", () => {
   it("a missing module is named, exit 2", () => {
     const r = runCli(["audit", "--policy", "nowhere/reject.wasm", BROKEN]);
     expect(r.code).toBe(2);
-    expect(r.stderr.split("\n")[0]).toBe("loopback-probes audit: nowhere/reject.wasm not found");
+    expect(r.stderr).toBe("loopback-probes audit: nowhere/reject.wasm not found\n");
+    const notWasm = runCli(["audit", "--policy", BROKEN, BROKEN]);
+    expect(notWasm.code).toBe(2);
+    expect(notWasm.stderr).toContain("is not a WebAssembly module");
+    const run = runCli(["run", BROKEN, "-r", BROKEN]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("is not a WebAssembly module");
   });
 
   describe("--policy registry://…", () => {
     let registry: TestRegistry;
     let cache: string;
     let immutable: string;
+    let stopped = false;
     beforeAll(async () => {
       registry = await startRegistry();
       cache = temp();
       immutable = (await pushModule(wasmBytes("reject-loopback-probes"), `registry://${registry.host}/policies/reject-loopback-probes:v1`, { plainHttp: true })).immutable;
     });
     afterAll(async () => {
-      await registry?.stop();
+      if (!stopped) await registry?.stop();
       if (cache) rmSync(cache, { recursive: true, force: true });
     });
     const env = () => ({ LOOPBACK_PROBES_CACHE: cache });
@@ -147,6 +155,7 @@ describe("modules from any folder", () => {
     it("reuses the cached module for a digest reference without the registry", async () => {
       runCli(["audit", "--plain-http", "--policy", immutable, BROKEN], { env: env() });
       await registry.stop();
+      stopped = true;
       const r = runCli(["audit", "--plain-http", "--policy", immutable, BROKEN], { env: env() });
       expect(r.stderr).toBe("");
       expect(r.code).toBe(1);
