@@ -112,12 +112,17 @@ export async function loadModuleSource(spec: string, options: ClientOptions = {}
     throw new UsageError(`cannot pull ${spec}: ${(e as Error).message}${cause ? ` (${cause})` : ""}`, false);
   }
   const { module, digest } = pulled;
-  mkdirSync(dir, { recursive: true });
-  // Write then rename, so a concurrent reader never sees half a module.
-  const tmp = `${entry(digest)}.${process.pid}.tmp`;
-  writeFileSync(tmp, module);
-  renameSync(tmp, `${entry(digest)}.wasm`);
-  writeFileSync(`${entry(digest)}.sha256`, `${hex(module)}\n`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    // Write then rename, so a concurrent reader never sees half a module.
+    const tmp = `${entry(digest)}.${process.pid}.tmp`;
+    writeFileSync(tmp, module);
+    renameSync(tmp, `${entry(digest)}.wasm`);
+    writeFileSync(`${entry(digest)}.sha256`, `${hex(module)}\n`);
+  } catch (e) {
+    // The cache only saves a pull: a read-only home must not fail the command.
+    console.error(`note: not cached (${dir}): ${(e as Error).message}`);
+  }
   return { bytes: module, label: `${spec} (${digest})` };
 }
 
