@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closest } from "../../src/cli/command.js";
 import { pushModule } from "../../src/toolchain/oci.js";
 import { ROOT, runCli, wasmBytes, wasmPath } from "../helpers.js";
+import { missingPrerequisites } from "../setup/prerequisites.js";
 import { startRegistry, type TestRegistry } from "../support/registry.js";
 
 const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
@@ -152,6 +153,17 @@ describe("modules from any folder", () => {
       expect(new Uint8Array(readFileSync(join(cache, "modules", `${digest}.wasm`)))).toEqual(wasmBytes("reject-loopback-probes"));
     });
 
+    it("scaffold manifest takes the registry:// reference, checks settings with it, and points spec.module at it", () => {
+      const ref = `registry://${registry.host}/policies/reject-loopback-probes:v1`;
+      const r = runCli(["scaffold", "manifest", ref, "--plain-http", "--settings-json", '{"excludeContainers":["x"]}'], { env: env() });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`module: ${ref}\n`);
+      const refused = runCli(["scaffold", "manifest", ref, "--plain-http", "--settings-json", '{"bogus":1}'], { env: env() });
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toBe("");
+    });
+
     it("reuses the cached module for a digest reference without the registry", async () => {
       runCli(["audit", "--plain-http", "--policy", immutable, BROKEN], { env: env() });
       await registry.stop();
@@ -173,6 +185,20 @@ describe("modules from any folder", () => {
       expect(r.stderr).toMatch(/^loopback-probes audit: cannot pull registry:\/\//);
       expect(r.stdout).toBe("");
     });
+  });
+});
+
+describe("test prerequisites", () => {
+  it("names what is missing with the exact install command", () => {
+    const path = process.env.PATH;
+    process.env.PATH = "";
+    try {
+      const missing = missingPrerequisites();
+      expect(missing.map((m) => m.command)).toContain("apt-get install -y --no-install-recommends docker-registry apache2-utils   # as root");
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(missingPrerequisites()).toEqual([]); // this machine has everything
   });
 });
 
