@@ -1,32 +1,40 @@
 # Thin wrappers over the npm scripts and the CLI; see README.md.
 CLI := node bin/loopback-probes.js
 POLICY_DIRS := $(patsubst %/policy.ts,%,$(wildcard policies/*/policy.ts))
-SOURCES := $(shell find src policies -type f 2>/dev/null) package-lock.json
+# What a module is built from (the same inputs tests/setup and scripts/pack.ts hash):
+# the CLI, tests and docs outside these folders do not change a module.
+MODULE_INPUTS := $(shell find src/analysis src/kubewarden src/toolchain policies -type f 2>/dev/null) package-lock.json
+# npm writes node_modules/.package-lock.json on every install; the folder's own
+# mtime changes whenever a tool (vitest, npx) writes a cache there, so it is never
+# a prerequisite, and node_modules is only an order-only one for the modules.
+DEPS := node_modules/.package-lock.json
 
-.PHONY: all build test demo clean
+.PHONY: all build test demo clean package publish
 
 all: build
 
-build: node_modules $(POLICY_DIRS:policies/%=dist/%.wasm)
+build: $(POLICY_DIRS:policies/%=dist/%.wasm)
 
-dist/%.wasm: node_modules $(SOURCES)
+dist/%.wasm: $(MODULE_INPUTS) | $(DEPS)
 	$(CLI) build policies/$* --out dist
 
-node_modules: package-lock.json
+$(DEPS): package-lock.json
 	npm ci --no-audit --no-fund
-	@touch node_modules
 
-test: node_modules
+test: | $(DEPS)
 	npm test
 
 demo: build
 	$(CLI) audit --diff examples/ || test $$? -eq 1
 
+# The npm package (CLI compiled to lib/ + the modules make just built): loopback-probe-policies-<version>.tgz
+package: build | $(DEPS)
+	LOOPBACK_PROBES_PREBUILT_DIR=dist npm pack
+
 clean:
-	rm -rf dist .cache
+	rm -rf dist lib .cache
 
 # make publish REGISTRY=host[:port]/path [PUSH_FLAGS=--plain-http]
-.PHONY: publish
 publish: build
 	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=host[:port]/path [PUSH_FLAGS=--plain-http]" >&2; exit 2; }
 	$(CLI) publish $(REGISTRY) $(PUSH_FLAGS)

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Entry for the `loopback-probes` command: runs the TypeScript CLI through tsx's loader.
-import { register } from "tsx/esm/api";
+// Entry for the `loopback-probes` command. In a source checkout it runs the
+// TypeScript CLI through tsx's loader; the npm package ships no sources, only
+// the CLI compiled at pack time into lib/ (scripts/pack.ts).
+import { existsSync } from "node:fs";
 
 // node:wasi is flagged experimental in Node 20; the warning is noise for users of this CLI.
 const emitWarning = process.emitWarning.bind(process);
@@ -10,6 +12,12 @@ process.emitWarning = (warning, ...rest) => {
   return emitWarning(warning, ...rest);
 };
 
-register();
-const { main } = await import("../src/cli/main.ts");
+let main;
+if (existsSync(new URL("../src/cli/main.ts", import.meta.url))) {
+  const { register } = await import("tsx/esm/api");
+  register();
+  ({ main } = await import("../src/cli/main.ts"));
+} else {
+  ({ main } = await import("../lib/main.js"));
+}
 process.exitCode = await main(process.argv.slice(2));

@@ -1,24 +1,22 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { loadPolicy, validateSettings } from "../toolchain/evaluate.js";
 import { type AuditResult, auditExitCode, auditObjects, validatorSettings } from "../audit/evaluate.js";
-import { type Command, parseFlags, UsageError } from "./command.js";
+import { type Command, outputHelp, OUTPUT_OPTION, parseFlags, UsageError, writeReport } from "./command.js";
 import { fixFiles } from "../audit/fix.js";
 import { readManifests } from "../audit/read.js";
 import { type AuditReport, formatJson, formatPolicyReports, formatTable, location, objectLabel, sarifLog, useColor } from "../audit/report.js";
 import { manifestSourceAccess, sourceRoot } from "../audit/sources.js";
-import { readModule, readSettings } from "./run.js";
+import { bundledModule, loadModuleSource, packageJson } from "./module-source.js";
+import { readSettings } from "./run.js";
 
 const FORMATS = ["table", "json", "policyreport", "sarif"] as const;
 type Format = (typeof FORMATS)[number];
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const packageJson = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string; homepage?: string };
 
 export const auditCommand: Command = {
   name: "audit",
   summary: "check manifests (files, folders, stdin, Lists) with the built policies",
-  help: `Usage: loopback-probes audit [PATH…|-] [--format table|json|policyreport|sarif]
+  help: `Usage: loopback-probes audit [PATH…|-] [-f table|json|policyreport|sarif] [-o FILE]
                              [--diff] [--fix] [--namespace N] [--settings-path F | --settings-json J]
                              [--wide] [--no-color] [--mode monitor|protect]
 
@@ -29,7 +27,7 @@ artifact the cluster runs, through a request synthesized as Kubewarden's audit
 scanner does (CREATE, uid from the object or generated, resource = the Kind,
 no userInfo, no oldObject). Objects the policy's rules do not select are skipped.
 
-Formats:
+Formats (-f, --format):
   table          findings grouped under "file — object", one row per probe: its
                  line:column, container, probe, port, the flag or env var that binds
                  the port, reason, fix. Fits the terminal (120 columns when not a
@@ -53,6 +51,7 @@ Formats:
                  malformed documents under their own rule, fixes with --diff
 
 Options:
+${outputHelp()}
   --diff                 also give, per failing object, what rewrite-loopback-probes changes:
                          the JSON Patch (table, json) or SARIF fixes (sarif); refused with
                          policyreport
@@ -60,8 +59,12 @@ Options:
                          keeping comments and the formatting of untouched parts
   --settings-path F      policy settings (YAML or JSON); "strategy" is passed to the rewrite only
   --settings-json J      the same, inline
-  --policy M             validating module (default: dist/reject-loopback-probes.wasm)
-  --rewrite-policy M     mutating module (default: dist/rewrite-loopback-probes.wasm)
+  --policy M             validating module: a path or registry://HOST/REPO[:TAG|@sha256:…]
+                         (pulled once into ~/.cache/loopback-probes, digest-verified;
+                         default: the reject-loopback-probes module bundled with this CLI)
+  --rewrite-policy M     mutating module, the same way (default: the bundled
+                         rewrite-loopback-probes module)
+  --plain-http           pull registry:// modules over HTTP (local registries)
   --namespace N          namespace of objects that name none (default: default, as kubectl)
   --policy-name N        the ClusterAdmissionPolicy's name in PolicyReports (results name
                          it clusterwide-N; default: reject-loopback-probes, as deploy/)
@@ -89,16 +92,25 @@ Exit codes (the first that applies):
   2  bad usage, a path that cannot be read, or any error: the audit is incomplete
      (findings are still reported)
   1  findings (with --fix: findings the rewrite did not fix)
-  0  no findings (skipped documents do not count)`,
+  0  no findings (skipped documents do not count)
+
+Examples:
+  loopback-probes audit k8s/
+  helm template charts/app | loopback-probes audit -
+  loopback-probes audit -f sarif -o loopback-probes.sarif k8s/
+  loopback-probes audit --diff k8s/statefulset.yaml
+  loopback-probes audit --policy registry://ghcr.io/loopback-probe-policies/policies/reject-loopback-probes:v0.1.0 k8s/`,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, {
-      format: { type: "string", short: "o", default: "table" },
+      format: { type: "string", short: "f", default: "table" },
+      ...OUTPUT_OPTION,
       diff: { type: "boolean", default: false },
       fix: { type: "boolean", default: false },
       "settings-path": { type: "string" },
       "settings-json": { type: "string" },
-      policy: { type: "string", default: "dist/reject-loopback-probes.wasm" },
-      "rewrite-policy": { type: "string", default: "dist/rewrite-loopback-probes.wasm" },
+      policy: { type: "string", default: bundledModule("reject-loopback-probes") },
+      "rewrite-policy": { type: "string", default: bundledModule("rewrite-loopback-probes") },
+      "plain-http": { type: "boolean", default: false },
       "policy-name": { type: "string", default: "reject-loopback-probes" },
       "policy-namespace": { type: "string" },
       mode: { type: "string", default: "monitor" },
@@ -115,12 +127,10 @@ Exit codes (the first that applies):
       throw new UsageError(`--managed-by must be a Kubernetes label value (at most 63 letters, digits, "-", "_", "."), got ${values["managed-by"]}`);
     if (values.diff && format === "policyreport")
       throw new UsageError("--diff does not go with --format policyreport: a PolicyReport has no place for a patch (use --format json or sarif for patches with the findings)");
-    for (const p of [values.policy, ...(values.diff || values.fix ? [values["rewrite-policy"]] : [])])
-      if (!existsSync(p)) throw new UsageError(`${p} not found: build the policies first (make build)`);
-
     const settings = readSettings(values);
-    const validator = await loadPolicy(readModule(values.policy));
-    const rewriter = values.diff || values.fix ? await loadPolicy(readModule(values["rewrite-policy"])) : undefined;
+    const pull = { plainHttp: values["plain-http"] };
+    const validator = await loadPolicy((await loadModuleSource(values.policy, pull)).bytes);
+    const rewriter = values.diff || values.fix ? await loadPolicy((await loadModuleSource(values["rewrite-policy"], pull)).bytes) : undefined;
     for (const [policy, s, label] of [[validator, validatorSettings(settings), values.policy], ...(rewriter ? [[rewriter, settings, values["rewrite-policy"]] as const] : [])] as const) {
       const verdict = await validateSettings(policy, s);
       if (!verdict.valid) throw new UsageError(`settings rejected by ${label}: ${verdict.message ?? ""}`);
@@ -154,13 +164,15 @@ Exit codes (the first that applies):
     const source = manifestSourceAccess(manifests.sources, () => stdinText);
     const report: AuditReport = { results, errors: manifests.errors, skipped: manifests.skipped, files: manifests.files, unreadable: manifests.unreadable, source };
 
+    const emit = (text: string) => writeReport(text, values.output);
+    const toStdout = (values.output ?? "-") === "-";
     if (format === "table") {
-      const tty = process.stdout.isTTY === true;
+      const tty = toStdout && process.stdout.isTTY === true;
       const color = useColor({ isTTY: tty, noColorFlag: values["no-color"], env: process.env });
-      process.stdout.write(formatTable(report, { color, diff: values.diff, wide: values.wide, width: tty && process.stdout.columns ? process.stdout.columns : 120 }));
-    } else if (format === "json") process.stdout.write(formatJson(report));
+      emit(formatTable(report, { color, diff: values.diff, wide: values.wide, width: tty && process.stdout.columns ? process.stdout.columns : 120 }));
+    } else if (format === "json") emit(formatJson(report));
     else if (format === "policyreport")
-      process.stdout.write(
+      emit(
         formatPolicyReports(report, {
           policyName: values["policy-name"],
           ...(values["policy-namespace"] ? { policyNamespace: values["policy-namespace"] } : {}),
@@ -173,7 +185,7 @@ Exit codes (the first that applies):
       );
     else {
       const log = sarifLog(report, { version: packageJson.version, informationUri: "https://github.com/loopback-probe-policies/loopback-probe-policies", sourceRoot: sourceRoot(process.cwd()), cwd: process.cwd(), stdinUri: "stdin", fixes: values.diff });
-      process.stdout.write(JSON.stringify(log, null, 2) + "\n");
+      emit(JSON.stringify(log, null, 2) + "\n");
     }
     if (format === "policyreport")
       for (const r of results) for (const w of r.rewriteWarnings ?? []) console.error(`warning: ${location(r)}: ${w}`);

@@ -1,18 +1,23 @@
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { buildPolicy } from "../toolchain/build.js";
 import type { EvaluationMode } from "../toolchain/glue.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
+import { POLICIES_DIR, policyDirs } from "./module-source.js";
 
-export const POLICIES_DIR = "policies";
+export { POLICIES_DIR, policyDirs };
 
-/** Every folder under policies/ that has a policy.ts. */
-export function policyDirs(root = POLICIES_DIR): string[] {
-  if (!existsSync(root)) return [];
-  return readdirSync(root)
-    .map((n) => join(root, n))
-    .filter((d) => statSync(d).isDirectory() && existsSync(join(d, "policy.ts")))
-    .sort();
+/**
+ * The toolchain (esbuild, binaryen, Wizer, quickjs-wasi) is a dev dependency:
+ * loaded on use, so the installed CLI starts without it.
+ */
+export async function loadToolchain(): Promise<typeof import("../toolchain/build.js")> {
+  try {
+    return await import("../toolchain/build.js");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND")
+      throw new Error(`building needs a source checkout with its dev dependencies (git clone …, then npm ci): ${(e as Error).message.split("\n")[0]}`);
+    throw e;
+  }
 }
 
 export const buildCommand: Command = {
@@ -24,14 +29,19 @@ Builds each policy folder (default: every folder under policies/) into
 DIR/<name>.wasm: esbuild bundle → glue + quickjs-wasi (wasm-merge) → Wizer
 snapshot → wasm-opt -Oz → io.kubewarden.metadata section from metadata.yml,
 with README.md as io.kubewarden.policy.usage. Same inputs give byte-identical
-output.
+output. Needs a source checkout (npm ci): the installed package ships the
+built modules instead.
 
 Options:
   --out DIR      output folder (default: dist)
   --mode MODE    preevaluated (default): the policy's top level runs at build
                  time and _start only dispatches; javy: the top level runs in
                  every _start, as a Javy-built module does (for comparison)
-  -h, --help     this text`,
+  -h, --help     this text
+
+Examples:
+  loopback-probes build                                  every policy → dist/
+  loopback-probes build policies/reject-loopback-probes --out /tmp/wasm`,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, {
       out: { type: "string", default: "dist" },
@@ -41,9 +51,10 @@ Options:
     if (mode !== "preevaluated" && mode !== "javy") throw new UsageError(`--mode must be preevaluated or javy, got ${values.mode}`);
     const dirs = positionals.length > 0 ? positionals : policyDirs();
     if (dirs.length === 0) throw new UsageError(`no policy folders given and none found under ${POLICIES_DIR}/`);
+    for (const dir of dirs) if (!existsSync(join(dir, "policy.ts"))) throw new UsageError(`${dir}: not a policy folder (no policy.ts)`);
+    const { buildPolicy } = await loadToolchain();
     mkdirSync(values.out, { recursive: true });
     for (const dir of dirs) {
-      if (!existsSync(join(dir, "policy.ts"))) throw new UsageError(`${dir}: not a policy folder (no policy.ts)`);
       console.error(`building ${dir}`);
       const r = await buildPolicy(dir, values.out, { mode, log: (l) => console.error(l) });
       console.error(`  → ${resolve(r.output)}  ${(r.bytes / 1024).toFixed(0)} KiB in ${(r.ms / 1000).toFixed(1)} s`);

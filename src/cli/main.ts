@@ -1,29 +1,105 @@
 /**
  * `loopback-probes` — build, evaluate, audit, bench and publish the policies.
  * Each command lives in its own module; this file only dispatches.
+ *
+ * `bench` (and `build`'s toolchain, see build.ts) need the policy sources and the
+ * build toolchain (esbuild, binaryen, Wizer, quickjs-wasi: dev dependencies), so
+ * they are loaded only when asked for: the installed package runs every other
+ * command without them.
  */
 import { auditCommand } from "./audit.js";
-import { benchCommand } from "./bench.js";
 import { buildCommand } from "./build.js";
-import { type Command, UsageError } from "./command.js";
+import { closest, type Command, UsageError } from "./command.js";
+import { packageJson } from "./module-source.js";
 import { pullCommand, publishCommand, pushCommand } from "./registry.js";
 import { runCommand } from "./run.js";
 import { scaffoldCommand } from "./scaffold.js";
 
-const commands: Command[] = [buildCommand, runCommand, auditCommand, pushCommand, pullCommand, publishCommand, scaffoldCommand, benchCommand];
+interface Entry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
+const now = (command: Command): Entry => ({ name: command.name, summary: command.summary, load: async () => command });
+
+const versionCommand: Command = {
+  name: "version",
+  summary: "print the package version (also --version, -V)",
+  help: `Usage: loopback-probes version
+
+Prints the version of the installed package (the version of the bundled
+policies is in each module's io.kubewarden.policy.version annotation).`,
+  async run(argv) {
+    if (argv.length > 0) throw new UsageError(`unexpected argument "${argv[0]}"`);
+    console.log(packageJson.version);
+    return 0;
+  },
+};
+
+const commands: Entry[] = [
+  now(buildCommand),
+  now(runCommand),
+  now(auditCommand),
+  now(pushCommand),
+  now(pullCommand),
+  now(publishCommand),
+  now(scaffoldCommand),
+  { name: "bench", summary: "time a policy against the floor and a Javy-semantics build (like kwctl bench)", load: async () => (await import("./bench.js")).benchCommand },
+  now(versionCommand),
+];
+
+/**
+ * Examples for commands whose help text lives with another area's code; shown
+ * after that help unless it already has its own "Examples:" section.
+ */
+const EXAMPLES: Record<string, string[]> = {
+  run: [
+    "loopback-probes run dist/reject-loopback-probes.wasm -r policies/reject-loopback-probes/test_data/alertmanager-listenlocal-broken-defaulted.json",
+    "loopback-probes run registry://ghcr.io/loopback-probe-policies/policies/rewrite-loopback-probes:v0.1.0 -r review.json --settings-json '{\"strategy\":\"remove\"}'",
+  ],
+  push: ["loopback-probes push dist/reject-loopback-probes.wasm registry://localhost:5000/policies/reject-loopback-probes:v0.1.0 --plain-http"],
+  pull: ["loopback-probes pull registry://ghcr.io/loopback-probe-policies/policies/reject-loopback-probes:v0.1.0 -o reject.wasm"],
+  publish: ["docker login ghcr.io && loopback-probes publish ghcr.io/loopback-probe-policies/policies"],
+  bench: ["loopback-probes bench --policy policies/reject-loopback-probes"],
+  version: ["loopback-probes --version"],
+};
+
+function helpOf(command: Command): string {
+  const examples = EXAMPLES[command.name];
+  if (!examples || command.help.includes("\nExamples:")) return command.help;
+  return `${command.help}\n\nExamples:\n${examples.map((e) => `  ${e}`).join("\n")}`;
+}
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
-    "loopback-probes — Kubewarden policies for kubelet probes aimed at loopback-only listeners",
+    `loopback-probes ${packageJson.version} — Kubewarden policies for kubelet probes aimed at loopback-only listeners`,
     "",
     "Usage: loopback-probes <command> [options]",
     "",
     "Commands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
+    "Examples:",
+    "  loopback-probes audit k8s/                       check every manifest under k8s/",
+    "  helm template . | loopback-probes audit -        check rendered templates",
+    "  loopback-probes audit --format sarif -o probes.sarif k8s/",
+    "",
     "Run `loopback-probes <command> --help` for a command's options.",
   ].join("\n");
+}
+
+async function load(entry: Entry): Promise<Command> {
+  try {
+    return await entry.load();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND")
+      throw new Error(
+        `"${entry.name}" needs a source checkout with its dev dependencies (git clone …, then npm ci): ${(e as Error).message.split("\n")[0]}`,
+      );
+    throw e;
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -32,24 +108,33 @@ export async function main(argv: string[]): Promise<number> {
     console.log(overview());
     return name === undefined ? 2 : 0;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
-    console.error(`loopback-probes: unknown command "${name}"\n\n${overview()}`);
+  if (name === "--version" || name === "-V") return versionCommand.run([]);
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
+    const guess = closest(name, commands.map((c) => c.name));
+    console.error(`loopback-probes: unknown command "${name}"${guess ? `; did you mean "${guess}"?` : ""}\nRun \`loopback-probes --help\` for the list of commands.`);
     return 2;
   }
-  if (rest.includes("--help") || rest.includes("-h")) {
-    console.log(command.help);
+  let command: Command;
+  try {
+    command = await load(entry);
+  } catch (e) {
+    console.error(`loopback-probes ${entry.name}: ${(e as Error).message}`);
+    return 2;
+  }
+  const beforeSeparator = rest.indexOf("--") >= 0 ? rest.slice(0, rest.indexOf("--")) : rest;
+  if (beforeSeparator.includes("--help") || beforeSeparator.includes("-h")) {
+    console.log(helpOf(command));
     return 0;
   }
   try {
     return await command.run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`loopback-probes ${command.name}: ${e.message}\nRun \`loopback-probes ${command.name} --help\` for usage.`);
+      console.error(`loopback-probes ${command.name}: ${e.message}${e.hint ? `\nRun \`loopback-probes ${command.name} --help\` for usage.` : ""}`);
       return 2;
     }
     console.error(`loopback-probes ${command.name}: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
 }
-

@@ -3,6 +3,7 @@ import type { AdmissionRequest } from "../kubewarden/protocol.js";
 import { parse as parseYaml } from "yaml";
 import { admissionRequestOf, loadPolicy, validate, validateSettings } from "../toolchain/evaluate.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
+import { loadModuleSource } from "./module-source.js";
 
 /** Settings from --settings-json or --settings-path (YAML or JSON); {} when neither. */
 export function readSettings(values: { "settings-json"?: string; "settings-path"?: string }): unknown {
@@ -50,7 +51,8 @@ Exit codes: 0 evaluated, 1 settings rejected, 2 bad usage or unreadable input.`,
       "settings-path": { type: "string" },
     });
     if (positionals.length > 1) throw new UsageError(`expected one module, got ${positionals.length}`);
-    const bytes = readModule(positionals[0]);
+    if (!positionals[0]) throw new UsageError("missing the module: a path or registry://HOST/REPO[:TAG|@sha256:…]");
+    const bytes = (await loadModuleSource(positionals[0])).bytes;
     if (!values["request-path"]) throw new UsageError("missing --request-path");
     let doc: unknown;
     try {

@@ -1,0 +1,244 @@
+/**
+ * The command line as a product: version, flags and their errors, --help,
+ * --output, module resolution from any folder (paths and registry://, with a
+ * digest-verified cache), and `make` not rebuilding what did not change.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closest } from "../../src/cli/command.js";
+import { pushModule } from "../../src/toolchain/oci.js";
+import { ROOT, runCli, wasmBytes, wasmPath } from "../helpers.js";
+import { missingPrerequisites } from "../setup/prerequisites.js";
+import { startRegistry, type TestRegistry } from "../support/registry.js";
+
+const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+const BROKEN = join(ROOT, "examples", "alertmanager-listenlocal-broken.yaml");
+const modules = ["--policy", wasmPath("reject-loopback-probes"), "--rewrite-policy", wasmPath("rewrite-loopback-probes")];
+const temp = () => mkdtempSync(join(tmpdir(), "lpp-cli-"));
+
+describe("version", () => {
+  it.each([["--version"], ["-V"], ["version"]])("%s prints the package version", (flag) => {
+    const r = runCli([flag]);
+    expect(r).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
+  });
+
+  it("the overview names the version", () => {
+    expect(runCli(["--help"]).stdout.split("\n")[0]).toContain(version);
+  });
+});
+
+describe("flags", () => {
+  it("an unknown flag is named with the closest valid one", () => {
+    const r = runCli(["audit", "--formt", "json", BROKEN]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toBe("loopback-probes audit: unknown flag --formt; did you mean --format?");
+    expect(r.stderr).toContain("loopback-probes audit --help");
+    expect(r.stdout).toBe("");
+  });
+
+  it("no suggestion when nothing is close, and no raw Node message", () => {
+    const r = runCli(["audit", "--zzzzzz", BROKEN]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toBe("loopback-probes audit: unknown flag --zzzzzz");
+    expect(r.stderr).not.toMatch(/Unknown option|ERR_PARSE_ARGS|'/);
+  });
+
+  it("an unknown short flag lists the short flags of the command", () => {
+    const r = runCli(["audit", "-x", BROKEN]);
+    expect(r.stderr.split("\n")[0]).toBe("loopback-probes audit: unknown flag -x (short flags here: -f, -o, -q, -h)");
+  });
+
+  it("a missing value and a value given to a switch are named", () => {
+    expect(runCli(["audit", BROKEN, "--format"]).stderr.split("\n")[0]).toBe("loopback-probes audit: --format needs a value");
+    expect(runCli(["audit", "--diff=yes", BROKEN]).stderr.split("\n")[0]).toBe("loopback-probes audit: --diff is a switch and takes no value");
+  });
+
+  it("an unknown command suggests the closest", () => {
+    const r = runCli(["adit", BROKEN]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toBe('loopback-probes: unknown command "adit"; did you mean "audit"?');
+  });
+
+  it("closest() prefers a prefix and refuses far names", () => {
+    expect(closest("rewrite", ["rewrite-policy", "policy"])).toBe("rewrite-policy");
+    expect(closest("setings-json", ["settings-json", "settings-path"])).toBe("settings-json");
+    expect(closest("xyz", ["format", "output"])).toBeUndefined();
+  });
+
+  it("-f is the format and -o the output file in audit, as -o is in pull and scaffold", () => {
+    const dir = temp();
+    const out = join(dir, "report.sarif");
+    const r = runCli(["audit", ...modules, "-f", "sarif", "-o", out, BROKEN]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(JSON.parse(readFileSync(out, "utf8")).version).toBe("2.1.0");
+    for (const command of [["pull", "--help"], ["scaffold", "--help"], ["audit", "--help"]]) expect(runCli(command).stdout).toMatch(/-o, --output FILE/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("--output - is stdout", () => {
+    const r = runCli(["audit", ...modules, "-f", "json", "--output", "-", BROKEN]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).results.length).toBeGreaterThan(0);
+  });
+
+  it("an unwritable --output is a usage error (exit 2), not a crash", () => {
+    const dir = temp();
+    writeFileSync(join(dir, "file"), "");
+    const r = runCli(["audit", ...modules, "-o", join(dir, "file", "report.txt"), BROKEN]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^loopback-probes audit: cannot write .*report\.txt/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("--help", () => {
+  it.each(["build", "run", "audit", "push", "pull", "publish", "scaffold", "bench", "version"])("%s --help shows usage and examples", (command) => {
+    const r = runCli([command, "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage:/);
+    expect(r.stdout).toMatch(/\nExamples:\n {2}(docker login \S+ && )?loopback-probes /);
+    expect(r.stdout.match(/\nExamples:/g)).toHaveLength(1);
+  });
+});
+
+describe("modules from any folder", () => {
+  it("audit runs from another working directory with module paths", () => {
+    const dir = temp();
+    cpSync(BROKEN, join(dir, "broken.yaml"));
+    const r = runCli(["audit", ...modules, "broken.yaml"], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("StatefulSet/monitoring/alertmanager-main");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a missing module is named, exit 2", () => {
+    const r = runCli(["audit", "--policy", "nowhere/reject.wasm", BROKEN]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("loopback-probes audit: nowhere/reject.wasm not found\n");
+    const notWasm = runCli(["audit", "--policy", BROKEN, BROKEN]);
+    expect(notWasm.code).toBe(2);
+    expect(notWasm.stderr).toContain("is not a WebAssembly module");
+    const run = runCli(["run", BROKEN, "-r", BROKEN]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("is not a WebAssembly module");
+  });
+
+  describe("--policy registry://…", () => {
+    let registry: TestRegistry;
+    let cache: string;
+    let immutable: string;
+    let stopped = false;
+    beforeAll(async () => {
+      registry = await startRegistry();
+      cache = temp();
+      immutable = (await pushModule(wasmBytes("reject-loopback-probes"), `registry://${registry.host}/policies/reject-loopback-probes:v1`, { plainHttp: true })).immutable;
+    });
+    afterAll(async () => {
+      if (!stopped) await registry?.stop();
+      if (cache) rmSync(cache, { recursive: true, force: true });
+    });
+    const env = () => ({ LOOPBACK_PROBES_CACHE: cache });
+
+    it("pulls a tag into the cache, digest-verified, and audits with it", () => {
+      const r = runCli(["audit", "--plain-http", "--policy", `registry://${registry.host}/policies/reject-loopback-probes:v1`, BROKEN], { env: env() });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain("StatefulSet/monitoring/alertmanager-main");
+      const digest = immutable.split("@")[1]!.replace(":", "-");
+      expect(readdirSync(join(cache, "modules")).sort()).toEqual([`${digest}.sha256`, `${digest}.wasm`]);
+      expect(new Uint8Array(readFileSync(join(cache, "modules", `${digest}.wasm`)))).toEqual(wasmBytes("reject-loopback-probes"));
+    });
+
+    it("scaffold manifest takes the registry:// reference, checks settings with it, and points spec.module at it", () => {
+      const ref = `registry://${registry.host}/policies/reject-loopback-probes:v1`;
+      const r = runCli(["scaffold", "manifest", ref, "--plain-http", "--settings-json", '{"excludeContainers":["x"]}'], { env: env() });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`module: ${ref}\n`);
+      const refused = runCli(["scaffold", "manifest", ref, "--plain-http", "--settings-json", '{"bogus":1}'], { env: env() });
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toBe("");
+    });
+
+    it("reuses the cached module for a digest reference without the registry", async () => {
+      runCli(["audit", "--plain-http", "--policy", immutable, BROKEN], { env: env() });
+      await registry.stop();
+      stopped = true;
+      const r = runCli(["audit", "--plain-http", "--policy", immutable, BROKEN], { env: env() });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(1);
+    });
+
+    it("does not trust a cached module whose bytes changed", () => {
+      const digest = immutable.split("@")[1]!.replace(":", "-");
+      const file = join(cache, "modules", `${digest}.wasm`);
+      const bytes = readFileSync(file);
+      bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+      writeFileSync(file, bytes);
+      // The registry is stopped: a corrupt cache entry forces a pull, which fails (exit 2, not "findings").
+      const r = runCli(["audit", "--plain-http", "--policy", immutable, BROKEN], { env: env() });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^loopback-probes audit: cannot pull registry:\/\//);
+      expect(r.stdout).toBe("");
+    });
+  });
+});
+
+describe("test prerequisites", () => {
+  it("names what is missing with the exact install command", () => {
+    const path = process.env.PATH;
+    process.env.PATH = "";
+    try {
+      const missing = missingPrerequisites();
+      expect(missing.map((m) => m.command)).toContain("apt-get install -y --no-install-recommends docker-registry apache2-utils   # as root");
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(missingPrerequisites()).toEqual([]); // this machine has everything
+  });
+});
+
+describe("make", () => {
+  /** A fake tree with the real Makefile; `make -n` says what it would run. */
+  function tree(): string {
+    const dir = temp();
+    cpSync(join(ROOT, "Makefile"), join(dir, "Makefile"));
+    for (const f of ["policies/p/policy.ts", "src/analysis/a.ts", "src/kubewarden/k.ts", "src/toolchain/t.ts", "src/cli/c.ts", "package-lock.json", "node_modules/.package-lock.json", "dist/p.wasm"]) {
+      mkdirSync(join(dir, f, ".."), { recursive: true });
+      writeFileSync(join(dir, f), "");
+    }
+    // sources old, outputs newer, the node_modules folder itself newest (just created)
+    const old = new Date("2026-01-01T00:00:00Z");
+    const built = new Date("2026-02-01T00:00:00Z");
+    for (const f of ["policies/p/policy.ts", "src/analysis/a.ts", "src/kubewarden/k.ts", "src/toolchain/t.ts", "src/cli/c.ts", "package-lock.json"]) utimesSync(join(dir, f), old, old);
+    for (const f of ["node_modules/.package-lock.json", "dist/p.wasm"]) utimesSync(join(dir, f), built, built);
+    return dir;
+  }
+  const dryRun = (dir: string) => spawnSync("make", ["-n", "build"], { cwd: dir, encoding: "utf8" }).stdout;
+  const touch = (dir: string, f: string) => utimesSync(join(dir, f), new Date(), new Date());
+
+  it("does not rebuild when only node_modules, the CLI or tests changed", () => {
+    const dir = tree();
+    expect(dryRun(dir)).not.toContain("build policies/p");
+    touch(dir, "node_modules"); // vitest writes its cache there (the folder is already newer than dist/)
+    touch(dir, "src/cli/c.ts");
+    expect(dryRun(dir)).not.toContain("build policies/p");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(["policies/p/policy.ts", "src/analysis/a.ts", "src/toolchain/t.ts", "package-lock.json"])("rebuilds when %s changed", (f) => {
+    const dir = tree();
+    touch(dir, f);
+    expect(dryRun(dir)).toContain("build policies/p --out dist");
+    if (f === "package-lock.json") expect(dryRun(dir)).toContain("npm ci");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the fake tree matches the real layout", () => {
+    expect(existsSync(join(ROOT, "node_modules", ".package-lock.json"))).toBe(true);
+  });
+});
