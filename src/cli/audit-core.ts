@@ -65,7 +65,7 @@ export function rulesMatch(metadata: PolicyMetadata | null, object: Record<strin
   );
 }
 
-function findingsOf(annotations: Record<string, string> | undefined): FindingRecord[] {
+export function findingsOf(annotations: Record<string, string> | undefined): FindingRecord[] {
   const raw = annotations?.[FINDINGS_ANNOTATION];
   if (!raw) return [];
   try {

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { loadPolicy, validateSettings } from "../toolchain/evaluate.js";
-import { auditObjects, validatorSettings } from "./audit-core.js";
+import { auditWithPolicies, loadValidatingPolicies, rewriterSettings, settingsFor } from "../audit/policies.js";
+import { readContextObjects } from "./host-context.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
 import { fixFiles } from "./fix.js";
 import { readManifests } from "./manifests.js";
@@ -19,11 +20,13 @@ export const auditCommand: Command = {
   summary: "check manifests (files, folders, stdin, Lists) with the built policies",
   help: `Usage: loopback-probes audit [PATH…|-] [--format table|json|policyreport|sarif]
                              [--diff] [--fix] [--settings-path F | --settings-json J]
+                             [--policy M | --bundle DIR] [--context FILE]…
 
 Reads YAML (multi-document) and JSON files, folders (recursively: *.yaml, *.yml,
 *.json), stdin ("-" or no path), and List objects (kubectl get -o json), and
-evaluates every object with the built reject-loopback-probes module, the same
-artifact the cluster runs, through a request synthesized as Kubewarden's audit
+evaluates every object with the built validating modules (every one in dist/:
+reject-loopback-probes, reject-listenlocal-reloader-probes), the same artifacts
+the cluster runs, through a request synthesized as Kubewarden's audit
 scanner does (CREATE, uid from the object or generated, resource = the Kind,
 no userInfo, no oldObject). Objects the policy's rules do not select are skipped.
 
@@ -40,7 +43,14 @@ Options:
                          keeping comments and the formatting of untouched parts
   --settings-path F      policy settings (YAML or JSON); "strategy" is passed to the rewrite only
   --settings-json J      the same, inline
-  --policy M             validating module (default: dist/reject-loopback-probes.wasm)
+  --policy M             one validating module (default: every validating module in --bundle)
+  --bundle DIR           where the built modules are (default: dist)
+  --context FILE         objects that are not audited but answer context-aware policies' host
+                         calls (kubectl -o json, YAML); repeatable. The audited objects answer
+                         them too, so a helm template render (CRs + operator Deployment) is
+                         checked as a whole. Settings: the shared keys go to
+                         reject-loopback-probes; other policies take a key named after them,
+                         e.g. {"reject-listenlocal-reloader-probes": {"action": "warn"}}
   --rewrite-policy M     mutating module (default: dist/rewrite-loopback-probes.wasm)
   --policy-name N        policy name in PolicyReports (default: clusterwide-reject-loopback-probes)
   --mode protect|monitor severity in PolicyReports: the policy's, or "info" in monitor mode
@@ -56,7 +66,9 @@ document number; the other documents are still checked).`,
       fix: { type: "boolean", default: false },
       "settings-path": { type: "string" },
       "settings-json": { type: "string" },
-      policy: { type: "string", default: "dist/reject-loopback-probes.wasm" },
+      policy: { type: "string" },
+      bundle: { type: "string", default: "dist" },
+      context: { type: "string", multiple: true },
       "rewrite-policy": { type: "string", default: "dist/rewrite-loopback-probes.wasm" },
       "policy-name": { type: "string", default: "clusterwide-reject-loopback-probes" },
       mode: { type: "string", default: "protect" },
@@ -65,26 +77,33 @@ document number; the other documents are still checked).`,
     const format = values.format as Format;
     if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got ${values.format}`);
     if (values.mode !== "protect" && values.mode !== "monitor") throw new UsageError(`--mode must be protect or monitor, got ${values.mode}`);
-    for (const p of [values.policy, ...(values.diff || values.fix ? [values["rewrite-policy"]] : [])])
+    for (const p of [...(values.policy ? [values.policy] : []), ...(values.diff || values.fix ? [values["rewrite-policy"]] : [])])
       if (!existsSync(p)) throw new UsageError(`${p} not found: build the policies first (make build)`);
 
     const settings = readSettings(values);
-    const validator = await loadPolicy(readModule(values.policy));
+    const policies = values.policy
+      ? [{ name: basename(values.policy, ".wasm"), file: values.policy, policy: await loadPolicy(readModule(values.policy)) }]
+      : await loadValidatingPolicies(values.bundle);
+    if (policies.length === 0) throw new UsageError(`no validating modules in ${values.bundle}: build the policies first (make build)`);
+    const validator = policies[0]!.policy;
+    const names = policies.map((p) => p.name);
     const rewriter = values.diff || values.fix ? await loadPolicy(readModule(values["rewrite-policy"])) : undefined;
-    for (const [policy, s, label] of [[validator, validatorSettings(settings), values.policy], ...(rewriter ? [[rewriter, settings, values["rewrite-policy"]] as const] : [])] as const) {
+    for (const [policy, s, label] of [...policies.map((p) => [p.policy, settingsFor(p.name, settings, names), p.file] as const), ...(rewriter ? [[rewriter, rewriterSettings(settings, names), values["rewrite-policy"]] as const] : [])]) {
       const verdict = await validateSettings(policy, s);
       if (!verdict.valid) throw new UsageError(`settings rejected by ${label}: ${verdict.message ?? ""}`);
     }
+    const context = readContextObjects(values.context ?? []);
 
     const manifests = readManifests(positionals);
     for (const u of manifests.unreadable) console.error(`loopback-probes audit: cannot read ${u.file}: ${u.message}`);
 
     const started = performance.now();
     let lastProgress = started;
-    const results = await auditObjects(manifests.objects, {
-      validator,
+    const { results, warnings } = await auditWithPolicies(manifests.objects, {
+      policies,
       ...(rewriter ? { rewriter } : {}),
       settings,
+      context,
       onProgress: (done, total) => {
         const now = performance.now();
         if (values.quiet || now - lastProgress < 2000) return;
@@ -92,6 +111,7 @@ document number; the other documents are still checked).`,
         console.error(`audited ${done}/${total} objects (${((now - started) / 1000).toFixed(0)} s)`);
       },
     });
+    if (!values.quiet) for (const w of warnings) console.error(`warning: ${w}`);
     const report: AuditReport = { results, errors: manifests.errors, files: manifests.files };
 
     if (format === "table") {
