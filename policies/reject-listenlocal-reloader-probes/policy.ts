@@ -22,7 +22,7 @@ import {
 import { HostCapabilityError, Kubernetes } from "../../src/kubewarden/host-capabilities.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
 import { accept, reject, type ValidationResponse } from "../../src/kubewarden/protocol.js";
-import { parseWithSchema, type SchemaValidator } from "../shared/settings.js";
+import { parseWithSchema, type SchemaError, type SchemaValidator } from "../shared/settings.js";
 import type { RejectListenlocalReloaderProbesSettings } from "./settings.generated.js";
 import validateSchema from "./settings.validate.generated.js";
 
@@ -62,8 +62,20 @@ function operators(options: Options): OperatorEvidence[] | HostCapabilityError {
   }
 }
 
+/** The schema validator, with a message for the version pattern that says what a version looks like. */
+const validator: SchemaValidator = Object.assign(
+  (data: unknown) => {
+    const valid = (validateSchema as SchemaValidator)(data);
+    validator.errors = ((validateSchema as SchemaValidator).errors ?? []).map(
+      (e): SchemaError => (e.keyword === "pattern" && e.instancePath === "/operatorVersion" ? { ...e, keyword: "version", message: "must be a version like v0.74.0" } : e),
+    );
+    return valid;
+  },
+  { errors: null as SchemaError[] | null },
+);
+
 definePolicy<Options>({
-  parseSettings: (raw) => parseWithSchema(validateSchema as SchemaValidator, raw, shape),
+  parseSettings: (raw) => parseWithSchema(validator, raw, shape),
   validate(request, options): ValidationResponse {
     if (request.operation === "DELETE" || request.object == null) return accept();
     const resource = monitoringResource(request.object, request.namespace);
