@@ -9,7 +9,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { generatedFiles } from "../../scripts/generate-settings.js";
 import { parseMetadata } from "../../src/toolchain/metadata.js";
-import { ROOT } from "../helpers.js";
+import { ROOT, runCli } from "../helpers.js";
 import {
   affectedMessage,
   assess,
@@ -169,5 +169,14 @@ describe("reject-listenlocal-reloader-probes files", () => {
     expect(metadata.contextAwareResources).toEqual([{ apiVersion: "apps/v1", kind: "Deployment" }]);
     const questions = parse(readFileSync(join(dir, "questions-ui.yml"), "utf8")).questions as { variable: string }[];
     expect(questions.map((q) => q.variable)).toEqual(Object.keys(JSON.parse(readFileSync(join(dir, "settings.schema.json"), "utf8")).properties));
+  });
+});
+
+describe("scaffold manifest of a context-aware policy", () => {
+  it("grants the contextAwareResources the metadata declares", () => {
+    const r = runCli(["scaffold", "manifest", "policies/reject-listenlocal-reloader-probes"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(parse(r.stdout).spec.contextAwareResources).toEqual([{ apiVersion: "apps/v1", kind: "Deployment" }]);
+    expect(parse(runCli(["scaffold", "manifest", "policies/reject-loopback-probes"]).stdout).spec.contextAwareResources).toBeUndefined();
   });
 });
