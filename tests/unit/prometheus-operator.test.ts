@@ -179,4 +179,8 @@ describe("scaffold manifest of a context-aware policy", () => {
     expect(parse(r.stdout).spec.contextAwareResources).toEqual([{ apiVersion: "apps/v1", kind: "Deployment" }]);
     expect(parse(runCli(["scaffold", "manifest", "policies/reject-loopback-probes"]).stdout).spec.contextAwareResources).toBeUndefined();
   });
+  it("deploy/reject-listenlocal-reloader-probes.yaml is what scaffold manifest prints (monitor mode)", () => {
+    const r = runCli(["scaffold", "manifest", "policies/reject-listenlocal-reloader-probes", "--mode", "monitor"]);
+    expect(r.stdout).toBe(readFileSync(join(ROOT, "deploy", "reject-listenlocal-reloader-probes.yaml"), "utf8"));
+  });
 });
