@@ -85,7 +85,8 @@ document number; the other documents are still checked).`,
       ? [{ name: basename(values.policy, ".wasm"), file: values.policy, policy: await loadPolicy(readModule(values.policy)) }]
       : await loadValidatingPolicies(values.bundle);
     if (policies.length === 0) throw new UsageError(`no validating modules in ${values.bundle}: build the policies first (make build)`);
-    const validator = policies[0]!.policy;
+    // PolicyReports name one policy (--policy-name); its metadata gives severity and category.
+    const validator = (policies.find((p) => p.name === "reject-loopback-probes") ?? policies[0]!).policy;
     const names = policies.map((p) => p.name);
     const rewriter = values.diff || values.fix ? await loadPolicy(readModule(values["rewrite-policy"])) : undefined;
     for (const [policy, s, label] of [...policies.map((p) => [p.policy, settingsFor(p.name, settings, names), p.file] as const), ...(rewriter ? [[rewriter, rewriterSettings(settings, names), values["rewrite-policy"]] as const] : [])]) {
