@@ -79,7 +79,7 @@ function withSettingsTable(readme: string, schema: Schema): string {
   const j = readme.indexOf(end);
   if (i < 0 || j < i) return readme;
   const rows = Object.entries(schema.properties).map(([key, p]) => {
-    const def = p.default === undefined ? "built-in list" : `\`${JSON.stringify(p.default)}\``;
+    const def = p.default === undefined ? (p.type === "array" ? "built-in list" : "unset") : `\`${JSON.stringify(p.default)}\``;
     return `| \`${key}\` | ${typeLabel(p, schema)} | ${def} | ${(p.description ?? "").replace(/\|/g, "\\|")} |`;
   });
   const spec = schema.definitions?.listenSpec;
@@ -88,19 +88,10 @@ function withSettingsTable(readme: string, schema: Schema): string {
         ([key, p]) => `| \`${key}\` | ${typeLabel(p, schema)} | ${spec.required?.includes(key) ? "yes" : "no"} | ${(p.description ?? "").replace(/\|/g, "\\|")} |`,
       )
     : [];
-  const table = [
-    start,
-    "| Setting | Type | Default | Meaning |",
-    "|---|---|---|---|",
-    ...rows,
-    "",
-    "A **ListenSpec** is an object:",
-    "",
-    "| Field | Type | Required | Meaning |",
-    "|---|---|---|---|",
-    ...specRows,
-    end,
-  ].join("\n");
+  const specTable = spec
+    ? ["", "A **ListenSpec** is an object:", "", "| Field | Type | Required | Meaning |", "|---|---|---|---|", ...specRows]
+    : [];
+  const table = [start, "| Setting | Type | Default | Meaning |", "|---|---|---|---|", ...rows, ...specTable, end].join("\n");
   return readme.slice(0, i) + table + readme.slice(j + end.length);
 }
 
@@ -109,6 +100,8 @@ function questionsFor(schema: Schema): unknown[] {
   return Object.entries(schema.properties).map(([key, p]) => {
     const base: Record<string, unknown> = { variable: key, label: key, description: p.description ?? "", group: "Settings" };
     if (p.enum) return { ...base, type: "enum", options: p.enum, default: p.default };
+    if (p.type === "string") return { ...base, type: "string", ...(p.default === undefined ? {} : { default: p.default }) };
+    if (p.type === "boolean") return { ...base, type: "boolean", ...(p.default === undefined ? {} : { default: p.default }) };
     const ref = p.items?.$ref?.split("/").pop();
     if (ref === "listenSpec") {
       const spec = schema.definitions![ref]!;

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { FindingRecord } from "../analysis/reachability.js";
 import type { AdmissionRequest, KubernetesObject } from "../kubewarden/protocol.js";
 import { type LoadedPolicy, patchOf, validate } from "../toolchain/evaluate.js";
+import type { HostCallHandler } from "../toolchain/host-calls.js";
 import type { PolicyMetadata } from "../toolchain/metadata.js";
 import { FINDINGS_ANNOTATION } from "../../policies/shared/settings.js";
 import type { ManifestObject } from "./read.js";
@@ -34,8 +35,10 @@ export interface AuditResult {
   patch?: Operation[];
   /** Every warning the rewrite policy gave for this object: what it could not fix, what the new handler needs. */
   rewriteWarnings?: string[];
-  /** Whether the validating policy passes the object once `patch` is applied. */
+  /** Whether the validating policies pass the object once `patch` is applied. */
   patchResolves?: boolean;
+  /** Warnings of the validating policies (e.g. accepted with a warning), prefixed with the policy's name when several ran. */
+  policyWarnings?: string[];
 }
 
 export function groupVersion(apiVersion: unknown): { group: string; version: string } {
@@ -102,7 +105,7 @@ export function rulesMatch(metadata: PolicyMetadata | null, object: Record<strin
   );
 }
 
-function findingsOf(annotations: Record<string, string> | undefined): FindingRecord[] {
+export function findingsOf(annotations: Record<string, string> | undefined): FindingRecord[] {
   const raw = annotations?.[FINDINGS_ANNOTATION];
   if (!raw) return [];
   try {
@@ -123,16 +126,28 @@ export function validatorSettings(settings: unknown): unknown {
   return common;
 }
 
-export interface AuditOptions {
-  validator: LoadedPolicy;
-  rewriter?: LoadedPolicy;
+/** One validating module of the audit, by name (its file name without .wasm = its policy folder). */
+export interface AuditPolicy {
+  name: string;
+  policy: LoadedPolicy;
+  /** The settings this policy gets (see policies.ts settingsFor). */
   settings: unknown;
+  /** Answers its host calls (context-aware policies); default: every capability refused. */
+  hostCall?: HostCallHandler;
+}
+
+export interface AuditOptions {
+  /** Every validating policy that judges the objects its rules select. */
+  validators: readonly AuditPolicy[];
+  rewriter?: LoadedPolicy;
+  /** Settings of the rewrite policy (--diff/--fix). */
+  rewriterSettings?: unknown;
   /** Namespace for namespaced objects that name none (kubectl's default: "default"). */
   namespace?: string;
   onProgress?: (done: number, total: number) => void;
 }
 
-export async function auditObjects(objects: ManifestObject[], options: AuditOptions): Promise<AuditResult[]> {
+export async function auditObjects(objects: readonly ManifestObject[], options: AuditOptions): Promise<AuditResult[]> {
   const results: AuditResult[] = [];
   let done = 0;
   for (const manifest of objects) {
@@ -152,30 +167,62 @@ function asInCluster(object: Record<string, unknown>, namespace: string, notes: 
   return { ...object, metadata: { ...meta, namespace } };
 }
 
+/** One policy's verdict on one object. */
+interface Verdict {
+  policy: string;
+  status: Exclude<AuditStatus, "skip">;
+  errorKind?: AuditResult["errorKind"];
+  message?: string;
+  findings: FindingRecord[];
+  warnings: string[];
+}
+
+const RANK: Record<AuditStatus, number> = { skip: 0, pass: 1, fail: 2, error: 3 };
+
+async function judge(p: AuditPolicy, request: AdmissionRequest): Promise<Verdict> {
+  const response = await validate(p.policy, request, p.settings, p.hostCall ? { hostCall: p.hostCall } : {});
+  const warnings = response.warnings ?? [];
+  if (response.allowed) return { policy: p.name, status: "pass", findings: [], warnings };
+  const message = response.status?.message ?? "";
+  if (response.status?.code === 500) return { policy: p.name, status: "error", errorKind: "policy-error", message, findings: [], warnings };
+  // 400: the policy refuses to judge a malformed object (it never does that for a finding).
+  if (response.status?.code === 400) return { policy: p.name, status: "error", errorKind: "malformed", message, findings: [], warnings };
+  return { policy: p.name, status: "fail", message, findings: findingsOf(response.auditAnnotations), warnings };
+}
+
 async function auditOne(manifest: ManifestObject, options: AuditOptions): Promise<AuditResult> {
-  if (!rulesMatch(options.validator.metadata, manifest.object)) return { manifest, status: "skip", skipReason: "not-selected", findings: [] };
+  const selecting = options.validators.filter((p) => rulesMatch(p.policy.metadata, manifest.object));
+  if (selecting.length === 0) return { manifest, status: "skip", skipReason: "not-selected", findings: [] };
   const notes: string[] = [];
-  // Every kind the policies select is namespaced.
   const object = asInCluster(manifest.object, options.namespace ?? "default", notes);
   const request = auditRequest(object);
-  const response = await validate(options.validator, request, validatorSettings(options.settings));
-  const base = { manifest, ...(notes.length > 0 ? { notes } : {}) };
-  if (response.allowed) return { ...base, status: "pass", findings: [] };
-  const message = response.status?.message ?? "";
-  if (response.status?.code === 500) return { ...base, status: "error", errorKind: "policy-error", message, findings: [] };
-  const findings = findingsOf(response.auditAnnotations);
-  // A rejection without findings is the policy refusing to judge a malformed object.
-  if (findings.length === 0) return { ...base, status: "error", errorKind: "malformed", message, findings: [] };
-  const result: AuditResult = { ...base, status: "fail", message, findings };
-  if (options.rewriter) {
-    const rewrite = await validate(options.rewriter, request, options.settings);
+  const verdicts: Verdict[] = [];
+  for (const p of selecting) verdicts.push(await judge(p, request));
+  // The worst verdict decides; every policy that objected is heard, named when several spoke.
+  const worst = verdicts.reduce((a, b) => (RANK[b.status] > RANK[a.status] ? b : a));
+  const spoke = verdicts.filter((v) => v.status !== "pass");
+  const several = options.validators.length > 1;
+  const label = (v: Verdict) => (several ? `${v.policy}: ${v.message ?? ""}` : (v.message ?? ""));
+  const policyWarnings = verdicts.flatMap((v) => v.warnings.map((w) => (several ? `${v.policy}: ${w}` : w)));
+  const result: AuditResult = {
+    manifest,
+    status: worst.status,
+    findings: verdicts.flatMap((v) => (v.status === "fail" ? v.findings : [])),
+    ...(notes.length > 0 ? { notes } : {}),
+    ...(spoke.length > 0 ? { message: spoke.map(label).join("\n") } : {}),
+    ...(worst.errorKind ? { errorKind: worst.errorKind } : {}),
+    ...(policyWarnings.length > 0 ? { policyWarnings } : {}),
+  };
+  const probeFindings = verdicts.some((v) => v.status === "fail" && v.findings.length > 0);
+  if (probeFindings && options.rewriter && rulesMatch(options.rewriter.metadata, object)) {
+    const rewrite = await validate(options.rewriter, request, options.rewriterSettings ?? {});
     if (rewrite.warnings && rewrite.warnings.length > 0) result.rewriteWarnings = rewrite.warnings;
     const patch = patchOf(rewrite);
     if (patch.length > 0) {
       result.patch = patch;
       const patched = fastJsonPatch.applyPatch(structuredClone(object), patch, false, false).newDocument as Record<string, unknown>;
-      const again = await validate(options.validator, auditRequest(patched), validatorSettings(options.settings));
-      result.patchResolves = again.allowed;
+      const again = await Promise.all(selecting.map((p) => judge(p, auditRequest(patched))));
+      result.patchResolves = again.every((v) => v.status === "pass");
     } else result.patchResolves = false;
   }
   return result;

@@ -384,6 +384,7 @@ export function formatJson(report: AuditReport): string {
           ...(r.notes ? { notes: r.notes } : {}),
           ...(r.patch ? { patch: r.patch } : {}),
           ...(r.rewriteWarnings ? { rewriteWarnings: r.rewriteWarnings } : {}),
+          ...(r.policyWarnings ? { policyWarnings: r.policyWarnings } : {}),
           ...(r.patchResolves === undefined ? {} : { patchResolves: r.patchResolves }),
         })),
         errors: report.errors.map((e) => {

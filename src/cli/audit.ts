@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import { loadPolicy, validateSettings } from "../toolchain/evaluate.js";
-import { type AuditResult, auditExitCode, auditObjects, validatorSettings } from "../audit/evaluate.js";
+import { type AuditResult, auditExitCode, auditObjects } from "../audit/evaluate.js";
+import { auditPolicies, type BundledPolicy, loadValidatingPolicies, rewriterSettings, settingsFor } from "../audit/policies.js";
+import { readContextObjects } from "./host-context.js";
 import { type Command, outputHelp, OUTPUT_OPTION, parseFlags, UsageError, writeReport } from "./command.js";
 import { fixFiles } from "../audit/fix.js";
 import { readManifests } from "../audit/read.js";
@@ -18,12 +21,14 @@ export const auditCommand: Command = {
   summary: "check manifests (files, folders, stdin, Lists) with the built policies",
   help: `Usage: loopback-probes audit [PATH…|-] [-f table|json|policyreport|sarif] [-o FILE]
                              [--diff] [--fix] [--namespace N] [--settings-path F | --settings-json J]
+                             [--policy M | --bundle DIR] [--context FILE]…
                              [--wide] [--no-color] [--mode monitor|protect]
 
 Reads YAML (multi-document) and JSON files, folders (recursively: *.yaml, *.yml,
 *.json), stdin ("-" or no path), and List objects (kubectl get -o json), and
-evaluates every object with the built reject-loopback-probes module, the same
-artifact the cluster runs, through a request synthesized as Kubewarden's audit
+evaluates every object with every validating module of the bundle
+(reject-loopback-probes, reject-listenlocal-reloader-probes), the same artifacts
+the cluster runs, through a request synthesized as Kubewarden's audit
 scanner does (CREATE, uid from the object or generated, resource = the Kind,
 no userInfo, no oldObject). Objects the policy's rules do not select are skipped.
 
@@ -59,9 +64,18 @@ ${outputHelp()}
                          keeping comments and the formatting of untouched parts
   --settings-path F      policy settings (YAML or JSON); "strategy" is passed to the rewrite only
   --settings-json J      the same, inline
-  --policy M             validating module: a path or registry://HOST/REPO[:TAG|@sha256:…]
-                         (pulled once into ~/.cache/loopback-probes, digest-verified;
-                         default: the reject-loopback-probes module bundled with this CLI)
+  --policy M             one validating module instead of the bundle: a path or
+                         registry://HOST/REPO[:TAG|@sha256:…] (pulled once into
+                         ~/.cache/loopback-probes, digest-verified)
+  --bundle DIR           the modules to audit with: every validating module in DIR
+                         (default: the modules bundled with this CLI)
+  --context FILE         objects that are not audited but answer context-aware policies'
+                         host calls (kubectl -o json, YAML); repeatable. The audited
+                         objects answer them too, so a helm template render (CRs +
+                         operator Deployment) is checked as a whole. Settings: the shared
+                         keys go to reject-loopback-probes; other policies take a key
+                         named after them, e.g.
+                         {"reject-listenlocal-reloader-probes": {"action": "warn"}}
   --rewrite-policy M     mutating module, the same way (default: the bundled
                          rewrite-loopback-probes module)
   --plain-http           pull registry:// modules over HTTP (local registries)
@@ -108,7 +122,9 @@ Examples:
       fix: { type: "boolean", default: false },
       "settings-path": { type: "string" },
       "settings-json": { type: "string" },
-      policy: { type: "string", default: bundledModule("reject-loopback-probes") },
+      policy: { type: "string" },
+      bundle: { type: "string", default: dirname(bundledModule("reject-loopback-probes")) },
+      context: { type: "string", multiple: true },
       "rewrite-policy": { type: "string", default: bundledModule("rewrite-loopback-probes") },
       "plain-http": { type: "boolean", default: false },
       "policy-name": { type: "string", default: "reject-loopback-probes" },
@@ -129,12 +145,22 @@ Examples:
       throw new UsageError("--diff does not go with --format policyreport: a PolicyReport has no place for a patch (use --format json or sarif for patches with the findings)");
     const settings = readSettings(values);
     const pull = { plainHttp: values["plain-http"] };
-    const validator = await loadPolicy((await loadModuleSource(values.policy, pull)).bytes);
+    const bundle: BundledPolicy[] = values.policy
+      ? [{ name: basename(values.policy.replace(/[:@].*$/, ""), ".wasm"), file: values.policy, policy: await loadPolicy((await loadModuleSource(values.policy, pull)).bytes) }]
+      : await loadValidatingPolicies(values.bundle);
+    if (bundle.length === 0) throw new UsageError(`no validating modules in ${values.bundle}: build the policies first (make build) or give --policy`);
+    // PolicyReports name one policy (--policy-name); its metadata gives severity and category.
+    const validator = (bundle.find((p) => p.name === "reject-loopback-probes") ?? bundle[0]!).policy;
+    const names = bundle.map((p) => p.name);
     const rewriter = values.diff || values.fix ? await loadPolicy((await loadModuleSource(values["rewrite-policy"], pull)).bytes) : undefined;
-    for (const [policy, s, label] of [[validator, validatorSettings(settings), values.policy], ...(rewriter ? [[rewriter, settings, values["rewrite-policy"]] as const] : [])] as const) {
+    for (const [policy, s, label] of [
+      ...bundle.map((p) => [p.policy, settingsFor(p.name, settings, names), p.file] as const),
+      ...(rewriter ? [[rewriter, rewriterSettings(settings, names), values["rewrite-policy"]] as const] : []),
+    ]) {
       const verdict = await validateSettings(policy, s);
       if (!verdict.valid) throw new UsageError(`settings rejected by ${label}: ${verdict.message ?? ""}`);
     }
+    const context = readContextObjects(values.context ?? []);
 
     let stdinText: string | null = null;
     const manifests = readManifests(positionals, {
@@ -150,9 +176,8 @@ Examples:
     const started = performance.now();
     let lastProgress = started;
     const results = await auditObjects(manifests.objects, {
-      validator,
-      ...(rewriter ? { rewriter } : {}),
-      settings,
+      validators: auditPolicies(bundle, settings, [...context, ...manifests.objects.map((o) => o.object)]),
+      ...(rewriter ? { rewriter, rewriterSettings: rewriterSettings(settings, names) } : {}),
       namespace: values.namespace,
       onProgress: (done, total) => {
         const now = performance.now();
@@ -161,6 +186,8 @@ Examples:
         console.error(`audited ${done}/${total} objects (${((now - started) / 1000).toFixed(0)} s)`);
       },
     });
+    // What the validating policies said while accepting (e.g. reject-listenlocal-reloader-probes in warn mode).
+    if (!values.quiet) for (const r of results) for (const w of r.policyWarnings ?? []) console.error(`warning: ${location(r)}: ${w}`);
     const source = manifestSourceAccess(manifests.sources, () => stdinText);
     const report: AuditReport = { results, errors: manifests.errors, skipped: manifests.skipped, files: manifests.files, unreadable: manifests.unreadable, source };
 

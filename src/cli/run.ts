@@ -4,6 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { admissionRequestOf, loadPolicy, validate, validateSettings } from "../toolchain/evaluate.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
 import { loadModuleSource } from "./module-source.js";
+import { hostCallFromFlags } from "./host-context.js";
 
 /** Settings from --settings-json or --settings-path (YAML or JSON); {} when neither. */
 export function readSettings(values: { "settings-json"?: string; "settings-path"?: string }): unknown {
@@ -32,6 +33,7 @@ export const runCommand: Command = {
   summary: "evaluate one admission request with a built module (like kwctl run)",
   help: `Usage: loopback-probes run MODULE.wasm --request-path REQUEST.json
                            [--settings-json '{…}' | --settings-path settings.yml]
+                           [--context FILE]… | [--replay-host-capabilities-interactions FILE]
 
 Evaluates like \`kwctl run\`: runs validate-settings first (invalid settings →
 the message on stderr, exit 1), then validate with {"request", "settings"} on
@@ -43,12 +45,23 @@ mutations patchType "JSONPatch" with the base64 patch computed by diffing
 request.object against the policy's mutated_object, plus warnings and
 auditAnnotations. Exit 0 whether the request is accepted or rejected.
 
+Host capabilities (context-aware policies) are answered, for the resources the
+module's metadata lists in contextAwareResources (as kwctl --allow-context-aware):
+  --context FILE   objects to answer Kubernetes lookups from (kubectl -o json Lists,
+                   YAML streams, JSON, folders); repeatable
+  --replay-host-capabilities-interactions FILE
+                   answers recorded by kwctl run --record-host-capabilities-interactions
+                   (a YAML list of "type: Exchange" entries), replayed in order
+Without either, every host capability is refused (the policy decides what that means).
+
 Exit codes: 0 evaluated, 1 settings rejected, 2 bad usage or unreadable input.`,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, {
       "request-path": { type: "string", short: "r" },
       "settings-json": { type: "string" },
       "settings-path": { type: "string" },
+      context: { type: "string", multiple: true },
+      "replay-host-capabilities-interactions": { type: "string" },
     });
     if (positionals.length > 1) throw new UsageError(`expected one module, got ${positionals.length}`);
     if (!positionals[0]) throw new UsageError("missing the module: a path or registry://HOST/REPO[:TAG|@sha256:…]");
@@ -73,7 +86,10 @@ Exit codes: 0 evaluated, 1 settings rejected, 2 bad usage or unreadable input.`,
       console.error(`settings rejected: ${verdict.message ?? "(no message)"}`);
       return 1;
     }
-    const response = await validate(policy, request, settings);
+    const hostCall = hostCallFromFlags(policy.metadata, { context: values.context ?? [], replay: values["replay-host-capabilities-interactions"] });
+    const response = await validate(policy, request, settings, hostCall ? { hostCall } : {});
+    if (hostCall && "remaining" in hostCall && hostCall.remaining() > 0)
+      console.error(`warning: ${hostCall.remaining()} recorded exchange(s) were not replayed`);
     console.log(JSON.stringify(response, null, 2));
     return 0;
   },

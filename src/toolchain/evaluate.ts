@@ -7,7 +7,7 @@
 import fastJsonPatch, { type Operation } from "fast-json-patch";
 import type { AdmissionRequest, SettingsValidationResponse, ValidationResponse } from "../kubewarden/protocol.js";
 import { type PolicyMetadata, readMetadata } from "./metadata.js";
-import { compileModule, runWasi, type WasiResult } from "./wasi-runner.js";
+import { compileModule, runWasi, type RunOptions, type WasiResult } from "./wasi-runner.js";
 
 export interface AdmissionResponse {
   uid: string;
@@ -65,9 +65,9 @@ export async function validateSettings(policy: LoadedPolicy, settings: unknown):
   return answer.value;
 }
 
-/** One validate call, mapped to an AdmissionResponse with the policy-server's rules. */
-export async function validate(policy: LoadedPolicy, request: AdmissionRequest, settings: unknown): Promise<AdmissionResponse> {
-  const result = await runWasi(policy.module, "validate", encode({ request, settings }));
+/** One validate call, mapped to an AdmissionResponse with the policy-server's rules. `options.hostCall` answers host capabilities. */
+export async function validate(policy: LoadedPolicy, request: AdmissionRequest, settings: unknown, options: RunOptions = {}): Promise<AdmissionResponse> {
+  const result = await runWasi(policy.module, "validate", encode({ request, settings }), options);
   return toAdmissionResponse(request, parseAnswer<ValidationResponse>(result), policy.metadata?.mutating ?? false);
 }
 

@@ -40,6 +40,12 @@ export interface GlueOptions {
   gcThresholdBytes: number;
   /** quickjs-wasi intrinsics bitmask for qjs_init2 (see ENGINE_INTRINSICS). */
   intrinsics: number;
+  /**
+   * Link Kubewarden's host-call import (`kubewarden:javy/host` `call`) and give the
+   * script `__hostCall`. Default: only when the bundle refers to `__hostCall`
+   * (see usesHostCalls), so modules that never ask the host import WASI only.
+   */
+  hostCalls?: boolean;
 }
 
 /** quickjs-wasi `Intrinsics` flags. */
@@ -78,7 +84,32 @@ export const HOST_FUNCTIONS = {
   argv1: "__lpp_host_a",
   random: "__lpp_host_x",
   jsonDepth: "__lpp_host_j",
+  hostCall: "__lpp_host_h",
 } as const;
+
+/**
+ * The host-call import, as policy-evaluator links it for WASI modules
+ * (crates/policy-evaluator/src/runtimes/wasi_cli/stack_pre.rs, add_host_call_to_linker):
+ * call(bd_ptr, bd_len, ns_ptr, ns_len, op_ptr, op_len, ptr, len: i32) -> i32.
+ * It is the import Javy's Kubewarden plugin declares (policy-sdk-js,
+ * javy-plugin-kubewarden/wit/world.wit); `kwctl annotate` renames the module to `host`.
+ */
+export const HOST_CALL_IMPORT = { module: "kubewarden:javy/host", name: "call" } as const;
+
+/**
+ * The global the script calls, with the Javy Kubewarden plugin's signature
+ * (`__hostCall(binding, namespace, operation, payload: ArrayBuffer) -> boolean`,
+ * true = success): code written for @kubewarden/policy-sdk runs unchanged.
+ */
+export const HOST_CALL_GLOBAL = "__hostCall";
+
+/**
+ * Does the bundle ask the host for anything? Minifiers keep free global names,
+ * so a bundle that can call `__hostCall` contains that name.
+ */
+export function usesHostCalls(bundle: string): boolean {
+  return bundle.includes(HOST_CALL_GLOBAL);
+}
 
 /** Engine WASI imports the glue serves (fixed values until initialised) so snapshots are reproducible. */
 export const DETERMINISTIC_DURING_INIT = ["clock_time_get", "random_get"] as const;
@@ -124,7 +155,10 @@ export function glueWat(options: GlueOptions): string {
   const prelude = encoder.encode(options.prelude + "\0");
   const bundle = encoder.encode(options.bundle + "\0");
   const strings = new StringTable();
-  const hostNames = Object.values(HOST_FUNCTIONS).map((name) => ({ name, ...strings.add(name) }));
+  const hostCalls = options.hostCalls ?? usesHostCalls(options.bundle);
+  const hostNames = Object.values(HOST_FUNCTIONS)
+    .filter((name) => hostCalls || name !== HOST_FUNCTIONS.hostCall)
+    .map((name) => ({ name, ...strings.add(name) }));
   const preludeFile = strings.add("prelude.js");
   const bundleFile = strings.add("policy.js");
   const reseedName = strings.add(PRELUDE_ENTRY_POINTS.reseed);
@@ -181,7 +215,13 @@ export function glueWat(options: GlueOptions): string {
   (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
   (import "wasi_snapshot_preview1" "clock_time_get" (func $clock_time_get (param i32 i64 i32) (result i32)))
-
+${
+  hostCalls
+    ? `  ;; --- Kubewarden host capabilities (never called during initialisation: Wizer links it as a trap) ---
+  (import "${HOST_CALL_IMPORT.module}" "${HOST_CALL_IMPORT.name}" (func $kw_host_call (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+`
+    : ""
+}
   (global $initialized (mut i32) (i32.const 0))
   (global $strings (mut i32) (i32.const 0))
   (global $scratch (mut i32) (i32.const 0))   ;; 32 bytes: iovec, counters, out-lengths
@@ -422,6 +462,35 @@ ${registerHostFunctions}
         (br $next)))
     (call $number (local.get $max)))
 
+${
+  hostCalls
+    ? `  ;; hostCall(ab, off, len, bdLen, nsLen, opLen) → the import's 0 (success) / 1 (error), or -1 for bad
+  ;; arguments. The buffer holds binding, namespace, operation and payload back to back (UTF-8),
+  ;; so all four pointers the import takes point into one bounds-checked region.
+  (func $host_hostcall (param $argv i32) (result i32)
+    (local $p i32) (local $len i32) (local $bd i32) (local $ns i32) (local $op i32)
+    (local.set $len (call $arg_i32 (local.get $argv) (i32.const 2)))
+    (local.set $bd (call $arg_i32 (local.get $argv) (i32.const 3)))
+    (local.set $ns (call $arg_i32 (local.get $argv) (i32.const 4)))
+    (local.set $op (call $arg_i32 (local.get $argv) (i32.const 5)))
+    (if (i32.or (i32.or (i32.lt_s (local.get $bd) (i32.const 0)) (i32.lt_s (local.get $ns) (i32.const 0)))
+                (i32.or (i32.lt_s (local.get $op) (i32.const 0)) (i32.le_s (local.get $len) (i32.const 0))))
+      (then (return (call $number (i32.const -1)))))
+    (if (i64.gt_u (i64.add (i64.add (i64.extend_i32_u (local.get $bd)) (i64.extend_i32_u (local.get $ns))) (i64.extend_i32_u (local.get $op)))
+                  (i64.extend_i32_u (local.get $len)))
+      (then (return (call $number (i32.const -1)))))
+    (local.set $p (call $buffer_at (local.get $argv) (i32.const 0)))
+    (if (i32.eqz (local.get $p)) (then (return (call $number (i32.const -1)))))
+    (call $number
+      (call $kw_host_call
+        (local.get $p) (local.get $bd)
+        (i32.add (local.get $p) (local.get $bd)) (local.get $ns)
+        (i32.add (local.get $p) (i32.add (local.get $bd) (local.get $ns))) (local.get $op)
+        (i32.add (local.get $p) (i32.add (local.get $bd) (i32.add (local.get $ns) (local.get $op))))
+        (i32.sub (local.get $len) (i32.add (local.get $bd) (i32.add (local.get $ns) (local.get $op)))))))
+`
+    : ""
+}
   ;; --- the engine's env.* imports ---
   (func (export "host_call") (param $name i32) (param $name_len i32) (param $this i32) (param $argc i32) (param $argv i32) (result i32)
     (local $which i32)
@@ -433,7 +502,7 @@ ${registerHostFunctions}
     (if (i32.eq (local.get $which) (i32.const 97)) (then (return (call $host_argv1))))   ;; a
     (if (i32.eq (local.get $which) (i32.const 120)) (then (return (call $host_random (local.get $argv)))))   ;; x
     (if (i32.eq (local.get $which) (i32.const 106)) (then (return (call $host_json_depth (local.get $argv)))))  ;; j
-    (call $qjs_get_undefined))
+${hostCalls ? "    (if (i32.eq (local.get $which) (i32.const 104)) (then (return (call $host_hostcall (local.get $argv)))))  ;; h\n" : ""}    (call $qjs_get_undefined))
   ;; --- the engine's clock and entropy (see DETERMINISTIC_DURING_INIT) ---
   ;; While initialising (at build time, under Wizer) the engine sees a fixed clock
   ;; and fixed "random" bytes, so the snapshot, and so the module, is byte-for-byte

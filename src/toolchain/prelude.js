@@ -13,8 +13,10 @@
     argv1: g.__lpp_host_a,
     random: g.__lpp_host_x,
     jsonDepth: g.__lpp_host_j,
+    // Present only in modules linked with the host-call import (see glue.ts, usesHostCalls).
+    hostCall: g.__lpp_host_h,
   };
-  ["r", "w", "d", "e", "a", "x", "j"].forEach(function (k) {
+  ["r", "w", "d", "e", "a", "x", "j", "h"].forEach(function (k) {
     delete g["__lpp_host_" + k];
   });
 
@@ -96,6 +98,34 @@
     if (action === null) action = host.argv1();
     return action;
   };
+
+  // Kubewarden host capabilities, with the Javy Kubewarden plugin's signature:
+  // __hostCall(binding, namespace, operation, payload: ArrayBuffer) → true on success.
+  // The host appends its answer (the response, or the error text) to stdin; the
+  // caller reads it from there (Javy.IO.readSync(0, …) until 0 bytes).
+  if (typeof host.hostCall === "function") {
+    var hostCall = host.hostCall;
+    Object.defineProperty(g, "__hostCall", {
+      value: function (binding, namespace, operation, payload) {
+        var body;
+        if (payload instanceof ArrayBuffer) body = new Uint8Array(payload);
+        else if (ArrayBuffer.isView(payload)) body = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+        else throw new TypeError("__hostCall: the payload must be an ArrayBuffer");
+        var bd = host.encode(String(binding));
+        var ns = host.encode(String(namespace));
+        var op = host.encode(String(operation));
+        var all = new Uint8Array(bd.length + ns.length + op.length + body.length);
+        all.set(bd, 0);
+        all.set(ns, bd.length);
+        all.set(op, bd.length + ns.length);
+        all.set(body, bd.length + ns.length + op.length);
+        var r = hostCall(all.buffer, 0, all.length, bd.length, ns.length, op.length);
+        if (r !== 0 && r !== 1) throw new TypeError("__hostCall: the host call could not be made (bad arguments)");
+        return r === 0;
+      },
+      enumerable: false,
+    });
+  }
 
   // Byte-level nesting depth of JSON text, computed by the host in a tight loop.
   g.__lpp_jsonDepth = function (bytes, limit) {

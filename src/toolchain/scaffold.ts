@@ -214,6 +214,8 @@ export function policyManifest(o: ManifestOptions): Record<string, unknown> {
     rules: o.metadata.rules,
     settings: o.settings ?? {},
   };
+  // Only ClusterAdmissionPolicies can grant context-aware access; without the grant the host refuses every lookup.
+  if (o.kind === "ClusterAdmissionPolicy" && o.metadata.contextAwareResources.length > 0) spec.contextAwareResources = o.metadata.contextAwareResources;
   if (o.kind === "ClusterAdmissionPolicy" && o.skipNamespaces.length > 0)
     spec.namespaceSelector = { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: o.skipNamespaces }] };
   return {

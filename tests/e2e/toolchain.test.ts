@@ -23,9 +23,15 @@ describe("built module shape", () => {
   it("builds every policy and test policy", () => {
     expect(built).toEqual(expect.arrayContaining(["reject-loopback-probes.wasm", "rewrite-loopback-probes.wasm", `${PROBE}.wasm`, "floor-policy.wasm"]));
   });
-  it.each(built)("%s imports only wasi_snapshot_preview1 functions and exports only _start and memory", (file) => {
+  it.each(built)("%s imports only wasi_snapshot_preview1 functions (+ the host call when context-aware) and exports only _start and memory", (file) => {
     const module = new Uint8Array(readFileSync(join(TEST_WASM_DIR, file)));
-    expect(new Set(imports(module).map((i) => `${i.module}/${i.kind}`))).toEqual(new Set(["wasi_snapshot_preview1/func"]));
+    // Context-aware modules also import Kubewarden's host call: `kubewarden:javy/host` as
+    // built, `host` once annotated like kwctl does; both are linked by policy-evaluator.
+    const contextAware = (readMetadata(module)?.contextAwareResources.length ?? 0) > 0;
+    const others = imports(module).filter((i) => i.module !== "wasi_snapshot_preview1");
+    expect(new Set(imports(module).filter((i) => i.module === "wasi_snapshot_preview1").map((i) => i.kind))).toEqual(new Set(["func"]));
+    if (contextAware) expect(others.map((i) => `${i.module === "host" ? "host" : i.module}.${i.name}/${i.kind}`)).toSatisfy((l: string[]) => l.length === 1 && ["host.call/func", "kubewarden:javy/host.call/func"].includes(l[0]!));
+    else expect(others).toEqual([]);
     expect(exports(module).map((e) => e.name).sort()).toEqual(["_start", "memory"]);
     expect(WebAssembly.validate(module as Uint8Array<ArrayBuffer>)).toBe(true);
     expect(readMetadata(module)?.executionMode).toBe("wasi");
