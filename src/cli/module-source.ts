@@ -13,7 +13,8 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { type ClientOptions, dockerConfigCredentials, parseReference, pullModule } from "../toolchain/oci.js";
+import { type ClientOptions, dockerConfigCredentials, parseReference } from "../toolchain/oci.js";
+import { pullToCache } from "../toolchain/oci-files.js";
 import { isWasm } from "../toolchain/wasm-binary.js";
 import { UsageError } from "./command.js";
 
@@ -78,11 +79,10 @@ export interface ModuleSource {
 /**
  * Read a module named by a path or pulled from `registry://HOST/REPO[:TAG|@sha256:…]`.
  *
- * Pulls are verified by pullModule (manifest digest when pinned, layer digest
- * and size always) and stored under cacheDir()/modules/<manifest digest>.wasm
- * with the layer's sha256 next to it. A digest-pinned reference is served from
- * the cache without the network once its bytes re-hash to the recorded layer
- * digest; a tag is mutable, so it is resolved against the registry every time.
+ * Pulls go through pullToCache (src/toolchain/oci-files.ts) into cacheDir()/oci:
+ * manifest digest when pinned, layer digest and size always; a digest-pinned
+ * reference is served from the cache without the network once its bytes re-hash
+ * to their digest; a tag is mutable, so it is resolved against the registry every time.
  * Credentials come from the docker config (as for `pull`) unless given.
  */
 export async function loadModuleSource(spec: string, options: ClientOptions = {}): Promise<ModuleSource> {
@@ -97,42 +97,17 @@ export async function loadModuleSource(spec: string, options: ClientOptions = {}
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const dir = join(cacheDir(), "modules");
-  const entry = (digest: string) => join(dir, digest.replace(":", "-"));
-  if (ref.digest) {
-    const cached = readCached(entry(ref.digest));
-    if (cached) return { bytes: cached, label: spec };
-  }
-  // The one call into oci.ts: credentials from the docker config unless given.
+  // The one call into the registry client: pullToCache verifies every digest and
+  // size, keys the cache by digest, re-hashes cached files before reuse, and serves
+  // a digest-pinned reference without the network once cached.
   let pulled;
   try {
-    pulled = await pullModule(spec, { credentials: dockerConfigCredentials(ref.registry), ...options });
+    pulled = await pullToCache(spec, { cacheDir: join(cacheDir(), "oci"), credentials: dockerConfigCredentials(ref.registry), ...options });
   } catch (e) {
     const cause = (e as Error & { cause?: { message?: string } }).cause?.message;
     throw new UsageError(`cannot pull ${spec}: ${(e as Error).message}${cause ? ` (${cause})` : ""}`, false);
   }
-  const { module, digest } = pulled;
-  try {
-    mkdirSync(dir, { recursive: true });
-    // Write then rename, so a concurrent reader never sees half a module.
-    const tmp = `${entry(digest)}.${process.pid}.tmp`;
-    writeFileSync(tmp, module);
-    renameSync(tmp, `${entry(digest)}.wasm`);
-    writeFileSync(`${entry(digest)}.sha256`, `${hex(module)}\n`);
-  } catch (e) {
-    // The cache only saves a pull: a read-only home must not fail the command.
-    console.error(`note: not cached (${dir}): ${(e as Error).message}`);
-  }
-  return { bytes: module, label: `${spec} (${digest})` };
-}
-
-function readCached(base: string): Uint8Array | null {
-  try {
-    const bytes = new Uint8Array(readFileSync(`${base}.wasm`));
-    return readFileSync(`${base}.sha256`, "utf8").trim() === hex(bytes) ? bytes : null;
-  } catch {
-    return null;
-  }
+  return { bytes: new Uint8Array(readFileSync(pulled.path)), label: `${spec} (${pulled.digest})` };
 }
 
 function readModuleFile(path: string): Uint8Array {

@@ -148,9 +148,12 @@ describe("modules from any folder", () => {
       expect(r.stderr).toBe("");
       expect(r.code).toBe(1);
       expect(r.stdout).toContain("StatefulSet/monitoring/alertmanager-main");
-      const digest = immutable.split("@")[1]!.replace(":", "-");
-      expect(readdirSync(join(cache, "modules")).sort()).toEqual([`${digest}.sha256`, `${digest}.wasm`]);
-      expect(new Uint8Array(readFileSync(join(cache, "modules", `${digest}.wasm`)))).toEqual(wasmBytes("reject-loopback-probes"));
+      const digest = immutable.split("@")[1]!.replace("sha256:", "");
+      // The cache is keyed by digest: the manifest under its digest, the module under its layer's.
+      expect(readdirSync(join(cache, "oci", "manifests", "sha256"))).toEqual([`${digest}.json`]);
+      const blobs = readdirSync(join(cache, "oci", "blobs", "sha256"));
+      expect(blobs).toHaveLength(1);
+      expect(new Uint8Array(readFileSync(join(cache, "oci", "blobs", "sha256", blobs[0]!)))).toEqual(wasmBytes("reject-loopback-probes"));
     });
 
     it("scaffold manifest takes the registry:// reference, checks settings with it, and points spec.module at it", () => {
@@ -174,8 +177,8 @@ describe("modules from any folder", () => {
     });
 
     it("does not trust a cached module whose bytes changed", () => {
-      const digest = immutable.split("@")[1]!.replace(":", "-");
-      const file = join(cache, "modules", `${digest}.wasm`);
+      const [blob] = readdirSync(join(cache, "oci", "blobs", "sha256"));
+      const file = join(cache, "oci", "blobs", "sha256", blob!);
       const bytes = readFileSync(file);
       bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
       writeFileSync(file, bytes);
