@@ -9,8 +9,7 @@
  * the package root is found by walking up to our package.json rather than by a
  * fixed number of "..".
  */
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { type ClientOptions, dockerConfigCredentials, parseReference } from "../toolchain/oci.js";
@@ -68,7 +67,6 @@ export function cacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "loopback-probes");
 }
 
-const hex = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 export interface ModuleSource {
   bytes: Uint8Array;
