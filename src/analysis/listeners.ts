@@ -19,7 +19,12 @@ export interface Listener {
   /** The value after `$(VAR)` expansion. */
   value: string;
   source: "arg" | "env";
+  /** Listeners read from one value (a URL list gives many) share this number. */
+  origin?: number;
 }
+
+/** Numbers listeners by the value they were read from (see `Listener.origin`). */
+let nextOrigin = 0;
 
 export interface ListenerSpecs {
   flags: readonly ListenSpec[];
@@ -87,10 +92,11 @@ export function containerListeners(container: Container, specs: ListenerSpecs, b
   const out: Listener[] = [];
   const add = (spec: ListenSpec, setting: string, value: string, source: Listener["source"], portText: string | undefined) => {
     const addrs = parseListenValue(value, spec.form);
+    const origin = nextOrigin++;
     for (let i = 0; i < addrs.length; i++) {
       const addr = addrs[i]!;
       const port = addr.port ?? (portText !== undefined ? parsePort(portText) : null) ?? defaultPortFor(spec, image);
-      out.push({ container: name, host: addr.host, hostClass: classifyHost(addr.host), port, setting, value, source });
+      out.push({ container: name, host: addr.host, hostClass: classifyHost(addr.host), port, setting, value, source, origin });
     }
   };
 

@@ -113,6 +113,8 @@ export interface PortBinds {
   loopbackOnly: boolean;
   /** Each container's first bind of the port. */
   byContainer: Map<string, Listener>;
+  /** The binds without repeats of one value (a URL list naming the port 4,000 times is listed once). */
+  distinct: Listener[];
 }
 
 /** All known binds in the pod, by port, built in one pass. */
@@ -125,8 +127,10 @@ export function podBindsByPort(spec: PodSpec, specs: ListenerSpecs, budget: Expa
       const l = listeners[i]!;
       if (l.port === null) continue;
       let binds = byPort.get(l.port);
-      if (!binds) byPort.set(l.port, (binds = { listeners: [], loopbackOnly: true, byContainer: new Map() }));
+      if (!binds) byPort.set(l.port, (binds = { listeners: [], loopbackOnly: true, byContainer: new Map(), distinct: [] }));
       binds.listeners.push(l);
+      const previous = binds.distinct[binds.distinct.length - 1];
+      if (previous === undefined || previous.origin === undefined || previous.origin !== l.origin) binds.distinct.push(l);
       if (l.hostClass !== "loopback") binds.loopbackOnly = false;
       if (!binds.byContainer.has(l.container)) binds.byContainer.set(l.container, l);
     }
@@ -171,7 +175,10 @@ function describeBinds(listed: readonly Listener[], total: number, probed: strin
 function listedBinds(binds: PortBinds, container: string): Listener[] {
   const own = binds.byContainer.get(container);
   const out: Listener[] = own ? [own] : [];
-  for (let i = 0; i < binds.listeners.length && out.length < MAX_LISTED_BINDS; i++) if (binds.listeners[i] !== own) out.push(binds.listeners[i]!);
+  for (let i = 0; i < binds.distinct.length && out.length < MAX_LISTED_BINDS; i++) {
+    const l = binds.distinct[i]!;
+    if (l !== own && (own === undefined || own.origin === undefined || l.origin !== own.origin)) out.push(l);
+  }
   return out;
 }
 
