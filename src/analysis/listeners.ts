@@ -19,12 +19,9 @@ export interface Listener {
   /** The value after `$(VAR)` expansion. */
   value: string;
   source: "arg" | "env";
-  /** Listeners read from one value (a URL list gives many) share this number. */
+  /** Listeners of one container read from one value (a URL list gives many) share this number. */
   origin?: number;
 }
-
-/** Numbers listeners by the value they were read from (see `Listener.origin`). */
-let nextOrigin = 0;
 
 export interface ListenerSpecs {
   flags: readonly ListenSpec[];
@@ -90,6 +87,7 @@ export function containerListeners(container: Container, specs: ListenerSpecs, b
   const env = new ContainerEnv(container, budget);
   const { byName, portFlags } = specIndex(specs.flags);
   const out: Listener[] = [];
+  let nextOrigin = 0;
   const add = (spec: ListenSpec, setting: string, value: string, source: Listener["source"], portText: string | undefined) => {
     const addrs = parseListenValue(value, spec.form);
     const origin = nextOrigin++;

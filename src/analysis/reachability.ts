@@ -130,7 +130,7 @@ export function podBindsByPort(spec: PodSpec, specs: ListenerSpecs, budget: Expa
       if (!binds) byPort.set(l.port, (binds = { listeners: [], loopbackOnly: true, byContainer: new Map(), distinct: [] }));
       binds.listeners.push(l);
       const previous = binds.distinct[binds.distinct.length - 1];
-      if (previous === undefined || previous.origin === undefined || previous.origin !== l.origin) binds.distinct.push(l);
+      if (previous === undefined || !sameValue(previous, l)) binds.distinct.push(l);
       if (l.hostClass !== "loopback") binds.loopbackOnly = false;
       if (!binds.byContainer.has(l.container)) binds.byContainer.set(l.container, l);
     }
@@ -171,13 +171,18 @@ function describeBinds(listed: readonly Listener[], total: number, probed: strin
   return more > 0 ? `${parts.join(", ")} and ${more} more` : parts.join(", ");
 }
 
+/** Read from the same value of the same container (one URL list). */
+function sameValue(a: Listener, b: Listener): boolean {
+  return a.origin !== undefined && a.origin === b.origin && a.container === b.container;
+}
+
 /** The probed container's own bind first, then others, at most MAX_LISTED_BINDS. */
 function listedBinds(binds: PortBinds, container: string): Listener[] {
   const own = binds.byContainer.get(container);
   const out: Listener[] = own ? [own] : [];
   for (let i = 0; i < binds.distinct.length && out.length < MAX_LISTED_BINDS; i++) {
     const l = binds.distinct[i]!;
-    if (l !== own && (own === undefined || own.origin === undefined || l.origin !== own.origin)) out.push(l);
+    if (l !== own && (own === undefined || !sameValue(own, l))) out.push(l);
   }
   return out;
 }
