@@ -9,8 +9,8 @@ import { POD_SPEC_PATHS } from "../src/analysis/workload.js";
 
 const PORTS = [8080, 8081, 9090, 3000];
 const PORT_NAMES = ["web", "metrics", "http"];
-const HOSTS = ["127.0.0.1", "127.0.0.2", "localhost", "[::1]", "::1", "0.0.0.0", "", "[::]", "$(POD_IP)", "$(BIND_HOST)", "10.1.2.3", "ip6-localhost", "::ffff:127.0.0.1"];
-const FLAGS = ["listen-address", "web.listen-address", "http-address", "grpc-address", "metrics-bind-address", "health-probe-bind-address", "secure-listen-address"];
+const HOSTS = ["127.0.0.1", "127.0.0.2", "127.1", "0x7f000001", "localhost", "[::1]", "::1", "0.0.0.0", "", "[::]", "$(POD_IP)", "$(BIND_HOST)", "10.1.2.3", "ip6-localhost", "::ffff:127.0.0.1"];
+const FLAGS = ["listen-address", "web.listen-address", "http-address", "grpc-address", "metrics-bind-address", "health-probe-bind-address", "secure-listen-address", "addr", "bind", "listen"];
 const IMAGES = ["quay.io/prometheus-operator/prometheus-config-reloader:v0.74.0", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0", "grafana/grafana:11", "example/app:1"];
 
 const address = fc.record({ host: fc.constantFrom(...HOSTS), port: fc.constantFrom(...PORTS) }).map(({ host, port }) => {
@@ -26,6 +26,7 @@ const listenArgs = fc.oneof(
   fc.tuple(fc.constantFrom("127.0.0.1", "0.0.0.0", "localhost"), fc.constantFrom(...PORTS)).map(([h, p]) => [`--host=${h}`, `--port=${p}`]),
   fc.constantFrom(...PORTS).map((p) => [`--listen-metrics-urls=http://127.0.0.1:${p}`]),
   fc.constant(["--upstream=http://127.0.0.1:8080/"]),
+  fc.constant(["--", "--listen-address=127.0.0.1:8080"]),
   fc.constant(["--verbose"]),
 );
 
@@ -75,7 +76,15 @@ const container = (name: string) =>
       },
       { requiredKeys: ["image"] },
     )
-    .map((c) => ({ name, ...c }));
+    .chain((c) =>
+      // Sometimes the same command line behind a shell wrapper, as `exec` with quoted words.
+      fc.boolean().map((wrapped) => {
+        if (!wrapped || !c.args) return { name, ...c };
+        const { args, ...rest } = c;
+        const script = `exec /app ${args.map((a) => `'${a}'`).join(" ")}`;
+        return { name, ...rest, command: ["/bin/sh", "-c", script] };
+      }),
+    );
 
 export const podSpec = fc
   .record(

@@ -2,7 +2,7 @@
  * reject-loopback-probes: rejects workloads whose kubelet probes can never
  * succeed because the probed port is bound only on loopback.
  */
-import { describeWorkload, findingRecord, summarizeFindings, type AnalysisOptions } from "../../src/analysis/reachability.js";
+import { describeWorkload, findingRecords, summarizeFindings, type AnalysisOptions } from "../../src/analysis/reachability.js";
 import { judgeAdmission } from "../../src/analysis/update.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
 import { accept, reject } from "../../src/kubewarden/protocol.js";
@@ -22,6 +22,6 @@ definePolicy<AnalysisOptions>({
     if (findings.length === 0) return accept({ warnings: notes });
     // The structured findings ride along as an audit annotation: the API server records
     // them in its audit log, and `loopback-probes audit` reads them for its reports.
-    return reject(summarizeFindings(findings), { audit_annotations: { [FINDINGS_ANNOTATION]: JSON.stringify(findings.map(findingRecord)) } });
+    return reject(summarizeFindings(findings), { audit_annotations: { [FINDINGS_ANNOTATION]: JSON.stringify(findingRecords(findings)) } });
   },
 });

@@ -4,7 +4,7 @@
  * mapping from settings to the analysis options.
  */
 import { DEFAULT_LISTEN_ENV_VARS, DEFAULT_LISTEN_FLAGS, type ListenSpec } from "../../src/analysis/listen-specs.js";
-import type { AnalysisOptions } from "../../src/analysis/reachability.js";
+import { DEFAULT_ANALYSIS_OPTIONS, type AnalysisOptions } from "../../src/analysis/reachability.js";
 import type { SettingsResult } from "../../src/kubewarden/policy.js";
 import type { RejectLoopbackProbesSettings } from "../reject-loopback-probes/settings.generated.js";
 
@@ -62,13 +62,31 @@ function normalizeSpec(spec: { name: string; form?: "address" | "url"; portFrom?
   return out;
 }
 
+/**
+ * The built-in list itself when settings neither replace nor extend it: the flag
+ * index is keyed by the list object and built for the built-in lists before the
+ * snapshot, so a request with default settings never rebuilds it.
+ */
+function specList(
+  replaced: CommonSettings["listenFlags"],
+  extra: CommonSettings["extraListenFlags"],
+  defaults: readonly ListenSpec[],
+): readonly ListenSpec[] {
+  if (replaced === undefined && (extra === undefined || extra.length === 0)) return defaults;
+  const base = replaced === undefined ? defaults : replaced.map(normalizeSpec);
+  return extra === undefined || extra.length === 0 ? base : [...base, ...extra.map(normalizeSpec)];
+}
+
+const NONE: readonly string[] = [];
+
 export function analysisOptions(settings: CommonSettings): AnalysisOptions {
-  return {
-    flags: [...(settings.listenFlags?.map(normalizeSpec) ?? DEFAULT_LISTEN_FLAGS), ...(settings.extraListenFlags ?? []).map(normalizeSpec)],
-    envVars: [...(settings.listenEnvVars?.map(normalizeSpec) ?? DEFAULT_LISTEN_ENV_VARS), ...(settings.extraListenEnvVars ?? []).map(normalizeSpec)],
-    includeContainers: settings.includeContainers ?? [],
-    excludeContainers: settings.excludeContainers ?? [],
-  };
+  const flags = specList(settings.listenFlags, settings.extraListenFlags, DEFAULT_LISTEN_FLAGS);
+  const envVars = specList(settings.listenEnvVars, settings.extraListenEnvVars, DEFAULT_LISTEN_ENV_VARS);
+  const includeContainers = settings.includeContainers ?? NONE;
+  const excludeContainers = settings.excludeContainers ?? NONE;
+  if (flags === DEFAULT_LISTEN_FLAGS && envVars === DEFAULT_LISTEN_ENV_VARS && includeContainers.length === 0 && excludeContainers.length === 0)
+    return DEFAULT_ANALYSIS_OPTIONS;
+  return { flags, envVars, includeContainers, excludeContainers };
 }
 
 /** Validate raw settings against the policy's schema, then shape them. */

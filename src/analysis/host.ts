@@ -10,6 +10,57 @@ export type HostClass = "loopback" | "all-interfaces" | "other" | "unknown";
 const LOOPBACK_NAMES = new Set(["localhost", "localhost.", "ip6-localhost", "ip6-loopback"]);
 const ALL_INTERFACE_NAMES = new Set(["", "*", "0.0.0.0", "::", "[::]"]);
 
+/**
+ * An IPv4 address as glibc's inet_aton (and so Python's socket module, Node and
+ * every C program calling getaddrinfo with AI_NUMERICHOST) reads it: one to four
+ * parts, each decimal, octal (leading 0) or hex (0x); the last part fills the
+ * remaining bytes. `127.1`, `0x7f000001`, `2130706433` and `0177.0.0.1` are all
+ * 127.0.0.1. Returns the 32-bit value, or null. Linear, no regex.
+ */
+export function parseInetAton(text: string): number | null {
+  if (text.length === 0 || text.length > 64) return null;
+  const parts: number[] = [];
+  let i = 0;
+  while (true) {
+    if (parts.length === 4) return null;
+    let base = 10;
+    let start = i;
+    if (text.charCodeAt(i) === 48 /* 0 */) {
+      const next = text.charCodeAt(i + 1) | 0x20;
+      if (next === 0x78 /* x */) {
+        base = 16;
+        i += 2;
+        start = i;
+      } else base = 8;
+    }
+    let value = 0;
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      let d: number;
+      if (c >= 48 && c <= 57) d = c - 48;
+      else if (base === 16 && (c | 0x20) >= 97 && (c | 0x20) <= 102) d = (c | 0x20) - 87;
+      else break;
+      if (d >= base) return null;
+      value = value * base + d;
+      if (value > 0xffffffff) return null;
+    }
+    if (i === start && base !== 8) return null; // "0x" with no digits, or an empty part
+    parts.push(value);
+    if (i === text.length) break;
+    if (text.charCodeAt(i) !== 46 /* . */) return null;
+    i++;
+  }
+  const last = parts.length - 1;
+  let address = 0;
+  for (let p = 0; p < last; p++) {
+    if (parts[p]! > 255) return null;
+    address = address * 256 + parts[p]!;
+  }
+  const tailBytes = 4 - last;
+  if (parts[last]! >= 2 ** (8 * tailBytes)) return null;
+  return address * 2 ** (8 * tailBytes) + parts[last]!;
+}
+
 /** Parse a dotted-quad IPv4 address into its four octets, or null. */
 export function parseIPv4(text: string): [number, number, number, number] | null {
   const parts = text.split(".");
@@ -70,6 +121,8 @@ export function isLoopbackHost(host: string): boolean {
   return classifyHost(host) === "loopback";
 }
 
+const MAX_HOST_LENGTH = 1024;
+
 /** classifyHost is pure and hosts repeat (127.0.0.1, localhost, ""): remember answers. */
 const classified = new Map<string, HostClass>();
 
@@ -84,12 +137,13 @@ export function classifyHost(raw: string): HostClass {
 }
 
 function classifyHostUncached(raw: string): HostClass {
+  if (raw.length > MAX_HOST_LENGTH) return "unknown"; // no DNS name or address is this long
   const host = raw.trim().toLowerCase();
   if (host.includes("$(") || host.includes("${")) return "unknown";
   if (ALL_INTERFACE_NAMES.has(host)) return "all-interfaces";
   if (LOOPBACK_NAMES.has(host)) return "loopback";
-  const v4 = parseIPv4(host);
-  if (v4) return v4[0] === 127 ? "loopback" : v4.every((o) => o === 0) ? "all-interfaces" : "other";
+  const v4 = parseInetAton(host);
+  if (v4 !== null) return v4 >>> 24 === 127 ? "loopback" : v4 === 0 ? "all-interfaces" : "other";
   const v6 = parseIPv6(host);
   if (v6) {
     if (v6.every((g) => g === 0)) return "all-interfaces";

@@ -14,10 +14,23 @@ export interface ParsedAddress {
   port: number | null;
 }
 
-export function parsePort(text: string): number | null {
-  if (!/^\d{1,5}$/.test(text.trim())) return null;
-  const n = Number(text.trim());
-  return n >= 1 && n <= 65535 ? n : null;
+/**
+ * A port as Go's net package reads it (net.parsePort, then the 0–65535 check of
+ * net.Listen): an optional `+`, then decimal digits with any number of leading
+ * zeros (`+8080` and `0008080` are 8080). 0 means "any free port": unknown.
+ */
+export function parsePort(raw: string): number | null {
+  const text = raw.trim();
+  let i = text.charCodeAt(0) === 43 /* + */ ? 1 : 0;
+  if (i === text.length) return null;
+  let n = 0;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return null;
+    n = n * 10 + (c - 48);
+    if (n > 65535) return null;
+  }
+  return n >= 1 ? n : null;
 }
 
 /** `host:port`, `[v6]:port`, `:port`, or a bare host (port null). */
@@ -36,28 +49,52 @@ export function parseHostPort(value: string): ParsedAddress {
     return { host, port: parsePort(port) };
   }
   // No colon: a bare host or a bare port; more than one: an unbracketed IPv6 literal.
-  if (colons === 0 && parsePort(v) !== null) return { host: "", port: parsePort(v) };
+  // A bare port is written as one (Go would read `8080` as a host, but every
+  // program that takes a bare port here means the port); long numbers are hosts
+  // (`2130706433` is 127.0.0.1 to inet_aton).
+  if (colons === 0 && v.length <= 6 && parsePort(v) !== null) return { host: "", port: parsePort(v) };
   return { host: v, port: null };
 }
 
-const SCHEME_PORTS: Record<string, number> = { http: 80, https: 443 };
+/** A Map, not an object: the scheme comes from the request (`constructor://…`). */
+const SCHEME_PORTS = new Map<string, number>([
+  ["http", 80],
+  ["https", 443],
+]);
 
-/** A list of URLs (`,` or `;` separated); entries that are not URLs are read as host:port. */
+/**
+ * A list of URLs (`,` or `;` separated); entries that are not URLs are read as
+ * host:port. A hand-written scan: a regex split runs the regex engine at every
+ * character, which QuickJS makes costly on 100 KB lists.
+ */
 export function parseUrls(value: string): ParsedAddress[] {
-  return value
-    .split(/[;,]/)
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map((entry) => {
-      const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/i.exec(entry);
-      if (!m) return parseHostPort(entry);
-      const scheme = m[1]!.toLowerCase();
-      const authority = m[2]!.replace(/^.*@/, "");
-      const parsed = parseHostPort(authority);
-      // ASP.NET's "+" and "*" wildcards mean all interfaces.
-      const host = parsed.host === "+" || parsed.host === "*" ? "" : parsed.host;
-      return { host, port: parsed.port ?? SCHEME_PORTS[scheme] ?? null };
-    });
+  const out: ParsedAddress[] = [];
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    const c = i < value.length ? value.charCodeAt(i) : 44;
+    if (c !== 44 /* , */ && c !== 59 /* ; */) continue;
+    const entry = value.slice(start, i).trim();
+    start = i + 1;
+    if (entry.length > 0) out.push(parseUrl(entry));
+  }
+  return out;
+}
+
+function parseUrl(entry: string): ParsedAddress {
+  const sep = entry.indexOf("://");
+  if (sep <= 0) return parseHostPort(entry);
+  const scheme = entry.slice(0, sep).toLowerCase();
+  let end = sep + 3;
+  while (end < entry.length) {
+    const c = entry.charCodeAt(end);
+    if (c === 47 /* / */ || c === 63 /* ? */ || c === 35 /* # */) break;
+    end++;
+  }
+  const authority = entry.slice(sep + 3, end);
+  const parsed = parseHostPort(authority.slice(authority.lastIndexOf("@") + 1));
+  // ASP.NET's "+" and "*" wildcards mean all interfaces.
+  const host = parsed.host === "+" || parsed.host === "*" ? "" : parsed.host;
+  return { host, port: parsed.port ?? SCHEME_PORTS.get(scheme) ?? null };
 }
 
 /** Parse a value in the given form. URL-looking values are read as URLs whatever the form. */

@@ -14,11 +14,18 @@ export interface ListenSpec {
   defaultPort?: number;
   /** Default ports that apply only when the container image contains the key. */
   defaultPortByImage?: Record<string, number>;
+  /**
+   * Every occurrence binds (kingpin `Strings()` flags such as exporter-toolkit's
+   * `--web.listen-address`). Otherwise the last occurrence wins, as with Go's
+   * flag and pflag packages: `--listen-address=127.0.0.1:8080 --listen-address=:8080`
+   * binds only `:8080`.
+   */
+  repeatable?: boolean;
 }
 
 export const DEFAULT_LISTEN_FLAGS: readonly ListenSpec[] = [
   { name: "listen-address", form: "address" },
-  { name: "web.listen-address", form: "address" },
+  { name: "web.listen-address", form: "address", repeatable: true },
   { name: "cluster.listen-address", form: "address" },
   { name: "http-address", form: "address" },
   { name: "grpc-address", form: "address" },
@@ -41,6 +48,9 @@ export const DEFAULT_LISTEN_FLAGS: readonly ListenSpec[] = [
   { name: "server.grpc-listen-address", form: "address", portFrom: "server.grpc-listen-port" },
   { name: "listen-metrics-urls", form: "url" },
   { name: "listen-client-urls", form: "url" },
+  { name: "addr", form: "address" }, // OPA: opa run --server --addr=localhost:8181
+  { name: "bind", form: "address" }, // prometheus-example-app and others
+  { name: "listen", form: "address" }, // telemeter-client
 ];
 
 export const DEFAULT_LISTEN_ENV_VARS: readonly ListenSpec[] = [

@@ -9,12 +9,13 @@
  */
 import type { PodSpec } from "kubernetes-types/core/v1";
 import { classifyHost } from "./host.js";
+import { newBudget, type ExpansionBudget } from "./env-expansion.js";
 import { containerListeners, type Listener, type ListenerSpecs } from "./listeners.js";
 import { DEFAULT_LISTEN_ENV_VARS, DEFAULT_LISTEN_FLAGS } from "./listen-specs.js";
 import { probeTargets, runningContainers, type ProbeTarget } from "./probes.js";
 import { isSkipped, optOutOf, type OptOut } from "./opt-out.js";
 import { podSpecShapeProblems } from "./shape.js";
-import { podTemplateOf, type PodTemplate, type WorkloadRef } from "./workload.js";
+import { isRecord, podTemplateOf, type PodTemplate, type WorkloadRef } from "./workload.js";
 
 export type FindingReason =
   /** The port is bound only on loopback and the kubelet dials the pod (or node) IP. */
@@ -28,12 +29,20 @@ export interface Finding {
   workload: WorkloadRef;
   target: ProbeTarget;
   reason: FindingReason;
-  /** The loopback binds of the probed port (empty for the other reasons). */
+  /**
+   * Loopback binds of the probed port, for messages and the rewrite: the probed
+   * container's own bind first when it has one, at most MAX_LISTED_BINDS
+   * (`bindCount` is the total). Empty for the other reasons.
+   */
   listeners: Listener[];
+  /** How many binds the port has in the pod (listeners may list fewer). */
+  bindCount?: number;
   /** One line for humans: what is wrong. */
   message: string;
   /** One line for humans: how to fix it. */
   fix: string;
+  /** Advice for the object's owner, e.g. upgrading the operator that renders it. */
+  advice?: string;
 }
 
 export interface AnalysisOptions extends ListenerSpecs {
@@ -50,46 +59,133 @@ export const DEFAULT_ANALYSIS_OPTIONS: AnalysisOptions = {
   excludeContainers: [],
 };
 
+/** Binds listed in one finding's message and record. */
+export const MAX_LISTED_BINDS = 3;
+/** Probes listed one per line in a rejection message. */
+export const MAX_LISTED_PROBES = 20;
+/** Records in the reject policy's `findings` audit annotation. */
+export const MAX_FINDING_RECORDS = 100;
+/** Characters of one name, value or address quoted in a message. */
+export const MAX_QUOTED = 120;
+
+/** Shorten input-controlled text quoted in a message. */
+export function clip(text: string, max = MAX_QUOTED): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…(${text.length} characters)`;
+}
+
+/**
+ * `*` matches any run of characters; nothing else is special. The pattern's
+ * literal pieces are matched left to right, each at its earliest position
+ * (for `*`-only globs the earliest match is always safe), so there is no
+ * backtracking: time is linear in the name for a given pattern.
+ */
 export function matchesName(pattern: string, name: string): boolean {
-  if (!pattern.includes("*")) return pattern === name;
-  const re = new RegExp("^" + pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
-  return re.test(name);
+  if (pattern.indexOf("*") < 0) return pattern === name;
+  const pieces = pattern.split("*");
+  const first = pieces[0]!;
+  const last = pieces[pieces.length - 1]!;
+  if (name.length < first.length + last.length) return false;
+  if (!name.startsWith(first) || !name.endsWith(last)) return false;
+  let at = first.length;
+  const end = name.length - last.length;
+  for (let i = 1; i < pieces.length - 1; i++) {
+    const piece = pieces[i]!;
+    if (piece.length === 0) continue;
+    const found = name.indexOf(piece, at);
+    if (found < 0 || found + piece.length > end) return false;
+    at = found + piece.length;
+  }
+  return true;
 }
 
 function inScope(container: string, options: AnalysisOptions): boolean {
-  if (options.excludeContainers.length > 0 && options.excludeContainers.some((p) => matchesName(p, container))) return false;
-  return options.includeContainers.length === 0 || options.includeContainers.some((p) => matchesName(p, container));
+  const exclude = options.excludeContainers;
+  for (let i = 0; i < exclude.length; i++) if (matchesName(exclude[i]!, container)) return false;
+  const include = options.includeContainers;
+  if (include.length === 0) return true;
+  for (let i = 0; i < include.length; i++) if (matchesName(include[i]!, container)) return true;
+  return false;
 }
 
-/** All known binds in the pod, by port. */
-export function podListenersByPort(spec: PodSpec, specs: ListenerSpecs): Map<number, Listener[]> {
-  const byPort = new Map<number, Listener[]>();
+/** Every known bind of one port in a pod, summarised once so each probe is judged in constant time. */
+export interface PortBinds {
+  listeners: Listener[];
+  /** True when every bind is a loopback address. */
+  loopbackOnly: boolean;
+  /** Each container's first bind of the port. */
+  byContainer: Map<string, Listener>;
+  /** The binds without repeats of one value (a URL list naming the port 4,000 times is listed once). */
+  distinct: Listener[];
+}
+
+/** All known binds in the pod, by port, built in one pass. */
+export function podBindsByPort(spec: PodSpec, specs: ListenerSpecs, budget: ExpansionBudget = newBudget()): Map<number, PortBinds> {
+  const byPort = new Map<number, PortBinds>();
   const running = runningContainers(spec);
   for (let r = 0; r < running.length; r++) {
-    const listeners = containerListeners(running[r]!.container, specs);
+    const listeners = containerListeners(running[r]!.container, specs, budget);
     for (let i = 0; i < listeners.length; i++) {
       const l = listeners[i]!;
       if (l.port === null) continue;
-      const same = byPort.get(l.port);
-      if (same) same.push(l);
-      else byPort.set(l.port, [l]);
+      let binds = byPort.get(l.port);
+      if (!binds) byPort.set(l.port, (binds = { listeners: [], loopbackOnly: true, byContainer: new Map(), distinct: [] }));
+      binds.listeners.push(l);
+      const previous = binds.distinct[binds.distinct.length - 1];
+      if (previous === undefined || !sameValue(previous, l)) binds.distinct.push(l);
+      if (l.hostClass !== "loopback") binds.loopbackOnly = false;
+      if (!binds.byContainer.has(l.container)) binds.byContainer.set(l.container, l);
     }
   }
   return byPort;
 }
 
+/** All known binds in the pod, by port. */
+export function podListenersByPort(spec: PodSpec, specs: ListenerSpecs): Map<number, Listener[]> {
+  const out = new Map<number, Listener[]>();
+  for (const [port, binds] of podBindsByPort(spec, specs)) out.set(port, binds.listeners);
+  return out;
+}
+
 export function describeTarget(t: ProbeTarget): string {
-  const where = t.host ? `${t.host}:${t.portSpec}` : `port ${t.portSpec}`;
+  const portSpec = typeof t.portSpec === "string" ? clip(t.portSpec) : t.portSpec;
+  const where = t.host ? `${clip(t.host)}:${portSpec}` : `port ${portSpec}`;
   const port = typeof t.portSpec === "string" && t.port !== null ? ` (${t.port})` : "";
-  return `container "${t.container}" ${t.probeKind} ${t.handler} ${where}${port}`;
+  return `container "${clip(t.container)}" ${t.probeKind} ${t.handler} ${where}${port}`;
 }
 
 export function describeWorkload(w: WorkloadRef): string {
-  return `${w.kind} ${w.namespace ? `${w.namespace}/` : ""}${w.name}`;
+  return `${clip(w.kind)} ${w.namespace ? `${clip(w.namespace)}/` : ""}${clip(w.name)}`;
 }
 
-function describeBinds(listeners: Listener[]): string {
-  return listeners.map((l) => `${l.setting}=${l.value} in container "${l.container}"`).join(", ");
+/** `--flag=value` as written, the value shortened. */
+export function describeBind(l: Listener): string {
+  return `${clip(l.setting)}=${clip(l.value)}`;
+}
+
+function describeBinds(listed: readonly Listener[], total: number, probed: string): string {
+  const parts: string[] = [];
+  for (let i = 0; i < listed.length; i++) {
+    const l = listed[i]!;
+    parts.push(l.container === probed ? describeBind(l) : `${describeBind(l)} in container "${clip(l.container)}"`);
+  }
+  const more = total - listed.length;
+  return more > 0 ? `${parts.join(", ")} and ${more} more` : parts.join(", ");
+}
+
+/** Read from the same value of the same container (one URL list). */
+function sameValue(a: Listener, b: Listener): boolean {
+  return a.origin !== undefined && a.origin === b.origin && a.container === b.container;
+}
+
+/** The probed container's own bind first, then others, at most MAX_LISTED_BINDS. */
+function listedBinds(binds: PortBinds, container: string): Listener[] {
+  const own = binds.byContainer.get(container);
+  const out: Listener[] = own ? [own] : [];
+  for (let i = 0; i < binds.distinct.length && out.length < MAX_LISTED_BINDS; i++) {
+    const l = binds.distinct[i]!;
+    if (l !== own && (own === undefined || !sameValue(own, l))) out.push(l);
+  }
+  return out;
 }
 
 const FIX_HINT: Record<ProbeTarget["handler"], string> = {
@@ -98,16 +194,17 @@ const FIX_HINT: Record<ProbeTarget["handler"], string> = {
   grpc: "a grpc probe always dials the pod IP: bind a non-loopback address, or replace the probe with an exec probe using grpc_health_probe against the loopback address",
 };
 
-/** Findings for one probe target given the pod's binds. */
-export function judgeTarget(target: ProbeTarget, spec: PodSpec, byPort: ReadonlyMap<number, Listener[]>, workload: WorkloadRef): Finding | null {
+/** Findings for one probe target given the pod's binds. Constant time per probe. */
+export function judgeTarget(target: ProbeTarget, spec: PodSpec, byPort: ReadonlyMap<number, PortBinds>, workload: WorkloadRef): Finding | null {
   const base = { workload, target };
   if (target.port === null) {
+    const name = clip(String(target.portSpec));
     return {
       ...base,
       reason: "unresolvable-port-name",
       listeners: [],
-      message: `${describeTarget(target)}: no port named "${target.portSpec}" in container "${target.container}", so the probe can never connect`,
-      fix: `declare a containerPort named "${target.portSpec}" or use the port number`,
+      message: `${describeTarget(target)}: no port named "${name}" in the container, so the probe can never connect`,
+      fix: `declare a containerPort named "${name}" or use the port number`,
     };
   }
   const hostNetwork = spec.hostNetwork === true;
@@ -118,27 +215,63 @@ export function judgeTarget(target: ProbeTarget, spec: PodSpec, byPort: Readonly
       ...base,
       reason: "loopback-host-without-host-network",
       listeners: [],
-      message: `${describeTarget(target)}: the kubelet runs on the node, so host ${target.host} is the node's loopback, not the pod's`,
+      message: `${describeTarget(target)}: host ${clip(target.host)} is the node's loopback (the kubelet runs on the node), not the pod's`,
       fix: `${FIX_HINT[target.handler]}; remove "host" to probe the pod IP`,
     };
   }
-  const binds = byPort.get(target.port) ?? [];
-  if (binds.length === 0) return null;
-  for (let i = 0; i < binds.length; i++) if (binds[i]!.hostClass !== "loopback") return null;
+  const binds = byPort.get(target.port);
+  if (!binds || !binds.loopbackOnly) return null;
+  const listed = listedBinds(binds, target.container);
   const dialed = hostNetwork ? "the node IP (hostNetwork)" : "the pod IP";
   return {
     ...base,
     reason: "loopback-only-listener",
-    listeners: binds,
-    message: `${describeTarget(target)}: port ${target.port} is bound only on loopback (${describeBinds(binds)}) but the kubelet dials ${dialed}`,
+    listeners: listed,
+    bindCount: binds.listeners.length,
+    message: `${describeTarget(target)}: bound only on loopback (${describeBinds(listed, binds.listeners.length, target.container)}), the kubelet dials ${dialed}`,
     fix: FIX_HINT[target.handler],
   };
+}
+
+const PROMETHEUS_OPERATOR_KINDS = new Set(["Prometheus", "PrometheusAgent", "Alertmanager", "ThanosRuler"]);
+export const PROMETHEUS_OPERATOR_ADVICE =
+  "upgrade prometheus-operator to v0.75.0 or later (it gives the config-reloader exec probes under listenLocal), or leave --enable-config-reloader-probes off";
+
+function labelValue(meta: unknown, key: string): unknown {
+  if (!isRecord(meta) || !isRecord(meta.labels)) return undefined;
+  return Object.hasOwn(meta.labels, key) ? meta.labels[key] : undefined;
+}
+
+/**
+ * Objects prometheus-operator renders: owned by one of its custom resources, or
+ * labelled `app.kubernetes.io/managed-by: prometheus-operator` (on the object or
+ * its pod template). Their owners fix them by upgrading the operator, not by
+ * editing the StatefulSet, which the operator would overwrite.
+ */
+export function renderedByPrometheusOperator(object: unknown): boolean {
+  if (!isRecord(object) || !isRecord(object.metadata)) return false;
+  const meta = object.metadata;
+  if (labelValue(meta, "app.kubernetes.io/managed-by") === "prometheus-operator") return true;
+  const spec = isRecord(object.spec) ? object.spec : undefined;
+  if (spec && isRecord(spec.template) && labelValue(spec.template.metadata, "app.kubernetes.io/managed-by") === "prometheus-operator") return true;
+  const owners = meta.ownerReferences;
+  if (!Array.isArray(owners)) return false;
+  for (let i = 0; i < owners.length && i < 64; i++) {
+    const o: unknown = owners[i];
+    if (!isRecord(o) || typeof o.apiVersion !== "string" || typeof o.kind !== "string") continue;
+    if (o.apiVersion.startsWith("monitoring.coreos.com/") && PROMETHEUS_OPERATOR_KINDS.has(o.kind)) return true;
+  }
+  return false;
 }
 
 /** Every probe of the object's pod template that can never succeed. Non-workloads have none. */
 export function findUnreachableProbes(object: unknown, options: AnalysisOptions = DEFAULT_ANALYSIS_OPTIONS): Finding[] {
   const template = podTemplateOf(object);
-  return template ? templateFindings(template, options) : [];
+  return template ? templateFindings(template, options, adviceFor(object)) : [];
+}
+
+function adviceFor(object: unknown): string | undefined {
+  return renderedByPrometheusOperator(object) ? PROMETHEUS_OPERATOR_ADVICE : undefined;
 }
 
 export interface WorkloadCheck {
@@ -160,7 +293,7 @@ export function checkWorkload(object: unknown, options: AnalysisOptions = DEFAUL
   const optOut = optOutOf(object, template);
   const malformed = podSpecShapeProblems(template);
   if (malformed.length > 0) return { workload: template.workload, findings: [], malformed, optOut, skipped: [] };
-  const all = templateFindings(template, options);
+  const all = templateFindings(template, options, adviceFor(object));
   if (optOut === null) return { workload: template.workload, findings: all, malformed, optOut, skipped: [] };
   const findings: Finding[] = [];
   const skipped: Finding[] = [];
@@ -168,23 +301,43 @@ export function checkWorkload(object: unknown, options: AnalysisOptions = DEFAUL
   return { workload: template.workload, findings, malformed, optOut, skipped };
 }
 
-function templateFindings(template: PodTemplate, options: AnalysisOptions): Finding[] {
-  const byPort = podListenersByPort(template.spec, options);
+function templateFindings(template: PodTemplate, options: AnalysisOptions, advice: string | undefined): Finding[] {
+  const byPort = podBindsByPort(template.spec, options);
   const findings: Finding[] = [];
   const targets = probeTargets(template.spec, template.kubeletProbes);
   for (let i = 0; i < targets.length; i++) {
     const target = targets[i]!;
     if (!inScope(target.container, options)) continue;
     const f = judgeTarget(target, template.spec, byPort, template.workload);
-    if (f) findings.push(f);
+    if (f) {
+      if (advice !== undefined && f.reason !== "unresolvable-port-name") f.advice = advice;
+      findings.push(f);
+    }
   }
   return findings;
 }
 
-/** One message for a rejection that lists every finding. */
+/**
+ * One message for a rejection: a head line, one short line per probe (at most
+ * MAX_LISTED_PROBES, then how many more), each distinct fix once, and the
+ * owner's advice once.
+ */
 export function summarizeFindings(findings: readonly Finding[]): string {
-  const head = `${describeWorkload(findings[0]!.workload)}: ${findings.length} probe${findings.length === 1 ? "" : "s"} can never succeed`;
-  return `${head}: ${findings.map((f, i) => `(${i + 1}) ${f.message}. Fix: ${f.fix}.`).join(" ")}`;
+  const n = findings.length;
+  const lines = [`${describeWorkload(findings[0]!.workload)}: ${n} probe${n === 1 ? "" : "s"} can never succeed:`];
+  const listed = Math.min(n, MAX_LISTED_PROBES);
+  for (let i = 0; i < listed; i++) lines.push(`- ${findings[i]!.message}`);
+  if (n > listed) lines.push(`- … and ${n - listed} more probe${n - listed === 1 ? "" : "s"}`);
+  const fixes = new Set<string>();
+  const advice = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const f = findings[i]!;
+    if (fixes.size < 5) fixes.add(f.fix);
+    if (f.advice !== undefined) advice.add(f.advice);
+  }
+  for (const fix of fixes) lines.push(`Fix: ${fix}.`);
+  for (const a of advice) lines.push(`Owner: ${a}.`);
+  return lines.join("\n");
 }
 
 /** The machine-readable form of a finding (what the reject policy puts in its audit annotation). */
@@ -195,8 +348,11 @@ export interface FindingRecord {
   port: number | string;
   host?: string;
   reason: FindingReason;
-  /** Binds as written, e.g. `--listen-address=127.0.0.1:8080`. */
+  /** Binds as written, e.g. `--listen-address=127.0.0.1:8080` (at most MAX_LISTED_BINDS, values shortened). */
   binds: string[];
+  /** Binds of the port not listed in `binds`. */
+  bindsOmitted?: number;
+  advice?: string;
   boundAddress?: string;
   message: string;
   fix: string;
@@ -204,18 +360,27 @@ export interface FindingRecord {
 
 export function findingRecord(f: Finding): FindingRecord {
   const record: FindingRecord = {
-    container: f.target.container,
+    container: clip(f.target.container),
     probe: f.target.probeKind,
     handler: f.target.handler,
-    port: f.target.port ?? f.target.portSpec,
+    port: f.target.port ?? (typeof f.target.portSpec === "string" ? clip(f.target.portSpec) : f.target.portSpec),
     reason: f.reason,
-    binds: f.listeners.map((l) => `${l.setting}=${l.value}`),
+    binds: f.listeners.map(describeBind),
     message: f.message,
     fix: f.fix,
   };
-  if (f.target.host !== undefined) record.host = f.target.host;
+  if (f.bindCount !== undefined && f.bindCount > f.listeners.length) record.bindsOmitted = f.bindCount - f.listeners.length;
+  if (f.advice !== undefined) record.advice = f.advice;
+  if (f.target.host !== undefined) record.host = clip(f.target.host);
   const bound = f.listeners[0];
-  if (bound) record.boundAddress = `${bound.host}:${bound.port}`;
-  else if (f.target.host !== undefined) record.boundAddress = `${f.target.host}:${f.target.port ?? f.target.portSpec}`;
+  if (bound) record.boundAddress = `${clip(bound.host)}:${bound.port}`;
+  else if (f.target.host !== undefined) record.boundAddress = `${clip(f.target.host)}:${f.target.port ?? f.target.portSpec}`;
   return record;
+}
+
+/** The records for the audit annotation: at most MAX_FINDING_RECORDS, so the answer stays bounded. */
+export function findingRecords(findings: readonly Finding[]): FindingRecord[] {
+  const out: FindingRecord[] = [];
+  for (let i = 0; i < findings.length && i < MAX_FINDING_RECORDS; i++) out.push(findingRecord(findings[i]!));
+  return out;
 }

@@ -157,3 +157,79 @@ describe.each(POLICIES)("%s: bad input", (policy) => {
     expect((await runRaw(policy, "validate-settings", "null")).json).toEqual({ valid: true });
   });
 });
+
+/**
+ * Adversarial shapes measured in a review (issue 9): before the per-port index
+ * and the message caps, the 31 KB request below answered 14.6 MB, the 63 KB one
+ * ran out of memory, the 100 KB URL list too, and the env bomb drove the heap to
+ * 512 MiB. Answers are bounded in bytes (deterministic; no clocks).
+ */
+describe.each(POLICIES)("%s: adversarial requests give bounded answers", (policy) => {
+  const validate = (stdin: string) => runRaw(policy, "validate", stdin);
+  const manyListeners = (n: number) =>
+    statefulSet({ containers: Array.from({ length: n }, (_, i) => ({ name: `c${i}`, args: ["--listen-address=127.0.0.1:8080"], readinessProbe: { httpGet: { port: 8080 } } })) });
+  const bytes = (r: RawRun) => new TextEncoder().encode(r.text).length;
+  /** The reject policy's answer is bounded absolutely; the rewrite's carries the object it rewrites. */
+  const bound = (input: string) => (policy === "reject-loopback-probes" ? 128 * 1024 : 4 * input.length + 64 * 1024);
+
+  it.each([
+    ["31 KB", 310],
+    ["63 KB", 631],
+  ])("%s of containers all binding one loopback port, each probing it", async (_label, n) => {
+    const stdin = wrap(manyListeners(n));
+    const r = await validate(stdin);
+    wellFormed(r);
+    expect(bytes(r)).toBeLessThanOrEqual(bound(stdin));
+    if (policy === "reject-loopback-probes") {
+      const message = answer(r).message;
+      expect(message).toContain(`${n} probes can never succeed`);
+      expect(message).toContain(`and ${n - 3} more`); // binds listed per probe
+      expect(message).toContain(`… and ${n - 20} more probes`);
+      expect(message.split("\n").filter((l) => l.startsWith("Fix: "))).toHaveLength(1);
+      const records = JSON.parse(String((r.json.audit_annotations as Record<string, string>).findings)) as { binds: string[]; bindsOmitted: number }[];
+      expect(records).toHaveLength(100);
+      expect(records[0]!.binds).toHaveLength(3);
+      expect(records[0]!.bindsOmitted).toBe(n - 3);
+    } else {
+      expect(r.json.accepted).toBe(true);
+      expect(answer(r).warnings).toHaveLength(n);
+    }
+  });
+
+  it("a 100 KB --listen-client-urls list", async () => {
+    const urls = Array.from({ length: 4700 }, () => "http://127.0.0.1:2379").join(",");
+    const stdin = wrap(statefulSet({ containers: [{ name: "etcd", args: [`--listen-client-urls=${urls}`], livenessProbe: { httpGet: { port: 2379 } } }] }));
+    expect(stdin.length).toBeGreaterThan(100 * 1024);
+    const r = await validate(stdin);
+    wellFormed(r);
+    expect(bytes(r)).toBeLessThanOrEqual(policy === "reject-loopback-probes" ? 8 * 1024 : bound(stdin));
+    if (policy === "reject-loopback-probes") expect(answer(r).message).toMatch(/--listen-client-urls=http:\/\/127\.0\.0\.1:2379,http.{0,120}…\(\d+ characters\) and 4699 more/);
+  });
+
+  it("the env expansion bomb Vi=$(Vi-1)$(Vi-1): accepted, no error, a small answer", async () => {
+    const env = [{ name: "V0", value: "ab" }];
+    for (let i = 1; i < 40; i++) env.push({ name: `V${i}`, value: `$(V${i - 1})$(V${i - 1})` });
+    for (const container of [
+      { name: "bomb", env },
+      { name: "bomb", env: [...env, { name: "LISTEN_ADDRESS", value: "$(V39)" }], args: ["--listen-address=$(V39)"], livenessProbe: { httpGet: { port: 8080 } } },
+    ]) {
+      const r = await validate(wrap(statefulSet({ containers: [container] })));
+      wellFormed(r);
+      expect(r.json.accepted).toBe(true);
+      expect(bytes(r)).toBeLessThan(1024);
+    }
+  });
+
+  it("a 60,000-character container name against many-* patterns", async () => {
+    const containers = [5_000, 60_000].map((n) => ({ name: "a".repeat(n), args: ["--listen-address=127.0.0.1:8080"], livenessProbe: { httpGet: { port: 8080 } } }));
+    const settings = { includeContainers: ["*a*a*a*b", "*config*reloader*", `${"*a".repeat(40)}*c`] };
+    const r = await validate(JSON.stringify({ request: { ...broken, object: statefulSet({ containers }) }, settings }));
+    wellFormed(r);
+    expect(r.json.accepted).toBe(true); // no pattern matches: nothing in scope
+    expect(r.json).not.toHaveProperty("mutated_object");
+    const matching = await validate(JSON.stringify({ request: { ...broken, object: statefulSet({ containers }) }, settings: { includeContainers: ["*a*a*a*a"] } }));
+    wellFormed(matching);
+    expect(bytes(matching)).toBeLessThanOrEqual(bound(JSON.stringify(containers)));
+    if (policy === "reject-loopback-probes") expect(answer(matching).message).toContain("…(60000 characters)");
+  });
+});

@@ -197,7 +197,7 @@ describe("the verdict", () => {
   it("describes the finding for humans", () => {
     const [f] = findUnreachableProbes(pod({ containers: [c({ name: "config-reloader", args: loopback(), livenessProbe: http(8080) })] }));
     expect(f!.message).toBe(
-      'container "config-reloader" livenessProbe httpGet port 8080: port 8080 is bound only on loopback (--listen-address=127.0.0.1:8080 in container "config-reloader") but the kubelet dials the pod IP',
+      'container "config-reloader" livenessProbe httpGet port 8080: bound only on loopback (--listen-address=127.0.0.1:8080), the kubelet dials the pod IP',
     );
     expect(f!.workload).toEqual({ kind: "Pod", name: "p", namespace: "ns" });
     expect(f!.fix).toContain("exec probe");

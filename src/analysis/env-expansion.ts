@@ -1,0 +1,189 @@
+/**
+ * Kubernetes' `$(VAR)` expansion, done lazily and within a budget.
+ *
+ * The kubelet expands each `env[].value` against the variables defined before
+ * it, and `command`/`args` against the final environment
+ * (k8s.io/kubernetes third_party/forked/golang/expansion). Expanding a whole
+ * environment up front is an amplification attack: 40 variables
+ * `Vi=$(Vi-1)$(Vi-1)` are 2^40 characters. So only the variables the analysis
+ * reads are expanded, each at most MAX_VALUE_LENGTH characters, chains at most
+ * MAX_DEPTH deep, and every expansion of one analysis draws from one shared
+ * budget. A variable beyond any limit is treated like one from `valueFrom`:
+ * unknown, left as `$(NAME)`, so the bind that uses it is never a finding and
+ * never an error.
+ */
+import type { Container } from "kubernetes-types/core/v1";
+
+/** Longest value an expanded variable may have (a listen address is < 300 characters). */
+export const MAX_VALUE_LENGTH = 64 * 1024;
+/** Longest chain of variables referring to earlier ones that is followed. */
+export const MAX_DEPTH = 32;
+/** Characters all expansions of one analysis may produce together. */
+export const EXPANSION_BUDGET = 4 * 1024 * 1024;
+
+/** Shared by every expansion of one analysis (one request). */
+export interface ExpansionBudget {
+  remaining: number;
+}
+
+export function newBudget(chars = EXPANSION_BUDGET): ExpansionBudget {
+  return { remaining: chars };
+}
+
+/** Looks a variable up; undefined = unknown (not defined, from valueFrom, or over a limit). */
+export type Lookup = (name: string) => string | undefined;
+
+/**
+ * One pass of Kubernetes expansion: `$(NAME)` → the variable's value when known
+ * (the name is anything up to the next `)`, as in Kubernetes ≥ 1.30 where env
+ * names may contain any printable character but `=`), `$$` → `$`, anything else
+ * as written. Returns undefined when the result would exceed `maxLength` or the
+ * budget: the caller treats the text as unknown.
+ */
+export function expandText(text: string, lookup: Lookup, budget: ExpansionBudget, maxLength = MAX_VALUE_LENGTH): string | undefined {
+  let dollar = text.indexOf("$");
+  if (dollar < 0) return text;
+  const out: string[] = [];
+  let length = 0;
+  let checkpoint = 0;
+  const push = (s: string): boolean => {
+    length += s.length;
+    if (length > maxLength || length > budget.remaining) {
+      budget.remaining = Math.max(0, budget.remaining - length); // failed work is paid for too
+      return false;
+    }
+    out.push(s);
+    return true;
+  };
+  while (dollar >= 0 && dollar + 1 < text.length) {
+    if (!push(text.slice(checkpoint, dollar))) return undefined;
+    const next = text.charCodeAt(dollar + 1);
+    let advance = 2;
+    if (next === 36 /* $ */) {
+      if (!push("$")) return undefined;
+    } else if (next === 40 /* ( */) {
+      const close = text.indexOf(")", dollar + 2);
+      if (close < 0) {
+        if (!push("$(")) return undefined;
+      } else {
+        const name = text.slice(dollar + 2, close);
+        const value = lookup(name);
+        if (!push(value ?? `$(${name})`)) return undefined;
+        advance = close + 1 - dollar;
+      }
+    } else {
+      if (!push(text.slice(dollar, dollar + 2))) return undefined;
+    }
+    checkpoint = dollar + advance;
+    dollar = text.indexOf("$", checkpoint);
+  }
+  if (!push(text.slice(checkpoint))) return undefined;
+  budget.remaining -= length;
+  return out.length === 1 ? out[0] : out.join("");
+}
+
+/** Kubernetes expansion against a plain map, without limits beyond the default value length. */
+export function expandVars(text: string, env: ReadonlyMap<string, string>): string {
+  return expandText(text, (n) => env.get(n), newBudget(Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER) ?? text;
+}
+
+const UNKNOWN = null;
+
+/**
+ * A container's environment, expanded on demand. Variables from `valueFrom`
+ * (and `envFrom`) are unknown; a later definition of a name replaces an earlier one.
+ */
+export class ContainerEnv {
+  private readonly names: string[] = [];
+  /** The literal value, or null for valueFrom. */
+  private readonly raw: (string | null)[] = [];
+  /** Memo: undefined = not yet expanded; null = unknown. */
+  private readonly expanded: (string | null | undefined)[] = [];
+  /** Every definition index of a name, ascending. */
+  private readonly defs = new Map<string, number[]>();
+
+  constructor(
+    container: Container,
+    readonly budget: ExpansionBudget,
+  ) {
+    const entries: unknown = container.env;
+    if (!Array.isArray(entries)) return;
+    for (let i = 0; i < entries.length; i++) {
+      const e: unknown = entries[i];
+      if (typeof e !== "object" || e === null) continue;
+      const { name, value, valueFrom } = e as { name?: unknown; value?: unknown; valueFrom?: unknown };
+      if (typeof name !== "string") continue;
+      const index = this.names.length;
+      this.names.push(name);
+      // The API server defaults a missing value to "": only valueFrom makes a variable unknown.
+      // A value of another type is malformed (the shape check says so): unknown.
+      this.raw.push(valueFrom !== undefined && valueFrom !== null ? null : typeof value === "string" ? value : value === undefined || value === null ? "" : null);
+      this.expanded.push(undefined);
+      const list = this.defs.get(name);
+      if (list) list.push(index);
+      else this.defs.set(name, [index]);
+    }
+  }
+
+  get size(): number {
+    return this.names.length;
+  }
+
+  /** The value the container sees for `name`, or undefined when unknown. */
+  get(name: string): string | undefined {
+    const list = this.defs.get(name);
+    if (!list) return undefined;
+    return this.valueAt(list[list.length - 1]!, 0) ?? undefined;
+  }
+
+  /** Expand command/args text against the final environment; undefined when over a limit. */
+  expand(text: string): string | undefined {
+    return expandText(text, (n) => this.get(n), this.budget);
+  }
+
+  /** The latest definition of `name` before index `before`, or -1. */
+  private definedBefore(name: string, before: number): number {
+    const list = this.defs.get(name);
+    if (!list || list[0]! >= before) return -1;
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (list[mid]! < before) lo = mid;
+      else hi = mid - 1;
+    }
+    return list[lo]!;
+  }
+
+  private valueAt(index: number, depth: number): string | null {
+    const memo = this.expanded[index];
+    if (memo !== undefined) return memo;
+    const raw = this.raw[index]!;
+    let value: string | null = UNKNOWN;
+    if (raw !== null) {
+      if (depth >= MAX_DEPTH) value = raw.indexOf("$") < 0 ? raw : UNKNOWN;
+      else
+        value =
+          expandText(
+            raw,
+            (n) => {
+              const def = this.definedBefore(n, index);
+              return def < 0 ? undefined : (this.valueAt(def, depth + 1) ?? undefined);
+            },
+            this.budget,
+          ) ?? UNKNOWN;
+    }
+    this.expanded[index] = value;
+    return value;
+  }
+
+  /** Every known variable, expanded (for callers that want the whole map; bounded by the budget). */
+  toMap(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const name of this.defs.keys()) {
+      const v = this.get(name);
+      if (v !== undefined) out.set(name, v);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Which programs a container runs, and with which arguments.
+ *
+ * A bind belongs to the program a container runs, not to every command its
+ * command line mentions. The rule:
+ *
+ * 1. The container's program is `command` + `args` after Kubernetes `$(VAR)`
+ *    expansion (unknown variables stay `$(VAR)`: unknown, never a finding).
+ * 2. A shell wrapper (`sh|bash|ash|dash|zsh|ksh … -c SCRIPT [$0 $1 …]`, also via
+ *    `busybox sh`) runs the script's programs (see `scriptPrograms`): what it
+ *    `exec`s, what it starts in the background at the top level, and its last
+ *    top-level pipeline. Helper commands — loop bodies and conditions (a backup
+ *    loop's `pg_dumpall`, an `until tctl …` wait loop), commands before the last
+ *    one, command substitutions — are not programs. `sh FILE ARGS…` runs FILE
+ *    with ARGS (entrypoint scripts pass them on with `exec app "$@"`).
+ * 3. Process wrappers pass control on: `env [-i] [NAME=value]…`, `tini`,
+ *    `dumb-init`, `catatonit` (with `--`), `nohup`, `setsid`, `gosu USER`,
+ *    `su-exec USER`: the program is what follows.
+ * 4. Known clients never bind, whatever their flags say: database and RPC
+ *    command-line clients (`psql`, `pg_dump`, `pg_dumpall`, `mysql`, `redis-cli`,
+ *    `mongosh`, `tctl`, `temporal`, `etcdctl`, `kubectl`, `curl`, `wget`, `nc`,
+ *    `grpcurl`, …). Their `--host`/`--address` flags name the server they dial.
+ *
+ * The flags of each program are then read as Go's flag/pflag packages read them
+ * (see listeners.ts): `--` ends the flags.
+ */
+import type { Container } from "kubernetes-types/core/v1";
+import type { ContainerEnv } from "./env-expansion.js";
+import { parseShellScript, scriptPrograms } from "./shell.js";
+
+export interface Program {
+  /** argv: the program name (possibly unknown, e.g. `$(…)`) and its arguments. */
+  argv: string[];
+  /** How the program was found, for messages: "command" or "sh -c". */
+  via: "command" | "sh -c" | "script";
+}
+
+const SHELLS = new Set(["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh"]);
+
+/** Command-line clients: their address flags name what they connect to. */
+export const CLIENT_PROGRAMS: ReadonlySet<string> = new Set([
+  "psql",
+  "pg_dump",
+  "pg_dumpall",
+  "pg_restore",
+  "pg_isready",
+  "pg_basebackup",
+  "mysql",
+  "mysqldump",
+  "mysqladmin",
+  "mariadb",
+  "mariadb-dump",
+  "redis-cli",
+  "mongo",
+  "mongosh",
+  "mongodump",
+  "mongorestore",
+  "tctl",
+  "temporal",
+  "etcdctl",
+  "kubectl",
+  "curl",
+  "wget",
+  "nc",
+  "ncat",
+  "grpcurl",
+  "grpc_health_probe",
+  "nslookup",
+  "dig",
+  "ping",
+]);
+
+/** Nested shell wrappers followed at most this deep (`sh -c "bash -c '…'"`). */
+const MAX_NESTING = 4;
+
+export function baseName(word: string): string {
+  const slash = word.lastIndexOf("/");
+  return slash < 0 ? word : word.slice(slash + 1);
+}
+
+/** Strip process wrappers (`env`, `tini --`, `gosu user`, …) off the front of argv. */
+export function unwrap(argv: string[]): string[] {
+  let rest = argv;
+  for (let guard = 0; guard < 8 && rest.length > 0; guard++) {
+    const name = baseName(rest[0]!);
+    let i = 1;
+    if (name === "env") {
+      while (i < rest.length && (rest[i]!.charCodeAt(0) === 45 || rest[i]!.indexOf("=") > 0)) i++;
+    } else if (name === "tini" || name === "tini-static" || name === "dumb-init" || name === "catatonit") {
+      while (i < rest.length && rest[i]!.charCodeAt(0) === 45 && rest[i] !== "--") i++;
+      if (rest[i] === "--") i++;
+    } else if (name === "nohup" || name === "setsid") {
+      // the program follows directly
+    } else if (name === "gosu" || name === "su-exec") i = 2;
+    else return rest;
+    rest = rest.slice(i);
+  }
+  return rest;
+}
+
+/** The `-c` script of a shell command line, or null when the shell runs a file (or nothing). */
+function shellScript(argv: string[]): { script: string; positional: string[] } | { file: string[] } | null {
+  let i = 1;
+  let command = false;
+  while (i < argv.length) {
+    const w = argv[i]!;
+    if (w === "--") {
+      i++;
+      break;
+    }
+    if (w === "-o" || w === "+o") {
+      i += 2;
+      continue;
+    }
+    const c0 = w.charCodeAt(0);
+    if ((c0 === 45 || c0 === 43) && w.length > 1) {
+      if (c0 === 45 && w.charCodeAt(1) !== 45 && w.indexOf("c") > 0) command = true;
+      i++;
+      continue;
+    }
+    break;
+  }
+  if (i >= argv.length) return null;
+  if (command) return { script: argv[i]!, positional: argv.slice(i + 1) };
+  return { file: argv.slice(i) };
+}
+
+/** The programs a container runs (usually one). */
+export function containerPrograms(container: Container, env: ContainerEnv): Program[] {
+  const argv: string[] = [];
+  const command: unknown = container.command;
+  const hasCommand = Array.isArray(command) && command.some((t) => typeof t === "string");
+  for (const list of [command, container.args]) {
+    if (!Array.isArray(list)) continue;
+    for (let i = 0; i < list.length; i++) {
+      const token: unknown = list[i];
+      if (typeof token !== "string") continue;
+      // Over a limit the token is unknown: keep it as written, `$(VAR)` and all.
+      argv.push(env.size > 0 ? (env.expand(token) ?? token) : token);
+    }
+  }
+  if (argv.length === 0) return [];
+  // Without `command`, args go to the image's entrypoint: argv[0] is not in the
+  // manifest. Unless args start with a shell or a process wrapper (images whose
+  // entrypoint is `tini --` and the like), the entrypoint is the program.
+  if (!hasCommand) {
+    const first = baseName(argv[0]!);
+    if (!SHELLS.has(first) && !WRAPPERS.has(first) && first !== "busybox") argv.unshift(ENTRYPOINT);
+  }
+  const out: Program[] = [];
+  collect(argv, "command", env, 0, out);
+  return out;
+}
+
+/** Stands for the image's entrypoint, which the manifest does not show. */
+export const ENTRYPOINT = "<entrypoint>";
+const WRAPPERS = new Set(["env", "tini", "tini-static", "dumb-init", "catatonit", "nohup", "setsid", "gosu", "su-exec"]);
+
+function collect(argvIn: string[], via: Program["via"], env: ContainerEnv, nesting: number, out: Program[]): void {
+  let argv = unwrap(argvIn);
+  if (argv.length === 0) return;
+  let name = baseName(argv[0]!);
+  if (name === "busybox" && argv.length > 1 && SHELLS.has(baseName(argv[1]!))) {
+    argv = argv.slice(1);
+    name = baseName(argv[0]!);
+  }
+  if (CLIENT_PROGRAMS.has(name)) return;
+  if (!SHELLS.has(name)) {
+    out.push({ argv, via });
+    return;
+  }
+  const shell = shellScript(argv);
+  if (shell === null) return;
+  if ("file" in shell) {
+    out.push({ argv: shell.file, via: "script" });
+    return;
+  }
+  if (nesting >= MAX_NESTING) return;
+  const parsed = parseShellScript(shell.script, { env: (n) => env.get(n), positional: shell.positional, budget: env.budget });
+  const programs = scriptPrograms(parsed);
+  for (let p = 0; p < programs.length; p++) collect(programs[p]!.words, "sh -c", env, nesting + 1, out);
+}
