@@ -1,7 +1,13 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { expect } from "vitest";
+import type { AdmissionRequest, SettingsValidationResponse } from "../src/kubewarden/protocol.js";
+import { type AdmissionResponse, type EvaluationOptions, type LoadedPolicy, validate, validateSettings } from "../src/toolchain/evaluate.js";
+import type { HostCallHandler } from "../src/toolchain/host-calls.js";
 import { compileModule, runWasi, type WasiResult } from "../src/toolchain/wasi-runner.js";
+import { runWasmtime } from "../src/toolchain/wasmtime-runner.js";
+import { COMPARISONS_DIR } from "./setup/comparisons.js";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 /** Where tests/setup/build-modules.ts puts the modules it builds. */
@@ -17,17 +23,65 @@ export function wasmBytes(name: string): Uint8Array {
   return new Uint8Array(readFileSync(wasmPath(name)));
 }
 
+/**
+ * The conformance harness: every end-to-end evaluation runs under node:wasi AND
+ * under wasmtime configured as policy-server (src/toolchain/wasmtime-runner.ts),
+ * and the two must answer the same. Each comparison is recorded (one byte in a
+ * file per test process); tests/setup/wasmtime.ts prints the total.
+ *
+ * wasmtime runs here without the deadline: whether a request finishes inside 2 s
+ * of wall clock depends on the machine, and tests assert no wall-clock limits.
+ * The deadline itself is tested on a module that never ends (toolchain tests).
+ */
+const comparisonsFile = join(COMPARISONS_DIR, `${process.pid}`);
+
+export function recordComparison(): void {
+  appendFileSync(comparisonsFile, ".");
+}
+
+/** What must be equal between the engines: exit code, trapped or not, stdout bytes, stderr. */
+function observable(r: WasiResult) {
+  return { exitCode: r.exitCode, trapped: r.trap !== undefined, stdout: new TextDecoder().decode(r.stdout), stderr: r.stderr };
+}
+
+/** Run a module's bytes under both engines with the same stdin (and host-call answers); returns the node:wasi result. */
+export async function runBothEngines(bytes: Uint8Array, action: string, stdin: Uint8Array, hostCall?: HostCallHandler): Promise<WasiResult> {
+  const options = hostCall ? { hostCall } : {};
+  const node = await runWasi(await compileModule(bytes), action, stdin, options);
+  const wasmtime = await runWasmtime(bytes, action, stdin, { ...options, timeoutSeconds: null });
+  expect(observable(wasmtime), `wasmtime and node:wasi disagree on ${action}`).toEqual(observable(node));
+  recordComparison();
+  return node;
+}
+
+/** evaluate.validate under both engines; the AdmissionResponses must be equal. Returns it. */
+export async function validateBoth(policy: LoadedPolicy, request: AdmissionRequest, settings: unknown, options: EvaluationOptions = {}): Promise<AdmissionResponse> {
+  const node = await validate(policy, request, settings, { ...options, engine: "node" });
+  const wasmtime = await validate(policy, request, settings, { ...options, engine: "wasmtime", timeoutSeconds: null });
+  expect(wasmtime, "wasmtime and node:wasi disagree on validate").toEqual(node);
+  recordComparison();
+  return node;
+}
+
+/** evaluate.validateSettings under both engines; the answers must be equal. */
+export async function validateSettingsBoth(policy: LoadedPolicy, settings: unknown): Promise<SettingsValidationResponse> {
+  const node = await validateSettings(policy, settings, { engine: "node" });
+  const wasmtime = await validateSettings(policy, settings, { engine: "wasmtime", timeoutSeconds: null });
+  expect(wasmtime, "wasmtime and node:wasi disagree on validate-settings").toEqual(node);
+  recordComparison();
+  return node;
+}
+
 export interface RawRun extends WasiResult {
   text: string;
   /** The parsed stdout; throws in the test if stdout is not exactly one JSON document. */
   json: Record<string, unknown>;
 }
 
-/** Run a built module with raw stdin bytes and insist on one JSON document on stdout. */
+/** Run a built module with raw stdin bytes under both engines (equal answers) and insist on one JSON document on stdout. */
 export async function runRaw(name: string, action: string, stdin: Uint8Array | string): Promise<RawRun> {
-  const module = await compileModule(wasmBytes(name));
   const input = typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin;
-  const result = await runWasi(module, action, input);
+  const result = await runBothEngines(wasmBytes(name), action, input);
   const text = new TextDecoder().decode(result.stdout);
   let json: Record<string, unknown>;
   try {
