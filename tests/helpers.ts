@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { expect } from "vitest";
 import type { AdmissionRequest, SettingsValidationResponse } from "../src/kubewarden/protocol.js";
 import { type AdmissionResponse, type EvaluationOptions, type LoadedPolicy, validate, validateSettings } from "../src/toolchain/evaluate.js";
 import type { HostCallHandler } from "../src/toolchain/host-calls.js";
+import { runTool, toolPaths } from "../src/toolchain/tools.js";
 import { compileModule, runWasi, type WasiResult } from "../src/toolchain/wasi-runner.js";
 import { runWasmtime } from "../src/toolchain/wasmtime-runner.js";
 import { COMPARISONS_DIR } from "./setup/comparisons.js";
@@ -120,4 +121,12 @@ export function runCli(args: string[], options: { input?: string; cwd?: string; 
     maxBuffer: 64 * 1024 * 1024,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Assemble tests/fixtures/wat/<name>.wat with binaryen's wasm-as (hand-written modules for runner edge cases). */
+export async function watModule(name: string): Promise<Uint8Array> {
+  const out = join(ROOT, ".cache", "test-wat", `${name}.wasm`);
+  mkdirSync(dirname(out), { recursive: true });
+  await runTool(toolPaths.binaryen("wasm-as"), [join(ROOT, "tests", "fixtures", "wat", `${name}.wat`), "-o", out], { node: true });
+  return new Uint8Array(readFileSync(out));
 }
