@@ -40,17 +40,20 @@ export function recordComparison(): void {
   appendFileSync(comparisonsFile, ".");
 }
 
-/** What must be equal between the engines: exit code, trapped or not, stdout bytes, stderr. */
-function observable(r: WasiResult) {
-  return { exitCode: r.exitCode, trapped: r.trap !== undefined, stdout: new TextDecoder().decode(r.stdout), stderr: r.stderr };
+/** What must be equal between the engines: exit code, trapped or not, stdout (optionally normalised), stderr. */
+function observable(r: WasiResult, normalize: (stdout: string) => string) {
+  return { exitCode: r.exitCode, trapped: r.trap !== undefined, stdout: normalize(new TextDecoder().decode(r.stdout)), stderr: r.stderr };
 }
 
-/** Run a module's bytes under both engines with the same stdin (and host-call answers); returns the node:wasi result. */
-export async function runBothEngines(bytes: Uint8Array, action: string, stdin: Uint8Array, hostCall?: HostCallHandler): Promise<WasiResult> {
+/**
+ * Run a module's bytes under both engines with the same stdin (and host-call answers); returns the node:wasi result.
+ * `normalize` maps stdout before the comparison, only for answers that are random by design.
+ */
+export async function runBothEngines(bytes: Uint8Array, action: string, stdin: Uint8Array, hostCall?: HostCallHandler, normalize: (stdout: string) => string = (s) => s): Promise<WasiResult> {
   const options = hostCall ? { hostCall } : {};
   const node = await runWasi(await compileModule(bytes), action, stdin, options);
   const wasmtime = await runWasmtime(bytes, action, stdin, { ...options, timeoutSeconds: null });
-  expect(observable(wasmtime), `wasmtime and node:wasi disagree on ${action}`).toEqual(observable(node));
+  expect(observable(wasmtime, normalize), `wasmtime and node:wasi disagree on ${action}`).toEqual(observable(node, normalize));
   recordComparison();
   return node;
 }
@@ -80,9 +83,9 @@ export interface RawRun extends WasiResult {
 }
 
 /** Run a built module with raw stdin bytes under both engines (equal answers) and insist on one JSON document on stdout. */
-export async function runRaw(name: string, action: string, stdin: Uint8Array | string): Promise<RawRun> {
+export async function runRaw(name: string, action: string, stdin: Uint8Array | string, normalize?: (stdout: string) => string): Promise<RawRun> {
   const input = typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin;
-  const result = await runBothEngines(wasmBytes(name), action, input);
+  const result = await runBothEngines(wasmBytes(name), action, input, undefined, normalize);
   const text = new TextDecoder().decode(result.stdout);
   let json: Record<string, unknown>;
   try {
