@@ -5,9 +5,11 @@
  * slack for the fixed part shrinking relatively); quadratic growth gives ~16×.
  * Each policy is measured through its built module, as policy-server runs it.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runWasmtime } from "../../src/toolchain/wasmtime-runner.js";
-import { wasmBytes } from "../helpers.js";
+import { ROOT, wasmBytes } from "../helpers.js";
 
 const POLICIES = ["reject-loopback-probes", "rewrite-loopback-probes"] as const;
 const SMALL = 200;
@@ -22,10 +24,21 @@ const statefulSet = (containers: unknown[]) => ({
   spec: { serviceName: "cost", template: { metadata: {}, spec: { containers } } },
 });
 
+/** The broken Prometheus StatefulSet of test_data: its containers repeated make the realistic large pod. */
+const prometheus = JSON.parse(readFileSync(join(ROOT, "policies", "reject-loopback-probes", "test_data", "prometheus-listenlocal-broken.json"), "utf8")).object;
+
 /** One object per dimension and size n; every one has findings, so the reporting and rewriting paths are measured too. */
 const DIMENSIONS: Record<string, (n: number) => unknown> = {
-  // n containers, each bound on loopback and probed there.
-  containers: (n) =>
+  // n containers: the broken Prometheus pod's containers (prometheus, config-reloader, …) repeated, renamed.
+  containers: (n) => {
+    const object = structuredClone(prometheus);
+    const spec = object.spec.template.spec;
+    const base = spec.containers as Record<string, unknown>[];
+    spec.containers = Array.from({ length: n }, (_, i) => ({ ...structuredClone(base[i % base.length]), name: `c${i}` }));
+    return object;
+  },
+  // n small containers, each bound on loopback and probed there.
+  "containers (one flag, one port, one probe each)": (n) =>
     statefulSet(Array.from({ length: n }, (_, i) => ({ name: `c${i}`, image: "app", args: [`--listen-address=127.0.0.1:${8000 + (i % 500)}`], ports: [{ name: "http", containerPort: 8000 + (i % 500) }], readinessProbe: probe("http") }))),
   // one container with n arguments (flags of every shape, the listen flag last).
   args: (n) =>
