@@ -85,7 +85,12 @@ interface Measurement {
   start: Stats;
   /** wasm instructions executed (wasmtime fuel), for validate under wasmtime. */
   fuel?: number;
+  /** An evaluation hit the --timeout deadline (policy-server would answer 500): no timings. */
+  deadline?: boolean;
 }
+
+/** Thrown when a run hits the deadline: the row says so instead of timings. */
+class DeadlineHit extends Error {}
 
 async function measure(engine: Engine, variant: Variant, action: "validate" | "validate-settings", stdin: Uint8Array, iterations: number, timeoutSeconds: number | null): Promise<{ total: Stats; start: Stats }> {
   const bytes = new Uint8Array(readFileSync(variant.path));
@@ -96,7 +101,7 @@ async function measure(engine: Engine, variant: Variant, action: "validate" | "v
   const starts: number[] = [];
   for (let i = 0; i < warmup + iterations; i++) {
     const r = await once();
-    if (r.interrupted) throw new Error(`${variant.label}: ${action} hit the ${timeoutSeconds} s deadline under wasmtime (policy-server would answer 500)`);
+    if (r.interrupted) throw new DeadlineHit();
     if (r.exitCode !== 0) throw new Error(`${variant.label}: ${action} failed: ${r.trap ?? r.stderr}`);
     if (i < warmup) continue;
     totals.push(r.instantiateMs + r.startMs);
@@ -128,7 +133,7 @@ javy/policy of the validate _start medians, and the module sizes.
 Engines (--engine, repeatable; default both):
   node      node:wasi (V8); _start as measured around WASI start()
   wasmtime  wasmtime ${WASMTIME_VERSION} configured as policy-server (epoch deadline
-            --timeout, default ${DEFAULT_TIMEOUT_SECONDS} s: a request that hits it stops the bench);
+            --timeout, default ${DEFAULT_TIMEOUT_SECONDS} s: a request that hits it is reported as such);
             times are measured inside the runner around instantiation and
             _start. Also prints the exact wasm instructions of one validate
             (wasmtime fuel), a machine-independent cost. Needs .cache/wasmtime
@@ -176,13 +181,18 @@ test_data/prometheus-listenlocal-broken.json and a generated ~1 MB StatefulSet,
       for (const engine of engines)
         for (const v of variants) {
           console.error(`  ${engine}: ${v.label}: ${iterations} evaluations…`);
-          try {
-            results.push({ engine, variant: v.label, request: req.label, phase: "validate-settings", ...(await measure(engine, v, "validate-settings", settingsInput, iterations, timeoutSeconds)) });
-            const validateStats = await measure(engine, v, "validate", validateInput, iterations, timeoutSeconds);
-            const fuel = engine === "wasmtime" ? ((await runWasmtime(new Uint8Array(readFileSync(v.path)), "validate", validateInput, { fuel: true })).fuel ?? undefined) : undefined;
-            results.push({ engine, variant: v.label, request: req.label, phase: "validate", ...validateStats, ...(fuel === undefined ? {} : { fuel }) });
-          } catch (e) {
-            engineError(e);
+          for (const [phase, input] of [["validate-settings", settingsInput], ["validate", validateInput]] as const) {
+            const row = { engine, variant: v.label, request: req.label, phase };
+            try {
+              const measured = await measure(engine, v, phase, input, iterations, timeoutSeconds);
+              const fuel = engine === "wasmtime" && phase === "validate" ? ((await runWasmtime(new Uint8Array(readFileSync(v.path)), phase, input, { fuel: true })).fuel ?? undefined) : undefined;
+              results.push({ ...row, ...measured, ...(fuel === undefined ? {} : { fuel }) });
+            } catch (e) {
+              if (!(e instanceof DeadlineHit)) engineError(e);
+              const none = { min: NaN, median: NaN, p90: NaN };
+              const fuel = (await runWasmtime(new Uint8Array(readFileSync(v.path)), phase, input, { fuel: true })).fuel ?? undefined;
+              results.push({ ...row, total: none, start: none, deadline: true, ...(fuel === undefined ? {} : { fuel }) });
+            }
           }
         }
     }
@@ -193,8 +203,12 @@ test_data/prometheus-listenlocal-broken.json and a generated ~1 MB StatefulSet,
       for (const engine of engines) {
         console.log(`\n${req.label} — ${engine === "wasmtime" ? `wasmtime ${WASMTIME_VERSION}` : "node:wasi"}`);
         console.log(`  ${"module".padEnd(width)}  ${"phase".padEnd(17)}  ${"total min".padStart(9)} ${"median".padStart(8)} ${"p90".padStart(8)}   ${"_start min".padStart(10)} ${"median".padStart(8)} ${"p90".padStart(8)}${engine === "wasmtime" ? "   wasm instructions" : ""}`);
-        for (const m of results.filter((r) => r.request === req.label && r.engine === engine))
-          console.log(`  ${m.variant.padEnd(width)}  ${m.phase.padEnd(17)}  ${fmt(m.total.min).padStart(9)} ${fmt(m.total.median)} ${fmt(m.total.p90)}   ${fmt(m.start.min).padStart(10)} ${fmt(m.start.median)} ${fmt(m.start.p90)}${m.fuel === undefined ? "" : `   ${m.fuel.toLocaleString("en-US").padStart(17)}`}`);
+        for (const m of results.filter((r) => r.request === req.label && r.engine === engine)) {
+          const times = m.deadline
+            ? `${`hit the ${timeoutSeconds} s deadline: policy-server answers 500`.padEnd(56)}`
+            : `${fmt(m.total.min).padStart(9)} ${fmt(m.total.median)} ${fmt(m.total.p90)}   ${fmt(m.start.min).padStart(10)} ${fmt(m.start.median)} ${fmt(m.start.p90)}`;
+          console.log(`  ${m.variant.padEnd(width)}  ${m.phase.padEnd(17)}  ${times}${m.fuel === undefined ? "" : `   ${m.fuel.toLocaleString("en-US").padStart(17)}`}`);
+        }
         const median = (label: string) => results.find((r) => r.request === req.label && r.engine === engine && r.variant === label && r.phase === "validate")!.start.median;
         const [policy, javy, floor] = variants.map((v) => median(v.label)) as [number, number, number];
         console.log(`  ratios (validate _start median): policy / floor = ${(policy / floor).toFixed(2)}×, javy semantics / policy = ${(javy / policy).toFixed(2)}×`);
