@@ -3,8 +3,10 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts"],
-    // Checks the non-npm prerequisites (exact install commands if missing), then builds every policy and test policy once, with the real toolchain, before any test runs.
-    globalSetup: ["tests/setup/prerequisites.ts", "tests/setup/build-modules.ts"],
+    // 1. the wasmtime engine (created when missing; reports the cross-engine comparisons at the end),
+    // 2. the other non-npm prerequisites (stops at once with the exact install commands),
+    // 3. every policy and test policy built once, with the real toolchain, before any test runs.
+    globalSetup: ["tests/setup/wasmtime.ts", "tests/setup/prerequisites.ts", "tests/setup/build-modules.ts"],
     pool: "forks",
     // Node 20's WASI fast API calls can crash a process that runs many instances (nodejs/node#46777).
     execArgv: ["--no-turbo-fast-api-calls", "--disable-warning=ExperimentalWarning"],

@@ -8,10 +8,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { buildPolicy } from "../toolchain/build.js";
-import { compileModule, runWasi } from "../toolchain/wasi-runner.js";
+import { DEFAULT_TIMEOUT_SECONDS, type Engine, ENGINES } from "../toolchain/evaluate.js";
+import { compileModule, runWasi, type WasiResult } from "../toolchain/wasi-runner.js";
+import { runWasmtime, WASMTIME_VERSION } from "../toolchain/wasmtime-runner.js";
 import { sourceHash } from "../toolchain/source-hash.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
-import { readSettings } from "./run.js";
+import { engineError, parseEngine, parseTimeout, readSettings } from "./run.js";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
 const CACHE = join(ROOT, ".cache", "bench");
@@ -75,20 +77,31 @@ function stats(samples: number[]): Stats {
 }
 
 interface Measurement {
+  engine: Engine;
   variant: string;
   request: string;
   phase: "validate-settings" | "validate";
   total: Stats;
   start: Stats;
+  /** wasm instructions executed (wasmtime fuel), for validate under wasmtime. */
+  fuel?: number;
+  /** An evaluation hit the --timeout deadline (policy-server would answer 500): no timings. */
+  deadline?: boolean;
 }
 
-async function measure(variant: Variant, action: "validate" | "validate-settings", stdin: Uint8Array, iterations: number): Promise<{ total: Stats; start: Stats }> {
-  const module = await compileModule(new Uint8Array(readFileSync(variant.path)));
+/** Thrown when a run hits the deadline: the row says so instead of timings. */
+class DeadlineHit extends Error {}
+
+async function measure(engine: Engine, variant: Variant, action: "validate" | "validate-settings", stdin: Uint8Array, iterations: number, timeoutSeconds: number | null): Promise<{ total: Stats; start: Stats }> {
+  const bytes = new Uint8Array(readFileSync(variant.path));
+  const module = engine === "node" ? await compileModule(bytes) : null;
+  const once = (): Promise<WasiResult & { interrupted?: boolean }> => (module ? runWasi(module, action, stdin) : runWasmtime(bytes, action, stdin, { timeoutSeconds }));
   const warmup = Math.min(20, Math.max(3, Math.floor(iterations / 10)));
   const totals: number[] = [];
   const starts: number[] = [];
   for (let i = 0; i < warmup + iterations; i++) {
-    const r = await runWasi(module, action, stdin);
+    const r = await once();
+    if (r.interrupted) throw new DeadlineHit();
     if (r.exitCode !== 0) throw new Error(`${variant.label}: ${action} failed: ${r.trap ?? r.stderr}`);
     if (i < warmup) continue;
     totals.push(r.instantiateMs + r.startMs);
@@ -104,6 +117,7 @@ export const benchCommand: Command = {
   summary: "time a policy against the floor and a Javy-semantics build (like kwctl bench)",
   help: `Usage: loopback-probes bench [--policy POLICY_DIR] [--request-path R]… [--iterations N]
                              [--settings-json J | --settings-path F]
+                             [--engine wasmtime|node]… [--timeout SECONDS]
 
 Builds (cached in .cache/bench/) three modules with the same toolchain: the
 policy, the same policy in Javy semantics (top level run in every _start), and
@@ -115,6 +129,16 @@ as policy-server does, and prints min / median / p90 in milliseconds of
           image, so per request it pays essentially this)
 for validate-settings and validate, then the ratios policy/floor and
 javy/policy of the validate _start medians, and the module sizes.
+
+Engines (--engine, repeatable; default both):
+  node      node:wasi (V8); _start as measured around WASI start()
+  wasmtime  wasmtime ${WASMTIME_VERSION} configured as policy-server (epoch deadline
+            --timeout, default ${DEFAULT_TIMEOUT_SECONDS} s: a request that hits it is reported as such);
+            times are measured inside the runner around instantiation and
+            _start. Also prints the exact wasm instructions of one validate
+            (wasmtime fuel), a machine-independent cost. Needs .cache/wasmtime
+            (python3 -m venv .cache/wasmtime && .cache/wasmtime/bin/pip install
+            wasmtime==${WASMTIME_VERSION})
 
 Defaults: --policy policies/reject-loopback-probes, requests: its
 test_data/prometheus-listenlocal-broken.json and a generated ~1 MB StatefulSet,
@@ -128,9 +152,13 @@ test_data/prometheus-listenlocal-broken.json and a generated ~1 MB StatefulSet,
         iterations: { type: "string", default: "200" },
         "settings-json": { type: "string" },
         "settings-path": { type: "string" },
+        engine: { type: "string", multiple: true },
+        timeout: { type: "string" },
       },
       false,
     );
+    const engines = [...new Set((values.engine ?? [...ENGINES].reverse()).map((e) => parseEngine(e, "node")))];
+    const timeoutSeconds = parseTimeout(values.timeout);
     const iterations = Number(values.iterations);
     if (!Number.isInteger(iterations) || iterations < 1) throw new UsageError(`--iterations must be a positive integer, got ${values.iterations}`);
     const policyDir = resolve(values.policy);
@@ -150,24 +178,41 @@ test_data/prometheus-listenlocal-broken.json and a generated ~1 MB StatefulSet,
       const validateInput = new TextEncoder().encode(JSON.stringify({ request: req.request, settings }));
       const settingsInput = new TextEncoder().encode(JSON.stringify(settings));
       console.error(`request ${req.label}: ${(validateInput.length / 1024).toFixed(1)} KiB on stdin`);
-      for (const v of variants) {
-        console.error(`  ${v.label}: ${iterations} evaluations…`);
-        results.push({ variant: v.label, request: req.label, phase: "validate-settings", ...(await measure(v, "validate-settings", settingsInput, iterations)) });
-        results.push({ variant: v.label, request: req.label, phase: "validate", ...(await measure(v, "validate", validateInput, iterations)) });
-      }
+      for (const engine of engines)
+        for (const v of variants) {
+          console.error(`  ${engine}: ${v.label}: ${iterations} evaluations…`);
+          for (const [phase, input] of [["validate-settings", settingsInput], ["validate", validateInput]] as const) {
+            const row = { engine, variant: v.label, request: req.label, phase };
+            try {
+              const measured = await measure(engine, v, phase, input, iterations, timeoutSeconds);
+              const fuel = engine === "wasmtime" && phase === "validate" ? ((await runWasmtime(new Uint8Array(readFileSync(v.path)), phase, input, { fuel: true })).fuel ?? undefined) : undefined;
+              results.push({ ...row, ...measured, ...(fuel === undefined ? {} : { fuel }) });
+            } catch (e) {
+              if (!(e instanceof DeadlineHit)) engineError(e);
+              const none = { min: NaN, median: NaN, p90: NaN };
+              const fuel = (await runWasmtime(new Uint8Array(readFileSync(v.path)), phase, input, { fuel: true })).fuel ?? undefined;
+              results.push({ ...row, total: none, start: none, deadline: true, ...(fuel === undefined ? {} : { fuel }) });
+            }
+          }
+        }
     }
 
     const width = Math.max(...variants.map((v) => v.label.length));
-    console.log(`node ${process.version}, ${iterations} evaluations each, fresh instance per evaluation; times in ms`);
-    for (const req of requests) {
-      console.log(`\n${req.label}`);
-      console.log(`  ${"module".padEnd(width)}  ${"phase".padEnd(17)}  ${"total min".padStart(9)} ${"median".padStart(8)} ${"p90".padStart(8)}   ${"_start min".padStart(10)} ${"median".padStart(8)} ${"p90".padStart(8)}`);
-      for (const m of results.filter((r) => r.request === req.label))
-        console.log(`  ${m.variant.padEnd(width)}  ${m.phase.padEnd(17)}  ${fmt(m.total.min).padStart(9)} ${fmt(m.total.median)} ${fmt(m.total.p90)}   ${fmt(m.start.min).padStart(10)} ${fmt(m.start.median)} ${fmt(m.start.p90)}`);
-      const median = (label: string) => results.find((r) => r.request === req.label && r.variant === label && r.phase === "validate")!.start.median;
-      const [policy, javy, floor] = variants.map((v) => median(v.label)) as [number, number, number];
-      console.log(`  ratios (validate _start median): policy / floor = ${(policy / floor).toFixed(2)}×, javy semantics / policy = ${(javy / policy).toFixed(2)}×`);
-    }
+    console.log(`node ${process.version}, engines: ${engines.map((e) => (e === "wasmtime" ? `wasmtime ${WASMTIME_VERSION}` : "node:wasi")).join(", ")}; ${iterations} evaluations each, fresh instance per evaluation; times in ms`);
+    for (const req of requests)
+      for (const engine of engines) {
+        console.log(`\n${req.label} — ${engine === "wasmtime" ? `wasmtime ${WASMTIME_VERSION}` : "node:wasi"}`);
+        console.log(`  ${"module".padEnd(width)}  ${"phase".padEnd(17)}  ${"total min".padStart(9)} ${"median".padStart(8)} ${"p90".padStart(8)}   ${"_start min".padStart(10)} ${"median".padStart(8)} ${"p90".padStart(8)}${engine === "wasmtime" ? "   wasm instructions" : ""}`);
+        for (const m of results.filter((r) => r.request === req.label && r.engine === engine)) {
+          const times = m.deadline
+            ? `${`hit the ${timeoutSeconds} s deadline: policy-server answers 500`.padEnd(56)}`
+            : `${fmt(m.total.min).padStart(9)} ${fmt(m.total.median)} ${fmt(m.total.p90)}   ${fmt(m.start.min).padStart(10)} ${fmt(m.start.median)} ${fmt(m.start.p90)}`;
+          console.log(`  ${m.variant.padEnd(width)}  ${m.phase.padEnd(17)}  ${times}${m.fuel === undefined ? "" : `   ${m.fuel.toLocaleString("en-US").padStart(17)}`}`);
+        }
+        const median = (label: string) => results.find((r) => r.request === req.label && r.engine === engine && r.variant === label && r.phase === "validate")!.start.median;
+        const [policy, javy, floor] = variants.map((v) => median(v.label)) as [number, number, number];
+        console.log(`  ratios (validate _start median): policy / floor = ${(policy / floor).toFixed(2)}×, javy semantics / policy = ${(javy / policy).toFixed(2)}×`);
+      }
     console.log("\nmodule sizes:");
     for (const v of variants) console.log(`  ${v.label.padEnd(width)}  ${(readFileSync(v.path).length / 1e6).toFixed(3)} MB (${readFileSync(v.path).length} bytes)`);
     return 0;

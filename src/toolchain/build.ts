@@ -131,7 +131,9 @@ export async function buildModule(options: BuildOptions): Promise<BuildResult> {
     await timed("finish", () =>
       runTool(
         toolPaths.binaryen("wasm-opt"),
-        [...WASM_FEATURES, ...(options.optimize ? [options.optimize] : []), "--remove-unused-module-elements", "--strip-debug", current, "-o", p("final.wasm")],
+        // The engine's target_features section claims features (reference-types, multivalue,
+        // extended-const) the module does not use: strip it rather than advertise them.
+        [...WASM_FEATURES, ...(options.optimize ? [options.optimize] : []), "--remove-unused-module-elements", "--strip-debug", "--strip-target-features", current, "-o", p("final.wasm")],
         { node: true },
       ),
     );

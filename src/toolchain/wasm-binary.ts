@@ -144,12 +144,12 @@ export function imports(bytes: Uint8Array): ImportEntry[] {
   return rawImports(bytes).map(({ module, name, kind }) => ({ module, name, kind }));
 }
 
-/** A copy of the module in which the matching imports come from module `to` instead. */
-export function renameImportModule(bytes: Uint8Array, from: string, names: readonly string[], to: string): Uint8Array {
+/** A copy of the module in which the matching imports (of `kind`, when given) come from module `to` instead. */
+export function renameImportModule(bytes: Uint8Array, from: string, names: readonly string[], to: string, kind?: ExternalKind): Uint8Array {
   const entries = rawImports(bytes);
   const content: number[] = [...encodeU32(entries.length)];
   for (const e of entries) {
-    const module = e.module === from && names.includes(e.name) ? to : e.module;
+    const module = e.module === from && names.includes(e.name) && (kind === undefined || e.kind === kind) ? to : e.module;
     content.push(...encodeName(module), ...encodeName(e.name), EXTERNAL_KINDS.indexOf(e.kind), ...e.description);
   }
   return replaceSection(bytes, SECTION_IMPORT, Uint8Array.from(content));

@@ -197,7 +197,7 @@ describe("test prerequisites", () => {
     process.env.PATH = "";
     try {
       const missing = missingPrerequisites();
-      expect(missing.map((m) => m.command)).toContain("apt-get install -y --no-install-recommends docker-registry apache2-utils   # as root");
+      expect(missing.map((m) => m.command)).toContain("apt-get install -y --no-install-recommends docker-registry   # as root");
     } finally {
       process.env.PATH = path;
     }

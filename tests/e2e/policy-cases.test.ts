@@ -1,7 +1,8 @@
 /**
  * Each policy's test_data/cases.yml, evaluated through the built modules the
  * way `loopback-probes run` (and kwctl run) evaluates: settings first, then
- * validate, AdmissionResponse with the JSONPatch diffed by the host.
+ * validate, AdmissionResponse with the JSONPatch diffed by the host. Every
+ * evaluation runs under node:wasi and wasmtime, which must answer the same.
  */
 import fastJsonPatch from "fast-json-patch";
 import { readFileSync } from "node:fs";
@@ -9,8 +10,8 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import type { AdmissionRequest } from "../../src/kubewarden/protocol.js";
-import { loadPolicy, patchOf, validate, validateSettings } from "../../src/toolchain/evaluate.js";
-import { ROOT, wasmBytes } from "../helpers.js";
+import { loadPolicy, patchOf } from "../../src/toolchain/evaluate.js";
+import { ROOT, validateBoth as validate, validateSettingsBoth as validateSettings, wasmBytes } from "../helpers.js";
 
 interface Case {
   request: string;

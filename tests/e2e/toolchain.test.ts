@@ -1,6 +1,7 @@
 /**
  * The toolchain end to end: a test policy built by the real pipeline, run under
- * node:wasi exactly as policy-server runs it.
+ * node:wasi and under wasmtime exactly as policy-server runs it (runRaw compares
+ * the two engines on every evaluation).
  */
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,8 +10,10 @@ import { describe, expect, it } from "vitest";
 import { MAX_JSON_DEPTH } from "../../src/kubewarden/input-guard.js";
 import { buildPolicy } from "../../src/toolchain/build.js";
 import { parseMetadata, readMetadata, USAGE_ANNOTATION } from "../../src/toolchain/metadata.js";
-import { exports, imports } from "../../src/toolchain/wasm-binary.js";
-import { podRequest, ROOT, runCli, runRaw, TEST_WASM_DIR, wasmBytes, wasmPath } from "../helpers.js";
+import { annotate } from "../../src/toolchain/metadata.js";
+import { loadPolicy, toAdmissionResponse } from "../../src/toolchain/evaluate.js";
+import { customSections, exports, imports } from "../../src/toolchain/wasm-binary.js";
+import { podRequest, ROOT, runCli, runRaw, TEST_WASM_DIR, validateBoth, wasmBytes, wasmPath, watModule } from "../helpers.js";
 
 const PROBE = "protocol-probe";
 const PROBE_DIR = join(ROOT, "tests", "fixtures", "policies", PROBE);
@@ -35,6 +38,8 @@ describe("built module shape", () => {
     expect(exports(module).map((e) => e.name).sort()).toEqual(["_start", "memory"]);
     expect(WebAssembly.validate(module as Uint8Array<ArrayBuffer>)).toBe(true);
     expect(readMetadata(module)?.executionMode).toBe("wasi");
+    // The engine's target_features section advertised features the module does not use.
+    expect(customSections(module, "target_features")).toEqual([]);
   });
   it("carries metadata.yml and the README in the io.kubewarden.metadata section", () => {
     const expected = parseMetadata(readFileSync(join(PROBE_DIR, "metadata.yml"), "utf8"));
@@ -128,7 +133,10 @@ describe("the protocol through the built module", () => {
   });
   it("reseeds Math.random on every run despite the snapshot", async () => {
     const seen = new Set<string>();
-    for (let i = 0; i < 3; i++) seen.add(String(((await validate(pod("r"), { mode: "random" })).json.warnings as string[])[0]));
+    // Random by design: the engines are compared with the number blanked out.
+    const blank = (stdout: string) => stdout.replace(/"warnings":\["[^"]*"/, '"warnings":["<random>"');
+    const stdin = JSON.stringify({ request: podRequest(pod("r")), settings: { mode: "random" } });
+    for (let i = 0; i < 3; i++) seen.add(String(((await runRaw(PROBE, "validate", stdin, blank)).json.warnings as string[])[0]));
     expect(seen.size).toBe(3);
   });
   it("keeps concurrent evaluations apart", async () => {
@@ -165,6 +173,26 @@ describe("builds", () => {
     expect(() => parseMetadata("rules: [{apiGroups: [''], apiVersions: [v1], resources: [pods], operations: [PATCH]}]\nmutating: false\nexecutionMode: wasi\n")).toThrow(/unknown operation/);
     expect(() => parseMetadata("rules: [{apiGroups: [''], apiVersions: [], resources: [pods], operations: [CREATE]}]\nmutating: false\nexecutionMode: wasi\n")).toThrow(/apiVersions must be a non-empty list/);
   });
+  const base = "rules: [{apiGroups: [''], apiVersions: [v1], resources: [pods], operations: [CREATE]}]\nmutating: false\nexecutionMode: wasi\n";
+  it("refuse a minimumKubewardenVersion that is not semver (policy-server could not load the policy)", () => {
+    for (const bad of ["v1.17.0", "1.17", "'01.2.3'", "latest", "1"]) expect(() => parseMetadata(`${base}minimumKubewardenVersion: ${bad}\n`)).toThrow(/minimumKubewardenVersion must be a semantic version/);
+    for (const good of ["1.17.0", "1.18.0-rc1", "2.0.0+build.5"]) expect(parseMetadata(`${base}minimumKubewardenVersion: ${good}\n`).minimumKubewardenVersion).toBe(good);
+  });
+  it("keep hostCapabilities and check contextAwareResources items are {apiVersion, kind}", () => {
+    const m = parseMetadata(
+      `${base}hostCapabilities: [kubernetes/list_resources_all, kubernetes/get_resource, kubernetes/get_resource]\ncontextAwareResources: [{apiVersion: v1, kind: Service}, {apiVersion: apps/v1, kind: Deployment}, {apiVersion: v1, kind: Service}]\n`,
+    );
+    expect(m.hostCapabilities).toEqual(["kubernetes/get_resource", "kubernetes/list_resources_all"]);
+    expect(m.contextAwareResources).toEqual([{ apiVersion: "apps/v1", kind: "Deployment" }, { apiVersion: "v1", kind: "Service" }]);
+    expect(() => parseMetadata(`${base}contextAwareResources: [Service]\n`)).toThrow(/contextAwareResources\[0\] must be a mapping/);
+    expect(() => parseMetadata(`${base}contextAwareResources: [{apiVersion: v1}]\n`)).toThrow(/contextAwareResources\[0\]\.kind must be a non-empty string/);
+    expect(() => parseMetadata(`${base}contextAwareResources: [{apiVersion: v1, kind: Service, namespace: x}]\n`)).toThrow(/unknown key\(s\) namespace/);
+    expect(() => parseMetadata(`${base}hostCapabilities: kubernetes/get_resource\n`)).toThrow(/hostCapabilities must be a list/);
+    // Kept in the module's metadata section, as kwctl annotate keeps it.
+    const emptyModule = Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+    const stored = readMetadata(annotate(emptyModule, m));
+    expect(stored?.hostCapabilities).toEqual(m.hostCapabilities);
+  });
 });
 
 describe("loopback-probes run", () => {
@@ -175,6 +203,44 @@ describe("loopback-probes run", () => {
   const reviewPath = join(dir, "review.json");
   writeFileSync(reviewPath, JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: podRequest(pod("cli")) }));
 
+  it("prints kwctl's compact one-line AdmissionResponse, with auditAnnotations and warnings null when unset", () => {
+    const r = cli(["run", wasmPath(PROBE), "-r", requestPath, "--settings-json", '{"mode":"reject"}']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${JSON.stringify({ uid: "test-uid", allowed: false, status: { message: "rejected cli ✓", code: 403 }, auditAnnotations: null, warnings: null })}\n`);
+    const pretty = cli(["run", wasmPath(PROBE), "-r", requestPath, "--pretty", "--engine", "node"]);
+    expect(pretty.stdout.split("\n").length).toBeGreaterThan(3);
+    expect(JSON.parse(pretty.stdout)).toEqual({ uid: "test-uid", allowed: true, auditAnnotations: null, warnings: ["name=cli", expect.stringMatching(/^bytes=/)] });
+  });
+  it("reads the request from stdin with -r -", () => {
+    const r = runCli(["run", wasmPath(PROBE), "-r", "-", "--settings-json", '{"mode":"reject"}'], { input: readFileSync(requestPath, "utf8") });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).status).toEqual({ message: "rejected cli ✓", code: 403 });
+  });
+  it.each(["userInfo", "kind", "resource", "operation", "uid"])("refuses a request without %s, as kwctl does (exit 2)", (field) => {
+    const { [field]: _dropped, ...request } = podRequest(pod("cli")) as Record<string, unknown>;
+    const r = runCli(["run", wasmPath(PROBE), "-r", "-"], { input: JSON.stringify(request) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`AdmissionRequest.${field} must be`);
+  });
+  it("refuses a module that is not WebAssembly with exit 2 and says so", () => {
+    const r = cli(["run", requestPath, "-r", requestPath]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("not a WebAssembly module");
+    expect(r.stderr).not.toContain("magic word");
+  });
+  it("drops the patch and the rejection in monitor mode", () => {
+    const r = cli(["run", wasmPath(PROBE), "-r", requestPath, "--settings-json", '{"mode":"mutate"}', "--mode", "monitor"]);
+    expect(JSON.parse(r.stdout)).toEqual({ uid: "test-uid", allowed: true, auditAnnotations: null, warnings: ["added label mutated=yes"] });
+  });
+  it("stops a module at the --timeout deadline (settings first, as kwctl: the same 500-style failure)", async () => {
+    const spin = join(dir, "spin.wasm");
+    writeFileSync(spin, annotate(await watModule("spin"), parseMetadata(readFileSync(join(PROBE_DIR, "metadata.yml"), "utf8"))));
+    const r = cli(["run", spin, "-r", requestPath, "--timeout", "1"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Provided settings are not valid: ");
+    expect(r.stderr).toContain("hit the 1 s deadline");
+    expect(cli(["run", spin, "-r", requestPath, "--timeout", "1.5"]).code).toBe(2);
+  });
   it("prints an AdmissionResponse with a base64 JSONPatch for a mutation", () => {
     const r = cli(["run", wasmPath(PROBE), "--request-path", reviewPath, "--settings-json", '{"mode":"mutate"}']);
     expect(r.code).toBe(0);
@@ -187,16 +253,52 @@ describe("loopback-probes run", () => {
   it("prints a rejection with status and exits 0", () => {
     const r = cli(["run", wasmPath(PROBE), "-r", requestPath, "--settings-json", '{"mode":"reject"}']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ uid: "test-uid", allowed: false, status: { message: "rejected cli ✓", code: 403 } });
+    expect(JSON.parse(r.stdout)).toEqual({ uid: "test-uid", allowed: false, status: { message: "rejected cli ✓", code: 403 }, auditAnnotations: null, warnings: null });
   });
   it("stops on invalid settings with exit 1 and the policy's message", () => {
     const r = cli(["run", wasmPath(PROBE), "-r", requestPath, "--settings-json", '{"mode":"nope"}']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("settings rejected: mode: expected one of");
+    expect(r.stderr).toContain("Provided settings are not valid: mode: expected one of");
   });
   it("exits 2 on bad usage", () => {
     expect(cli(["run", wasmPath(PROBE)]).code).toBe(2);
     expect(cli(["run"]).code).toBe(2);
     expect(cli(["run", "--help"]).stdout).toContain("--request-path");
+  });
+});
+
+describe("mutation gating, as policy-server's AdmissionResponseHandler", async () => {
+  const probe = await loadPolicy(wasmBytes(PROBE));
+  const request = podRequest(pod("g")) as never;
+  it("a policy configured non-mutating is refused a non-empty patch (no code, no patch)", async () => {
+    const r = await validateBoth(probe, request, { mode: "mutate" }, { mutating: false });
+    expect(r).toEqual({
+      uid: "test-uid",
+      allowed: false,
+      status: { message: "Request rejected by policy policy-from-cli. The policy attempted to mutate the request, but it is currently configured to not allow mutations." },
+      warnings: ["added label mutated=yes"],
+    });
+  });
+  it("a mutated_object identical to the object is no patch, so a non-mutating policy accepts it", async () => {
+    const unchanged = podRequest({ ...pod("g"), metadata: { name: "g", labels: { mutated: "yes" } } }) as never;
+    const r = await validateBoth(probe, unchanged, { mode: "mutate" }, { mutating: false });
+    expect(r.allowed).toBe(true);
+    expect(r.patch).toBeUndefined();
+  });
+  it("a mutated_object for a request without object (DELETE) is refused with policy-server's text", () => {
+    const run = { exitCode: 0, stdout: new TextEncoder().encode('{"accepted":true,"mutated_object":{"kind":"Pod"}}'), stderr: "", interrupted: false, instantiateMs: 0, startMs: 0 };
+    expect(toAdmissionResponse(podRequest(null, { operation: "DELETE" }) as never, run)).toEqual({
+      uid: "test-uid",
+      allowed: false,
+      status: { message: "Incoming object is null, which happens only with DELETE operations, but the policy is attempting a mutation. This is not allowed" },
+    });
+  });
+  it("a trap or a non-zero exit is code 500 with the module's stderr; a malformed answer names the field", () => {
+    const run = (stdout: string, exitCode: number | null = 0, stderr = "") => ({ exitCode, stdout: new TextEncoder().encode(stdout), stderr, interrupted: false, instantiateMs: 0, startMs: 0 });
+    const request = podRequest(pod("g")) as never;
+    expect(toAdmissionResponse(request, run("", 1, "  boom\n"))).toEqual({ uid: "test-uid", allowed: false, status: { message: "boom", code: 500 } });
+    expect(toAdmissionResponse(request, run('{"accepted":"yes"}')).status).toEqual({ message: "internal server error: Cannot deserialize policy validation response: invalid type for `accepted`: a string, expected a boolean", code: 500 });
+    expect(toAdmissionResponse(request, run('{"accepted":false,"code":70000}')).status?.message).toContain("invalid type for `code`");
+    expect(toAdmissionResponse(request, run('{"accepted":true,"message":"note","warnings":[]}'))).toEqual({ uid: "test-uid", allowed: true, status: { message: "note" }, warnings: [] });
   });
 });
