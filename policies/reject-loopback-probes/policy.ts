@@ -4,6 +4,7 @@
  */
 import { checkWorkload, describeWorkload, findingRecord, summarizeFindings, type AnalysisOptions } from "../../src/analysis/reachability.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
+import { declareCleanRequestPrecheck } from "../shared/precheck.js";
 import { accept, reject } from "../../src/kubewarden/protocol.js";
 import { FINDINGS_ANNOTATION } from "../shared/settings.js";
 import { analysisOptions, parseWithSchema, type SchemaValidator } from "../shared/settings.js";
@@ -23,3 +24,6 @@ definePolicy<AnalysisOptions>({
     return reject(summarizeFindings(findings), { audit_annotations: { [FINDINGS_ANNOTATION]: JSON.stringify(findings.map(findingRecord)) } });
   },
 });
+
+// Clean workloads with default settings are answered natively, before any JS runs.
+declareCleanRequestPrecheck();

@@ -6,6 +6,7 @@
 import { checkWorkload, describeWorkload, type AnalysisOptions } from "../../src/analysis/reachability.js";
 import { rewriteUnreachableProbes, type RewriteStrategy } from "../../src/analysis/rewrite.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
+import { declareCleanRequestPrecheck } from "../shared/precheck.js";
 import { accept, type KubernetesObject, mutate } from "../../src/kubewarden/protocol.js";
 import { analysisOptions, parseWithSchema, type SchemaValidator } from "../shared/settings.js";
 import type { RewriteLoopbackProbesSettings } from "./settings.generated.js";
@@ -32,3 +33,6 @@ definePolicy<RewriteOptions>({
     return mutate(object as KubernetesObject, { warnings: changes.map((c) => c.description) });
   },
 });
+
+// Clean workloads with default settings are answered natively, before any JS runs.
+declareCleanRequestPrecheck();
