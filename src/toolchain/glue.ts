@@ -41,7 +41,7 @@ export interface GlueOptions {
   /** quickjs-wasi intrinsics bitmask for qjs_init2 (see ENGINE_INTRINSICS). */
   intrinsics: number;
   /**
-   * Honour a native pre-check the policy declares (see native-precheck.md). Off
+   * Honour a native pre-check the policy declares (src/kubewarden/native-precheck.ts). Off
    * builds answer every request in JS: the differential soundness tests compare both.
    */
   nativePrecheck: boolean;

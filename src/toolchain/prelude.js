@@ -106,7 +106,7 @@
   };
 
   // ---------------------------------------------------------------------------
-  // Native pre-check (see src/toolchain/native-precheck.md): a policy may declare,
+  // Native pre-check (see src/kubewarden/native-precheck.ts): a policy may declare,
   // at build time, when a validate request provably gets one constant answer.
   // The glue then checks the raw stdin bytes before any JS runs: well-formed
   // JSON, key/type rules, and no trigger text in the strings it is told to scan.
