@@ -5,6 +5,7 @@
 import { describeWorkload, findingRecords, summarizeFindings, type AnalysisOptions } from "../../src/analysis/reachability.js";
 import { judgeAdmission } from "../../src/analysis/update.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
+import { declareCleanRequestPrecheck } from "../shared/precheck.js";
 import { accept, reject } from "../../src/kubewarden/protocol.js";
 import { FINDINGS_ANNOTATION } from "../shared/settings.js";
 import { analysisOptions, parseWithSchema, type SchemaValidator } from "../shared/settings.js";
@@ -25,3 +26,6 @@ definePolicy<AnalysisOptions>({
     return reject(summarizeFindings(findings), { audit_annotations: { [FINDINGS_ANNOTATION]: JSON.stringify(findingRecords(findings)) } });
   },
 });
+
+// Clean workloads with default settings are answered natively, before any JS runs.
+declareCleanRequestPrecheck();

@@ -13,6 +13,7 @@ import { judgeAdmission } from "../../src/analysis/update.js";
 import { editJsonText, type JsonEdit } from "../../src/kubewarden/json-text.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
 import { accept, mutate, RawJson } from "../../src/kubewarden/protocol.js";
+import { declareCleanRequestPrecheck } from "../shared/precheck.js";
 import { analysisOptions, parseWithSchema, type SchemaValidator } from "../shared/settings.js";
 import type { RewriteLoopbackProbesSettings } from "./settings.generated.js";
 import validateSchema from "./settings.validate.generated.js";
@@ -56,3 +57,6 @@ definePolicy<Options>({
     return mutate(new RawJson(edited.text), { warnings });
   },
 });
+
+// Clean workloads with default settings are answered natively, before any JS runs.
+declareCleanRequestPrecheck();

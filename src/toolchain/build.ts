@@ -34,6 +34,8 @@ export interface BuildOptions {
   optimize?: string;
   /** Engine intrinsics bitmask (default ENGINE_INTRINSICS); profiling builds may want all. */
   intrinsics?: number;
+  /** Honour the policy's native pre-check (default true); off for differential soundness tests. */
+  nativePrecheck?: boolean;
   log?: (line: string) => void;
 }
 
@@ -86,6 +88,7 @@ export async function buildModule(options: BuildOptions): Promise<BuildResult> {
       memoryLimitBytes: MEMORY_LIMIT_BYTES,
       gcThresholdBytes: GC_THRESHOLD_BYTES,
       intrinsics: options.intrinsics ?? ENGINE_INTRINSICS,
+      nativePrecheck: options.nativePrecheck ?? true,
     });
     const p = (name: string) => join(work, name);
     await writeFile(p("glue.wat"), wat);
@@ -155,10 +158,10 @@ export interface PolicyBuild {
 export async function buildPolicy(
   policyDir: string,
   outDir: string,
-  opts: { log?: (line: string) => void; mode?: EvaluationMode; optimize?: string } = {},
+  opts: { log?: (line: string) => void; mode?: EvaluationMode; optimize?: string; nativePrecheck?: boolean; name?: string } = {},
 ): Promise<PolicyBuild> {
   const dir = resolve(policyDir);
-  const name = basename(dir);
+  const name = opts.name ?? basename(dir);
   const t0 = performance.now();
   const metadataPath = join(dir, "metadata.yml");
   if (!existsSync(metadataPath)) throw new Error(`${dir}: no metadata.yml`);
@@ -167,7 +170,7 @@ export async function buildPolicy(
   if (!existsSync(entry)) throw new Error(`${dir}: no policy.ts`);
   const readme = join(dir, "README.md");
   const usage = existsSync(readme) ? await readFile(readme, "utf8") : undefined;
-  const built = await buildModule({ entry, log: opts.log, mode: opts.mode, optimize: opts.optimize ?? "-Oz" });
+  const built = await buildModule({ entry, log: opts.log, mode: opts.mode, optimize: opts.optimize ?? "-Oz", nativePrecheck: opts.nativePrecheck });
   const annotated = annotate(built.wasm, metadata, usage);
   const output = join(resolve(outDir), `${name}.wasm`);
   await mkdir(resolve(outDir), { recursive: true });

@@ -46,6 +46,11 @@ export interface GlueOptions {
    * (see usesHostCalls), so modules that never ask the host import WASI only.
    */
   hostCalls?: boolean;
+  /**
+   * Honour a native pre-check the policy declares (src/kubewarden/native-precheck.ts). Off
+   * builds answer every request in JS: the differential soundness tests compare both.
+   */
+  nativePrecheck: boolean;
 }
 
 /** quickjs-wasi `Intrinsics` flags. */
@@ -85,7 +90,12 @@ export const HOST_FUNCTIONS = {
   random: "__lpp_host_x",
   jsonDepth: "__lpp_host_j",
   hostCall: "__lpp_host_h",
+  installPrecheck: "__lpp_host_p",
+  stdinLength: "__lpp_host_n",
 } as const;
+
+/** Bytes of stdin the glue reads natively before any JS runs (more is read by JS from the descriptor). */
+export const NATIVE_STDIN_CAP = 64 * 1024 * 1024;
 
 /**
  * The host-call import, as policy-evaluator links it for WASI modules
@@ -165,6 +175,7 @@ export function glueWat(options: GlueOptions): string {
   const mainName = strings.add(PRELUDE_ENTRY_POINTS.main);
   const initFailed = strings.add("loopback-probes glue: initialisation failed: ");
   const runFailed = strings.add("loopback-probes glue: uncaught error: ");
+  const validateAction = strings.add("validate");
   const stringBytes = strings.bytes();
   const javy = options.mode === "javy" ? 1 : 0;
 
@@ -233,6 +244,460 @@ ${
   (data $strings_seg "${watBytes(stringBytes)}")
   (data $prelude_seg "${watBytes(prelude)}")
   (data $bundle_seg "${watBytes(bundle)}")
+
+  ;; ---------------------------------------------------------------------------
+  ;; stdin, read natively once (exact size for JS, and the bytes the pre-check scans)
+  (global $stdin_buf (mut i32) (i32.const 0))
+  (global $stdin_len (mut i32) (i32.const 0))
+  (global $stdin_pos (mut i32) (i32.const 0))
+  (global $stdin_whole (mut i32) (i32.const 0))   ;; 1 when the read reached end of file
+  (global $pc (mut i32) (i32.const 0))            ;; the native pre-check table; 0 = none
+  (global $pc_frames (mut i32) (i32.const 0))
+  (global $pc_key_escaped (mut i32) (i32.const 0))
+
+  ;; Read stdin into one malloc'd buffer, doubling from 64 KiB up to $cap bytes.
+  ;; Whatever is not read here (past $cap, or after a host call appends to stdin)
+  ;; the JS side still reads from the file descriptor: see $host_rw.
+  (func $read_stdin (param $cap i32)
+    (local $buf i32) (local $size i32) (local $len i32) (local $n i32) (local $new i32)
+    (local.set $size (i32.const 65536))
+    (local.set $buf (call $malloc (local.get $size)))
+    (if (i32.eqz (local.get $buf)) (then (return)))
+    (block $done
+      (loop $more
+        (if (i32.eq (local.get $len) (local.get $size))
+          (then
+            (br_if $done (i32.ge_u (local.get $size) (local.get $cap)))
+            (local.set $new (call $malloc (i32.shl (local.get $size) (i32.const 1))))
+            (br_if $done (i32.eqz (local.get $new)))
+            (memory.copy (local.get $new) (local.get $buf) (local.get $len))
+            (call $free (local.get $buf))
+            (local.set $buf (local.get $new))
+            (local.set $size (i32.shl (local.get $size) (i32.const 1)))))
+        (i32.store (global.get $scratch) (i32.add (local.get $buf) (local.get $len)))
+        (i32.store offset=4 (global.get $scratch) (i32.sub (local.get $size) (local.get $len)))
+        (br_if $done (call $fd_read (i32.const 0) (global.get $scratch) (i32.const 1) (i32.add (global.get $scratch) (i32.const 8))))
+        (local.set $n (i32.load offset=8 (global.get $scratch)))
+        (if (i32.eqz (local.get $n))
+          (then
+            (global.set $stdin_whole (i32.const 1))
+            (br $done)))
+        (local.set $len (i32.add (local.get $len) (local.get $n)))
+        (br $more)))
+    (global.set $stdin_buf (local.get $buf))
+    (global.set $stdin_len (local.get $len))
+    (global.set $stdin_pos (i32.const 0)))
+
+  ;; Does argv[1] equal the NUL-terminated string at $want?
+  (func $argv1_is (param $want i32) (result i32)
+    (local $argc i32) (local $vec i32) (local $buf i32) (local $s i32) (local $r i32) (local $i i32) (local $c i32)
+    (drop (call $args_sizes_get (global.get $scratch) (i32.add (global.get $scratch) (i32.const 4))))
+    (local.set $argc (i32.load (global.get $scratch)))
+    (if (i32.lt_u (local.get $argc) (i32.const 2)) (then (return (i32.const 0))))
+    (local.set $vec (call $malloc (i32.shl (i32.add (local.get $argc) (i32.const 1)) (i32.const 2))))
+    (local.set $buf (call $malloc (i32.add (i32.load offset=4 (global.get $scratch)) (i32.const 1))))
+    (drop (call $args_get (local.get $vec) (local.get $buf)))
+    (local.set $s (i32.load offset=4 (local.get $vec)))
+    (local.set $r (i32.const 1))
+    (block $done
+      (loop $next
+        (local.set $c (i32.load8_u (i32.add (local.get $want) (local.get $i))))
+        (if (i32.ne (local.get $c) (i32.load8_u (i32.add (local.get $s) (local.get $i))))
+          (then (local.set $r (i32.const 0)) (br $done)))
+        (br_if $done (i32.eqz (local.get $c)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (call $free (local.get $vec))
+    (call $free (local.get $buf))
+    (local.get $r))
+
+  ;; Header word $i of the pre-check table.
+  (func $pc_word (param $i i32) (result i32)
+    (i32.load (i32.add (global.get $pc) (i32.shl (local.get $i) (i32.const 2)))))
+
+  (func $pc_is_ws (param $c i32) (result i32)
+    (i32.or (i32.or (i32.eq (local.get $c) (i32.const 32)) (i32.eq (local.get $c) (i32.const 10)))
+            (i32.or (i32.eq (local.get $c) (i32.const 13)) (i32.eq (local.get $c) (i32.const 9)))))
+
+  (func $pc_skip_ws (param $p i32) (param $end i32) (result i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (br_if $done (i32.eqz (call $pc_is_ws (i32.load8_u (local.get $p)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $next)))
+    (local.get $p))
+
+  (func $pc_is_hex (param $c i32) (result i32)
+    (i32.or (i32.lt_u (i32.sub (local.get $c) (i32.const 48)) (i32.const 10))
+            (i32.lt_u (i32.sub (i32.or (local.get $c) (i32.const 32)) (i32.const 97)) (i32.const 6))))
+
+  ;; Continuation bytes: $n bytes at $p, the first within [$lo, $hi], the others within [0x80, 0xBF].
+  (func $pc_utf8_tail (param $p i32) (param $end i32) (param $n i32) (param $lo i32) (param $hi i32) (result i32)
+    (local $c i32) (local $i i32)
+    (if (i32.gt_u (i32.add (local.get $p) (local.get $n)) (local.get $end)) (then (return (i32.const 0))))
+    (local.set $c (i32.load8_u (local.get $p)))
+    (if (i32.or (i32.lt_u (local.get $c) (local.get $lo)) (i32.gt_u (local.get $c) (local.get $hi))) (then (return (i32.const 0))))
+    (local.set $i (i32.const 1))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (if (i32.ne (i32.and (i32.load8_u (i32.add (local.get $p) (local.get $i))) (i32.const 0xc0)) (i32.const 0x80))
+          (then (return (i32.const 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (i32.const 1))
+
+  ;; A JSON string body starting after its opening quote. Returns the position after
+  ;; the closing quote, or 0 when the string is not well-formed (or, when $scan is
+  ;; set, when its text contains a trigger). Sets $pc_key_escaped: 1 for simple
+  ;; escapes, 2 for \\u escapes.
+  (func $pc_string (param $p i32) (param $end i32) (param $scan i32) (result i32)
+    (local $c i32) (local $st i32) (local $digits i32) (local $colons i32) (local $n i32) (local $lo i32) (local $hi i32)
+    (local $dfa i32) (local $accept i32) (local $transparent i32)
+    (global.set $pc_key_escaped (i32.const 0))
+    (local.set $dfa (i32.add (global.get $pc) (call $pc_word (i32.const 7))))
+    (local.set $accept (i32.add (global.get $pc) (call $pc_word (i32.const 8))))
+    (local.set $transparent (i32.add (global.get $pc) (call $pc_word (i32.const 9))))
+    (loop $next
+      (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const 0))))
+      (local.set $c (i32.load8_u (local.get $p)))
+      (if (i32.eq (local.get $c) (i32.const 34)) (then (return (i32.add (local.get $p) (i32.const 1)))))
+      (if (i32.lt_u (local.get $c) (i32.const 32)) (then (return (i32.const 0))))
+      (if (i32.eq (local.get $c) (i32.const 92))
+        (then
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const 0))))
+          (local.set $c (i32.load8_u (local.get $p)))
+          (if (i32.eq (local.get $c) (i32.const 117)) ;; \\uXXXX
+            (then
+              (if (local.get $scan) (then (return (i32.const 0))))
+              (if (i32.gt_u (i32.add (local.get $p) (i32.const 5)) (local.get $end)) (then (return (i32.const 0))))
+              (if (i32.eqz (i32.and (i32.and (call $pc_is_hex (i32.load8_u offset=1 (local.get $p))) (call $pc_is_hex (i32.load8_u offset=2 (local.get $p))))
+                                    (i32.and (call $pc_is_hex (i32.load8_u offset=3 (local.get $p))) (call $pc_is_hex (i32.load8_u offset=4 (local.get $p))))))
+                (then (return (i32.const 0))))
+              (global.set $pc_key_escaped (i32.const 2))
+              (local.set $p (i32.add (local.get $p) (i32.const 5)))
+              (br $next)))
+          ;; " \ / b f n r t: decoded to characters no trigger contains, so transparent
+          (if (i32.eqz
+                (i32.or (i32.or (i32.or (i32.eq (local.get $c) (i32.const 34)) (i32.eq (local.get $c) (i32.const 92)))
+                                (i32.or (i32.eq (local.get $c) (i32.const 47)) (i32.eq (local.get $c) (i32.const 98))))
+                        (i32.or (i32.or (i32.eq (local.get $c) (i32.const 102)) (i32.eq (local.get $c) (i32.const 110)))
+                                (i32.or (i32.eq (local.get $c) (i32.const 114)) (i32.eq (local.get $c) (i32.const 116))))))
+            (then (return (i32.const 0))))
+          (if (i32.eqz (global.get $pc_key_escaped)) (then (global.set $pc_key_escaped (i32.const 1))))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (br $next)))
+      (if (i32.ge_u (local.get $c) (i32.const 128))
+        (then
+          ;; UTF-8 as RFC 3629 allows it: no overlongs, no surrogates, nothing past U+10FFFF.
+          (local.set $n (i32.const 0))
+          (local.set $lo (i32.const 0x80))
+          (local.set $hi (i32.const 0xbf))
+          (if (i32.and (i32.ge_u (local.get $c) (i32.const 0xc2)) (i32.le_u (local.get $c) (i32.const 0xdf))) (then (local.set $n (i32.const 1))))
+          (if (i32.and (i32.ge_u (local.get $c) (i32.const 0xe0)) (i32.le_u (local.get $c) (i32.const 0xef))) (then (local.set $n (i32.const 2))))
+          (if (i32.and (i32.ge_u (local.get $c) (i32.const 0xf0)) (i32.le_u (local.get $c) (i32.const 0xf4))) (then (local.set $n (i32.const 3))))
+          (if (i32.eq (local.get $c) (i32.const 0xe0)) (then (local.set $lo (i32.const 0xa0))))
+          (if (i32.eq (local.get $c) (i32.const 0xed)) (then (local.set $hi (i32.const 0x9f))))
+          (if (i32.eq (local.get $c) (i32.const 0xf0)) (then (local.set $lo (i32.const 0x90))))
+          (if (i32.eq (local.get $c) (i32.const 0xf4)) (then (local.set $hi (i32.const 0x8f))))
+          (if (i32.eqz (local.get $n)) (then (return (i32.const 0))))
+          (if (i32.eqz (call $pc_utf8_tail (i32.add (local.get $p) (i32.const 1)) (local.get $end) (local.get $n) (local.get $lo) (local.get $hi)))
+            (then (return (i32.const 0))))
+          (local.set $p (i32.add (local.get $p) (i32.add (local.get $n) (i32.const 1))))
+          (br $next)))
+      (if (local.get $scan)
+        (then
+          (if (i32.eqz (i32.load8_u (i32.add (local.get $transparent) (local.get $c))))
+            (then
+              (if (i32.lt_u (i32.sub (local.get $c) (i32.const 48)) (i32.const 10))
+                (then
+                  (local.set $digits (i32.add (local.get $digits) (i32.const 1)))
+                  (if (i32.gt_u (local.get $digits) (call $pc_word (i32.const 4))) (then (return (i32.const 0)))))
+                (else (local.set $digits (i32.const 0))))
+              (if (i32.eq (local.get $c) (i32.const 58))
+                (then
+                  (local.set $colons (i32.add (local.get $colons) (i32.const 1)))
+                  (if (i32.gt_u (local.get $colons) (call $pc_word (i32.const 5))) (then (return (i32.const 0))))))
+              (local.set $st (i32.load8_u (i32.add (local.get $dfa) (i32.add (i32.shl (local.get $st) (i32.const 8)) (local.get $c)))))
+              (if (i32.load8_u (i32.add (local.get $accept) (local.get $st))) (then (return (i32.const 0))))))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $next))
+    (i32.const 0))
+
+  ;; The rule (its address) for a key of $len raw bytes at $key in an object at $depth, or 0.
+  (func $pc_rule (param $key i32) (param $len i32) (param $depth i32) (result i32)
+    (local $r i32) (local $n i32) (local $d i32) (local $k i32) (local $i i32)
+    (local.set $r (i32.add (global.get $pc) (call $pc_word (i32.const 11))))
+    (local.set $n (call $pc_word (i32.const 10)))
+    (block $none
+      (loop $next
+        (br_if $none (i32.eqz (local.get $n)))
+        (block $skip
+          (br_if $skip (i32.ne (i32.load8_u offset=4 (local.get $r)) (local.get $len)))
+          (local.set $d (i32.load8_u offset=5 (local.get $r)))
+          (br_if $skip (i32.and (i32.ne (local.get $d) (i32.const 0)) (i32.ne (local.get $d) (local.get $depth))))
+          (local.set $k (i32.add (global.get $pc) (i32.load (local.get $r))))
+          (local.set $i (i32.const 0))
+          (block $differ
+            (loop $byte
+              (if (i32.ge_u (local.get $i) (local.get $len)) (then (return (local.get $r))))
+              (br_if $differ (i32.ne (i32.load8_u (i32.add (local.get $key) (local.get $i))) (i32.load8_u (i32.add (local.get $k) (local.get $i)))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $byte))))
+        (local.set $r (i32.add (local.get $r) (i32.const 12)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $next)))
+    (i32.const 0))
+
+  ;; Index of a rule given its address.
+  (func $pc_rule_id (param $r i32) (result i32)
+    (i32.div_u (i32.sub (local.get $r) (i32.add (global.get $pc) (call $pc_word (i32.const 11)))) (i32.const 12)))
+
+  ;; The pre-check proper: 1 when the bytes are one well-formed JSON object that
+  ;; satisfies every rule and whose scanned strings hold no trigger. One pass, no
+  ;; recursion (an explicit frame stack bounded by the table's maxDepth).
+  ;; Type bits: 1 object, 2 empty object, 4 array, 8 string, 16 number, 32 port, 64 boolean, 128 null.
+  (func $pc_scan (param $p i32) (param $end i32) (result i32)
+    (local $state i32) (local $depth i32) (local $frame i32) (local $c i32)
+    (local $mask i32) (local $req i32) (local $scan i32) (local $elem i32) (local $rule i32)
+    (local $key i32) (local $keylen i32) (local $max i32)
+    (local $neg i32) (local $zero i32) (local $digits i32) (local $val i32) (local $port i32)
+    (local.set $max (call $pc_word (i32.const 2)))
+    (local.set $mask (i32.const 1))
+    (local.set $req (call $pc_word (i32.const 12)))
+    (local.set $elem (i32.const 255))
+    (block $fail
+      (loop $step
+        (block $s_key
+          (block $s_after
+            (block $s_value
+              (br_table $s_value $s_after $s_key (local.get $state)))
+            ;; ---- a value, whose allowed types are $mask ----
+            (local.set $p (call $pc_skip_ws (local.get $p) (local.get $end)))
+            (br_if $fail (i32.ge_u (local.get $p) (local.get $end)))
+            (local.set $c (i32.load8_u (local.get $p)))
+            (local.set $state (i32.const 1))
+            (if (i32.eq (local.get $c) (i32.const 123)) ;; {
+              (then
+                (br_if $fail (i32.eqz (i32.and (local.get $mask) (i32.const 3))))
+                (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
+                (br_if $fail (i32.gt_u (local.get $depth) (local.get $max)))
+                (local.set $frame (i32.add (global.get $pc_frames) (i32.shl (local.get $depth) (i32.const 3))))
+                (i32.store8 (local.get $frame) (i32.const 1))
+                (i32.store8 offset=1 (local.get $frame) (i32.eqz (i32.and (local.get $mask) (i32.const 1))))
+                (i32.store16 offset=2 (local.get $frame) (local.get $req))
+                (local.set $p (call $pc_skip_ws (i32.add (local.get $p) (i32.const 1)) (local.get $end)))
+                (if (i32.and (i32.lt_u (local.get $p) (local.get $end)) (i32.eq (i32.load8_u (local.get $p)) (i32.const 125)))
+                  (then
+                    (br_if $fail (i32.ne (local.get $req) (i32.const 0xffff)))
+                    (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                    (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
+                    (br $step)))
+                (local.set $state (i32.const 2))
+                (br $step)))
+            (if (i32.eq (local.get $c) (i32.const 91)) ;; [
+              (then
+                (br_if $fail (i32.eqz (i32.and (local.get $mask) (i32.const 4))))
+                (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
+                (br_if $fail (i32.gt_u (local.get $depth) (local.get $max)))
+                (local.set $frame (i32.add (global.get $pc_frames) (i32.shl (local.get $depth) (i32.const 3))))
+                (i32.store8 (local.get $frame) (i32.const 2))
+                (i32.store8 offset=1 (local.get $frame) (i32.shl (local.get $scan) (i32.const 2)))
+                (i32.store16 offset=2 (local.get $frame) (local.get $req))
+                (i32.store8 offset=4 (local.get $frame) (local.get $elem))
+                (local.set $p (call $pc_skip_ws (i32.add (local.get $p) (i32.const 1)) (local.get $end)))
+                (if (i32.and (i32.lt_u (local.get $p) (local.get $end)) (i32.eq (i32.load8_u (local.get $p)) (i32.const 93)))
+                  (then
+                    (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                    (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
+                    (br $step)))
+                (local.set $mask (local.get $elem))
+                (local.set $elem (i32.const 255))
+                (local.set $state (i32.const 0))
+                (br $step)))
+            (if (i32.eq (local.get $c) (i32.const 34)) ;; "
+              (then
+                (br_if $fail (i32.eqz (i32.and (local.get $mask) (i32.const 8))))
+                (local.set $p (call $pc_string (i32.add (local.get $p) (i32.const 1)) (local.get $end) (local.get $scan)))
+                (br_if $fail (i32.eqz (local.get $p)))
+                (br $step)))
+            (if (i32.or (i32.eq (local.get $c) (i32.const 45)) (i32.lt_u (i32.sub (local.get $c) (i32.const 48)) (i32.const 10)))
+              (then
+                (br_if $fail (i32.eqz (i32.and (local.get $mask) (i32.const 48))))
+                ;; -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, noting whether it is a plain port 1..65535
+                (local.set $neg (i32.eq (local.get $c) (i32.const 45)))
+                (if (local.get $neg) (then (local.set $p (i32.add (local.get $p) (i32.const 1)))))
+                (br_if $fail (i32.ge_u (local.get $p) (local.get $end)))
+                (local.set $c (i32.load8_u (local.get $p)))
+                (br_if $fail (i32.ge_u (i32.sub (local.get $c) (i32.const 48)) (i32.const 10)))
+                (local.set $zero (i32.eq (local.get $c) (i32.const 48)))
+                (local.set $digits (i32.const 0))
+                (local.set $val (i32.const 0))
+                (if (local.get $zero)
+                  (then (local.set $p (i32.add (local.get $p) (i32.const 1))))
+                  (else
+                    (block $int_done
+                      (loop $int
+                        (br_if $int_done (i32.ge_u (local.get $p) (local.get $end)))
+                        (local.set $c (i32.load8_u (local.get $p)))
+                        (br_if $int_done (i32.ge_u (i32.sub (local.get $c) (i32.const 48)) (i32.const 10)))
+                        (if (i32.lt_u (local.get $digits) (i32.const 6))
+                          (then (local.set $val (i32.add (i32.mul (local.get $val) (i32.const 10)) (i32.sub (local.get $c) (i32.const 48))))))
+                        (local.set $digits (i32.add (local.get $digits) (i32.const 1)))
+                        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                        (br $int)))))
+                (local.set $port (i32.and (i32.and (i32.eqz (local.get $neg)) (i32.eqz (local.get $zero)))
+                                          (i32.and (i32.le_u (local.get $digits) (i32.const 5)) (i32.le_u (local.get $val) (i32.const 65535)))))
+                (if (i32.and (i32.lt_u (local.get $p) (local.get $end)) (i32.eq (i32.load8_u (local.get $p)) (i32.const 46)))
+                  (then
+                    (local.set $port (i32.const 0))
+                    (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                    (local.set $digits (i32.const 0))
+                    (block $frac_done
+                      (loop $frac
+                        (br_if $frac_done (i32.ge_u (local.get $p) (local.get $end)))
+                        (br_if $frac_done (i32.ge_u (i32.sub (i32.load8_u (local.get $p)) (i32.const 48)) (i32.const 10)))
+                        (local.set $digits (i32.add (local.get $digits) (i32.const 1)))
+                        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                        (br $frac)))
+                    (br_if $fail (i32.eqz (local.get $digits)))))
+                (if (i32.and (i32.lt_u (local.get $p) (local.get $end)) (i32.eq (i32.or (i32.load8_u (local.get $p)) (i32.const 32)) (i32.const 101)))
+                  (then
+                    (local.set $port (i32.const 0))
+                    (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                    (if (i32.lt_u (local.get $p) (local.get $end))
+                      (then
+                        (local.set $c (i32.load8_u (local.get $p)))
+                        (if (i32.or (i32.eq (local.get $c) (i32.const 43)) (i32.eq (local.get $c) (i32.const 45)))
+                          (then (local.set $p (i32.add (local.get $p) (i32.const 1)))))))
+                    (local.set $digits (i32.const 0))
+                    (block $exp_done
+                      (loop $exp
+                        (br_if $exp_done (i32.ge_u (local.get $p) (local.get $end)))
+                        (br_if $exp_done (i32.ge_u (i32.sub (i32.load8_u (local.get $p)) (i32.const 48)) (i32.const 10)))
+                        (local.set $digits (i32.add (local.get $digits) (i32.const 1)))
+                        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                        (br $exp)))
+                    (br_if $fail (i32.eqz (local.get $digits)))))
+                ;; A port-only position needs a plain port number.
+                (br_if $fail (i32.and (i32.eqz (i32.and (local.get $mask) (i32.const 16))) (i32.eqz (i32.and (local.get $port) (i32.ge_u (local.get $val) (i32.const 1))))))
+                (br $step)))
+            (if (i32.eq (local.get $c) (i32.const 116)) ;; true
+              (then
+                (br_if $fail (i32.eqz (i32.and (local.get $mask) (i32.const 64))))
+                (br_if $fail (i32.gt_u (i32.add (local.get $p) (i32.const 4)) (local.get $end)))
+                (br_if $fail (i32.ne (i32.load (local.get $p)) (i32.const 0x65757274)))
+                (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                (br $step)))
+            (if (i32.eq (local.get $c) (i32.const 102)) ;; false
+              (then
+                (br_if $fail (i32.eqz (i32.and (local.get $mask) (i32.const 64))))
+                (br_if $fail (i32.gt_u (i32.add (local.get $p) (i32.const 5)) (local.get $end)))
+                (br_if $fail (i32.ne (i32.load offset=1 (local.get $p)) (i32.const 0x65736c61)))
+                (local.set $p (i32.add (local.get $p) (i32.const 5)))
+                (br $step)))
+            (if (i32.eq (local.get $c) (i32.const 110)) ;; null
+              (then
+                (br_if $fail (i32.eqz (i32.and (local.get $mask) (i32.const 128))))
+                (br_if $fail (i32.gt_u (i32.add (local.get $p) (i32.const 4)) (local.get $end)))
+                (br_if $fail (i32.ne (i32.load (local.get $p)) (i32.const 0x6c6c756e)))
+                (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                (br $step)))
+            (br $fail))
+          ;; ---- after a value: a separator, the end of its container, or the end of input ----
+          (local.set $p (call $pc_skip_ws (local.get $p) (local.get $end)))
+          (if (i32.eqz (local.get $depth)) (then (return (i32.eq (local.get $p) (local.get $end)))))
+          (br_if $fail (i32.ge_u (local.get $p) (local.get $end)))
+          (local.set $c (i32.load8_u (local.get $p)))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (local.set $frame (i32.add (global.get $pc_frames) (i32.shl (local.get $depth) (i32.const 3))))
+          (if (i32.eq (i32.load8_u (local.get $frame)) (i32.const 1))
+            (then
+              (if (i32.eq (local.get $c) (i32.const 44)) (then (local.set $state (i32.const 2)) (br $step)))
+              (br_if $fail (i32.ne (local.get $c) (i32.const 125)))
+              ;; a required key never seen
+              (br_if $fail (i32.and (i32.ne (i32.load16_u offset=2 (local.get $frame)) (i32.const 0xffff))
+                                    (i32.eqz (i32.and (i32.load8_u offset=1 (local.get $frame)) (i32.const 2)))))
+              (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
+              (br $step)))
+          (if (i32.eq (local.get $c) (i32.const 44))
+            (then
+              (local.set $mask (i32.load8_u offset=4 (local.get $frame)))
+              (local.set $req (i32.load16_u offset=2 (local.get $frame)))
+              (local.set $scan (i32.shr_u (i32.and (i32.load8_u offset=1 (local.get $frame)) (i32.const 4)) (i32.const 2)))
+              (local.set $elem (i32.const 255))
+              (local.set $state (i32.const 0))
+              (br $step)))
+          (br_if $fail (i32.ne (local.get $c) (i32.const 93)))
+          (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
+          (br $step))
+        ;; ---- a member's key, then ':' ----
+        (local.set $p (call $pc_skip_ws (local.get $p) (local.get $end)))
+        (br_if $fail (i32.ge_u (local.get $p) (local.get $end)))
+        (br_if $fail (i32.ne (i32.load8_u (local.get $p)) (i32.const 34)))
+        (local.set $key (i32.add (local.get $p) (i32.const 1)))
+        (local.set $p (call $pc_string (local.get $key) (local.get $end) (i32.const 0)))
+        (br_if $fail (i32.eqz (local.get $p)))
+        ;; A \\u escape could spell a rule's key: give up. Other escapes cannot (rule keys are plain).
+        (br_if $fail (i32.eq (global.get $pc_key_escaped) (i32.const 2)))
+        (local.set $keylen (i32.sub (i32.sub (local.get $p) (local.get $key)) (i32.const 1)))
+        (local.set $frame (i32.add (global.get $pc_frames) (i32.shl (local.get $depth) (i32.const 3))))
+        (br_if $fail (i32.and (i32.load8_u offset=1 (local.get $frame)) (i32.const 1)))
+        (local.set $rule (i32.const 0))
+        (if (i32.eqz (global.get $pc_key_escaped))
+          (then (local.set $rule (call $pc_rule (local.get $key) (local.get $keylen) (local.get $depth)))))
+        (if (local.get $rule)
+          (then
+            (if (i32.eq (call $pc_rule_id (local.get $rule)) (i32.load16_u offset=2 (local.get $frame)))
+              (then (i32.store8 offset=1 (local.get $frame) (i32.or (i32.load8_u offset=1 (local.get $frame)) (i32.const 2)))))
+            (local.set $mask (i32.load8_u offset=7 (local.get $rule)))
+            (local.set $elem (i32.load8_u offset=8 (local.get $rule)))
+            (if (i32.eqz (local.get $elem)) (then (local.set $elem (i32.const 255))))
+            (local.set $req (i32.load16_u offset=10 (local.get $rule)))
+            (local.set $scan (i32.load8_u offset=6 (local.get $rule))))
+          (else
+            (local.set $mask (i32.const 255))
+            (local.set $elem (i32.const 255))
+            (local.set $req (i32.const 0xffff))
+            (local.set $scan (i32.const 0))))
+        (local.set $p (call $pc_skip_ws (local.get $p) (local.get $end)))
+        (br_if $fail (i32.ge_u (local.get $p) (local.get $end)))
+        (br_if $fail (i32.ne (i32.load8_u (local.get $p)) (i32.const 58)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $state (i32.const 0))
+        (br $step)))
+    (i32.const 0))
+
+  ;; Answer without entering JS when the pre-check proves the answer. 1 = answered.
+  (func $precheck (result i32)
+    (if (i32.eqz (global.get $pc)) (then (return (i32.const 0))))
+    (if (i32.eqz (global.get $stdin_whole)) (then (return (i32.const 0))))
+    (if (i32.gt_u (global.get $stdin_len) (call $pc_word (i32.const 3))) (then (return (i32.const 0))))
+    (if (i32.eqz (call $argv1_is (i32.add (global.get $strings) (i32.const ${validateAction.offset})))) (then (return (i32.const 0))))
+    (if (i32.eqz (call $pc_scan (global.get $stdin_buf) (i32.add (global.get $stdin_buf) (global.get $stdin_len)))) (then (return (i32.const 0))))
+    (call $write_all (i32.const 1) (i32.add (global.get $pc) (call $pc_word (i32.const 0))) (call $pc_word (i32.const 1)))
+    (i32.const 1))
+
+  ;; install(ab, off, len) → 1 when the table is installed (0 when pre-checks are built off)
+  (func $host_install_precheck (param $argv i32) (result i32)
+    (local $src i32) (local $len i32) (local $table i32)
+    (if (i32.eqz (i32.const ${options.nativePrecheck ? 1 : 0})) (then (return (call $number (i32.const 0)))))
+    (local.set $len (call $arg_i32 (local.get $argv) (i32.const 2)))
+    (local.set $src (call $buffer_at (local.get $argv) (i32.const 0)))
+    (if (i32.or (i32.eqz (local.get $src)) (i32.lt_s (local.get $len) (i32.const 64))) (then (return (call $number (i32.const 0)))))
+    (local.set $table (call $malloc (local.get $len)))
+    (memory.copy (local.get $table) (local.get $src) (local.get $len))
+    (global.set $pc (local.get $table))
+    (global.set $pc_frames (call $malloc (i32.shl (i32.add (call $pc_word (i32.const 2)) (i32.const 2)) (i32.const 3))))
+    (call $number (i32.const 1)))
+
+  ;; stdinLength() → bytes of stdin read natively and not yet handed to JS, or -1
+  ;; when the native read did not reach the end (JS then reads the rest itself).
+  (func $host_stdin_length (result i32)
+    (if (i32.eqz (global.get $stdin_whole)) (then (return (call $number (i32.const -1)))))
+    (call $number (i32.sub (global.get $stdin_len) (global.get $stdin_pos))))
 
   ;; Write len bytes at ptr to fd, ignoring short writes' errors (best effort diagnostics).
   (func $write_all (param $fd i32) (param $ptr i32) (param $len i32)
@@ -336,6 +801,8 @@ ${registerHostFunctions}
     (local $r i32)
     ;; Without a snapshot (tests, debugging) initialise now.
     (call $initialize)
+    (call $read_stdin (i32.const ${NATIVE_STDIN_CAP}))
+    (if (call $precheck) (then (return)))
     (call $call_global (global.get $reseed_fn))
     (if (global.get $bytecode)
       (then
@@ -370,10 +837,21 @@ ${registerHostFunctions}
 
   ;; read(fd, ab, off, len) / write(fd, ab, off, len) → bytes, or -errno
   (func $host_rw (param $argv i32) (param $write i32) (result i32)
-    (local $ptr i32) (local $err i32)
+    (local $ptr i32) (local $err i32) (local $n i32)
     (if (i32.eqz (call $arg_i32 (local.get $argv) (i32.const 3))) (then (return (call $number (i32.const 0)))))
     (local.set $ptr (call $buffer_at (local.get $argv) (i32.const 1)))
     (if (i32.eqz (local.get $ptr)) (then (return (call $number (i32.const -28)))))
+    ;; stdin the glue already read is served first; then the descriptor (host calls append to it).
+    (if (i32.and (i32.eqz (local.get $write))
+                 (i32.and (i32.eqz (call $arg_i32 (local.get $argv) (i32.const 0)))
+                          (i32.lt_u (global.get $stdin_pos) (global.get $stdin_len))))
+      (then
+        (local.set $n (i32.sub (global.get $stdin_len) (global.get $stdin_pos)))
+        (if (i32.lt_u (call $arg_i32 (local.get $argv) (i32.const 3)) (local.get $n))
+          (then (local.set $n (call $arg_i32 (local.get $argv) (i32.const 3)))))
+        (memory.copy (local.get $ptr) (i32.add (global.get $stdin_buf) (global.get $stdin_pos)) (local.get $n))
+        (global.set $stdin_pos (i32.add (global.get $stdin_pos) (local.get $n)))
+        (return (call $number (local.get $n)))))
     (i32.store (global.get $scratch) (local.get $ptr))
     (i32.store offset=4 (global.get $scratch) (call $arg_i32 (local.get $argv) (i32.const 3)))
     (local.set $err
@@ -502,6 +980,8 @@ ${
     (if (i32.eq (local.get $which) (i32.const 97)) (then (return (call $host_argv1))))   ;; a
     (if (i32.eq (local.get $which) (i32.const 120)) (then (return (call $host_random (local.get $argv)))))   ;; x
     (if (i32.eq (local.get $which) (i32.const 106)) (then (return (call $host_json_depth (local.get $argv)))))  ;; j
+    (if (i32.eq (local.get $which) (i32.const 112)) (then (return (call $host_install_precheck (local.get $argv)))))  ;; p
+    (if (i32.eq (local.get $which) (i32.const 110)) (then (return (call $host_stdin_length))))  ;; n
 ${hostCalls ? "    (if (i32.eq (local.get $which) (i32.const 104)) (then (return (call $host_hostcall (local.get $argv)))))  ;; h\n" : ""}    (call $qjs_get_undefined))
   ;; --- the engine's clock and entropy (see DETERMINISTIC_DURING_INIT) ---
   ;; While initialising (at build time, under Wizer) the engine sees a fixed clock

@@ -15,8 +15,10 @@
     jsonDepth: g.__lpp_host_j,
     // Present only in modules linked with the host-call import (see glue.ts, usesHostCalls).
     hostCall: g.__lpp_host_h,
+    precheck: g.__lpp_host_p,
+    stdinLength: g.__lpp_host_n,
   };
-  ["r", "w", "d", "e", "a", "x", "j", "h"].forEach(function (k) {
+  ["r", "w", "d", "e", "a", "x", "j", "h", "p", "n"].forEach(function (k) {
     delete g["__lpp_host_" + k];
   });
 
@@ -131,6 +133,133 @@
   g.__lpp_jsonDepth = function (bytes, limit) {
     var b = bytesOf(bytes, "jsonDepth");
     return host.jsonDepth(b.buffer, b.byteOffset, b.byteLength, limit);
+  };
+
+  // ---------------------------------------------------------------------------
+  // Native pre-check (see src/kubewarden/native-precheck.ts): a policy may declare,
+  // at build time, when a validate request provably gets one constant answer.
+  // The glue then checks the raw stdin bytes before any JS runs: well-formed
+  // JSON, key/type rules, and no trigger text in the strings it is told to scan.
+  // Here the declaration is compiled into the binary table the glue reads.
+  var TYPE_BITS = { object: 1, "empty-object": 2, array: 4, string: 8, number: 16, port: 32, boolean: 64, null: 128 };
+  function typeMask(list, what) {
+    if (list === undefined) return 0;
+    var m = 0;
+    for (var i = 0; i < list.length; i++) {
+      var b = TYPE_BITS[list[i]];
+      if (b === undefined || !Object.prototype.hasOwnProperty.call(TYPE_BITS, list[i])) throw new TypeError("native precheck: unknown type " + list[i] + " in " + what);
+      m |= b;
+    }
+    return m;
+  }
+  function asciiBytes(text, what) {
+    var out = [];
+    for (var i = 0; i < text.length; i++) {
+      var c = text.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) throw new TypeError("native precheck: " + what + " must be printable ASCII without quotes or backslashes: " + text);
+      out.push(c);
+    }
+    return out;
+  }
+  // Aho-Corasick automaton over lower-cased trigger bytes, expanded to a full DFA
+  // (256 next states per state, ASCII letters folded) so the glue spends one load per byte.
+  function triggerAutomaton(triggers) {
+    var next = [new Array(256).fill(-1)];
+    var accept = [0];
+    triggers.forEach(function (t) {
+      var bytes = asciiBytes(t.toLowerCase(), "trigger");
+      if (bytes.length === 0) throw new TypeError("native precheck: empty trigger");
+      var s = 0;
+      bytes.forEach(function (b) {
+        if (next[s][b] < 0) {
+          next[s][b] = next.length;
+          next.push(new Array(256).fill(-1));
+          accept.push(0);
+        }
+        s = next[s][b];
+      });
+      accept[s] = 1;
+    });
+    var fail = new Array(next.length).fill(0);
+    var queue = [];
+    for (var c = 0; c < 256; c++) {
+      if (next[0][c] < 0) next[0][c] = 0;
+      else queue.push(next[0][c]);
+    }
+    while (queue.length > 0) {
+      var s = queue.shift();
+      if (accept[fail[s]]) accept[s] = 1;
+      for (var b = 0; b < 256; b++) {
+        var t = next[s][b];
+        if (t < 0) next[s][b] = next[fail[s]][b];
+        else {
+          fail[t] = next[fail[s]][b];
+          queue.push(t);
+        }
+      }
+    }
+    if (next.length > 255) throw new TypeError("native precheck: too many trigger states (" + next.length + ")");
+    for (var st = 0; st < next.length; st++) for (var u = 65; u <= 90; u++) next[st][u] = next[st][u + 32];
+    return { next: next, accept: accept };
+  }
+  g.__lpp_declarePrecheck = function (config) {
+    if (typeof host.precheck !== "function") return false;
+    var rules = config.rules || [];
+    var ids = new Map();
+    rules.forEach(function (r, i) {
+      var key = r.key + "@" + (r.depth || 0);
+      if (ids.has(key)) throw new TypeError("native precheck: duplicate rule " + key);
+      if (!ids.has(r.key)) ids.set(r.key, i);
+    });
+    function ruleId(key, what) {
+      if (key === undefined) return 0xffff;
+      if (!ids.has(key)) throw new TypeError("native precheck: " + what + " " + key + " has no rule of its own");
+      return ids.get(key);
+    }
+    var dfa = triggerAutomaton(config.triggers || []);
+    var answer = host.encode(config.answer);
+    var out = [];
+    function u8(v) { out.push(v & 255); }
+    function u16(v) { u8(v); u8(v >>> 8); }
+    function u32(v) { u16(v & 0xffff); u16(v >>> 16); }
+    // Header: 16 u32 words; offsets are from the table's start.
+    var header = 64;
+    var keys = [];
+    var keyBytes = 0;
+    rules.forEach(function (r) { var b = asciiBytes(r.key, "rule key"); keys.push(b); keyBytes += b.length; });
+    var dfaOff = header, acceptOff = dfaOff + dfa.next.length * 256, transparentOff = acceptOff + dfa.next.length;
+    var rulesOff = transparentOff + 256, keysOff = rulesOff + rules.length * 12, answerOff = keysOff + keyBytes;
+    u32(answerOff); u32(answer.length); u32(config.maxDepth); u32(config.maxInputBytes);
+    u32(config.maxDigitRun); u32(config.maxColons); u32(dfa.next.length); u32(dfaOff);
+    u32(acceptOff); u32(transparentOff); u32(rules.length); u32(rulesOff);
+    u32(ruleId(config.requiredTopLevelKey, "required top-level key")); u32(keysOff); u32(0); u32(0);
+    dfa.next.forEach(function (row) { row.forEach(u8); });
+    dfa.accept.forEach(u8);
+    var transparent = new Array(256).fill(0);
+    for (var b = 0x80; b < 256; b++) transparent[b] = 1; // non-ASCII never spells a trigger, nor breaks one
+    asciiBytes(config.transparent || "", "transparent").forEach(function (c) { transparent[c] = 1; });
+    transparent.forEach(u8);
+    var at = keysOff;
+    rules.forEach(function (r, i) {
+      u32(at); u8(keys[i].length); u8(r.depth || 0);
+      u8(r.scan ? 1 : 0); u8(typeMask(r.types, r.key));
+      u8(typeMask(r.elements, r.key + " elements")); u8(0);
+      u16(ruleId(r.requiredKey, "required key"));
+      at += keys[i].length;
+    });
+    keys.forEach(function (k) { k.forEach(u8); });
+    for (var i = 0; i < answer.length; i++) u8(answer[i]);
+    var table = new Uint8Array(out);
+    return host.precheck(table.buffer, 0, table.length) === 1;
+  };
+  // The whole of stdin the glue already read, in one exact-size buffer (null when it did not).
+  g.__lpp_readStdinWhole = function () {
+    if (typeof host.stdinLength !== "function") return null;
+    var n = host.stdinLength();
+    if (n < 0) return null;
+    var b = new Uint8Array(n);
+    var got = n === 0 ? 0 : host.read(0, b.buffer, 0, n);
+    return got === n ? b : b.subarray(0, got < 0 ? 0 : got);
   };
 
   // Math.random: xorshift128+ reseeded from WASI random_get on every _start,

@@ -219,3 +219,37 @@ export function appendCustomSection(bytes: Uint8Array, name: string, payload: Ui
   const content = concat([Uint8Array.from(encodeName(name)), payload]);
   return concat([bytes, section(SECTION_CUSTOM, content)]);
 }
+
+const SECTION_GLOBAL = 6;
+
+/**
+ * A copy of the module that also exports every mutable global it defines, as
+ * `<prefix><index>`: a host that reuses an instance must put them back to their
+ * initial values between runs. Only simple constant initialisers are expected
+ * (what Wizer and wasm-opt emit); anything else is refused.
+ */
+export function exportMutableGlobals(bytes: Uint8Array, prefix: string): Uint8Array {
+  const importedGlobals = imports(bytes).filter((i) => i.kind === "global").length;
+  const mutable: number[] = [];
+  sectionEntries(bytes, SECTION_GLOBAL, (r) => {
+    r.byte(); // valtype
+    const mut = r.byte();
+    // init expression: one constant instruction, then `end`
+    const op = r.byte();
+    if (op === 0x41 || op === 0x42) {
+      while (r.byte() & 0x80); // signed LEB128
+    } else if (op === 0x43) r.at += 4;
+    else if (op === 0x44) r.at += 8;
+    else if (op === 0x23) r.u32();
+    else throw new Error(`unsupported global initialiser opcode 0x${op.toString(16)}`);
+    if (r.byte() !== 0x0b) throw new Error("unsupported global initialiser (more than one instruction)");
+    return mut;
+  }).forEach((mut, i) => {
+    if (mut === 1) mutable.push(importedGlobals + i);
+  });
+  const existing = exports(bytes);
+  const content: number[] = [...encodeU32(existing.length + mutable.length)];
+  for (const e of existing) content.push(...encodeName(e.name), EXTERNAL_KINDS.indexOf(e.kind), ...encodeU32(e.index));
+  for (const index of mutable) content.push(...encodeName(`${prefix}${index}`), EXTERNAL_KINDS.indexOf("global"), ...encodeU32(index));
+  return replaceSection(bytes, SECTION_EXPORT, Uint8Array.from(content));
+}

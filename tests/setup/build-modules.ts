@@ -4,7 +4,7 @@
  * the artifacts a user would ship. Runs the builds two at a time (2-core CI).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { policyDirs } from "../../src/cli/build.js";
 import { buildPolicy } from "../../src/toolchain/build.js";
 import { sourceHash } from "../../src/toolchain/source-hash.js";
@@ -31,18 +31,24 @@ export default async function setup(): Promise<void> {
   // Rebuilding takes ~10 s per module; skip it when no input changed since the last run.
   const stamp = join(OUT, "inputs.sha256");
   const hash = sourceHash(ROOT, BUILD_INPUTS);
-  const built = folders.every((d) => existsSync(join(OUT, `${d.split("/").pop()}.wasm`)));
+  const built = folders.every((d) => existsSync(join(OUT, `${basename(d)}.wasm`)));
   if (built && existsSync(stamp) && readFileSync(stamp, "utf8") === hash) {
     console.log(`test modules are up to date (${folders.length})`);
     return;
   }
-  const queue = [...folders];
+  // Policies that declare a native pre-check are also built with it forced off
+  // (<name>.no-precheck.wasm): tests/e2e/native-precheck.test.ts compares both.
+  const precheckOff = policyDirs(join(ROOT, "policies")).filter((d) => /Precheck\(/.test(readFileSync(join(d, "policy.ts"), "utf8")));
+  const jobs: (() => Promise<unknown>)[] = [
+    ...folders.map((dir) => () => buildPolicy(dir, OUT)),
+    ...precheckOff.map((dir) => () => buildPolicy(dir, OUT, { nativePrecheck: false, name: `${basename(dir)}.no-precheck` })),
+  ];
   const t0 = performance.now();
   await Promise.all(
     [0, 1].map(async () => {
-      for (let dir = queue.shift(); dir; dir = queue.shift()) await buildPolicy(dir, OUT);
+      for (let job = jobs.shift(); job; job = jobs.shift()) await job();
     }),
   );
   writeFileSync(stamp, hash);
-  console.log(`built ${folders.length} modules for the tests in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`built ${folders.length + precheckOff.length} modules for the tests in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

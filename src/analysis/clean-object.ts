@@ -1,0 +1,59 @@
+/**
+ * When the analysis provably has nothing to say about an object, stated as
+ * conditions on its JSON text (the input of a native pre-check).
+ *
+ * Every finding needs a loopback host, read from a container's command/args,
+ * an env value or a probe's `host`; every malformed-object answer needs a
+ * field of the wrong type among those podSpecShapeProblems reads; every
+ * unresolvable-port finding needs a probe port that is not a plain 1..65535
+ * integer. So an object is clean when:
+ * - the fields the shape check reads have the types it accepts, wherever they
+ *   appear (stricter than the check, which only looks inside pod specs);
+ * - every probe-like `port` is a plain integer 1..65535 (named ports fall back);
+ * - no opt-out annotation (the answer then says which probes were not checked);
+ * - no string under command, args, value or host contains text from which
+ *   classifyHost could read loopback in any spelling: `127`, `177` (octal
+ *   0177), `0x` (hex), `::` or more than six colons (IPv6), ten or more digits
+ *   (32-bit decimal), localhost, loopback, `ip6-`, and `$` (any expansion) or
+ *   `%` (escapes). Shell quotes are ignored while matching (`1'2'7`).
+ * Keep this in step with shape.ts, probes.ts, listeners.ts and host.ts: the
+ * differential tests (pre-check on vs off) fail when it is not.
+ */
+import { SKIP_CONTAINERS_ANNOTATION } from "./opt-out.js";
+
+export type CleanValueType = "object" | "empty-object" | "array" | "string" | "number" | "port" | "boolean" | "null";
+
+export interface CleanKeyRule {
+  key: string;
+  depth?: number;
+  types: readonly CleanValueType[];
+  elements?: readonly CleanValueType[];
+  requiredKey?: string;
+  scan?: boolean;
+}
+
+export const CLEAN_OBJECT_RULES: readonly CleanKeyRule[] = [
+  { key: "hostNetwork", types: ["boolean", "null"] },
+  { key: "containers", types: ["array", "null"], elements: ["object"], requiredKey: "name" },
+  { key: "initContainers", types: ["array", "null"], elements: ["object"], requiredKey: "name" },
+  { key: "name", types: ["string"] },
+  { key: "command", types: ["array", "null"], elements: ["string"], scan: true },
+  { key: "args", types: ["array", "null"], elements: ["string"], scan: true },
+  { key: "env", types: ["array", "null"], elements: ["object"], requiredKey: "name" },
+  { key: "value", types: ["string", "null"], scan: true },
+  { key: "ports", types: ["array", "null"], elements: ["object"], requiredKey: "containerPort" },
+  { key: "containerPort", types: ["number"] },
+  { key: "livenessProbe", types: ["object", "null"] },
+  { key: "readinessProbe", types: ["object", "null"] },
+  { key: "startupProbe", types: ["object", "null"] },
+  { key: "httpGet", types: ["object", "null"], requiredKey: "port" },
+  { key: "tcpSocket", types: ["object", "null"], requiredKey: "port" },
+  { key: "grpc", types: ["object", "null"], requiredKey: "port" },
+  { key: "port", types: ["port"] },
+  { key: "host", types: ["string", "null"], scan: true },
+  { key: SKIP_CONTAINERS_ANNOTATION, types: [] },
+];
+
+export const LOOPBACK_TRIGGERS: readonly string[] = ["127", "177", "0x", "::", "localhost", "loopback", "ip6-", "$", "%"];
+
+export const CLEAN_STRING_LIMITS = { transparent: "'`", maxDigitRun: 9, maxColons: 6 } as const;

@@ -1,0 +1,193 @@
+/**
+ * Evaluations spread over worker threads, each holding pooled instances
+ * (pooled-runner.ts) of the modules it was given: the offline audit uses every
+ * core, and a run that overstays its deadline is stopped the way policy-server
+ * stops it (the worker is terminated, the run answers as a timeout, a new
+ * worker takes its place).
+ *
+ * Runs that need host calls stay on the calling thread (a handler is a
+ * function and cannot cross threads): see `runLocal`.
+ */
+import { availableParallelism } from "node:os";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { compilePooled, PooledModule, type PooledResult, type PooledRunOptions } from "./pooled-runner.js";
+
+export interface PoolJob {
+  module: string;
+  action: string;
+  stdin: Uint8Array;
+}
+
+export type PoolResult = PooledResult & { timedOut?: boolean };
+
+interface Pending {
+  job: PoolJob;
+  resolve: (r: PoolResult) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: Pending | null;
+  timer: NodeJS.Timeout | null;
+}
+
+/** Marks a worker started by this pool: the same module file is the worker's entry. */
+const WORKER_MARK = "lpp-evaluation-worker";
+
+/**
+ * The worker's side: compile the modules once, then answer jobs in order. This
+ * file is its own worker entry (also once bundled into the CLI: the bundle's
+ * entry must call `isEvaluationWorker()` first and skip the CLI when true).
+ */
+export function isEvaluationWorker(): boolean {
+  return !isMainThread && (workerData as { mark?: string } | null)?.mark === WORKER_MARK;
+}
+
+async function serveJobs(): Promise<void> {
+  const data = workerData as { modules: Record<string, Uint8Array> };
+  const modules = new Map<string, PooledModule>();
+  for (const [name, bytes] of Object.entries(data.modules)) modules.set(name, new PooledModule(await compilePooled(bytes)));
+  parentPort!.on("message", (job: PoolJob) => {
+    const m = modules.get(job.module);
+    if (!m) return parentPort!.postMessage({ error: `unknown module ${job.module}` });
+    try {
+      const r = m.run(job.action, job.stdin);
+      parentPort!.postMessage({ result: r });
+    } catch (e) {
+      parentPort!.postMessage({ error: e instanceof Error ? e.message : String(e) });
+    }
+  });
+  parentPort!.postMessage({ ready: true });
+}
+
+if (isEvaluationWorker()) serveJobs().catch((e: unknown) => parentPort!.postMessage({ fatal: e instanceof Error ? e.message : String(e) }));
+
+export interface EvaluationPoolOptions {
+  /** Worker threads (default: available cores). */
+  threads?: number;
+  /** Deadline per run in milliseconds (default none). */
+  timeoutMs?: number;
+}
+
+export class EvaluationPool {
+  private slots: Slot[] = [];
+  private queue: Pending[] = [];
+  private readonly local = new Map<string, Promise<PooledModule>>();
+  private closed = false;
+  readonly threads: number;
+
+  constructor(
+    private readonly modules: Readonly<Record<string, Uint8Array>>,
+    private readonly options: EvaluationPoolOptions = {},
+  ) {
+    this.threads = Math.max(1, options.threads ?? availableParallelism());
+  }
+
+  /** Evaluate on a worker thread. */
+  run(job: PoolJob): Promise<PoolResult> {
+    if (this.closed) return Promise.reject(new Error("evaluation pool is closed"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Evaluate on this thread, with host calls answered by `options.hostCall` (no deadline: synchronous). */
+  async runLocal(job: PoolJob, options: PooledRunOptions = {}): Promise<PoolResult> {
+    let m = this.local.get(job.module);
+    if (!m) {
+      const bytes = this.modules[job.module];
+      if (!bytes) throw new Error(`unknown module ${job.module}`);
+      m = compilePooled(bytes).then((compiled) => new PooledModule(compiled));
+      this.local.set(job.module, m);
+    }
+    return (await m).run(job.action, job.stdin, options);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.queue.splice(0)) p.reject(new Error("evaluation pool closed"));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots = [];
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => s.busy === null);
+      if (!slot && this.slots.length < this.threads) slot = this.spawn();
+      if (!slot) return;
+      const next = this.queue.shift()!;
+      this.dispatch(slot, next);
+    }
+  }
+
+  private spawn(): Slot {
+    const entry = new URL(import.meta.url);
+    // From the TypeScript sources (development, tests) the worker registers tsx's
+    // loader first, as bin/loopback-probes.js does; the packaged CLI is plain JS.
+    const worker = entry.pathname.endsWith(".ts")
+      ? new Worker(`import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`, {
+          eval: true,
+          workerData: { mark: WORKER_MARK, modules: this.modules },
+          execArgv: [],
+        })
+      : new Worker(entry, { workerData: { mark: WORKER_MARK, modules: this.modules }, execArgv: [] });
+    const slot: Slot = { worker, busy: null, timer: null };
+    let ready = false;
+    const waiting: Pending[] = [];
+    worker.on("message", (msg: { ready?: boolean; result?: PooledResult; error?: string; fatal?: string }) => {
+      if (msg.ready) {
+        ready = true;
+        for (const p of waiting.splice(0)) this.send(slot, p);
+        return;
+      }
+      const pending = slot.busy;
+      if (slot.timer) clearTimeout(slot.timer);
+      slot.timer = null;
+      slot.busy = null;
+      if (msg.fatal) {
+        pending?.reject(new Error(`evaluation worker failed: ${msg.fatal}`));
+        this.replace(slot);
+        return;
+      }
+      if (pending) {
+        if (msg.error !== undefined) pending.reject(new Error(msg.error));
+        else pending.resolve(msg.result!);
+      }
+      this.pump();
+    });
+    worker.on("error", (e) => {
+      slot.busy?.reject(e);
+      slot.busy = null;
+      this.replace(slot);
+    });
+    (slot as Slot & { start: (p: Pending) => void }).start = (p: Pending) => (ready ? this.send(slot, p) : waiting.push(p));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private dispatch(slot: Slot, pending: Pending): void {
+    slot.busy = pending;
+    (slot as Slot & { start: (p: Pending) => void }).start(pending);
+  }
+
+  private send(slot: Slot, pending: Pending): void {
+    if (this.options.timeoutMs !== undefined)
+      slot.timer = setTimeout(() => {
+        // Like an epoch deadline in policy-server: the evaluation is stopped, not awaited.
+        slot.busy = null;
+        pending.resolve({ exitCode: null, stdout: new Uint8Array(), stderr: "", trap: "deadline exceeded", reused: false, timedOut: true });
+        this.replace(slot);
+        this.pump();
+      }, this.options.timeoutMs);
+    slot.worker.postMessage(pending.job);
+  }
+
+  private replace(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    void slot.worker.terminate();
+    this.slots = this.slots.filter((s) => s !== slot);
+    if (!this.closed) this.pump();
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The worker-thread evaluation pool: answers identical to the reference runner,
+ * work spread over the threads, a run past its deadline answered as a timeout
+ * (the worker is replaced and later runs still work), host-call runs on the
+ * calling thread.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { EvaluationPool } from "../../src/toolchain/evaluation-pool.js";
+import { compileModule, runWasi } from "../../src/toolchain/wasi-runner.js";
+import { podRequest, wasmBytes } from "../helpers.js";
+
+const decoder = new TextDecoder();
+const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+const PROBE = "protocol-probe";
+
+describe("evaluation pool", () => {
+  const pool = new EvaluationPool({ reject: wasmBytes("reject-loopback-probes"), probe: wasmBytes(PROBE) }, { threads: 2, timeoutMs: 3000 });
+  afterAll(() => pool.close());
+
+  it("answers as fresh node:wasi instances do, for many concurrent runs", async () => {
+    const fresh = await compileModule(wasmBytes("reject-loopback-probes"));
+    const requests = Array.from({ length: 40 }, (_, i) =>
+      encode({
+        request: podRequest({ kind: "Pod", metadata: { name: `p${i}` }, spec: { containers: [{ name: "c", args: [`--listen-address=${i % 2 ? "127.0.0.1" : "0.0.0.0"}:80`], livenessProbe: { tcpSocket: { port: 80 } } }] } }),
+        settings: {},
+      }),
+    );
+    const pooled = await Promise.all(requests.map((stdin) => pool.run({ module: "reject", action: "validate", stdin })));
+    for (const [i, stdin] of requests.entries()) {
+      const expected = await runWasi(fresh, "validate", stdin);
+      expect(decoder.decode(pooled[i]!.stdout)).toBe(decoder.decode(expected.stdout));
+    }
+    expect(pooled.filter((r) => decoder.decode(r.stdout).includes('"accepted":false'))).toHaveLength(20);
+    expect(pooled.some((r) => r.reused)).toBe(true);
+  });
+
+  it("answers a run past its deadline as a timeout and keeps serving", async () => {
+    const spin = await pool.run({ module: "probe", action: "validate", stdin: encode({ request: podRequest({}), settings: { mode: "spin" } }) });
+    expect(spin.timedOut).toBe(true);
+    expect(spin.exitCode).toBeNull();
+    const after = await pool.run({ module: "probe", action: "validate", stdin: encode({ request: podRequest({ metadata: { name: "after" } }), settings: {} }) });
+    expect(decoder.decode(after.stdout)).toContain("name=after");
+  });
+
+  it("runs host-call evaluations on the calling thread with the handler", async () => {
+    const r = await pool.runLocal({ module: "probe", action: "validate", stdin: encode({ request: podRequest({}), settings: {} }) }, { hostCall: () => ({ ok: false, error: "no" }) });
+    expect(decoder.decode(r.stdout)).toContain('"accepted":true');
+  });
+});

@@ -1,0 +1,223 @@
+/**
+ * Soundness of the native pre-check: every policy module that declares one is
+ * also built with it forced off (`<name>.no-precheck.wasm`, see
+ * tests/setup/build-modules.ts), and both must write byte-identical answers for
+ * every input: the policies' test_data, hostile byte-level inputs, generated
+ * workloads with mutations aimed at the pre-check's rules (triggers spelled
+ * every way, escapes, wrong types, duplicate keys, broken JSON) and every
+ * workload of ../shared/corpus. A second check proves the pre-check does fire:
+ * without that, "identical answers" would hold vacuously.
+ */
+import fc from "fast-check";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { describe, expect, it } from "vitest";
+import { POD_SPEC_PATHS } from "../../src/analysis/workload.js";
+import { compileModule, runWasi } from "../../src/toolchain/wasi-runner.js";
+import { RUNS, SEED, workload } from "../generators.js";
+import { podRequest, ROOT, wasmBytes } from "../helpers.js";
+import { fuelOf } from "../support/fuel.js";
+
+const POLICIES = ["reject-loopback-probes", "rewrite-loopback-probes"] as const;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+interface Pair {
+  name: string;
+  on: WebAssembly.Module;
+  off: WebAssembly.Module;
+}
+
+const pairs: Pair[] = await Promise.all(
+  POLICIES.map(async (name) => ({
+    name,
+    on: await compileModule(wasmBytes(name)),
+    off: await compileModule(wasmBytes(`${name}.no-precheck`)),
+  })),
+);
+
+let compared = 0;
+
+/** Run both builds of every policy on the same stdin; the answers must be identical bytes. */
+async function expectSameAnswers(stdin: Uint8Array | string, label: string, action = "validate"): Promise<void> {
+  const bytes = typeof stdin === "string" ? encoder.encode(stdin) : stdin;
+  for (const pair of pairs) {
+    const [on, off] = [await runWasi(pair.on, action, bytes), await runWasi(pair.off, action, bytes)];
+    const [a, b] = [decoder.decode(on.stdout), decoder.decode(off.stdout)];
+    if (a !== b || on.exitCode !== off.exitCode)
+      throw new Error(`${pair.name}: pre-check changes the answer for ${label}\n  stdin: ${decoder.decode(bytes).slice(0, 400)}\n  on:  ${a.slice(0, 300)}\n  off: ${b.slice(0, 300)}`);
+    expect(on.exitCode).toBe(0);
+    compared++;
+  }
+}
+
+const request = (object: unknown, extra: Record<string, unknown> = {}) => ({ request: podRequest(object), settings: {}, ...extra });
+
+// --- mutations aimed at the rules ---------------------------------------------------------
+
+/** Texts that spell (or nearly spell) a loopback host, an expansion or an escape, for scanned strings. */
+const SPELLINGS = [
+  "127.0.0.1:8080", "1'2'7.0.0.1:8080", "127.1:80", "0x7f000001:80", "0X7F.1:80", "2130706433:80", "0177.0.0.1:80",
+  "[::1]:80", "::1", "0:0:0:0:0:0:0:1", "::ffff:7f00:1", "LOCALHOST:80", "LocalHost.:80", "ip6-localhost", "ip6-loopback",
+  "$(HOST):80", "${HOST}:80", "%31%32%37.0.0.1", "12`7`.0.0.1", "128.0.0.1:80", "0.0.0.0:80", "10.0.0.1:127", "local host",
+  "\u00a0127.0.0.1", "12\u00e97", "1234567890", "123456789", "a:b:c:d:e:f:g", "a:b:c:d:e:f",
+];
+const WEIRD_VALUES: unknown[] = [null, true, 0, 1, 65535, 65536, -1, 8080.5, 1e3, "8080", "http", "", [], {}, ["x"], [1], [{}], { port: 1 }];
+const RULE_KEYS = ["hostNetwork", "containers", "initContainers", "name", "command", "args", "env", "value", "ports", "containerPort", "livenessProbe", "readinessProbe", "startupProbe", "httpGet", "tcpSocket", "grpc", "port", "host", "request", "settings", "object", "kind"];
+
+/** Walk an object and, at random, replace values, drop keys, or push spellings into strings. */
+/** A small seeded PRNG (mulberry32), so each generated case replays from its fast-check seed. */
+class Rng {
+  constructor(private state: number) {}
+  /** An integer in [min, max]. */
+  nextInt(min: number, max: number): number {
+    let t = (this.state = (this.state + 0x6d2b79f5) | 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return min + (((t ^ (t >>> 14)) >>> 0) % (max - min + 1));
+  }
+}
+
+function mutateObject(value: unknown, rng: Rng, depth = 0): unknown {
+  if (Array.isArray(value)) return value.map((v) => mutateObject(v, rng, depth + 1));
+  if (typeof value === "string") return rng.nextInt(0, 9) === 0 ? value + SPELLINGS[rng.nextInt(0, SPELLINGS.length - 1)]! : value;
+  if (typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const roll = rng.nextInt(0, 39);
+    if (roll === 0 && RULE_KEYS.includes(k)) continue; // a required key goes missing
+    if (roll === 1 && RULE_KEYS.includes(k)) out[k] = WEIRD_VALUES[rng.nextInt(0, WEIRD_VALUES.length - 1)];
+    else out[k] = mutateObject(v, rng, depth + 1);
+  }
+  if (rng.nextInt(0, 29) === 0) out[RULE_KEYS[rng.nextInt(0, RULE_KEYS.length - 1)]!] = WEIRD_VALUES[rng.nextInt(0, WEIRD_VALUES.length - 1)];
+  return out;
+}
+
+/** Byte-level edits of the JSON text: escapes in keys, duplicate keys, whitespace, broken syntax, raw bytes. */
+const TEXT_EDITS: ((text: string, at: number) => string)[] = [
+  (t, at) => t.slice(0, at) + " \t\r\n" + t.slice(at),
+  (t, at) => t.slice(0, at) + t.slice(at + 1),
+  (t, at) => t.slice(0, at) + "," + t.slice(at),
+  (t, at) => t.slice(0, at) + "}" + t.slice(at),
+  (t) => t.replace(/"port":/, '"po\\u0072t":'),
+  (t) => t.replace(/"name":/, '"n\\u0061me":'),
+  (t) => t.replace(/"args":/, '"ar\\/gs":'),
+  (t) => t.replace(/"containers":\[/, '"containers":5,"containers":['),
+  (t) => t.replace(/"containers":\[/, '"containers":[],"containers":['),
+  (t) => t.replace(/"port":(\d+)/, '"port":"$1"'),
+  (t) => t.replace(/"port":(\d+)/, '"port":$1.0'),
+  (t) => t.replace(/"port":(\d+)/, '"port":0$1'),
+  (t) => t.replace(/"port":(\d+)/, '"port":-$1'),
+  (t) => t.replace(/"port":(\d+)/, '"port":$1e0'),
+  (t) => t.replace(/--([a-z.-]+)=/, "--$1=\\u0031\\u0032\\u0037."),
+  (t) => t.replace(/--([a-z.-]+)=/, "--$1=12\\n7."),
+  (t) => t.replace(/"settings":\{\}/, '"settings":{"includeContainers":[]}'),
+  (t) => t.replace(/"settings":\{\}/, '"settings":null'),
+  (t) => t.replace(/"settings":\{\}/, '"settings":[]'),
+  (t) => t.replace(/"settings":\{\}/, '"settings":{ }'),
+  (t) => "\ufeff" + t,
+  (t) => t + " ",
+  (t) => t + "x",
+  (t) => t.replace(/true/, "tru"),
+  (t) => t.replace(/"kind":"[A-Za-z]+"/, '"kind":"__proto__"'),
+  (t) => t.replace(/"kind":"[A-Za-z]+"/, '"kind":"toString"'),
+];
+
+const mutatedRequest = fc.tuple(workload, fc.integer({ min: 0, max: 3 }), fc.array(fc.tuple(fc.nat(TEXT_EDITS.length - 1), fc.nat()), { maxLength: 2 }), fc.integer())
+  .map(([object, objectEdits, textEdits, seed]) => {
+    const rng = new Rng(seed);
+    let value: unknown = request(object);
+    for (let i = 0; i < objectEdits; i++) value = mutateObject(value, rng);
+    let text = JSON.stringify(value);
+    for (const [edit, at] of textEdits) text = TEXT_EDITS[edit]!(text, at % Math.max(1, text.length));
+    return text;
+  });
+
+describe("native pre-check: identical answers with it on and off", () => {
+  it("for every test_data request of every policy, in three serialisations", async () => {
+    for (const policy of POLICIES) {
+      const dir = join(ROOT, "policies", policy, "test_data");
+      for (const file of readdirSync(dir).filter((f) => f.endsWith(".json"))) {
+        const req = JSON.parse(readFileSync(join(dir, file), "utf8")) as unknown;
+        await expectSameAnswers(JSON.stringify({ request: req, settings: {} }), `${policy}/${file}`);
+        await expectSameAnswers(JSON.stringify({ request: req }, null, 2), `${policy}/${file} (pretty, no settings)`);
+        await expectSameAnswers(JSON.stringify({ request: req, settings: { excludeContainers: ["x"] } }), `${policy}/${file} (settings)`);
+      }
+    }
+  });
+
+  it("for hostile and malformed input", async () => {
+    const inputs: (string | Uint8Array)[] = [
+      "", " ", "{}", "[]", "null", '{"request":{}}', '{"request":[]}', '{"request":{},"request":5}', '{"request":{}}x', '{"request":{}} {}',
+      '{"settings":{},"request":{"object":{"kind":"Pod","spec":{}}}}', '{"request":{"object":5}}', '{"request":{"object":null}}',
+      '{"request":{"object":{"kind":"Pod","spec":{"containers":[{"name":"a","ports":[{"name":"p"}]}]}}}}',
+      '{"request":{"object":{"kind":"Pod","spec":{"containers":[{"name":"a","livenessProbe":{"httpGet":{}}}]}}}}',
+      '{"request":{"object":{"kind":"Pod","spec":{"containers":[{"name":"a","livenessProbe":{"httpGet":{"port":80,"host":"127.0.0.1"}}}]}}}}',
+      '{"request":{"object":{"kind":"Pod","spec":{"containers":[{"name":"a","args":["--listen-address=127.0.0.1:80"],"livenessProbe":{"tcpSocket":{"port":80}}}]}}}}',
+      '{"request":{"object":{"kind":"Pod","spec":{"containers":[{"name":"a","args":["--listen-address=0.0.0.0:80"],"livenessProbe":{"tcpSocket":{"port":80}}}]}}}}',
+      "[".repeat(600) + "]".repeat(600), '{"request":' + "[".repeat(511) + "]".repeat(511) + "}", '{"request":{"a":"\u0001"}}',
+      new Uint8Array([0x7b, 0x22, 0x72, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]), new Uint8Array([0x7b, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x3a, 0x31, 0x7d]),
+      '{"request":{"a":"\\ud800"}}', '{"request":{"a":1.}}', '{"request":{"a":01}}', '{"request":{"a":-}}', '{"request":{"a":1e}}', '{"request":{"a":.5}}',
+      '{"request":{"a":tru}}', '{"request":{"a":nul}}', '{"request":{"a":falsey}}', '{"request":{"a":"x\\q"}}', '{"request":{"a":"\\u12"}}',
+    ];
+    for (const [i, input] of inputs.entries()) await expectSameAnswers(input, `hostile input #${i}`);
+    await expectSameAnswers("{}", "validate-settings {}", "validate-settings");
+  });
+
+  it(`for ${RUNS} generated workloads with mutations aimed at the rules (seed ${SEED})`, async () => {
+    console.info(`native pre-check differential: seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
+    const sample = fc.sample(mutatedRequest, { numRuns: RUNS, seed: SEED });
+    for (const [i, text] of sample.entries()) await expectSameAnswers(text, `generated request #${i} (seed ${SEED})`);
+  });
+
+  const corpus = join(ROOT, "..", "shared", "corpus");
+  it.runIf(existsSync(corpus))("for every workload in ../shared/corpus", async () => {
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir)) {
+        const p = join(dir, entry);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (/\.(ya?ml|json)$/.test(entry)) files.push(p);
+      }
+    };
+    walk(corpus);
+    let workloads = 0;
+    for (const file of files) {
+      let docs: unknown[];
+      try {
+        docs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS({ maxAliasCount: 100 }) as unknown);
+      } catch {
+        continue;
+      }
+      for (const doc of docs) {
+        if (typeof doc !== "object" || doc === null || !Object.hasOwn(POD_SPEC_PATHS, (doc as { kind?: unknown }).kind as string)) continue;
+        workloads++;
+        await expectSameAnswers(JSON.stringify(request(doc)), file);
+      }
+    }
+    console.info(`native pre-check differential: ${workloads} corpus workloads, ${compared} comparisons so far`);
+    expect(workloads).toBeGreaterThan(100);
+  });
+});
+
+describe("native pre-check: fires on clean requests", () => {
+  it("answers a clean workload without entering JS (far fewer wasm instructions)", () => {
+    const clean = JSON.stringify(
+      request({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "web", namespace: "shop" },
+        spec: { template: { spec: { containers: [{ name: "web", image: "shop/web:1", args: ["--listen-address=:8080"], ports: [{ name: "http", containerPort: 8080 }], readinessProbe: { httpGet: { path: "/ready", port: 8080 } } }] } } },
+      }),
+    );
+    for (const policy of POLICIES) {
+      const on = fuelOf(wasmBytes(policy), "validate", clean);
+      const off = fuelOf(wasmBytes(`${policy}.no-precheck`), "validate", clean);
+      expect(on.stdout).toBe('{"accepted":true}');
+      expect(off.stdout).toBe(on.stdout);
+      // The JS path parses, checks and stringifies: hundreds of thousands of instructions.
+      expect(on.fuel * 10).toBeLessThan(off.fuel);
+    }
+  });
+});
