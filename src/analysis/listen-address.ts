@@ -20,7 +20,7 @@ export interface ParsedAddress {
  * zeros (`+8080` and `0008080` are 8080). 0 means "any free port": unknown.
  */
 export function parsePort(raw: string): number | null {
-  const text = raw.trim();
+  const text = raw.charCodeAt(0) <= 32 || raw.charCodeAt(raw.length - 1) <= 32 ? raw.trim() : raw;
   let i = text.charCodeAt(0) === 43 /* + */ ? 1 : 0;
   if (i === text.length) return null;
   let n = 0;
@@ -33,26 +33,29 @@ export function parsePort(raw: string): number | null {
   return n >= 1 ? n : null;
 }
 
-/** `host:port`, `[v6]:port`, `:port`, or a bare host (port null). */
+/**
+ * `host:port`, `[v6]:port`, `:port`, or a bare host (port null). Native string
+ * searches only: in QuickJS a character loop or a split costs thousands of
+ * instructions, and URL lists call this once per entry.
+ */
 export function parseHostPort(value: string): ParsedAddress {
-  const v = value.trim();
-  if (v.startsWith("[")) {
+  const v = value.charCodeAt(0) <= 32 || value.charCodeAt(value.length - 1) <= 32 ? value.trim() : value;
+  if (v.charCodeAt(0) === 91 /* [ */) {
     const close = v.indexOf("]");
     if (close < 0) return { host: v, port: null };
     const host = v.slice(0, close + 1);
-    const rest = v.slice(close + 1);
-    return { host, port: rest.startsWith(":") ? parsePort(rest.slice(1)) : null };
+    return { host, port: v.charCodeAt(close + 1) === 58 /* : */ ? parsePort(v.slice(close + 2)) : null };
   }
-  const colons = v.split(":").length - 1;
-  if (colons === 1) {
-    const [host, port] = v.split(":") as [string, string];
-    return { host, port: parsePort(port) };
-  }
+  const colon = v.indexOf(":");
+  if (colon >= 0 && v.indexOf(":", colon + 1) < 0) return { host: v.slice(0, colon), port: parsePort(v.slice(colon + 1)) };
   // No colon: a bare host or a bare port; more than one: an unbracketed IPv6 literal.
   // A bare port is written as one (Go would read `8080` as a host, but every
   // program that takes a bare port here means the port); long numbers are hosts
   // (`2130706433` is 127.0.0.1 to inet_aton).
-  if (colons === 0 && v.length <= 6 && parsePort(v) !== null) return { host: "", port: parsePort(v) };
+  if (colon < 0 && v.length <= 6) {
+    const port = parsePort(v);
+    if (port !== null) return { host: "", port };
+  }
   return { host: v, port: null };
 }
 
@@ -70,12 +73,18 @@ const SCHEME_PORTS = new Map<string, number>([
 export function parseUrls(value: string): ParsedAddress[] {
   const out: ParsedAddress[] = [];
   let start = 0;
-  for (let i = 0; i <= value.length; i++) {
-    const c = i < value.length ? value.charCodeAt(i) : 44;
-    if (c !== 44 /* , */ && c !== 59 /* ; */) continue;
-    const entry = value.slice(start, i).trim();
-    start = i + 1;
-    if (entry.length > 0) out.push(parseUrl(entry));
+  let comma = value.indexOf(",");
+  let semicolon = value.indexOf(";");
+  while (start <= value.length) {
+    if (comma >= 0 && comma < start) comma = value.indexOf(",", start);
+    if (semicolon >= 0 && semicolon < start) semicolon = value.indexOf(";", start);
+    const end = comma < 0 ? (semicolon < 0 ? value.length : semicolon) : semicolon < 0 ? comma : Math.min(comma, semicolon);
+    if (end > start) {
+      const entry = value.slice(start, end);
+      const trimmed = entry.charCodeAt(0) <= 32 || entry.charCodeAt(entry.length - 1) <= 32 ? entry.trim() : entry;
+      if (trimmed.length > 0) out.push(parseUrl(trimmed));
+    }
+    start = end + 1;
   }
   return out;
 }
@@ -83,18 +92,19 @@ export function parseUrls(value: string): ParsedAddress[] {
 function parseUrl(entry: string): ParsedAddress {
   const sep = entry.indexOf("://");
   if (sep <= 0) return parseHostPort(entry);
-  const scheme = entry.slice(0, sep).toLowerCase();
-  let end = sep + 3;
-  while (end < entry.length) {
-    const c = entry.charCodeAt(end);
-    if (c === 47 /* / */ || c === 63 /* ? */ || c === 35 /* # */) break;
-    end++;
-  }
-  const authority = entry.slice(sep + 3, end);
-  const parsed = parseHostPort(authority.slice(authority.lastIndexOf("@") + 1));
+  let end = entry.length;
+  const slash = entry.indexOf("/", sep + 3);
+  if (slash >= 0) end = slash;
+  const query = entry.indexOf("?", sep + 3);
+  if (query >= 0 && query < end) end = query;
+  const hash = entry.indexOf("#", sep + 3);
+  if (hash >= 0 && hash < end) end = hash;
+  const at = entry.lastIndexOf("@", end - 1);
+  const parsed = parseHostPort(entry.slice(at > sep ? at + 1 : sep + 3, end));
   // ASP.NET's "+" and "*" wildcards mean all interfaces.
   const host = parsed.host === "+" || parsed.host === "*" ? "" : parsed.host;
-  return { host, port: parsed.port ?? SCHEME_PORTS.get(scheme) ?? null };
+  if (parsed.port !== null) return host === parsed.host ? parsed : { host, port: parsed.port };
+  return { host, port: SCHEME_PORTS.get(entry.slice(0, sep).toLowerCase()) ?? null };
 }
 
 /** Parse a value in the given form. URL-looking values are read as URLs whatever the form. */

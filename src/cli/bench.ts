@@ -135,7 +135,8 @@ Engines (--engine, repeatable; default both):
   wasmtime  wasmtime ${WASMTIME_VERSION} configured as policy-server (epoch deadline
             --timeout, default ${DEFAULT_TIMEOUT_SECONDS} s: a request that hits it is reported as such);
             times are measured inside the runner around instantiation and
-            _start. Also prints the exact wasm instructions of one validate
+            _start (which includes reading stdin: the runner serves fd_read
+            from Python, as a pipe, like policy-evaluator). Also prints the exact wasm instructions of one validate
             (wasmtime fuel), a machine-independent cost. Needs .cache/wasmtime
             (python3 -m venv .cache/wasmtime && .cache/wasmtime/bin/pip install
             wasmtime==${WASMTIME_VERSION})

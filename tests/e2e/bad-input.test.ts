@@ -233,3 +233,56 @@ describe.each(POLICIES)("%s: adversarial requests give bounded answers", (policy
     if (policy === "reject-loopback-probes") expect(answer(matching).message).toContain("…(60000 characters)");
   });
 });
+
+/** Bind detection and attribution (issue 12 items 2, 3) and owner advice (issue 11 item 8), through the built modules. */
+describe.each(POLICIES)("%s: binds as programs parse them", (policy) => {
+  const validate = (object: unknown) => runRaw(policy, "validate", wrap(object));
+  const flagged = (r: RawRun) => (policy === "reject-loopback-probes" ? r.json.accepted === false : r.json.mutated_object !== undefined);
+  const probe = (port: number) => ({ livenessProbe: { httpGet: { path: "/healthz", port } } });
+
+  it.each([
+    ["OPA --addr=localhost:8181", { name: "opa", image: "openpolicyagent/opa:0.9.2", args: ["run", "--server", "--addr=localhost:8181"], ...probe(8181) }],
+    ["a quoted value in sh -c", { name: "a", command: ["sh", "-c", "exec /app --listen-address='127.0.0.1:8080';"], ...probe(8080) }],
+    ["a quoted host in sh -c", { name: "a", command: ["sh", "-c", 'exec /app --listen-address="127.0.0.1":8080 &\nwait'], ...probe(8080) }],
+    ["${VAR} from env in sh -c", { name: "a", command: ["sh", "-c", "exec /app --listen-address=${ADDR}"], env: [{ name: "ADDR", value: "127.0.0.1:8080" }], ...probe(8080) }],
+    ["127.1 and a Go port", { name: "a", args: ["--listen-address=127.1:+8080"], ...probe(8080) }],
+    ["0x7f000001", { name: "a", args: ["--bind=0x7f000001:8080"], ...probe(8080) }],
+    ["the last of repeated flags", { name: "a", args: ["--listen-address=:8080", "--listen-address=127.0.0.1:8080"], ...probe(8080) }],
+    ["a relaxed env name", { name: "a", env: [{ name: "1ADDR", value: "localhost:8080" }], args: ["--listen=$(1ADDR)"], ...probe(8080) }],
+  ])("%s → flagged", async (_label, container) => {
+    const r = await validate(statefulSet({ containers: [container] }));
+    wellFormed(r);
+    expect(flagged(r)).toBe(true);
+  });
+
+  it.each([
+    ["pg_dumpall in a backup sidecar loop", [
+      { name: "postgres", image: "postgres:16", livenessProbe: { tcpSocket: { port: 5432 } }, readinessProbe: { tcpSocket: { port: 5432 } } },
+      { name: "backup", command: ["/bin/sh", "-c"], args: ["while true; do pg_dumpall --host=localhost --port=5432 > /b/dump.sql; sleep 3600; done"] },
+    ]],
+    ["tctl in a setup container", [
+      { name: "temporal", livenessProbe: { tcpSocket: { port: 7233 } } },
+      { name: "setup", command: ["sh", "-c", "until tctl --address 127.0.0.1:7233 cluster health; do sleep 1; done; tctl --address 127.0.0.1:7233 namespace register default; sleep infinity"] },
+    ]],
+    ["a flag after --", [{ name: "a", command: ["/app", "--", "--listen-address=127.0.0.1:8080"], ...probe(8080) }]],
+    ["a repeated flag whose last value is not loopback", [{ name: "a", args: ["--listen-address=127.0.0.1:8080", "--listen-address=:8080"], ...probe(8080) }]],
+  ])("%s → not flagged", async (_label, containers) => {
+    const r = await validate(statefulSet({ containers }));
+    wellFormed(r);
+    expect(r.json.accepted).toBe(true);
+    expect(r.json).not.toHaveProperty("mutated_object");
+  });
+
+  it("objects rendered by prometheus-operator get the upgrade advice once", async () => {
+    const object = structuredClone(broken.object);
+    object.metadata.ownerReferences = [{ apiVersion: "monitoring.coreos.com/v1", kind: "Prometheus", name: "k8s", uid: "u", controller: true }];
+    const r = await validate(object);
+    wellFormed(r);
+    if (policy === "reject-loopback-probes") {
+      const message = answer(r).message;
+      expect(message.match(/upgrade prometheus-operator to v0\.75\.0 or later/g)).toHaveLength(1);
+      expect(message.match(/^Fix: /gm)).toHaveLength(1);
+      expect(message.split("\n").filter((l) => l.startsWith("- "))).toHaveLength(2);
+    } else expect(flagged(r)).toBe(true);
+  });
+});
