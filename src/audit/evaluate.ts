@@ -7,7 +7,8 @@ import fastJsonPatch, { type Operation } from "fast-json-patch";
 import { randomUUID } from "node:crypto";
 import type { FindingRecord } from "../analysis/reachability.js";
 import type { AdmissionRequest, KubernetesObject } from "../kubewarden/protocol.js";
-import { type LoadedPolicy, patchOf, validate } from "../toolchain/evaluate.js";
+import type { EvaluationPool } from "../toolchain/evaluation-pool.js";
+import { type EvaluationOptions, type LoadedPolicy, patchOf, type PolicyRun, validate } from "../toolchain/evaluate.js";
 import type { HostCallHandler } from "../toolchain/host-calls.js";
 import type { PolicyMetadata } from "../toolchain/metadata.js";
 import { FINDINGS_ANNOTATION } from "../../policies/shared/settings.js";
@@ -145,15 +146,45 @@ export interface AuditOptions {
   /** Namespace for namespaced objects that name none (kubectl's default: "default"). */
   namespace?: string;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Run the modules on this pool's worker threads (instances reused, every core
+   * busy) instead of a fresh node:wasi instance per run. Its modules are keyed by
+   * policy name, the rewriter by REWRITER_KEY. Runs that need host calls stay on
+   * this thread.
+   */
+  pool?: EvaluationPool;
+}
+
+/** The rewrite module's key in an audit's evaluation pool. */
+export const REWRITER_KEY = "rewrite";
+
+/** How a module runs: on the pool when there is one (see AuditOptions.pool). */
+function runWith(options: AuditOptions, key: string): Pick<EvaluationOptions, "runner"> {
+  const pool = options.pool;
+  if (!pool) return {};
+  return {
+    runner: async (action, stdin, hostCall): Promise<PolicyRun> => {
+      const job = { module: key, action, stdin };
+      const r = hostCall ? await pool.runLocal(job, { hostCall }) : await pool.run(job);
+      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, ...(r.trap === undefined ? {} : { trap: r.trap }), interrupted: r.timedOut === true, instantiateMs: 0, startMs: 0 };
+    },
+  };
 }
 
 export async function auditObjects(objects: readonly ManifestObject[], options: AuditOptions): Promise<AuditResult[]> {
-  const results: AuditResult[] = [];
+  const results: AuditResult[] = new Array(objects.length);
   let done = 0;
-  for (const manifest of objects) {
-    results.push(await auditOne(manifest, options));
-    options.onProgress?.(++done, objects.length);
-  }
+  let next = 0;
+  // Objects are independent: with a pool, keep every worker busy (results stay in input order).
+  const lanes = options.pool ? options.pool.threads * 2 : 1;
+  await Promise.all(
+    Array.from({ length: Math.min(lanes, objects.length) }, async () => {
+      for (let i = next++; i < objects.length; i = next++) {
+        results[i] = await auditOne(objects[i]!, options);
+        options.onProgress?.(++done, objects.length);
+      }
+    }),
+  );
   return results;
 }
 
@@ -179,8 +210,8 @@ interface Verdict {
 
 const RANK: Record<AuditStatus, number> = { skip: 0, pass: 1, fail: 2, error: 3 };
 
-async function judge(p: AuditPolicy, request: AdmissionRequest): Promise<Verdict> {
-  const response = await validate(p.policy, request, p.settings, p.hostCall ? { hostCall: p.hostCall } : {});
+async function judge(p: AuditPolicy, request: AdmissionRequest, options: AuditOptions): Promise<Verdict> {
+  const response = await validate(p.policy, request, p.settings, { ...(p.hostCall ? { hostCall: p.hostCall } : {}), ...runWith(options, p.name) });
   const warnings = response.warnings ?? [];
   if (response.allowed) return { policy: p.name, status: "pass", findings: [], warnings };
   const message = response.status?.message ?? "";
@@ -197,7 +228,7 @@ async function auditOne(manifest: ManifestObject, options: AuditOptions): Promis
   const object = asInCluster(manifest.object, options.namespace ?? "default", notes);
   const request = auditRequest(object);
   const verdicts: Verdict[] = [];
-  for (const p of selecting) verdicts.push(await judge(p, request));
+  for (const p of selecting) verdicts.push(await judge(p, request, options));
   // The worst verdict decides; every policy that objected is heard, named when several spoke.
   const worst = verdicts.reduce((a, b) => (RANK[b.status] > RANK[a.status] ? b : a));
   const spoke = verdicts.filter((v) => v.status !== "pass");
@@ -215,13 +246,13 @@ async function auditOne(manifest: ManifestObject, options: AuditOptions): Promis
   };
   const probeFindings = verdicts.some((v) => v.status === "fail" && v.findings.length > 0);
   if (probeFindings && options.rewriter && rulesMatch(options.rewriter.metadata, object)) {
-    const rewrite = await validate(options.rewriter, request, options.rewriterSettings ?? {});
+    const rewrite = await validate(options.rewriter, request, options.rewriterSettings ?? {}, runWith(options, REWRITER_KEY));
     if (rewrite.warnings && rewrite.warnings.length > 0) result.rewriteWarnings = rewrite.warnings;
     const patch = patchOf(rewrite);
     if (patch.length > 0) {
       result.patch = patch;
       const patched = fastJsonPatch.applyPatch(structuredClone(object), patch, false, false).newDocument as Record<string, unknown>;
-      const again = await Promise.all(selecting.map((p) => judge(p, auditRequest(patched))));
+      const again = await Promise.all(selecting.map((p) => judge(p, auditRequest(patched), options)));
       result.patchResolves = again.every((v) => v.status === "pass");
     } else result.patchResolves = false;
   }

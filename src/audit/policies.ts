@@ -13,6 +13,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { type LoadedPolicy, loadPolicy } from "../toolchain/evaluate.js";
 import type { HostCallHandler } from "../toolchain/host-calls.js";
+import { imports } from "../toolchain/wasm-binary.js";
 import { contextAwareResourcesOf, type KubeObject, KubernetesObjects, kubernetesContextHandler } from "../toolchain/kubernetes-context.js";
 import { type AuditPolicy, validatorSettings } from "./evaluate.js";
 
@@ -70,8 +71,10 @@ export function auditPolicies(policies: readonly BundledPolicy[], settings: unkn
   const names = policies.map((p) => p.name);
   const objects = new KubernetesObjects([...world]);
   return policies.map((p) => {
-    // Every policy gets the handler: one that declares no contextAwareResources is refused with Kubewarden's own words.
-    const hostCall: HostCallHandler = kubernetesContextHandler(objects, { allowed: contextAwareResourcesOf(p.policy.metadata) });
-    return { name: p.name, policy: p.policy, settings: settingsFor(p.name, settings, names), hostCall };
+    // Only modules that can call the host get a handler (their runs then stay on the
+    // calling thread); it refuses what contextAwareResources does not grant, in Kubewarden's words.
+    const callsHost = imports(p.policy.bytes).some((i) => i.kind === "func" && i.name === "call" && (i.module === "host" || i.module === "kubewarden:javy/host"));
+    const hostCall: HostCallHandler | undefined = callsHost ? kubernetesContextHandler(objects, { allowed: contextAwareResourcesOf(p.policy.metadata) }) : undefined;
+    return { name: p.name, policy: p.policy, settings: settingsFor(p.name, settings, names), ...(hostCall ? { hostCall } : {}) };
   });
 }

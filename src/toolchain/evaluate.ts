@@ -67,6 +67,11 @@ export interface EvaluationOptions {
   policyId?: string;
   /** Sees each raw run (e.g. to tell the user the deadline interrupted it). */
   onRun?: (run: PolicyRun) => void;
+  /**
+   * Runs the module instead of `engine` (the offline audit's pooled instances on
+   * worker threads, see evaluation-pool.ts); the answer is interpreted the same way.
+   */
+  runner?: (action: string, stdin: Uint8Array, hostCall: HostCallHandler | undefined) => Promise<PolicyRun>;
 }
 
 export async function loadPolicy(bytes: Uint8Array): Promise<LoadedPolicy> {
@@ -136,7 +141,8 @@ export interface PolicyRun {
 /** Run the module once with `action` and raw stdin bytes, in a fresh instance of the chosen engine. */
 export async function runPolicy(policy: LoadedPolicy, action: string, stdin: Uint8Array, options: EvaluationOptions = {}): Promise<PolicyRun> {
   let run: PolicyRun;
-  if ((options.engine ?? "node") === "wasmtime") {
+  if (options.runner) run = await options.runner(action, stdin, options.hostCall);
+  else if ((options.engine ?? "node") === "wasmtime") {
     const timeoutSeconds = options.timeoutSeconds === undefined ? DEFAULT_TIMEOUT_SECONDS : options.timeoutSeconds;
     run = await runWasmtime(policy.bytes, action, stdin, { timeoutSeconds, ...(options.hostCall ? { hostCall: options.hostCall } : {}) });
   } else run = { ...(await runWasi(policy.module, action, stdin, options.hostCall ? { hostCall: options.hostCall } : {})), interrupted: false };
