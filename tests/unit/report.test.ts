@@ -68,7 +68,10 @@ const finding = (over: Partial<FindingRecord> = {}): FindingRecord => ({
 });
 
 function result(status: AuditResult["status"], object: Record<string, unknown>, over: Partial<AuditResult> = {}, line = 1): AuditResult {
-  return { manifest: { file: "deploy/app.yaml", documentIndex: 0, itemIndex: null, line, object, locate: () => null }, status, findings: [], ...over };
+  const manifest = { file: "deploy/app.yaml", documentIndex: 0, itemIndex: null, line, object } as AuditResult["manifest"];
+  // Not enumerable: the reports never read it here, and results stay structured-clonable.
+  Object.defineProperty(manifest, "locate", { value: () => null, enumerable: false });
+  return { manifest, status, findings: [], ...over };
 }
 
 const metadata = (over: Partial<PolicyMetadata> = {}): PolicyMetadata => ({
@@ -364,8 +367,8 @@ describe("JSON", () => {
     const source: SourceAccess = { locate: (_m, p) => (p.at(-1) === "livenessProbe" ? { line: 9, column: 5 } : { line: 7, column: 9 }), locateError: () => ({ line: 2, column: 4 }), fixedText: () => null };
     const out = JSON.parse(formatJson({ results: [r], errors: [{ file: "b.yaml", documentIndex: 0, kind: "yaml", message: "bad" }], files: [], source }));
     expect(out.results[0].findings[0]).toMatchObject({ line: 9, column: 5, bindLocations: [{ bind: "--listen-address=127.0.0.1:8080", line: 7, column: 9 }] });
-    expect(out.results[0].warnings).toEqual(["w1"]);
-    expect(out.errors[0]).toEqual({ file: "b.yaml", documentIndex: 0, message: "bad", line: 2, column: 4 });
+    expect(out.results[0].rewriteWarnings).toEqual(["w1"]);
+    expect(out.errors[0]).toEqual({ file: "b.yaml", documentIndex: 0, kind: "yaml", message: "bad", line: 2, column: 4 });
     expect(out.summary.warnings).toBe(1);
   });
 });
