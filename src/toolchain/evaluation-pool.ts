@@ -127,7 +127,7 @@ export class EvaluationPool {
     // From the TypeScript sources (development, tests) the worker registers tsx's
     // loader first, as bin/loopback-probes.js does; the packaged CLI is plain JS.
     const worker = entry.pathname.endsWith(".ts")
-      ? new Worker(`import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`, {
+      ? new Worker(`import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`, {
           eval: true,
           workerData: { mark: WORKER_MARK, modules: this.modules },
           execArgv: [],

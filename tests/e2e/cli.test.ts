@@ -48,7 +48,7 @@ describe("flags", () => {
 
   it("an unknown short flag lists the short flags of the command", () => {
     const r = runCli(["audit", "-x", BROKEN]);
-    expect(r.stderr.split("\n")[0]).toBe("loopback-probes audit: unknown flag -x (short flags here: -f, -o, -q, -h)");
+    expect(r.stderr.split("\n")[0]).toBe("loopback-probes audit: unknown flag -x (short flags here: -f, -o, -n, -q, -h)");
   });
 
   it("a missing value and a value given to a switch are named", () => {

@@ -82,7 +82,7 @@ describe("the npm package", () => {
   it("audit broken.yaml flags the broken StatefulSet with the bundled module (exit 1)", () => {
     const r = npx(["audit", "broken.yaml"]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/StatefulSet\/monitoring\/alertmanager-main.*config-reloader.*livenessProbe/);
+    expect(r.stdout).toMatch(/broken\.yaml — StatefulSet\/monitoring\/alertmanager-main\n\d+:\d+ +config-reloader +liveness httpGet/);
     expect(r.stdout).toMatch(/1 failed/);
     const fixed = npx(["audit", "fixed.yaml"]);
     expect(fixed.code).toBe(0);

@@ -77,7 +77,7 @@ describe("the protocol through the built module", () => {
     expect((await runRaw(PROBE, "validate-settings", '{"mode":"mutate"}')).json).toEqual({ valid: true });
     expect((await runRaw(PROBE, "validate-settings", '{"mode":"nope"}')).json).toEqual({
       valid: false,
-      message: "mode: expected one of accept, reject, mutate, throw, random, recurse, allocate",
+      message: "mode: expected one of accept, reject, mutate, throw, random, recurse, allocate, spin",
     });
   });
   it("rejects validate with bad settings, naming them", async () => {
