@@ -5,7 +5,7 @@
  * the floor (the protocol layer with an empty policy) and the same policy in
  * Javy semantics (its top level runs in every _start instead of at build time).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { buildPolicy } from "../toolchain/build.js";
 import { DEFAULT_TIMEOUT_SECONDS, type Engine, ENGINES } from "../toolchain/evaluate.js";
@@ -142,7 +142,9 @@ Engines (--engine, repeatable; default both):
             wasmtime==${WASMTIME_VERSION})
 
 Defaults: --policy policies/reject-loopback-probes, requests: its
-test_data/prometheus-listenlocal-broken.json and a generated ~1 MB StatefulSet,
+test_data/prometheus-listenlocal-broken.json, the clean requests of bench/requests
+(GitOps Deployment CREATE and UPDATE, a ReplicaSet-created Pod) and a generated
+~1 MB StatefulSet,
 --iterations 200.`,
   async run(argv) {
     const { values } = parseFlags(
@@ -166,7 +168,13 @@ test_data/prometheus-listenlocal-broken.json and a generated ~1 MB StatefulSet,
     if (!existsSync(join(policyDir, "policy.ts"))) throw new UsageError(`${values.policy} is not a policy folder`);
     const settings = readSettings(values);
     const requests: { label: string; request: unknown }[] = [];
-    const paths = values["request-path"] ?? [join(policyDir, "test_data", "prometheus-listenlocal-broken.json")];
+    // Default traffic: the broken seed case, and the clean requests a cluster mostly sends
+    // (bench/requests: a GitOps Deployment CREATE and UPDATE, a ReplicaSet-created Pod).
+    const cleanDir = join(ROOT, "bench", "requests");
+    const paths = values["request-path"] ?? [
+      join(policyDir, "test_data", "prometheus-listenlocal-broken.json"),
+      ...(existsSync(cleanDir) ? readdirSync(cleanDir).filter((f) => f.endsWith(".json")).sort().map((f) => join(cleanDir, f)) : []),
+    ];
     for (const p of paths) {
       if (!existsSync(p)) throw new UsageError(`request ${p} not found`);
       requests.push({ label: basename(p), request: JSON.parse(readFileSync(p, "utf8")) });
