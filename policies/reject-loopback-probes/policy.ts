@@ -7,7 +7,8 @@ import { judgeAdmission } from "../../src/analysis/update.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
 import { declareCleanRequestPrecheck } from "../shared/precheck.js";
 import { accept, reject } from "../../src/kubewarden/protocol.js";
-import { FINDINGS_ANNOTATION } from "../shared/settings.js";
+import { describeOptOut } from "../../src/analysis/opt-out.js";
+import { FINDINGS_ANNOTATION, OPT_OUT_ANNOTATION } from "../shared/settings.js";
 import { analysisOptions, parseWithSchema, type SchemaValidator } from "../shared/settings.js";
 import type { RejectLoopbackProbesSettings } from "./settings.generated.js";
 import validateSchema from "./settings.validate.generated.js";
@@ -19,11 +20,13 @@ definePolicy<AnalysisOptions>({
     if (judgement.kind === "none") return accept(judgement.note ? { warnings: [judgement.note] } : {});
     if (judgement.kind === "malformed")
       return reject(`${describeWorkload(judgement.workload)}: cannot check the probes of a malformed object: ${judgement.malformed.join("; ")}`, { code: 400 });
-    const { findings, notes } = judgement;
-    if (findings.length === 0) return accept({ warnings: notes });
+    const { findings, notes, check } = judgement;
+    // The opt-out rides along too, so the audit can report the object as skipped and why.
+    const optOut: Record<string, string> = check.optOut ? { [OPT_OUT_ANNOTATION]: JSON.stringify({ message: describeOptOut(check.optOut), skippedProbes: check.skipped.length }) } : {};
+    if (findings.length === 0) return accept({ warnings: notes, audit_annotations: optOut });
     // The structured findings ride along as an audit annotation: the API server records
     // them in its audit log, and `loopback-probes audit` reads them for its reports.
-    return reject(summarizeFindings(findings), { audit_annotations: { [FINDINGS_ANNOTATION]: JSON.stringify(findingRecords(findings)) } });
+    return reject(summarizeFindings(findings), { audit_annotations: { [FINDINGS_ANNOTATION]: JSON.stringify(findingRecords(findings)), ...optOut } });
   },
 });
 

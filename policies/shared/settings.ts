@@ -11,6 +11,13 @@ import type { RejectLoopbackProbesSettings } from "../reject-loopback-probes/set
 /** Audit annotation key under which reject-loopback-probes returns its findings as JSON. */
 export const FINDINGS_ANNOTATION = "findings";
 
+/**
+ * Audit annotation key under which reject-loopback-probes says that a workload's
+ * opt-out annotation made it skip probes: JSON {"message", "skippedProbes"}. The
+ * audit reports an opted-out object without other findings as skipped, with this reason.
+ */
+export const OPT_OUT_ANNOTATION = "opt-out";
+
 /** The settings both policies share (the reject policy's schema is exactly this part). */
 export type CommonSettings = RejectLoopbackProbesSettings;
 

@@ -11,7 +11,7 @@ import type { EvaluationPool } from "../toolchain/evaluation-pool.js";
 import { type EvaluationOptions, type LoadedPolicy, patchOf, type PolicyRun, validate } from "../toolchain/evaluate.js";
 import type { HostCallHandler } from "../toolchain/host-calls.js";
 import type { PolicyMetadata } from "../toolchain/metadata.js";
-import { FINDINGS_ANNOTATION } from "../../policies/shared/settings.js";
+import { FINDINGS_ANNOTATION, OPT_OUT_ANNOTATION } from "../../policies/shared/settings.js";
 import type { ManifestObject } from "./read.js";
 
 /**
@@ -28,8 +28,8 @@ export interface AuditResult {
   findings: FindingRecord[];
   /** For `error`: a malformed object (the policy's 400 without findings) or a policy failure (500, trap). */
   errorKind?: "malformed" | "policy-error";
-  /** For `skip`: the policy's rules do not select the object. */
-  skipReason?: "not-selected";
+  /** For `skip`: the policy's rules do not select the object, or its opt-out annotation skips every probe that had something to say. */
+  skipReason?: "not-selected" | "opt-out";
   /** How the object was evaluated when that differs from what it says (removed apiVersions, defaulted namespace). */
   notes?: string[];
   /** The rewrite policy's JSON Patch, when asked for and there is one. */
@@ -206,6 +206,20 @@ interface Verdict {
   message?: string;
   findings: FindingRecord[];
   warnings: string[];
+  /** What the object's opt-out annotation skipped (reject-loopback-probes' audit annotation). */
+  optOut?: string;
+}
+
+/** The opt-out description a policy returned, if any. */
+function optOutOf(annotations: Record<string, string> | null | undefined): string | undefined {
+  const raw = annotations?.[OPT_OUT_ANNOTATION];
+  if (!raw) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return typeof parsed === "object" && parsed !== null && typeof (parsed as { message?: unknown }).message === "string" ? (parsed as { message: string }).message : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const RANK: Record<AuditStatus, number> = { skip: 0, pass: 1, fail: 2, error: 3 };
@@ -213,12 +227,13 @@ const RANK: Record<AuditStatus, number> = { skip: 0, pass: 1, fail: 2, error: 3 
 async function judge(p: AuditPolicy, request: AdmissionRequest, options: AuditOptions): Promise<Verdict> {
   const response = await validate(p.policy, request, p.settings, { ...(p.hostCall ? { hostCall: p.hostCall } : {}), ...runWith(options, p.name) });
   const warnings = response.warnings ?? [];
-  if (response.allowed) return { policy: p.name, status: "pass", findings: [], warnings };
+  const optOut = optOutOf(response.auditAnnotations);
+  if (response.allowed) return { policy: p.name, status: "pass", findings: [], warnings, ...(optOut ? { optOut } : {}) };
   const message = response.status?.message ?? "";
   if (response.status?.code === 500) return { policy: p.name, status: "error", errorKind: "policy-error", message, findings: [], warnings };
   // 400: the policy refuses to judge a malformed object (it never does that for a finding).
   if (response.status?.code === 400) return { policy: p.name, status: "error", errorKind: "malformed", message, findings: [], warnings };
-  return { policy: p.name, status: "fail", message, findings: findingsOf(response.auditAnnotations), warnings };
+  return { policy: p.name, status: "fail", message, findings: findingsOf(response.auditAnnotations), warnings, ...(optOut ? { optOut } : {}) };
 }
 
 async function auditOne(manifest: ManifestObject, options: AuditOptions): Promise<AuditResult> {
@@ -244,6 +259,15 @@ async function auditOne(manifest: ManifestObject, options: AuditOptions): Promis
     ...(worst.errorKind ? { errorKind: worst.errorKind } : {}),
     ...(policyWarnings.length > 0 ? { policyWarnings } : {}),
   };
+  // An opt-out is reported: as the reason an otherwise clean object was skipped, else as a note.
+  const optOuts = verdicts.flatMap((v) => (v.optOut ? [v.optOut] : []));
+  if (optOuts.length > 0) {
+    if (result.status === "pass") {
+      result.status = "skip";
+      result.skipReason = "opt-out";
+      result.message = optOuts.join("\n");
+    } else result.notes = [...(result.notes ?? []), ...optOuts];
+  }
   const probeFindings = verdicts.some((v) => v.status === "fail" && v.findings.length > 0);
   if (probeFindings && options.rewriter && rulesMatch(options.rewriter.metadata, object)) {
     const rewrite = await validate(options.rewriter, request, options.rewriterSettings ?? {}, runWith(options, REWRITER_KEY));

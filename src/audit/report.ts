@@ -55,6 +55,8 @@ export interface Summary {
   fail: number;
   error: number;
   skip: number;
+  /** Of `skip`: objects accepted while their own opt-out annotation left probes unchecked. */
+  optedOut: number;
   findings: number;
   warnings: number;
   badDocuments: number;
@@ -69,6 +71,7 @@ export function summarize(report: AuditReport): Summary {
     fail: count("fail"),
     error: count("error"),
     skip: count("skip"),
+    optedOut: report.results.filter((r) => r.skipReason === "opt-out").length,
     findings: report.results.reduce((n, r) => n + Math.max(r.findings.length, r.status === "fail" ? 1 : 0), 0),
     warnings: report.results.reduce((n, r) => n + (r.rewriteWarnings?.length ?? 0), 0),
     badDocuments: report.errors.length,
@@ -335,6 +338,7 @@ export function formatTable(report: AuditReport, opts: TableOptions): string {
   }
   // The rewrite's warnings already name the object.
   for (const r of report.results) for (const w of r.rewriteWarnings ?? []) lines.push(paint("yellow", `warning: ${location(r)}: ${w}`));
+  for (const r of report.results) if (r.skipReason === "opt-out") lines.push(`skipped: ${location(r)}: ${objectLabel(r)}: ${r.message ?? "opt-out annotation"}`);
   for (const e of report.errors) {
     const at = report.source?.locateError(e);
     lines.push(paint("yellow", `error: ${e.file}${at ? `:${at.line}:${at.column}` : ""}${e.documentIndex === null ? "" : ` (document ${e.documentIndex + 1})`}: ${e.message}`));
@@ -352,7 +356,8 @@ export function formatTable(report: AuditReport, opts: TableOptions): string {
     paint("green", `${s.pass} passed`),
     paint(s.fail > 0 ? "red" : "dim", `${s.fail} failed`),
     paint(s.error > 0 ? "yellow" : "dim", `${s.error} errors`),
-    paint("dim", `${s.skip} not selected by the policy rules`),
+    paint("dim", `${s.skip - s.optedOut} not selected by the policy rules`),
+    ...(s.optedOut ? [paint("dim", `${s.optedOut} skipped by their opt-out annotation`)] : []),
     ...(s.badDocuments ? [paint("yellow", plural(s.badDocuments, "unreadable document"))] : []),
     ...(s.warnings ? [paint("yellow", plural(s.warnings, "rewrite warning"))] : []),
   ];
@@ -487,7 +492,8 @@ export function policyReports(report: AuditReport, opts: PolicyReportOptions): R
   const taken = new Set<string>();
   for (const r of report.results) {
     // The scanner only lists resources some policy's rules select: no report for the others.
-    if (r.status === "skip") continue;
+    // An object skipped by its own opt-out annotation is selected: reported as "skip", with the reason.
+    if (r.status === "skip" && r.skipReason !== "opt-out") continue;
     const m = meta(r);
     const apiVersion = String(r.manifest.object.apiVersion);
     const kind = String(r.manifest.object.kind);
@@ -497,7 +503,7 @@ export function policyReports(report: AuditReport, opts: PolicyReportOptions): R
     if (taken.has(`${namespace ?? ""}/${name}`)) name = `${name.slice(0, 241)}-${shortHash(r.manifest.file, String(r.manifest.documentIndex), String(r.manifest.itemIndex))}`;
     taken.add(`${namespace ?? ""}/${name}`);
 
-    const status = r.status as "pass" | "fail" | "error";
+    const status = r.status as "pass" | "fail" | "error" | "skip";
     const metadata: Record<string, unknown> = {
       name,
       ...(namespace ? { namespace } : {}),
@@ -523,7 +529,7 @@ export function policyReports(report: AuditReport, opts: PolicyReportOptions): R
       kind: clusterScoped ? "ClusterPolicyReport" : "PolicyReport",
       metadata,
       scope,
-      summary: { pass: Number(status === "pass"), fail: Number(status === "fail"), warn: 0, error: Number(status === "error"), skip: 0 },
+      summary: { pass: Number(status === "pass"), fail: Number(status === "fail"), warn: 0, error: Number(status === "error"), skip: Number(status === "skip") },
       results: [result],
     });
   }

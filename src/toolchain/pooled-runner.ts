@@ -19,7 +19,7 @@
  */
 import { randomFillSync } from "node:crypto";
 import { decodeHostCall, HOST_CALL_IMPORTS, type HostCallHandler, noHostCapabilities } from "./host-calls.js";
-import { exportMutableGlobals } from "./wasm-binary.js";
+import { concat, exportMutableGlobals } from "./wasm-binary.js";
 
 const GLOBAL_PREFIX = "__lpp_pool_g";
 const ERRNO = { SUCCESS: 0, BADF: 8, INVAL: 28, SPIPE: 70, NOSYS: 52 } as const;
@@ -98,7 +98,9 @@ export class PooledModule {
     if (this.live && this.live.memory.buffer.byteLength !== this.live.initialMemory.length) this.live = null;
     const io = this.io;
     this.io = null;
-    return { exitCode, stdout: concat(io.stdout), stderr: new TextDecoder().decode(concat(io.stderr)), ...(trap === undefined ? {} : { trap }), reused };
+    // One write (the usual answer) needs no copy.
+    const joined = (parts: Uint8Array[]) => (parts.length === 1 ? parts[0]! : concat(parts));
+    return { exitCode, stdout: joined(io.stdout), stderr: new TextDecoder().decode(joined(io.stderr)), ...(trap === undefined ? {} : { trap }), reused };
   }
 
   private instantiate(): Live {
@@ -209,15 +211,4 @@ export class PooledModule {
     for (const { module, name } of HOST_CALL_IMPORTS) imports[module] = { ...(imports[module] ?? {}), [name]: call };
     return imports;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -96,6 +96,28 @@ describe("loopback-probes audit", () => {
     expect(JSON.parse(r.stdout).results[0].status).toBe("skip");
   });
 
+  it("an object that opts its broken container out is reported as skipped, with the reason, in every format", () => {
+    const doc = parse(readFileSync(join(EXAMPLES, "alertmanager-listenlocal-broken.yaml"), "utf8")) as { metadata: { annotations?: Record<string, string> } };
+    doc.metadata.annotations = { "loopback-probes.kubewarden.io/skip-containers": "config-reloader", "loopback-probes.kubewarden.io/skip-reason": "fixed upstream in v0.75" };
+    const input = JSON.stringify(doc);
+    const json = audit(["--format", "json", "-"], input);
+    expect(json.code).toBe(0);
+    const [result] = JSON.parse(json.stdout).results;
+    expect(result).toMatchObject({ status: "skip", skipReason: "opt-out" });
+    expect(result.message).toContain('probes of "config-reloader" not checked');
+    expect(result.message).toContain("reason: fixed upstream in v0.75");
+    const table = audit(["-"], input);
+    expect(table.stdout).toMatch(/skipped: <stdin>:\d+: .*alertmanager-main: probes of "config-reloader" not checked/);
+    expect(table.stdout).toContain("1 skipped by their opt-out annotation");
+    const reports = parseAllDocuments(audit(["--format", "policyreport", "-"], input).stdout).map((d) => d.toJS()) as { summary: Record<string, number>; results: { result: string; message: string }[] }[];
+    expect(reports).toHaveLength(1);
+    expect(reports[0]!.summary).toMatchObject({ skip: 1, pass: 0, fail: 0 });
+    expect(reports[0]!.results[0]).toMatchObject({ result: "skip" });
+    expect(reports[0]!.results[0]!.message).toContain("skip-containers");
+    // Without the annotation the same object is a finding.
+    expect(audit(["-"], readFileSync(join(EXAMPLES, "alertmanager-listenlocal-broken.yaml"), "utf8")).code).toBe(1);
+  });
+
   it("--fix rewrites files in place, keeping comments and untouched documents", () => {
     const dir = tempCopyOfExamples();
     const file = join(dir, "prometheus-listenlocal-broken.yaml");
