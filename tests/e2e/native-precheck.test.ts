@@ -9,11 +9,11 @@
  * without that, "identical answers" would hold vacuously.
  */
 import fc from "fast-check";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
-import { POD_SPEC_PATHS } from "../../src/analysis/workload.js";
+import { podTemplateOf } from "../../src/analysis/workload.js";
+import { readManifests } from "../../src/audit/read.js";
 import { compileModule, runWasi } from "../../src/toolchain/wasi-runner.js";
 import { runWasmtime } from "../../src/toolchain/wasmtime-runner.js";
 import { RUNS, SEED, workload } from "../generators.js";
@@ -189,28 +189,13 @@ describe("native pre-check: identical answers with it on and off", () => {
 
   const corpus = join(ROOT, "..", "shared", "corpus");
   it.runIf(existsSync(corpus))("for every workload in ../shared/corpus", async () => {
-    const files: string[] = [];
-    const walk = (dir: string) => {
-      for (const entry of readdirSync(dir)) {
-        const p = join(dir, entry);
-        if (statSync(p).isDirectory()) walk(p);
-        else if (/\.(ya?ml|json)$/.test(entry)) files.push(p);
-      }
-    };
-    walk(corpus);
+    // Read as the audit reads them (kubectl's YAML semantics), every object with a pod template.
+    const { objects } = readManifests([corpus]);
     let workloads = 0;
-    for (const file of files) {
-      let docs: unknown[];
-      try {
-        docs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS({ maxAliasCount: 100 }) as unknown);
-      } catch {
-        continue;
-      }
-      for (const doc of docs) {
-        if (typeof doc !== "object" || doc === null || !Object.hasOwn(POD_SPEC_PATHS, (doc as { kind?: unknown }).kind as string)) continue;
-        workloads++;
-        await expectSameAnswers(JSON.stringify(request(doc)), file);
-      }
+    for (const o of objects) {
+      if (podTemplateOf(o.object) === null) continue;
+      workloads++;
+      await expectSameAnswers(JSON.stringify(request(o.object)), `${o.file} (document ${o.documentIndex + 1})`);
     }
     console.info(`native pre-check differential: ${workloads} corpus workloads, ${compared} comparisons so far`);
     expect(workloads).toBeGreaterThan(100);
