@@ -28,6 +28,8 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
+  /** The worker has compiled its modules (a job given earlier waits in `busy`). */
+  ready: boolean;
   busy: Pending | null;
   timer: NodeJS.Timeout | null;
 }
@@ -133,13 +135,11 @@ export class EvaluationPool {
           execArgv: [],
         })
       : new Worker(entry, { workerData: { mark: WORKER_MARK, modules: this.modules }, execArgv: [] });
-    const slot: Slot = { worker, busy: null, timer: null };
-    let ready = false;
-    const waiting: Pending[] = [];
+    const slot: Slot = { worker, ready: false, busy: null, timer: null };
     worker.on("message", (msg: { ready?: boolean; result?: PooledResult; error?: string; fatal?: string }) => {
       if (msg.ready) {
-        ready = true;
-        for (const p of waiting.splice(0)) this.send(slot, p);
+        slot.ready = true;
+        if (slot.busy) this.send(slot, slot.busy);
         return;
       }
       const pending = slot.busy;
@@ -162,14 +162,14 @@ export class EvaluationPool {
       slot.busy = null;
       this.replace(slot);
     });
-    (slot as Slot & { start: (p: Pending) => void }).start = (p: Pending) => (ready ? this.send(slot, p) : waiting.push(p));
     this.slots.push(slot);
     return slot;
   }
 
   private dispatch(slot: Slot, pending: Pending): void {
     slot.busy = pending;
-    (slot as Slot & { start: (p: Pending) => void }).start(pending);
+    // Until the worker has compiled its modules the job waits in `busy`; the deadline starts when it is sent.
+    if (slot.ready) this.send(slot, pending);
   }
 
   private send(slot: Slot, pending: Pending): void {
@@ -178,8 +178,7 @@ export class EvaluationPool {
         // Like an epoch deadline in policy-server: the evaluation is stopped, not awaited.
         slot.busy = null;
         pending.resolve({ exitCode: null, stdout: new Uint8Array(), stderr: "", trap: "deadline exceeded", reused: false, timedOut: true });
-        this.replace(slot);
-        this.pump();
+        this.replace(slot); // replaces the worker and dispatches what is queued
       }, this.options.timeoutMs);
     slot.worker.postMessage(pending.job);
   }

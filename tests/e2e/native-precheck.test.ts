@@ -39,13 +39,6 @@ const pairs: Pair[] = await Promise.all(
 
 let compared = 0;
 
-const compiledOn = new Map<string, WebAssembly.Module>();
-async function onModule(pair: Pair): Promise<WebAssembly.Module> {
-  let m = compiledOn.get(pair.name);
-  if (!m) compiledOn.set(pair.name, (m = await compileModule(pair.on)));
-  return m;
-}
-
 /** The long profile (npm run fuzz, 100,000 cases) compares under node:wasi only; the quick one under both engines too. */
 const GENERATED_ENGINES = RUNS > 1000 ? "node" : "both";
 
@@ -57,7 +50,7 @@ const GENERATED_ENGINES = RUNS > 1000 ? "node" : "both";
 async function expectSameAnswers(stdin: Uint8Array | string, label: string, action = "validate", engines: "both" | "node" = "both"): Promise<void> {
   const bytes = typeof stdin === "string" ? encoder.encode(stdin) : stdin;
   for (const pair of pairs) {
-    const on = engines === "both" ? await runBothEngines(pair.on, action, bytes) : await runWasi(await onModule(pair), action, bytes);
+    const on = engines === "both" ? await runBothEngines(pair.on, action, bytes) : await runWasi(await compileModule(pair.on), action, bytes);
     const off = await runWasi(pair.off, action, bytes);
     const [a, b] = [decoder.decode(on.stdout), decoder.decode(off.stdout)];
     if (a !== b || on.exitCode !== off.exitCode)
