@@ -5,14 +5,19 @@
  * the floor (the protocol layer with an empty policy) and the same policy in
  * Javy semantics (its top level runs in every _start instead of at build time).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { auditObjects } from "../audit/evaluate.js";
+import { readManifests } from "../audit/read.js";
 import { buildPolicy } from "../toolchain/build.js";
-import { DEFAULT_TIMEOUT_SECONDS, type Engine, ENGINES } from "../toolchain/evaluate.js";
+import { EvaluationPool } from "../toolchain/evaluation-pool.js";
+import { DEFAULT_TIMEOUT_SECONDS, type Engine, ENGINES, loadPolicy } from "../toolchain/evaluate.js";
 import { compileModule, runWasi, type WasiResult } from "../toolchain/wasi-runner.js";
 import { runWasmtime, WASMTIME_VERSION } from "../toolchain/wasmtime-runner.js";
 import { sourceHash } from "../toolchain/source-hash.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
+import { fleetYaml } from "./fleet.js";
 import { engineError, parseEngine, parseTimeout, readSettings } from "./run.js";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
@@ -118,6 +123,7 @@ export const benchCommand: Command = {
   help: `Usage: loopback-probes bench [--policy POLICY_DIR] [--request-path R]… [--iterations N]
                              [--settings-json J | --settings-path F]
                              [--engine wasmtime|node]… [--timeout SECONDS]
+       loopback-probes bench --fleet N [--policy POLICY_DIR] [--timeout SECONDS]
 
 Builds (cached in .cache/bench/) three modules with the same toolchain: the
 policy, the same policy in Javy semantics (top level run in every _start), and
@@ -145,7 +151,14 @@ Defaults: --policy policies/reject-loopback-probes, requests: its
 test_data/prometheus-listenlocal-broken.json, the clean requests of bench/requests
 (GitOps Deployment CREATE and UPDATE, a ReplicaSet-created Pod) and a generated
 ~1 MB StatefulSet,
---iterations 200.`,
+--iterations 200.
+
+--fleet N: the offline audit's throughput instead. Generates a deterministic
+fleet of N objects as one YAML stream (Deployments, StatefulSets, DaemonSets,
+CronJobs, Services, ConfigMaps; one workload in forty binds loopback), then reads
+it as \`audit\` does and evaluates it with the policy on the evaluation pool (one
+worker per core, reused instances); prints read and evaluation seconds,
+objects/s and the process's peak RSS.`,
   async run(argv) {
     const { values } = parseFlags(
       argv,
@@ -157,9 +170,11 @@ test_data/prometheus-listenlocal-broken.json, the clean requests of bench/reques
         "settings-path": { type: "string" },
         engine: { type: "string", multiple: true },
         timeout: { type: "string" },
+        fleet: { type: "string" },
       },
       false,
     );
+    if (values.fleet !== undefined) return benchFleet(values.fleet, resolve(values.policy), parseTimeout(values.timeout), readSettings(values));
     const engines = [...new Set((values.engine ?? [...ENGINES].reverse()).map((e) => parseEngine(e, "node")))];
     const timeoutSeconds = parseTimeout(values.timeout);
     const iterations = Number(values.iterations);
@@ -227,3 +242,31 @@ test_data/prometheus-listenlocal-broken.json, the clean requests of bench/reques
     return 0;
   },
 };
+
+/** `bench --fleet N`: the audit's read + evaluate throughput on a generated fleet. */
+async function benchFleet(count: string, policyDir: string, timeoutSeconds: number | null, settings: unknown): Promise<number> {
+  const n = Number(count);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--fleet must be a positive whole number of objects, got ${count}`);
+  if (!existsSync(join(policyDir, "policy.ts"))) throw new UsageError(`${policyDir} is not a policy folder`);
+  const [variant] = await buildVariants(policyDir, (s) => console.error(s));
+  const name = basename(policyDir);
+  const policy = await loadPolicy(new Uint8Array(readFileSync(variant!.path)));
+  const dir = mkdtempSync(join(tmpdir(), "lpp-fleet-"));
+  try {
+    const fleet = fleetYaml(n);
+    const file = join(dir, "fleet.yaml");
+    writeFileSync(file, fleet.text);
+    const t0 = performance.now();
+    const { objects } = readManifests([file]);
+    const t1 = performance.now();
+    const pool = new EvaluationPool({ [name]: policy.bytes }, timeoutSeconds === null ? {} : { timeoutMs: timeoutSeconds * 1000 });
+    const results = await auditObjects(objects, { validators: [{ name, policy, settings }], pool }).finally(() => pool.close());
+    const t2 = performance.now();
+    const failed = results.filter((r) => r.status === "fail").length;
+    console.log(`fleet: ${n} objects, ${(fleet.text.length / 1e6).toFixed(1)} MB of YAML, ${fleet.broken} bind loopback; ${failed} failed; ${pool.threads} worker threads`);
+    console.log(`read ${((t1 - t0) / 1000).toFixed(2)} s, evaluate ${((t2 - t1) / 1000).toFixed(2)} s: ${Math.round(n / ((t2 - t0) / 1000))} objects/s (evaluation alone ${Math.round(n / ((t2 - t1) / 1000))}/s), peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`);
+    return failed === fleet.broken ? 0 : 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
