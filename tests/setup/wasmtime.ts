@@ -27,7 +27,7 @@ export default function setup(): () => void {
     console.log(`creating the wasmtime engine venv: ${WASMTIME_SETUP_HINT}`);
     const failed =
       (existsSync(join(WASMTIME_VENV, "bin", "python")) ? null : sh("python3", ["-m", "venv", WASMTIME_VENV])) ??
-      sh(join(WASMTIME_VENV, "bin", "pip"), ["install", "--quiet", `wasmtime==${WASMTIME_VERSION}`]);
+      sh(join(WASMTIME_VENV, "bin", "pip"), ["install", "--quiet", "--retries", "0", `wasmtime==${WASMTIME_VERSION}`]);
     if (failed || installedVersion(python) !== WASMTIME_VERSION)
       throw new Error(
         `The tests run every evaluation under wasmtime ${WASMTIME_VERSION} too, and it could not be installed.\n` +
