@@ -4,17 +4,18 @@
  *
  * It imports the engine's exports from module `qjs` (memory included, so the
  * merged module has exactly one memory) and serves the engine's `env.*`
- * imports. All JS text lives in passive data segments that are copied into
- * `wasm_malloc`'d buffers at initialisation: the glue owns no fixed addresses,
- * so it can never collide with the engine's heap.
+ * imports. The scripts arrive as QuickJS bytecode compiled at build time; it
+ * lives in passive data segments copied into `wasm_malloc`'d buffers at
+ * initialisation: the glue owns no fixed addresses, so it can never collide
+ * with the engine's heap.
  *
  * Two evaluation modes:
  * - `preevaluated` (default): `wizer.initialize` runs the prelude AND the policy
  *   bundle's top level; Wizer snapshots the result; `_start` only reseeds the
  *   PRNG and calls the entry the bundle registered.
- * - `javy`: `wizer.initialize` runs the prelude and compiles the bundle to
- *   bytecode; `_start` evaluates that bytecode (top level at run time), which is
- *   what a Javy-built module does. Kept for honest benchmarking.
+ * - `javy`: `wizer.initialize` runs the prelude and keeps the bundle's
+ *   bytecode; `_start` evaluates it (top level at run time), which is what a
+ *   Javy-built module does. Kept for honest benchmarking.
  *
  * The toolchain knows nothing about probes or Kubewarden policies: it turns a
  * bundled script into a command module.
@@ -23,10 +24,16 @@
 export type EvaluationMode = "preevaluated" | "javy";
 
 export interface GlueOptions {
-  /** The runtime prelude (Javy.IO, console, TextEncoder, …), plain JS. */
-  prelude: string;
-  /** The bundled policy script, plain JS. */
+  /** The bundled policy script, plain JS (read for the host calls it uses). */
   bundle: string;
+  /**
+   * The runtime prelude (Javy.IO, console, TextEncoder, …) and the bundle,
+   * compiled to QuickJS bytecode at build time (build.ts, compileScripts): the
+   * module carries bytecode, not source. Compiling outside the snapshot keeps the
+   * parser's freed scratch memory out of the module's data, and with the source
+   * text stripped the heap does not hold the bundle a second time.
+   */
+  bytecode: { prelude: Uint8Array; bundle: Uint8Array };
   mode: EvaluationMode;
   /** Bytes of C (shadow) stack QuickJS may use before throwing RangeError. */
   maxStackBytes: number;
@@ -95,6 +102,9 @@ export const HOST_FUNCTIONS = {
 } as const;
 
 /** Bytes of stdin the glue reads natively before any JS runs (more is read by JS from the descriptor). */
+/** The file names the scripts' bytecode (and so their stack traces) carry. */
+export const SCRIPT_FILES = { prelude: "prelude.js", bundle: "policy.js" } as const;
+
 export const NATIVE_STDIN_CAP = 64 * 1024 * 1024;
 
 /**
@@ -161,16 +171,13 @@ class StringTable {
 }
 
 export function glueWat(options: GlueOptions): string {
-  const encoder = new TextEncoder();
-  const prelude = encoder.encode(options.prelude + "\0");
-  const bundle = encoder.encode(options.bundle + "\0");
+  const prelude = options.bytecode.prelude;
+  const bundle = options.bytecode.bundle;
   const strings = new StringTable();
   const hostCalls = options.hostCalls ?? usesHostCalls(options.bundle);
   const hostNames = Object.values(HOST_FUNCTIONS)
     .filter((name) => hostCalls || name !== HOST_FUNCTIONS.hostCall)
     .map((name) => ({ name, ...strings.add(name) }));
-  const preludeFile = strings.add("prelude.js");
-  const bundleFile = strings.add("policy.js");
   const reseedName = strings.add(PRELUDE_ENTRY_POINTS.reseed);
   const mainName = strings.add(PRELUDE_ENTRY_POINTS.main);
   const initFailed = strings.add("loopback-probes glue: initialisation failed: ");
@@ -196,8 +203,6 @@ export function glueWat(options: GlueOptions): string {
   (import "qjs" "qjs_set_memory_limit" (func $qjs_set_memory_limit (param i32)))
   (import "qjs" "qjs_run_gc" (func $qjs_run_gc))
   (import "qjs" "qjs_set_gc_threshold" (func $qjs_set_gc_threshold (param i32)))
-  (import "qjs" "qjs_eval" (func $qjs_eval (param i32 i32 i32 i32) (result i32)))
-  (import "qjs" "qjs_compile" (func $qjs_compile (param i32 i32 i32 i32 i32 i32) (result i32)))
   (import "qjs" "qjs_eval_bytecode" (func $qjs_eval_bytecode (param i32 i32) (result i32)))
   (import "qjs" "qjs_call" (func $qjs_call (param i32 i32 i32 i32) (result i32)))
   (import "qjs" "qjs_get_global" (func $qjs_get_global (result i32)))
@@ -730,8 +735,6 @@ ${
     (call $qjs_free_value (local.get $exc)))
 
   ;; Copy a passive segment into a fresh buffer and evaluate (or compile) it.
-  (func $eval_source (param $code i32) (param $len i32) (param $file i32) (result i32)
-    (call $qjs_eval (local.get $code) (local.get $len) (i32.add (global.get $strings) (local.get $file)) (i32.const 0)))
 
   (func $fail_init
     (call $report_exception (i32.const ${initFailed.offset}))
@@ -760,7 +763,7 @@ ${registerHostFunctions}
     ;; the prelude
     (local.set $buf (call $malloc (i32.const ${prelude.length})))
     (memory.init $prelude_seg (local.get $buf) (i32.const 0) (i32.const ${prelude.length}))
-    (local.set $r (call $eval_source (local.get $buf) (i32.const ${prelude.length - 1}) (i32.const ${preludeFile.offset})))
+    (local.set $r (call $qjs_eval_bytecode (local.get $buf) (i32.const ${prelude.length})))
     (call $free (local.get $buf))
     (if (call $qjs_is_exception (local.get $r)) (then (call $fail_init)))
     (call $qjs_free_value (local.get $r))
@@ -769,16 +772,14 @@ ${registerHostFunctions}
     (memory.init $bundle_seg (local.get $buf) (i32.const 0) (i32.const ${bundle.length}))
     (if (i32.const ${javy})
       (then
-        (global.set $bytecode (call $qjs_compile (local.get $buf) (i32.const ${bundle.length - 1})
-          (i32.add (global.get $strings) (i32.const ${bundleFile.offset})) (i32.const 0) (i32.const 0)
-          (i32.add (global.get $scratch) (i32.const 16))))
-        (if (i32.eqz (global.get $bytecode)) (then (call $fail_init)))
-        (global.set $bytecode_len (i32.load offset=16 (global.get $scratch))))
+        ;; Javy semantics: the bytecode stays, and every _start runs its top level.
+        (global.set $bytecode (local.get $buf))
+        (global.set $bytecode_len (i32.const ${bundle.length})))
       (else
-        (local.set $r (call $eval_source (local.get $buf) (i32.const ${bundle.length - 1}) (i32.const ${bundleFile.offset})))
+        (local.set $r (call $qjs_eval_bytecode (local.get $buf) (i32.const ${bundle.length})))
+        (call $free (local.get $buf))
         (if (call $qjs_is_exception (local.get $r)) (then (call $fail_init)))
         (call $qjs_free_value (local.get $r))))
-    (call $free (local.get $buf))
     (global.set $reseed_fn (call $get_global_fn (i32.const ${reseedName.offset})))
     (global.set $main_fn (call $get_global_fn (i32.const ${mainName.offset})))
     ;; Leave no garbage in the snapshot, and no collection due right after it.
