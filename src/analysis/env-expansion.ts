@@ -88,26 +88,37 @@ export function expandVars(text: string, env: ReadonlyMap<string, string>): stri
 }
 
 const UNKNOWN = null;
+/** Shared, never written: a container without env entries keeps these. */
+const NO_NAMES: string[] = [];
+const NO_DEFS = new Map<string, number[]>();
+const NO_RAW: (string | null)[] = [];
+const NO_EXPANDED: (string | null | undefined)[] = [];
 
 /**
  * A container's environment, expanded on demand. Variables from `valueFrom`
  * (and `envFrom`) are unknown; a later definition of a name replaces an earlier one.
  */
 export class ContainerEnv {
-  private readonly names: string[] = [];
+  // Allocated only for a container that has env entries: most have none, and in
+  // QuickJS every array and Map allocated per container shows in the latency.
+  private names: string[] = NO_NAMES;
   /** The literal value, or null for valueFrom. */
-  private readonly raw: (string | null)[] = [];
+  private raw: (string | null)[] = NO_RAW;
   /** Memo: undefined = not yet expanded; null = unknown. */
-  private readonly expanded: (string | null | undefined)[] = [];
+  private expanded: (string | null | undefined)[] = NO_EXPANDED;
   /** Every definition index of a name, ascending. */
-  private readonly defs = new Map<string, number[]>();
+  private defs: Map<string, number[]> = NO_DEFS;
 
   constructor(
     container: Container,
     readonly budget: ExpansionBudget,
   ) {
     const entries: unknown = container.env;
-    if (!Array.isArray(entries)) return;
+    if (!Array.isArray(entries) || entries.length === 0) return;
+    this.names = [];
+    this.raw = [];
+    this.expanded = [];
+    this.defs = new Map();
     for (let i = 0; i < entries.length; i++) {
       const e: unknown = entries[i];
       if (typeof e !== "object" || e === null) continue;

@@ -104,7 +104,15 @@ export function probeTargets(spec: PodSpec, kinds: readonly ProbeKind[] = PROBE_
       const probe: unknown = container[probeKind];
       if (!isRecord(probe)) continue;
       const t = targetOf(probe as Probe, container);
-      if (t && !invalidPortNumber(t.portSpec)) out.push({ containerList, containerIndex: index, container: name, probeKind, ...t });
+      if (t && !invalidPortNumber(t.portSpec)) {
+        // Filled in place, not spread into a new object: a spread copies property by property in QuickJS.
+        const target = t as ProbeTarget;
+        target.containerList = containerList;
+        target.containerIndex = index;
+        target.container = name;
+        target.probeKind = probeKind;
+        out.push(target);
+      }
     }
   }
   return out;

@@ -128,17 +128,10 @@ function shellScript(argv: string[]): { script: string; positional: string[] } |
 /** The programs a container runs (usually one). */
 export function containerPrograms(container: Container, env: ContainerEnv): Program[] {
   const argv: string[] = [];
-  const command: unknown = container.command;
-  const hasCommand = Array.isArray(command) && command.some((t) => typeof t === "string");
-  for (const list of [command, container.args]) {
-    if (!Array.isArray(list)) continue;
-    for (let i = 0; i < list.length; i++) {
-      const token: unknown = list[i];
-      if (typeof token !== "string") continue;
-      // Over a limit the token is unknown: keep it as written, `$(VAR)` and all.
-      argv.push(env.size > 0 ? (env.expand(token) ?? token) : token);
-    }
-  }
+  const expand = env.size > 0;
+  pushTokens(argv, container.command, env, expand);
+  const hasCommand = argv.length > 0;
+  pushTokens(argv, container.args, env, expand);
   if (argv.length === 0) return [];
   // Without `command`, args go to the image's entrypoint: argv[0] is not in the
   // manifest. Unless args start with a shell or a process wrapper (images whose
@@ -150,6 +143,17 @@ export function containerPrograms(container: Container, env: ContainerEnv): Prog
   const out: Program[] = [];
   collect(argv, "command", env, 0, out);
   return out;
+}
+
+/** The string tokens of a command/args list, `$(VAR)`-expanded when the container has env. */
+function pushTokens(argv: string[], list: unknown, env: ContainerEnv, expand: boolean): void {
+  if (!Array.isArray(list)) return;
+  for (let i = 0; i < list.length; i++) {
+    const token: unknown = list[i];
+    if (typeof token !== "string") continue;
+    // Over a limit the token is unknown: keep it as written, `$(VAR)` and all.
+    argv.push(expand ? (env.expand(token) ?? token) : token);
+  }
 }
 
 /** Stands for the image's entrypoint, which the manifest does not show. */
