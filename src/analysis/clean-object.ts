@@ -11,6 +11,8 @@
  *   appear (stricter than the check, which only looks inside pod specs);
  * - every probe-like `port` is a plain integer 1..65535 (named ports fall back);
  * - no opt-out annotation (the answer then says which probes were not checked);
+ * - at most MAX_CHECKED_CONTAINERS containers and init containers per list
+ *   (beyond, the answer says the object was not checked);
  * - no string under command, args, value or host contains text from which
  *   classifyHost could read loopback in any spelling: `127`, `177` (octal
  *   0177), `0x` (hex), `::` or more than six colons (IPv6), ten or more digits
@@ -20,6 +22,7 @@
  * differential tests (pre-check on vs off) fail when it is not.
  */
 import { SKIP_CONTAINERS_ANNOTATION } from "./opt-out.js";
+import { MAX_CHECKED_CONTAINERS } from "./reachability.js";
 
 export type CleanValueType = "object" | "empty-object" | "array" | "string" | "number" | "port" | "boolean" | "null";
 
@@ -29,13 +32,14 @@ export interface CleanKeyRule {
   types: readonly CleanValueType[];
   elements?: readonly CleanValueType[];
   requiredKey?: string;
+  maxElements?: number;
   scan?: boolean;
 }
 
 export const CLEAN_OBJECT_RULES: readonly CleanKeyRule[] = [
   { key: "hostNetwork", types: ["boolean", "null"] },
-  { key: "containers", types: ["array", "null"], elements: ["object"], requiredKey: "name" },
-  { key: "initContainers", types: ["array", "null"], elements: ["object"], requiredKey: "name" },
+  { key: "containers", types: ["array", "null"], elements: ["object"], requiredKey: "name", maxElements: MAX_CHECKED_CONTAINERS },
+  { key: "initContainers", types: ["array", "null"], elements: ["object"], requiredKey: "name", maxElements: MAX_CHECKED_CONTAINERS },
   { key: "name", types: ["string"] },
   { key: "command", types: ["array", "null"], elements: ["string"], scan: true },
   { key: "args", types: ["array", "null"], elements: ["string"], scan: true },

@@ -65,6 +65,15 @@ export const MAX_LISTED_BINDS = 3;
 export const MAX_LISTED_PROBES = 20;
 /** Records in the reject policy's `findings` audit annotation. */
 export const MAX_FINDING_RECORDS = 100;
+/**
+ * Containers (and, separately, init containers) of one pod spec the analysis
+ * checks. Its cost is linear but about 0.5M wasm instructions per container in
+ * QuickJS; a 3 MiB request can hold 30,000 tiny containers, which would outlast
+ * policy-server's 2 s deadline. No real pod comes near this (each container is a
+ * process tree with its own resources); beyond it the object is not checked and
+ * the answer says so. The native pre-check counts the same lists (clean-object.ts).
+ */
+export const MAX_CHECKED_CONTAINERS = 1000;
 /** Characters of one name, value or address quoted in a message. */
 export const MAX_QUOTED = 120;
 
@@ -196,11 +205,11 @@ const FIX_HINT: Record<ProbeTarget["handler"], string> = {
 
 /** Findings for one probe target given the pod's binds. Constant time per probe. */
 export function judgeTarget(target: ProbeTarget, spec: PodSpec, byPort: ReadonlyMap<number, PortBinds>, workload: WorkloadRef): Finding | null {
-  const base = { workload, target };
   if (target.port === null) {
     const name = clip(String(target.portSpec));
     return {
-      ...base,
+      workload,
+      target,
       reason: "unresolvable-port-name",
       listeners: [],
       message: `${describeTarget(target)}: no port named "${name}" in the container, so the probe can never connect`,
@@ -212,7 +221,8 @@ export function judgeTarget(target: ProbeTarget, spec: PodSpec, byPort: Readonly
     const hostClass = classifyHost(target.host);
     if (hostClass !== "loopback" || hostNetwork) return null; // an explicit non-loopback host is out of our sight; loopback + hostNetwork is the node's own
     return {
-      ...base,
+      workload,
+      target,
       reason: "loopback-host-without-host-network",
       listeners: [],
       message: `${describeTarget(target)}: host ${clip(target.host)} is the node's loopback (the kubelet runs on the node), not the pod's`,
@@ -224,7 +234,8 @@ export function judgeTarget(target: ProbeTarget, spec: PodSpec, byPort: Readonly
   const listed = listedBinds(binds, target.container);
   const dialed = hostNetwork ? "the node IP (hostNetwork)" : "the pod IP";
   return {
-    ...base,
+    workload,
+    target,
     reason: "loopback-only-listener",
     listeners: listed,
     bindCount: binds.listeners.length,
@@ -284,6 +295,19 @@ export interface WorkloadCheck {
   optOut: OptOut | null;
   /** Findings in containers the opt-out skips: not in `findings`, kept so reports can say "skipped, and why". */
   skipped: Finding[];
+  /** Why the object was not checked at all (over MAX_CHECKED_CONTAINERS); findings are then empty. */
+  notChecked?: string;
+}
+
+/** Why a pod spec has too many containers to check, or null. */
+function overContainerLimit(spec: PodSpec): string | null {
+  const lists = ["containers", "initContainers"] as const;
+  for (let i = 0; i < lists.length; i++) {
+    const list: unknown = spec[lists[i]!];
+    if (Array.isArray(list) && list.length > MAX_CHECKED_CONTAINERS)
+      return `${list.length} ${lists[i]}, more than the ${MAX_CHECKED_CONTAINERS} this policy checks in one pod`;
+  }
+  return null;
 }
 
 /** What a policy needs to decide: findings, or why the object cannot be checked. */
@@ -291,6 +315,8 @@ export function checkWorkload(object: unknown, options: AnalysisOptions = DEFAUL
   const template = podTemplateOf(object);
   if (!template) return { workload: null, findings: [], malformed: [], optOut: null, skipped: [] };
   const optOut = optOutOf(object, template);
+  const tooMany = overContainerLimit(template.spec);
+  if (tooMany !== null) return { workload: template.workload, findings: [], malformed: [], optOut, skipped: [], notChecked: tooMany };
   const malformed = podSpecShapeProblems(template);
   if (malformed.length > 0) return { workload: template.workload, findings: [], malformed, optOut, skipped: [] };
   const all = templateFindings(template, options, adviceFor(object));

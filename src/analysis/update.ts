@@ -72,6 +72,7 @@ export function judgeAdmission(operation: Operation, object: unknown, oldObject:
   const check = checkWorkload(object, options);
   if (!check.workload) return { kind: "none" };
   const workload = check.workload;
+  if (check.notChecked !== undefined) return { kind: "none", note: `${describeWorkload(workload)}: not checked: ${check.notChecked}` };
   const update = operation === "UPDATE" && oldObject != null;
   const old = update ? checkWorkload(oldObject, options) : null;
   if (check.malformed.length > 0) {

@@ -30,6 +30,8 @@ export interface PrecheckRule {
   elements?: readonly PrecheckType[];
   /** A key that must be present in the value (an object) or in every element (an array of objects). */
   requiredKey?: string;
+  /** For array values: more elements than this (1..65535) send the request to JS. */
+  maxElements?: number;
   /** Scan the value's strings (and its array elements' strings) for triggers. */
   scan?: boolean;
 }

@@ -451,14 +451,14 @@ ${
               (br_if $differ (i32.ne (i32.load8_u (i32.add (local.get $key) (local.get $i))) (i32.load8_u (i32.add (local.get $k) (local.get $i)))))
               (local.set $i (i32.add (local.get $i) (i32.const 1)))
               (br $byte))))
-        (local.set $r (i32.add (local.get $r) (i32.const 12)))
+        (local.set $r (i32.add (local.get $r) (i32.const 16)))
         (local.set $n (i32.sub (local.get $n) (i32.const 1)))
         (br $next)))
     (i32.const 0))
 
   ;; Index of a rule given its address.
   (func $pc_rule_id (param $r i32) (result i32)
-    (i32.div_u (i32.sub (local.get $r) (i32.add (global.get $pc) (call $pc_word (i32.const 11)))) (i32.const 12)))
+    (i32.div_u (i32.sub (local.get $r) (i32.add (global.get $pc) (call $pc_word (i32.const 11)))) (i32.const 16)))
 
   ;; The pre-check proper: 1 when the bytes are one well-formed JSON object that
   ;; satisfies every rule and whose scanned strings hold no trigger. One pass, no
@@ -467,7 +467,7 @@ ${
   (func $pc_scan (param $p i32) (param $end i32) (result i32)
     (local $state i32) (local $depth i32) (local $frame i32) (local $c i32)
     (local $mask i32) (local $req i32) (local $scan i32) (local $elem i32) (local $rule i32)
-    (local $key i32) (local $keylen i32) (local $max i32)
+    (local $key i32) (local $keylen i32) (local $max i32) (local $limit i32)
     (local $neg i32) (local $zero i32) (local $digits i32) (local $val i32) (local $port i32)
     (local.set $max (call $pc_word (i32.const 2)))
     (local.set $mask (i32.const 1))
@@ -512,6 +512,9 @@ ${
                 (i32.store8 offset=1 (local.get $frame) (i32.shl (local.get $scan) (i32.const 2)))
                 (i32.store16 offset=2 (local.get $frame) (local.get $req))
                 (i32.store8 offset=4 (local.get $frame) (local.get $elem))
+                ;; elements still allowed (0: no limit), counted down at each ','
+                (i32.store16 offset=6 (local.get $frame) (local.get $limit))
+                (local.set $limit (i32.const 0))
                 (local.set $p (call $pc_skip_ws (i32.add (local.get $p) (i32.const 1)) (local.get $end)))
                 (if (i32.and (i32.lt_u (local.get $p) (local.get $end)) (i32.eq (i32.load8_u (local.get $p)) (i32.const 93)))
                   (then
@@ -629,6 +632,13 @@ ${
               (br $step)))
           (if (i32.eq (local.get $c) (i32.const 44))
             (then
+              ;; an array with an element limit: one more element
+              (local.set $limit (i32.load16_u offset=6 (local.get $frame)))
+              (if (local.get $limit)
+                (then
+                  (br_if $fail (i32.eq (local.get $limit) (i32.const 1)))
+                  (i32.store16 offset=6 (local.get $frame) (i32.sub (local.get $limit) (i32.const 1)))))
+              (local.set $limit (i32.const 0))
               (local.set $mask (i32.load8_u offset=4 (local.get $frame)))
               (local.set $req (i32.load16_u offset=2 (local.get $frame)))
               (local.set $scan (i32.shr_u (i32.and (i32.load8_u offset=1 (local.get $frame)) (i32.const 4)) (i32.const 2)))
@@ -661,11 +671,13 @@ ${
             (local.set $elem (i32.load8_u offset=8 (local.get $rule)))
             (if (i32.eqz (local.get $elem)) (then (local.set $elem (i32.const 255))))
             (local.set $req (i32.load16_u offset=10 (local.get $rule)))
+            (local.set $limit (i32.load16_u offset=12 (local.get $rule)))
             (local.set $scan (i32.load8_u offset=6 (local.get $rule))))
           (else
             (local.set $mask (i32.const 255))
             (local.set $elem (i32.const 255))
             (local.set $req (i32.const 0xffff))
+            (local.set $limit (i32.const 0))
             (local.set $scan (i32.const 0))))
         (local.set $p (call $pc_skip_ws (local.get $p) (local.get $end)))
         (br_if $fail (i32.ge_u (local.get $p) (local.get $end)))

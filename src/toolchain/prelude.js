@@ -142,6 +142,12 @@
   // JSON, key/type rules, and no trigger text in the strings it is told to scan.
   // Here the declaration is compiled into the binary table the glue reads.
   var TYPE_BITS = { object: 1, "empty-object": 2, array: 4, string: 8, number: 16, port: 32, boolean: 64, null: 128 };
+  function maxElements(r) {
+    if (r.maxElements === undefined) return 0;
+    var n = r.maxElements;
+    if (typeof n !== "number" || n !== Math.floor(n) || n < 1 || n > 65535) throw new TypeError("native precheck: maxElements of " + r.key + " must be a whole number 1..65535");
+    return n;
+  }
   function typeMask(list, what) {
     if (list === undefined) return 0;
     var m = 0;
@@ -228,7 +234,7 @@
     var keyBytes = 0;
     rules.forEach(function (r) { var b = asciiBytes(r.key, "rule key"); keys.push(b); keyBytes += b.length; });
     var dfaOff = header, acceptOff = dfaOff + dfa.next.length * 256, transparentOff = acceptOff + dfa.next.length;
-    var rulesOff = transparentOff + 256, keysOff = rulesOff + rules.length * 12, answerOff = keysOff + keyBytes;
+    var rulesOff = transparentOff + 256, keysOff = rulesOff + rules.length * 16, answerOff = keysOff + keyBytes;
     u32(answerOff); u32(answer.length); u32(config.maxDepth); u32(config.maxInputBytes);
     u32(config.maxDigitRun); u32(config.maxColons); u32(dfa.next.length); u32(dfaOff);
     u32(acceptOff); u32(transparentOff); u32(rules.length); u32(rulesOff);
@@ -245,6 +251,7 @@
       u8(r.scan ? 1 : 0); u8(typeMask(r.types, r.key));
       u8(typeMask(r.elements, r.key + " elements")); u8(0);
       u16(ruleId(r.requiredKey, "required key"));
+      u16(maxElements(r)); u16(0);
       at += keys[i].length;
     });
     keys.forEach(function (k) { k.forEach(u8); });

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { MAX_CHECKED_CONTAINERS } from "../../src/analysis/reachability.js";
 import { MAX_INPUT_BYTES } from "../../src/kubewarden/input-guard.js";
 import { ROOT, runRaw, type RawRun } from "../helpers.js";
 
@@ -132,9 +133,18 @@ describe.each(POLICIES)("%s: bad input", (policy) => {
     expectFindingsOrRewrite(await validate(wrap(statefulSet(spec))), 1);
   });
 
-  it("thousands of containers are all checked", async () => {
-    const containers = Array.from({ length: 3000 }, (_, i) => ({ name: `c${i}`, args: [`--listen-address=127.0.0.1:${10000 + (i % 50)}`], readinessProbe: { httpGet: { port: 10000 + (i % 50), path: "/" } } }));
-    expectFindingsOrRewrite(await validate(wrap(statefulSet({ containers }))), 3000);
+  const loopbackContainers = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ name: `c${i}`, args: [`--listen-address=127.0.0.1:${10000 + (i % 50)}`], readinessProbe: { httpGet: { port: 10000 + (i % 50), path: "/" } } }));
+
+  it(`up to ${MAX_CHECKED_CONTAINERS} containers are all checked`, async () => {
+    expectFindingsOrRewrite(await validate(wrap(statefulSet({ containers: loopbackContainers(MAX_CHECKED_CONTAINERS) }))), MAX_CHECKED_CONTAINERS);
+  });
+
+  it("past the container limit the object is accepted unchecked, and the answer says so", async () => {
+    const r = await validate(wrap(statefulSet({ containers: loopbackContainers(3000) })));
+    wellFormed(r);
+    expect(r.json.accepted).toBe(true);
+    expect(answer(r).warnings).toEqual([`StatefulSet ns/bad: not checked: 3000 containers, more than the ${MAX_CHECKED_CONTAINERS} this policy checks in one pod`]);
   });
 
   it.each([

@@ -12,6 +12,7 @@ import fc from "fast-check";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { MAX_CHECKED_CONTAINERS } from "../../src/analysis/reachability.js";
 import { podTemplateOf } from "../../src/analysis/workload.js";
 import { readManifests } from "../../src/audit/read.js";
 import { compileModule, runWasi } from "../../src/toolchain/wasi-runner.js";
@@ -171,6 +172,27 @@ describe("native pre-check: identical answers with it on and off", () => {
     ];
     for (const [i, input] of inputs.entries()) await expectSameAnswers(input, `hostile input #${i}`);
     await expectSameAnswers("{}", "validate-settings {}", "validate-settings");
+  });
+
+  it(`at the container limit (${MAX_CHECKED_CONTAINERS}) and one past it, which the answer then names`, async () => {
+    const pod = (list: "containers" | "initContainers", n: number) => {
+      const items = Array.from({ length: n }, (_, i) => ({ name: `c${i}`, image: "app:1", ports: [{ containerPort: 8080 }] }));
+      const spec = list === "containers" ? { containers: items } : { containers: [{ name: "main" }], initContainers: items };
+      return JSON.stringify(request({ apiVersion: "v1", kind: "Pod", metadata: { name: "many" }, spec }));
+    };
+    for (const list of ["containers", "initContainers"] as const) {
+      await expectSameAnswers(pod(list, MAX_CHECKED_CONTAINERS), `${MAX_CHECKED_CONTAINERS} ${list}`);
+      await expectSameAnswers(pod(list, MAX_CHECKED_CONTAINERS + 1), `${MAX_CHECKED_CONTAINERS + 1} ${list}`);
+      for (const pair of pairs) {
+        const within = decoder.decode((await runWasi(await compileModule(pair.on), "validate", encoder.encode(pod(list, MAX_CHECKED_CONTAINERS)))).stdout);
+        const past = decoder.decode((await runWasi(pair.off, "validate", encoder.encode(pod(list, MAX_CHECKED_CONTAINERS + 1)))).stdout);
+        expect(within).toBe('{"accepted":true}');
+        expect(JSON.parse(past)).toEqual({
+          accepted: true,
+          warnings: [`Pod many: not checked: ${MAX_CHECKED_CONTAINERS + 1} ${list}, more than the ${MAX_CHECKED_CONTAINERS} this policy checks in one pod`],
+        });
+      }
+    }
   });
 
   it(`for ${RUNS} generated workloads with mutations aimed at the rules (seed ${SEED})`, async () => {
