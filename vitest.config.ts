@@ -10,7 +10,8 @@ export default defineConfig({
     pool: "forks",
     // Node 20's WASI fast API calls can crash a process that runs many instances (nodejs/node#46777).
     execArgv: ["--no-turbo-fast-api-calls", "--disable-warning=ExperimentalWarning"],
-    testTimeout: 120_000,
+    // The long profile (npm run fuzz: FUZZ_RUNS=100000) runs for tens of minutes per property.
+    testTimeout: process.env.FUZZ_RUNS === undefined ? 120_000 : 4 * 3600_000,
     hookTimeout: 300_000,
   },
 });

@@ -17,12 +17,19 @@ import { compileModule, runWasi, type WasiResult } from "../toolchain/wasi-runne
 import { runWasmtime, WASMTIME_VERSION } from "../toolchain/wasmtime-runner.js";
 import { sourceHash } from "../toolchain/source-hash.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
+import { benchMix, trafficMix } from "./bench-mix.js";
 import { fleetYaml } from "./fleet.js";
 import { engineError, parseEngine, parseTimeout, readSettings } from "./run.js";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
 const CACHE = join(ROOT, ".cache", "bench");
 const FLOOR_DIR = join(ROOT, "src", "toolchain", "floor-policy");
+/** Real manifests the traffic mix reads when present (the project's corpus, beside the clone). */
+const DEFAULT_MIX_DIR = join(ROOT, "..", "shared", "corpus");
+/** Evaluations per request and module of the single-request table. */
+const DEFAULT_ITERATIONS = 200;
+/** Node runs per request and module in the traffic mix (hundreds of requests). */
+const MIX_ITERATIONS = 11;
 
 interface Variant {
   label: string;
@@ -123,6 +130,7 @@ export const benchCommand: Command = {
   help: `Usage: loopback-probes bench [--policy POLICY_DIR] [--request-path R]… [--iterations N]
                              [--settings-json J | --settings-path F]
                              [--engine wasmtime|node]… [--timeout SECONDS]
+                             [--mix DIR|none]
        loopback-probes bench --fleet N [--policy POLICY_DIR] [--timeout SECONDS]
 
 Builds (cached in .cache/bench/) three modules with the same toolchain: the
@@ -153,6 +161,16 @@ test_data/prometheus-listenlocal-broken.json, the clean requests of bench/reques
 ~1 MB StatefulSet,
 --iterations 200.
 
+Then the traffic mix: every workload of ../shared/corpus (when present; --mix DIR
+for another folder of manifests, --mix none to skip), each sent as a CREATE with
+default settings, plus the policy's own violating test_data requests. Policy and
+floor take turns on each request; per engine it prints the geometric mean of
+policy / floor over the clean requests (accepted without a word), over the
+violating ones, and (wasmtime) how many clean ones the native pre-check answered
+(instructions below a fifth of the floor's). Under wasmtime the ratio is of wasm instruction
+counts (fuel, exact); under node:wasi of _start medians (${MIX_ITERATIONS} runs unless
+--iterations is given).
+
 --fleet N: the offline audit's throughput instead. Generates a deterministic
 fleet of N objects as one YAML stream (Deployments, StatefulSets, DaemonSets,
 CronJobs, Services, ConfigMaps; one workload in forty binds loopback), then reads
@@ -165,19 +183,20 @@ objects/s and the process's peak RSS.`,
       {
         policy: { type: "string", default: "policies/reject-loopback-probes" },
         "request-path": { type: "string", multiple: true },
-        iterations: { type: "string", default: "200" },
+        iterations: { type: "string" },
         "settings-json": { type: "string" },
         "settings-path": { type: "string" },
         engine: { type: "string", multiple: true },
         timeout: { type: "string" },
         fleet: { type: "string" },
+        mix: { type: "string" },
       },
       false,
     );
     if (values.fleet !== undefined) return benchFleet(values.fleet, resolve(values.policy), parseTimeout(values.timeout), readSettings(values));
     const engines = [...new Set((values.engine ?? [...ENGINES].reverse()).map((e) => parseEngine(e, "node")))];
     const timeoutSeconds = parseTimeout(values.timeout);
-    const iterations = Number(values.iterations);
+    const iterations = Number(values.iterations ?? DEFAULT_ITERATIONS);
     if (!Number.isInteger(iterations) || iterations < 1) throw new UsageError(`--iterations must be a positive integer, got ${values.iterations}`);
     const policyDir = resolve(values.policy);
     if (!existsSync(join(policyDir, "policy.ts"))) throw new UsageError(`${values.policy} is not a policy folder`);
@@ -235,10 +254,33 @@ objects/s and the process's peak RSS.`,
         }
         const median = (label: string) => results.find((r) => r.request === req.label && r.engine === engine && r.variant === label && r.phase === "validate")!.start.median;
         const [policy, javy, floor] = variants.map((v) => median(v.label)) as [number, number, number];
-        console.log(`  ratios (validate _start median): policy / floor = ${(policy / floor).toFixed(2)}×, javy semantics / policy = ${(javy / policy).toFixed(2)}×`);
+        const fuelOf = (label: string) => results.find((r) => r.request === req.label && r.engine === engine && r.variant === label && r.phase === "validate")?.fuel;
+        const [policyFuel, floorFuel] = [fuelOf(variants[0]!.label), fuelOf(variants[2]!.label)];
+        const instructions = policyFuel !== undefined && floorFuel !== undefined ? `; wasm instructions policy / floor = ${(policyFuel / floorFuel).toFixed(2)}×` : "";
+        console.log(`  ratios (validate _start median): policy / floor = ${(policy / floor).toFixed(2)}×, javy semantics / policy = ${(javy / policy).toFixed(2)}×${instructions}`);
       }
     console.log("\nmodule sizes:");
     for (const v of variants) console.log(`  ${v.label.padEnd(width)}  ${(readFileSync(v.path).length / 1e6).toFixed(3)} MB (${readFileSync(v.path).length} bytes)`);
+
+    // The traffic mix: real workloads (../shared/corpus when present, or --mix DIR) and the policy's violating test_data.
+    const mixDir = values.mix ?? (existsSync(DEFAULT_MIX_DIR) ? DEFAULT_MIX_DIR : undefined);
+    if (values.mix !== undefined && !existsSync(values.mix)) throw new UsageError(`--mix ${values.mix}: no such file or folder`);
+    if (mixDir === undefined) console.log(`
+traffic mix skipped: no ${DEFAULT_MIX_DIR} (--mix DIR reads workloads from a folder of manifests)`);
+    else if (values.mix !== "none") {
+      const mix = trafficMix(resolve(mixDir), policyDir);
+      console.error(`traffic mix: ${mix.length} requests from ${mixDir} and ${basename(policyDir)}/test_data`);
+      console.log("");
+      await benchMix({
+        requests: mix,
+        policy: variants[0]!,
+        floor: variants[2]!,
+        engines,
+        iterations: values.iterations === undefined ? MIX_ITERATIONS : iterations,
+        log: (line) => console.error(line),
+        print: (line) => console.log(line),
+      });
+    }
     return 0;
   },
 };
