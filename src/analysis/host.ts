@@ -136,6 +136,14 @@ export function classifyHost(raw: string): HostClass {
   return answer;
 }
 
+/**
+ * The hosts nearly every bind spells, classified at module load: the build runs
+ * it before the snapshot, so each request starts with them known (parsing an
+ * address is a character loop, ~100K wasm instructions in QuickJS).
+ */
+const COMMON_HOSTS = ["127.0.0.1", "0.0.0.0", "localhost", "", "::", "[::]", "::1", "[::1]", "*"];
+for (let i = 0; i < COMMON_HOSTS.length; i++) classifyHost(COMMON_HOSTS[i]!);
+
 function classifyHostUncached(raw: string): HostClass {
   if (raw.length > MAX_HOST_LENGTH) return "unknown"; // no DNS name or address is this long
   const host = raw.trim().toLowerCase();
