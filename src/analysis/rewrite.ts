@@ -191,6 +191,9 @@ export function planRewrite(object: unknown, findings: readonly Finding[], optio
   const template = podTemplateOf(object);
   if (!template) return [];
   const changes: RewriteChange[] = [];
+  // Containers repeat across findings: one glob match per image, one workload description.
+  const verdicts = new Map<string, ReturnType<typeof shellVerdict>>();
+  const workload = describeWorkload(findings[0]!.workload);
   for (let i = 0; i < findings.length; i++) {
     const finding = findings[i]!;
     const t = finding.target;
@@ -198,7 +201,7 @@ export function planRewrite(object: unknown, findings: readonly Finding[], optio
     const container = Array.isArray(list) ? (list[t.containerIndex] as unknown) : undefined;
     if (!isRecord(container) || !isRecord(container[t.probeKind])) continue;
     const path = [...template.path, t.containerList, t.containerIndex, t.probeKind];
-    const where = `${describeWorkload(finding.workload)}: ${describeTarget(t)}`;
+    const where = `${finding.workload === findings[0]!.workload ? workload : describeWorkload(finding.workload)}: ${describeTarget(t)}`;
     const image = typeof container.image === "string" ? container.image : "";
     const keep = (why: string): RewriteChange => ({ finding, action: "kept", path, description: `${where} → not rewritten (${why}; ${finding.reason})` });
     const remove = (why: string): RewriteChange => ({ finding, action: "removed", path, description: `${where} → removed (${why}; ${finding.reason})` });
@@ -218,7 +221,8 @@ export function planRewrite(object: unknown, findings: readonly Finding[], optio
       changes.push(liveness ? remove(`${why}; a liveness probe that can never succeed only restart-loops the pod`) : keep(`${why}; bind a non-loopback address`));
       continue;
     }
-    const shell = shellVerdict(image, options.images);
+    let shell = verdicts.get(image);
+    if (shell === undefined) verdicts.set(image, (shell = shellVerdict(image, options.images)));
     if (shell.verdict === "no-shell") {
       const owner = `image ${shown(image)} has no shell (matches "${shell.pattern}"), so an exec probe cannot run there: bind a non-loopback address, or probe through a container that serves the port`;
       changes.push(liveness ? remove(`${owner}; a liveness probe that can never succeed only restart-loops the pod`) : keep(owner));
