@@ -6,6 +6,7 @@ import { describeWorkload, findingRecords, summarizeFindings, type AnalysisOptio
 import { judgeAdmission } from "../../src/analysis/update.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
 import { declareCleanRequestPrecheck } from "../shared/precheck.js";
+import { declareAnalysisWorkBudget } from "../shared/work-budget.js";
 import { accept, reject } from "../../src/kubewarden/protocol.js";
 import { describeOptOut } from "../../src/analysis/opt-out.js";
 import { FINDINGS_ANNOTATION, OPT_OUT_ANNOTATION } from "../shared/settings.js";
@@ -32,3 +33,5 @@ definePolicy<AnalysisOptions>({
 
 // Clean workloads with default settings are answered natively, before any JS runs.
 declareCleanRequestPrecheck();
+// A request that would outlast policy-server's deadline is let through with a warning instead.
+declareAnalysisWorkBudget();

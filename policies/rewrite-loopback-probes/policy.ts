@@ -14,6 +14,7 @@ import { editJsonText, type JsonEdit } from "../../src/kubewarden/json-text.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
 import { accept, mutate, RawJson } from "../../src/kubewarden/protocol.js";
 import { declareCleanRequestPrecheck } from "../shared/precheck.js";
+import { declareAnalysisWorkBudget } from "../shared/work-budget.js";
 import { analysisOptions, parseWithSchema, type SchemaValidator } from "../shared/settings.js";
 import type { RewriteLoopbackProbesSettings } from "./settings.generated.js";
 import validateSchema from "./settings.validate.generated.js";
@@ -60,3 +61,5 @@ definePolicy<Options>({
 
 // Clean workloads with default settings are answered natively, before any JS runs.
 declareCleanRequestPrecheck();
+// A request that would outlast policy-server's deadline is let through with a warning instead.
+declareAnalysisWorkBudget();

@@ -99,12 +99,13 @@ export const HOST_FUNCTIONS = {
   hostCall: "__lpp_host_h",
   installPrecheck: "__lpp_host_p",
   stdinLength: "__lpp_host_n",
+  workBudget: "__lpp_host_t",
 } as const;
 
-/** Bytes of stdin the glue reads natively before any JS runs (more is read by JS from the descriptor). */
 /** The file names the scripts' bytecode (and so their stack traces) carry. */
 export const SCRIPT_FILES = { prelude: "prelude.js", bundle: "policy.js" } as const;
 
+/** Bytes of stdin the glue reads natively before any JS runs (more is read by JS from the descriptor). */
 export const NATIVE_STDIN_CAP = 64 * 1024 * 1024;
 
 /**
@@ -203,6 +204,7 @@ export function glueWat(options: GlueOptions): string {
   (import "qjs" "qjs_set_memory_limit" (func $qjs_set_memory_limit (param i32)))
   (import "qjs" "qjs_run_gc" (func $qjs_run_gc))
   (import "qjs" "qjs_set_gc_threshold" (func $qjs_set_gc_threshold (param i32)))
+  (import "qjs" "qjs_set_interrupt_handler" (func $qjs_set_interrupt_handler (param i32)))
   (import "qjs" "qjs_eval_bytecode" (func $qjs_eval_bytecode (param i32 i32) (result i32)))
   (import "qjs" "qjs_call" (func $qjs_call (param i32 i32 i32 i32) (result i32)))
   (import "qjs" "qjs_get_global" (func $qjs_get_global (result i32)))
@@ -256,6 +258,16 @@ ${
   (global $stdin_len (mut i32) (i32.const 0))
   (global $stdin_pos (mut i32) (i32.const 0))
   (global $stdin_whole (mut i32) (i32.const 0))   ;; 1 when the read reached end of file
+  ;; The work budget (see src/kubewarden/work-budget.ts): a validate whose JS makes
+  ;; QuickJS poll for interrupts more than $wb_polls times is interrupted and
+  ;; answered with the declared answer. Counting polls, not time, keeps every
+  ;; answer deterministic (the same on every engine, machine and load).
+  (global $wb_polls (mut i32) (i32.const 0))      ;; polls left; the budget as declared
+  (global $wb_answer (mut i32) (i32.const 0))     ;; 0 = no budget declared
+  (global $wb_answer_len (mut i32) (i32.const 0))
+  (global $wb_active (mut i32) (i32.const 0))
+  (global $wb_hit (mut i32) (i32.const 0))
+  (global $stdout_bytes (mut i32) (i32.const 0))  ;; what the policy wrote on stdout
   (global $pc (mut i32) (i32.const 0))            ;; the native pre-check table; 0 = none
   (global $pc_frames (mut i32) (i32.const 0))
   (global $pc_key_escaped (mut i32) (i32.const 0))
@@ -710,6 +722,22 @@ ${
     (global.set $pc_frames (call $malloc (i32.shl (i32.add (call $pc_word (i32.const 2)) (i32.const 2)) (i32.const 3))))
     (call $number (i32.const 1)))
 
+  ;; workBudget(polls, ab, off, len): past that many interrupt polls in JS, a validate
+  ;; is interrupted and answered with these bytes. At build time only (before the snapshot).
+  (func $host_work_budget (param $argv i32) (result i32)
+    (local $src i32) (local $len i32) (local $ms i32)
+    (if (global.get $initialized) (then (return (call $number (i32.const 0)))))
+    (local.set $ms (call $arg_i32 (local.get $argv) (i32.const 0)))
+    (local.set $len (call $arg_i32 (local.get $argv) (i32.const 3)))
+    (local.set $src (call $buffer_at (local.get $argv) (i32.const 1)))
+    (if (i32.or (i32.or (i32.eqz (local.get $src)) (i32.le_s (local.get $len) (i32.const 0))) (i32.le_s (local.get $ms) (i32.const 0)))
+      (then (return (call $number (i32.const 0)))))
+    (global.set $wb_answer (call $malloc (local.get $len)))
+    (memory.copy (global.get $wb_answer) (local.get $src) (local.get $len))
+    (global.set $wb_answer_len (local.get $len))
+    (global.set $wb_polls (local.get $ms))
+    (call $number (i32.const 1)))
+
   ;; stdinLength() → bytes of stdin read natively and not yet handed to JS, or -1
   ;; when the native read did not reach the end (JS then reads the rest itself).
   (func $host_stdin_length (result i32)
@@ -766,6 +794,9 @@ ${
     (if (call $qjs_init2 (i32.const ${options.intrinsics | 0})) (then (unreachable)))
     (call $qjs_set_max_stack_size (i32.const ${options.maxStackBytes}))
     (call $qjs_set_memory_limit (i32.const ${options.memoryLimitBytes}))
+    ;; QuickJS asks host_interrupt every few thousand branches; it says stop only
+    ;; past a declared work budget, so until one is declared and active this is free.
+    (call $qjs_set_interrupt_handler (i32.const 1))
     (global.set $scratch (call $malloc (i32.const 32)))
     (global.set $strings (call $malloc (i32.const ${stringBytes.length})))
     (memory.init $strings_seg (global.get $strings) (i32.const 0) (i32.const ${stringBytes.length}))
@@ -806,6 +837,12 @@ ${registerHostFunctions}
     (call $qjs_free_value (local.get $undef))
     (if (call $qjs_is_exception (local.get $r))
       (then
+        ;; Interrupted past the work budget: the declared answer, unless the policy had written its own.
+        (if (global.get $wb_hit)
+          (then
+            (if (i32.eqz (global.get $stdout_bytes))
+              (then (call $write_all (i32.const 1) (global.get $wb_answer) (global.get $wb_answer_len))))
+            (return)))
         (call $report_exception (i32.const ${runFailed.offset}))
         (call $proc_exit (i32.const 1))))
     (call $qjs_free_value (local.get $r)))
@@ -816,6 +853,9 @@ ${registerHostFunctions}
     (call $initialize)
     (call $read_stdin (i32.const ${NATIVE_STDIN_CAP}))
     (if (call $precheck) (then (return)))
+    ;; From here JS runs: a validate has the declared work budget.
+    (if (global.get $wb_answer)
+      (then (global.set $wb_active (call $argv1_is (i32.add (global.get $strings) (i32.const ${validateAction.offset}))))))
     (call $call_global (global.get $reseed_fn))
     (if (global.get $bytecode)
       (then
@@ -872,6 +912,8 @@ ${registerHostFunctions}
         (then (call $fd_write (call $arg_i32 (local.get $argv) (i32.const 0)) (global.get $scratch) (i32.const 1) (i32.add (global.get $scratch) (i32.const 8))))
         (else (call $fd_read (call $arg_i32 (local.get $argv) (i32.const 0)) (global.get $scratch) (i32.const 1) (i32.add (global.get $scratch) (i32.const 8))))))
     (if (local.get $err) (then (return (call $number (i32.sub (i32.const 0) (local.get $err))))))
+    (if (i32.and (local.get $write) (i32.eq (call $arg_i32 (local.get $argv) (i32.const 0)) (i32.const 1)))
+      (then (global.set $stdout_bytes (i32.add (global.get $stdout_bytes) (i32.load offset=8 (global.get $scratch))))))
     (call $number (i32.load offset=8 (global.get $scratch))))
 
   ;; decode(ab, off, len) → string (UTF-8; invalid sequences become U+FFFD)
@@ -995,6 +1037,7 @@ ${
     (if (i32.eq (local.get $which) (i32.const 106)) (then (return (call $host_json_depth (local.get $argv)))))  ;; j
     (if (i32.eq (local.get $which) (i32.const 112)) (then (return (call $host_install_precheck (local.get $argv)))))  ;; p
     (if (i32.eq (local.get $which) (i32.const 110)) (then (return (call $host_stdin_length))))  ;; n
+    (if (i32.eq (local.get $which) (i32.const 116)) (then (return (call $host_work_budget (local.get $argv)))))  ;; t
 ${hostCalls ? "    (if (i32.eq (local.get $which) (i32.const 104)) (then (return (call $host_hostcall (local.get $argv)))))  ;; h\n" : ""}    (call $qjs_get_undefined))
   ;; --- the engine's clock and entropy (see DETERMINISTIC_DURING_INIT) ---
   ;; While initialising (at build time, under Wizer) the engine sees a fixed clock
@@ -1010,7 +1053,14 @@ ${hostCalls ? "    (if (i32.eq (local.get $which) (i32.const 104)) (then (return
       (then (return (call $random_get (local.get $ptr) (local.get $len)))))
     (memory.fill (local.get $ptr) (i32.const 0x5a) (local.get $len))
     (i32.const 0))
-  (func (export "host_interrupt") (result i32) (i32.const 0))
+  (func (export "host_interrupt") (result i32)
+    (if (i32.eqz (global.get $wb_active)) (then (return (i32.const 0))))
+    (if (global.get $wb_polls)
+      (then
+        (global.set $wb_polls (i32.sub (global.get $wb_polls) (i32.const 1)))
+        (return (i32.const 0))))
+    (global.set $wb_hit (i32.const 1))
+    (i32.const 1))
   (func (export "host_promise_rejection") (param $promise i32) (param $reason i32) (param $handled i32)
     (call $qjs_free_value (local.get $promise))
     (call $qjs_free_value (local.get $reason)))

@@ -17,8 +17,9 @@
     hostCall: g.__lpp_host_h,
     precheck: g.__lpp_host_p,
     stdinLength: g.__lpp_host_n,
+    workBudget: g.__lpp_host_t,
   };
-  ["r", "w", "d", "e", "a", "x", "j", "h", "p", "n"].forEach(function (k) {
+  ["r", "w", "d", "e", "a", "x", "j", "h", "p", "n", "t"].forEach(function (k) {
     delete g["__lpp_host_" + k];
   });
 
@@ -258,6 +259,14 @@
     for (var i = 0; i < answer.length; i++) u8(answer[i]);
     var table = new Uint8Array(out);
     return host.precheck(table.buffer, 0, table.length) === 1;
+  };
+  // The work budget (src/kubewarden/work-budget.ts): past `polls` interrupt polls
+  // in JS a validate is interrupted and answered with `answer` (JSON text). Build time only.
+  g.__lpp_declareWorkBudget = function (polls, answer) {
+    if (typeof host.workBudget !== "function") return false;
+    if (typeof polls !== "number" || !(polls >= 1) || polls !== Math.floor(polls) || polls > 0x7fffffff) throw new TypeError("work budget: polls must be a whole number 1..2^31-1");
+    var bytes = host.encode(String(answer));
+    return host.workBudget(polls, bytes.buffer, bytes.byteOffset, bytes.byteLength) === 1;
   };
   // The whole of stdin the glue already read, in one exact-size buffer (null when it did not).
   g.__lpp_readStdinWhole = function () {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MAX_CHECKED_CONTAINERS } from "../../src/analysis/reachability.js";
 import { MAX_INPUT_BYTES } from "../../src/kubewarden/input-guard.js";
+import { WORK_BUDGET_WARNING } from "../../policies/shared/work-budget.js";
 import { ROOT, runRaw, type RawRun } from "../helpers.js";
 
 const POLICIES = ["reject-loopback-probes", "rewrite-loopback-probes"] as const;
@@ -135,6 +136,15 @@ describe.each(POLICIES)("%s: bad input", (policy) => {
 
   const loopbackContainers = (n: number) =>
     Array.from({ length: n }, (_, i) => ({ name: `c${i}`, args: [`--listen-address=127.0.0.1:${10000 + (i % 50)}`], readinessProbe: { httpGet: { port: 10000 + (i % 50), path: "/" } } }));
+
+  it("a request that would outlast policy-server's deadline is stopped by the work budget and let through with a warning", async () => {
+    // One URL list of 280,000 loopback URLs (~6 MB): several seconds of analysis in QuickJS,
+    // far past the budget on any machine; the glue interrupts it and writes the declared answer.
+    const urls = Array.from({ length: 280_000 }, (_, i) => `http://127.0.0.1:${1 + (i % 60000)}`).join(",");
+    const r = await validate(wrap(statefulSet({ containers: [{ name: "etcd", args: [`--listen-client-urls=${urls}`], livenessProbe: { httpGet: { port: 2379 } } }] })));
+    wellFormed(r);
+    expect(r.json).toEqual({ accepted: true, warnings: [WORK_BUDGET_WARNING] });
+  });
 
   it(`up to ${MAX_CHECKED_CONTAINERS} containers are all checked`, async () => {
     expectFindingsOrRewrite(await validate(wrap(statefulSet({ containers: loopbackContainers(MAX_CHECKED_CONTAINERS) }))), MAX_CHECKED_CONTAINERS);
