@@ -172,8 +172,8 @@ grown to --size bytes of stdin (default ${MAX_REQUEST_BYTES}, the API server's
 configured as policy-server with its epoch deadline (--timeout, default
 ${DEFAULT_TIMEOUT_SECONDS} s; a 1 s ticker, so the interrupt comes after 1–2 s). Prints per shape: request
 bytes, wasm instructions, instructions per request byte, _start wall ms under
-the deadline, answer bytes (limit ${MAX_ANSWER_BYTES}), the answer (rejected, accepted,
-mutated) and whether the deadline was met (a miss is a 500 from
+the deadline, answer bytes (limit ${MAX_ANSWER_BYTES}) and the answer (rejected, accepted,
+mutated) of the run without deadline, and whether the deadline was met (a miss is a 500 from
 policy-server). --shape NAME (repeatable) picks shapes. Exit code 1 when a
 request missed the deadline or an answer was over the limit.`,
   async run(argv) {
@@ -363,19 +363,21 @@ async function benchWorstCase(policy: string | undefined, shapes: string[] | und
       const outOfFuel = counted.fuel === null || (counted.trap !== undefined && /fuel/i.test(counted.trap));
       const instructions = outOfFuel ? "> fuel budget" : counted.fuel!.toLocaleString("en-US");
       const perByte = outOfFuel ? "—" : (counted.fuel! / stdin.length).toFixed(0);
+      // The answer as the fuel run gave it (no deadline): what policy-server would get in time on a faster machine.
+      const answered = outOfFuel ? timed : counted;
       let verdict = "—";
-      if (!timed.interrupted && timed.exitCode === 0) {
+      if (!answered.interrupted && answered.exitCode === 0) {
         try {
-          const answer = JSON.parse(new TextDecoder().decode(timed.stdout)) as { accepted?: boolean; mutated_object?: unknown };
+          const answer = JSON.parse(new TextDecoder().decode(answered.stdout)) as { accepted?: boolean; mutated_object?: unknown };
           verdict = answer.accepted === false ? "rejected" : answer.mutated_object !== undefined ? "mutated" : "accepted";
         } catch {
           verdict = "not JSON";
         }
       }
       const met = !timed.interrupted && timed.exitCode === 0 && timed.trap === undefined;
-      const tooLarge = timed.stdout.length > MAX_ANSWER_BYTES;
+      const tooLarge = answered.stdout.length > MAX_ANSWER_BYTES;
       if (!met || tooLarge) failed++;
-      const answerBytes = timed.interrupted ? "—" : String(timed.stdout.length);
+      const answerBytes = verdict === "—" ? "—" : String(answered.stdout.length);
       const status = timed.interrupted ? "MISSED: interrupted, policy-server answers 500" : met ? "met" : `FAILED: ${timed.trap ?? `exit ${timed.exitCode}`}`;
       console.log(`  ${shape.padEnd(22)} ${String(stdin.length).padStart(9)} ${instructions.padStart(15)} ${perByte.padStart(7)} ${timed.startMs.toFixed(0).padStart(8)} ${answerBytes.padStart(8)}${tooLarge ? "!" : " "} ${verdict.padEnd(8)} ${status}`);
     }
