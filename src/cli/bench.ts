@@ -20,6 +20,8 @@ import { type Command, parseFlags, UsageError } from "./command.js";
 import { benchMix, trafficMix } from "./bench-mix.js";
 import { fleetYaml } from "./fleet.js";
 import { engineError, parseEngine, parseTimeout, readSettings } from "./run.js";
+import { MAX_REQUEST_BYTES, SHAPES, shapeCase } from "./worst-case.js";
+import { MAX_ANSWER_BYTES } from "../kubewarden/bounded.js";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
 const CACHE = join(ROOT, ".cache", "bench");
@@ -132,6 +134,7 @@ export const benchCommand: Command = {
                              [--engine wasmtime|node]… [--timeout SECONDS]
                              [--mix DIR|none]
        loopback-probes bench --fleet N [--policy POLICY_DIR] [--timeout SECONDS]
+       loopback-probes bench --worst-case [--policy POLICY_DIR] [--shape NAME]… [--size BYTES] [--timeout SECONDS]
 
 Builds (cached in .cache/bench/) three modules with the same toolchain: the
 policy, the same policy in Javy semantics (top level run in every _start), and
@@ -176,12 +179,26 @@ fleet of N objects as one YAML stream (Deployments, StatefulSets, DaemonSets,
 CronJobs, Services, ConfigMaps; one workload in forty binds loopback), then reads
 it as \`audit\` does and evaluates it with the policy on the evaluation pool (one
 worker per core, reused instances); prints read and evaluation seconds,
-objects/s and the process's peak RSS.`,
+objects/s and the process's peak RSS.
+
+--worst-case: adversarial requests instead (issue 9). Generates, deterministically,
+each shape of src/cli/worst-case.ts,
+${wrapped(SHAPES.map((s) => s.name).join(", "), 76, "  ")}
+grown to --size bytes of stdin (default ${MAX_REQUEST_BYTES}, the API server's
+3 MiB limit) and evaluates it under wasmtime ${WASMTIME_VERSION} with each probe policy
+(--policy: just that one): once with fuel for the exact wasm instructions, once
+configured as policy-server with its epoch deadline (--timeout, default
+${DEFAULT_TIMEOUT_SECONDS} s; a 1 s ticker, so the interrupt comes after 1–2 s). Prints per shape: request
+bytes, wasm instructions, instructions per request byte, _start wall ms under
+the deadline, answer bytes (limit ${MAX_ANSWER_BYTES}) and the answer (rejected, accepted,
+mutated) of the run without deadline, and whether the deadline was met (a miss is a 500 from
+policy-server). --shape NAME (repeatable) picks shapes. Exit code 1 when a
+request missed the deadline or an answer was over the limit.`,
   async run(argv) {
     const { values } = parseFlags(
       argv,
       {
-        policy: { type: "string", default: "policies/reject-loopback-probes" },
+        policy: { type: "string" },
         "request-path": { type: "string", multiple: true },
         iterations: { type: "string" },
         "settings-json": { type: "string" },
@@ -190,9 +207,15 @@ objects/s and the process's peak RSS.`,
         timeout: { type: "string" },
         fleet: { type: "string" },
         mix: { type: "string" },
+        "worst-case": { type: "boolean" },
+        shape: { type: "string", multiple: true },
+        size: { type: "string" },
       },
       false,
     );
+    if (values["worst-case"]) return benchWorstCase(values.policy, values.shape, values.size, parseTimeout(values.timeout));
+    if (values.shape !== undefined || values.size !== undefined) throw new UsageError("--shape and --size go with --worst-case");
+    values.policy ??= "policies/reject-loopback-probes";
     if (values.fleet !== undefined) return benchFleet(values.fleet, resolve(values.policy), parseTimeout(values.timeout), readSettings(values));
     const engines = [...new Set((values.engine ?? [...ENGINES].reverse()).map((e) => parseEngine(e, "node")))];
     const timeoutSeconds = parseTimeout(values.timeout);
@@ -311,4 +334,95 @@ async function benchFleet(count: string, policyDir: string, timeoutSeconds: numb
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `text` broken at spaces into lines of at most `width` characters, each indented. */
+function wrapped(text: string, width: number, indent: string): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  if (line !== "") lines.push(indent + line);
+  return lines.join("\n");
+}
+
+/** The probe policies `bench --worst-case` measures by default. */
+const WORST_CASE_POLICIES = ["policies/reject-loopback-probes", "policies/rewrite-loopback-probes"];
+
+/** Just the policy module (no Javy-semantics or floor variants), cached like buildVariants'. */
+async function buildPolicyOnly(policyDir: string): Promise<string> {
+  const name = basename(policyDir);
+  const dir = join(CACHE, "worst-case");
+  const path = join(dir, `${name}.wasm`);
+  const stampPath = join(dir, `${name}.sha256`);
+  const hash = sourceHash(ROOT, ["src/analysis", "src/kubewarden", "src/toolchain", "policies", "package-lock.json"]);
+  if (!(existsSync(path) && existsSync(stampPath) && readFileSync(stampPath, "utf8") === hash)) {
+    console.error(`building ${name}…`);
+    mkdirSync(dir, { recursive: true });
+    await buildPolicy(policyDir, dir);
+    writeFileSync(stampPath, hash);
+  }
+  return path;
+}
+
+/**
+ * `bench --worst-case`: every adversarial shape at the API server's request
+ * limit, under wasmtime as policy-server runs it. Instructions come from a fuel
+ * run (exact, machine-independent); wall time and the deadline from a run with
+ * the epoch deadline and no fuel, as policy-server configures wasmtime.
+ */
+async function benchWorstCase(policy: string | undefined, shapes: string[] | undefined, size: string | undefined, timeoutSeconds: number | null): Promise<number> {
+  const targetBytes = size === undefined ? MAX_REQUEST_BYTES : Number(size);
+  if (!Number.isInteger(targetBytes) || targetBytes < 1000) throw new UsageError(`--size must be a whole number of bytes ≥ 1000, got ${size}`);
+  const known = SHAPES.map((s) => s.name);
+  for (const s of shapes ?? []) if (!known.includes(s)) throw new UsageError(`unknown shape ${s}; shapes: ${known.join(", ")}`);
+  const policyDirs = (policy === undefined ? WORST_CASE_POLICIES : [policy]).map((p) => resolve(p));
+  for (const dir of policyDirs) if (!existsSync(join(dir, "policy.ts"))) throw new UsageError(`${dir} is not a policy folder`);
+  const modules: { name: string; bytes: Uint8Array }[] = [];
+  for (const dir of policyDirs) modules.push({ name: basename(dir), bytes: new Uint8Array(readFileSync(await buildPolicyOnly(dir))) });
+  const selected = shapes ?? known;
+  const deadline = timeoutSeconds === null ? "no deadline" : `${timeoutSeconds} s deadline`;
+  console.log(`worst-case requests of at most ${targetBytes} bytes under wasmtime ${WASMTIME_VERSION}, ${deadline} (an interrupt after ${timeoutSeconds === null ? "—" : `${Math.max(0, timeoutSeconds - 1)}–${timeoutSeconds} s`}); answers limited to ${MAX_ANSWER_BYTES} bytes`);
+  const header = `  ${"shape".padEnd(22)} ${"request B".padStart(9)} ${"instructions".padStart(15)} ${"instr/B".padStart(7)} ${"wall ms".padStart(8)} ${"answer B".padStart(8)}  ${"answer".padEnd(8)} deadline`;
+  let failed = 0;
+  for (const module of modules) {
+    console.log(`\n${module.name}`);
+    console.log(header);
+    try {
+      // Compile (cached) and warm up on a small request, so no row pays for it.
+      await runWasmtime(module.bytes, "validate", shapeCase(selected[0]!, 2000).stdin, { timeoutSeconds });
+    } catch (e) {
+      engineError(e);
+    }
+    for (const shape of selected) {
+      const { stdin } = shapeCase(shape, targetBytes);
+      const counted = await runWasmtime(module.bytes, "validate", stdin, { fuel: true });
+      const timed = await runWasmtime(module.bytes, "validate", stdin, { timeoutSeconds });
+      const outOfFuel = counted.fuel === null || (counted.trap !== undefined && /fuel/i.test(counted.trap));
+      const instructions = outOfFuel ? "> fuel budget" : counted.fuel!.toLocaleString("en-US");
+      const perByte = outOfFuel ? "—" : (counted.fuel! / stdin.length).toFixed(0);
+      // The answer as the fuel run gave it (no deadline): what policy-server would get in time on a faster machine.
+      const answered = outOfFuel ? timed : counted;
+      let verdict = "—";
+      if (!answered.interrupted && answered.exitCode === 0) {
+        try {
+          const answer = JSON.parse(new TextDecoder().decode(answered.stdout)) as { accepted?: boolean; mutated_object?: unknown };
+          verdict = answer.accepted === false ? "rejected" : answer.mutated_object !== undefined ? "mutated" : "accepted";
+        } catch {
+          verdict = "not JSON";
+        }
+      }
+      const met = !timed.interrupted && timed.exitCode === 0 && timed.trap === undefined;
+      const tooLarge = answered.stdout.length > MAX_ANSWER_BYTES;
+      if (!met || tooLarge) failed++;
+      const answerBytes = verdict === "—" ? "—" : String(answered.stdout.length);
+      const status = timed.interrupted ? "MISSED: interrupted, policy-server answers 500" : met ? "met" : `FAILED: ${timed.trap ?? `exit ${timed.exitCode}`}`;
+      console.log(`  ${shape.padEnd(22)} ${String(stdin.length).padStart(9)} ${instructions.padStart(15)} ${perByte.padStart(7)} ${timed.startMs.toFixed(0).padStart(8)} ${answerBytes.padStart(8)}${tooLarge ? "!" : " "} ${verdict.padEnd(8)} ${status}`);
+    }
+  }
+  return failed === 0 ? 0 : 1;
 }

@@ -61,7 +61,7 @@ const EXAMPLES: Record<string, string[]> = {
   push: ["loopback-probes push dist/reject-loopback-probes.wasm registry://localhost:5000/policies/reject-loopback-probes:v0.1.0 --plain-http"],
   pull: ["loopback-probes pull registry://ghcr.io/loopback-probe-policies/policies/reject-loopback-probes:v0.1.0 -o reject.wasm"],
   publish: ["docker login ghcr.io && loopback-probes publish ghcr.io/loopback-probe-policies/policies"],
-  bench: ["loopback-probes bench --policy policies/reject-loopback-probes"],
+  bench: ["loopback-probes bench --policy policies/reject-loopback-probes", "loopback-probes bench --worst-case --shape one-port-binds-probes --shape url-list"],
   version: ["loopback-probes --version"],
 };
 

@@ -5,8 +5,9 @@
  * non-zero exit would become a 500 that blocks every matching request.
  */
 import { readFileSync, writeFileSync } from "javy/fs";
+import { clipText, MAX_ANSWER_BYTES } from "./bounded.js";
 import { errorMessage, parseInput } from "./input-guard.js";
-import { locateValues } from "./json-text.js";
+import { editJsonValue, type EditResult, type JsonEdit, locateValues } from "./json-text.js";
 import {
   accept,
   type AdmissionRequest,
@@ -28,6 +29,12 @@ export interface ValidationContext {
    * their exact spelling.
    */
   objectText(): string | null;
+  /**
+   * `request.object`'s text with `edits` spliced in (paths relative to the
+   * object), found in the same single scan of the request text that locates
+   * the object; not built when it would be longer than `maxLength` characters.
+   */
+  editObject(edits: readonly JsonEdit[], maxLength?: number): EditResult;
 }
 
 export interface PolicyDefinition<S> {
@@ -87,13 +94,16 @@ export function runPolicy<S>(definition: PolicyDefinition<S>, io: PolicyIO): voi
   } catch (e) {
     answer = ownError(definition, action, `policy error: ${errorMessage(e)}`);
   }
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = serializeAnswer(answer);
+    bytes = new TextEncoder().encode(serializeAnswer(answer));
+    // The last guard on the answer's size: policies keep their answers small
+    // themselves; this only catches what they missed.
+    if (bytes.length > MAX_ANSWER_BYTES) bytes = new TextEncoder().encode(JSON.stringify(oversized(definition, action, answer, bytes.length)));
   } catch (e) {
-    text = JSON.stringify(ownError(definition, action, `policy error: cannot serialise the answer: ${errorMessage(e)}`));
+    bytes = new TextEncoder().encode(JSON.stringify(ownError(definition, action, `policy error: cannot serialise the answer: ${errorMessage(e)}`)));
   }
-  io.writeStdout(new TextEncoder().encode(text));
+  io.writeStdout(bytes);
 }
 
 /** The answer as JSON; a RawJson mutated_object goes in as the exact text it holds. */
@@ -103,6 +113,33 @@ export function serializeAnswer(answer: Answer): string {
   const { mutated_object: _m, ...rest } = answer as ValidationResponse;
   const head = JSON.stringify(rest);
   return `${head.slice(0, -1)},"mutated_object":${raw.text}}`;
+}
+
+/** The size of an answer on stdout, in bytes. */
+export function answerBytes(answer: Answer): number {
+  return new TextEncoder().encode(serializeAnswer(answer)).length;
+}
+
+/** Characters of a rejection's message kept when its answer was too large. */
+const OVERSIZED_MESSAGE_CHARS = 16 * 1024;
+
+/**
+ * A small answer standing in for one over MAX_ANSWER_BYTES. A rejection stays a
+ * rejection with its code and the start of its message (its audit annotations
+ * are dropped); anything else is the policy's own error: refused (reject
+ * policies, validate-settings) or accepted with a warning (onOwnError "accept":
+ * no mutation, as nothing of the oversized answer is kept).
+ */
+function oversized<S>(definition: PolicyDefinition<S>, action: string, answer: Answer, bytes: number): Answer {
+  const what = `answer too large: ${bytes} bytes, more than the limit of ${MAX_ANSWER_BYTES}`;
+  const response = answer as ValidationResponse;
+  if (action === "validate" && response.accepted === false) {
+    const message = response.message ?? "";
+    const kept = clipText(message, OVERSIZED_MESSAGE_CHARS);
+    const dropped = [...(kept === message ? [] : ["message shortened"]), ...(response.audit_annotations ? ["audit annotations left out"] : [])];
+    return reject(`${kept}\n(${what}${dropped.length > 0 ? `: ${dropped.join(", ")}` : ""})`, response.code === undefined ? {} : { code: response.code });
+  }
+  return ownError(definition, action, what);
 }
 
 function failure(action: string, message: string): Answer {
@@ -145,6 +182,10 @@ function dispatch<S>(definition: PolicyDefinition<S>, action: string, stdin: Uin
         objectText = range ? parsed.text.slice(range.valueStart, range.valueEnd) : null;
       }
       return objectText;
+    },
+    editObject(edits, maxLength) {
+      if (request.object == null) return { ok: false, message: "the request has no object" };
+      return editJsonValue(parsed.text, ["request", "object"], edits, maxLength);
     },
   };
   return definition.validate(request, result.settings, context);

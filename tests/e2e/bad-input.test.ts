@@ -7,6 +7,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MAX_CHECKED_CONTAINERS } from "../../src/analysis/reachability.js";
+import { BIG_NUMBERS, shapeCase, WORST_KNOBS } from "../../src/cli/worst-case.js";
+import { MAX_ANSWER_BYTES, MAX_LISTED_WARNINGS } from "../../src/kubewarden/bounded.js";
 import { MAX_INPUT_BYTES } from "../../src/kubewarden/input-guard.js";
 import { WORK_BUDGET_WARNING } from "../../policies/shared/work-budget.js";
 import { ROOT, runRaw, type RawRun } from "../helpers.js";
@@ -17,11 +19,17 @@ const broken = JSON.parse(readFileSync(join(ROOT, "policies", "reject-loopback-p
 const wrap = (object: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ request: { ...broken, object, ...extra }, settings: {} });
 const statefulSet = (spec: unknown) => ({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "bad", namespace: "ns" }, spec: { template: { spec } } });
 
+const answerBytes = (r: RawRun) => r.stdout.length;
+/** Exit 0, no trap, one JSON document (runRaw parses it), at most MAX_ANSWER_BYTES, no "policy error". */
 function wellFormed(r: RawRun): void {
   expect(r.trap).toBeUndefined();
   expect(r.exitCode).toBe(0);
   expect(typeof r.json).toBe("object");
+  expect(answerBytes(r)).toBeLessThanOrEqual(MAX_ANSWER_BYTES);
+  expect(r.text).not.toContain("policy error");
 }
+/** The rewrite's warning when the rewritten object would not fit in the answer. */
+const TOO_LARGE = /: not rewritten \(the answer with the rewritten object would be (at least )?\d+ bytes, more than the limit of 1048576\); the probes below can never succeed$/;
 const answer = (r: RawRun) => ({ accepted: r.json.accepted, message: String(r.json.message ?? ""), warnings: (r.json.warnings as string[] | undefined) ?? [] });
 
 describe.each(POLICIES)("%s: bad input", (policy) => {
@@ -101,15 +109,25 @@ describe.each(POLICIES)("%s: bad input", (policy) => {
     expect(text).toContain("; …");
   });
 
-  const expectFindingsOrRewrite = (r: RawRun, count: number) => {
+  /**
+   * Rejected, naming how many probes; or rewritten (`mutated`) or left alone because the
+   * rewritten object would not fit in the answer, with at most MAX_LISTED_WARNINGS lines
+   * about single probes and one saying how many more.
+   */
+  const expectFindingsOrRewrite = (r: RawRun, count: number, mutated = true) => {
     wellFormed(r);
     if (policy === "reject-loopback-probes") {
       expect(r.json.accepted).toBe(false);
       expect(answer(r).message).toContain(`${count} probe${count === 1 ? "" : "s"} can never succeed`);
-    } else {
-      expect(r.json.accepted).toBe(true);
-      expect(answer(r).warnings).toHaveLength(count);
+      return;
     }
+    expect(r.json.accepted).toBe(true);
+    expect(r.json.mutated_object !== undefined).toBe(mutated);
+    const warnings = answer(r).warnings;
+    expect(warnings).toHaveLength(Math.min(count, MAX_LISTED_WARNINGS + 1) + (mutated ? 0 : 1));
+    if (!mutated) expect(warnings[0]).toMatch(TOO_LARGE);
+    if (count > MAX_LISTED_WARNINGS)
+      expect(warnings.at(-1)).toMatch(mutated ? new RegExp(`… and ${count - MAX_LISTED_WARNINGS} more probes \\(${count - MAX_LISTED_WARNINGS} rewritten to exec probes\\)$`) : new RegExp(`… and ${count - MAX_LISTED_WARNINGS} more probes that can never succeed$`));
   };
 
   it("a 5 MB object is evaluated normally", async () => {
@@ -117,7 +135,7 @@ describe.each(POLICIES)("%s: bad input", (policy) => {
     object.metadata.annotations = { big: "x".repeat(5 * 1024 * 1024) };
     const stdin = wrap(object);
     expect(stdin.length).toBeGreaterThan(5 * 1024 * 1024);
-    expectFindingsOrRewrite(await validate(stdin), 2);
+    expectFindingsOrRewrite(await validate(stdin), 2, false);
   });
 
   it("invalid UTF-8 is decoded with replacement characters, not a crash", async () => {
@@ -131,7 +149,7 @@ describe.each(POLICIES)("%s: bad input", (policy) => {
 
   it("huge strings in args are read", async () => {
     const spec = { containers: [{ name: "big", args: ["--listen-address=127.0.0.1:8080", `--junk=${"j".repeat(2 * 1024 * 1024)}`, "y ".repeat(200_000)], livenessProbe: { httpGet: { port: 8080 } } }] };
-    expectFindingsOrRewrite(await validate(wrap(statefulSet(spec))), 1);
+    expectFindingsOrRewrite(await validate(wrap(statefulSet(spec))), 1, false);
   });
 
   const loopbackContainers = (n: number) =>
@@ -188,9 +206,9 @@ describe.each(POLICIES)("%s: adversarial requests give bounded answers", (policy
   const validate = (stdin: string) => runRaw(policy, "validate", stdin);
   const manyListeners = (n: number) =>
     statefulSet({ containers: Array.from({ length: n }, (_, i) => ({ name: `c${i}`, args: ["--listen-address=127.0.0.1:8080"], readinessProbe: { httpGet: { port: 8080 } } })) });
-  const bytes = (r: RawRun) => new TextEncoder().encode(r.text).length;
-  /** The reject policy's answer is bounded absolutely; the rewrite's carries the object it rewrites. */
-  const bound = (input: string) => (policy === "reject-loopback-probes" ? 128 * 1024 : 4 * input.length + 64 * 1024);
+  const bytes = answerBytes;
+  /** The reject policy's answer stays far below the answer limit; the rewrite's carries the object it rewrites. */
+  const bound = (_input: string) => (policy === "reject-loopback-probes" ? 128 * 1024 : MAX_ANSWER_BYTES);
 
   it.each([
     ["31 KB", 310],
@@ -212,7 +230,10 @@ describe.each(POLICIES)("%s: adversarial requests give bounded answers", (policy
       expect(records[0]!.bindsOmitted).toBe(n - 3);
     } else {
       expect(r.json.accepted).toBe(true);
-      expect(answer(r).warnings).toHaveLength(n);
+      expect(r.json.mutated_object).toBeDefined();
+      const warnings = answer(r).warnings;
+      expect(warnings).toHaveLength(MAX_LISTED_WARNINGS + 1);
+      expect(warnings.at(-1)).toBe(`StatefulSet ns/bad: … and ${n - MAX_LISTED_WARNINGS} more probes (${n - MAX_LISTED_WARNINGS} rewritten to exec probes)`);
     }
   });
 
@@ -251,6 +272,108 @@ describe.each(POLICIES)("%s: adversarial requests give bounded answers", (policy
     wellFormed(matching);
     expect(bytes(matching)).toBeLessThanOrEqual(bound(JSON.stringify(containers)));
     if (policy === "reject-loopback-probes") expect(answer(matching).message).toContain("…(60000 characters)");
+  });
+
+  it.each(["toString", "__proto__", "constructor", "hasOwnProperty"])("kind %j holding a pod spec with loopback probes: nothing to check", async (kind) => {
+    const object = { apiVersion: "v1", kind, metadata: { name: "x", namespace: "ns" }, spec: manyListeners(3).spec.template.spec };
+    const r = await validate(JSON.stringify({ request: { ...broken, kind: { group: "", version: "v1", kind }, object }, settings: {} }));
+    wellFormed(r);
+    expect(r.json.accepted).toBe(true);
+    expect(r.json).not.toHaveProperty("mutated_object");
+  });
+
+  it("int64 beyond 2^53, 1e400 and -0 in every container stay as written when the probes next to them are rewritten", async () => {
+    const { stdin, units } = shapeCase("big-numbers", 40 * 1024, { ...WORST_KNOBS, probes: 1 });
+    const r = await runRaw(policy, "validate", stdin);
+    wellFormed(r);
+    if (policy === "reject-loopback-probes") {
+      expect(answer(r).message).toContain(`${units} probes can never succeed`);
+      return;
+    }
+    const mutated = r.text.slice(r.text.indexOf('"mutated_object":'));
+    expect(mutated.split(`"runAsUser":${BIG_NUMBERS.big}`)).toHaveLength(units + 1);
+    expect(mutated.split(`"runAsGroup":${BIG_NUMBERS.huge}`)).toHaveLength(units + 1);
+    expect(mutated.split(`"x-zero":${BIG_NUMBERS.negativeZero}}`)).toHaveLength(units + 1);
+    expect(mutated).toContain(`"terminationGracePeriodSeconds":${BIG_NUMBERS.big}`);
+    expect(mutated.split('"exec":{"command":["sh","-c"')).toHaveLength(units + 1);
+  });
+
+  /** One failing probe next to an annotation of `filler`: the object is about as large as the filler. */
+  const nearTheLimit = (filler: string) => {
+    const object = structuredClone(manyListeners(1));
+    (object.metadata as Record<string, unknown>).annotations = { filler };
+    return wrap(object);
+  };
+  it.each([
+    ["fits: rewritten", "x".repeat(MAX_ANSWER_BYTES - 4096), true, null],
+    ["too large once rewritten (ASCII: known before the object is built)", "x".repeat(MAX_ANSWER_BYTES - 200), false, "at least "],
+    ["too large in bytes, not in characters (é is 2 bytes)", "é".repeat(MAX_ANSWER_BYTES / 2), false, ""],
+  ])("an object next to the answer limit, %s", async (_label, filler, rewritten, atLeast) => {
+    const r = await validate(nearTheLimit(filler));
+    wellFormed(r);
+    if (policy === "reject-loopback-probes") {
+      expect(answer(r).message).toContain("1 probe can never succeed");
+      return;
+    }
+    expect(r.json.accepted).toBe(true);
+    expect(r.json.mutated_object !== undefined).toBe(rewritten);
+    if (!rewritten) {
+      expect(answer(r).warnings[0]).toMatch(TOO_LARGE);
+      expect(answer(r).warnings[0]).toContain(`would be ${atLeast}${atLeast ? "" : "1"}`);
+      expect(answer(r).warnings[1]).toContain('container "c0" readinessProbe httpGet port 8080: bound only on loopback');
+    }
+  });
+
+  it("names, binds and port names full of control characters (6 bytes each in JSON): the answer stays within the limit", async () => {
+    const junk = (n: number) => "\u0001".repeat(n);
+    const containers = Array.from({ length: 120 }, (_, i) => ({
+      name: `${junk(150)}${i}`,
+      args: [`--listen-metrics-urls=http://127.0.0.1:8080/${junk(300)}`],
+      ports: [{ name: junk(200), containerPort: 8080 }],
+      readinessProbe: { httpGet: { port: junk(200) } },
+    }));
+    const object = statefulSet({ containers });
+    object.metadata = { name: junk(300), namespace: junk(300), labels: { "app.kubernetes.io/managed-by": "prometheus-operator" } } as typeof object.metadata;
+    const r = await validate(wrap(object));
+    wellFormed(r);
+    console.info(`${policy}: control-character junk: ${bytes(r)} bytes of answer, audit annotations: ${Object.keys((r.json.audit_annotations as object | null) ?? {}).join(", ") || "none"}`);
+    if (policy === "reject-loopback-probes") {
+      expect(r.json.accepted).toBe(false);
+      expect(answer(r).message).toContain("120 probes can never succeed");
+    } else {
+      expect(r.json.accepted).toBe(true);
+      expect(answer(r).warnings.length).toBeLessThanOrEqual(MAX_LISTED_WARNINGS + 2);
+    }
+  });
+
+  it("a 1 MB port name, a 1 MB opt-out list and a 1 MB reason: every line stays short", async () => {
+    const object = statefulSet({
+      containers: [
+        { name: "typo", args: ["--listen-address=127.0.0.1:8080"], readinessProbe: { httpGet: { port: "p".repeat(1024 * 1024) } } },
+        { name: "skipped", args: ["--listen-address=127.0.0.1:9090"], livenessProbe: { httpGet: { port: 9090 } } },
+      ],
+    });
+    object.metadata = {
+      name: "bad",
+      namespace: "ns",
+      annotations: {
+        "loopback-probes.kubewarden.io/skip-containers": ["skipped", ...Array.from({ length: 100_000 }, (_, i) => `n${i}`)].join(","),
+        "loopback-probes.kubewarden.io/skip-reason": "r".repeat(1024 * 1024),
+      },
+    } as typeof object.metadata;
+    const r = await validate(wrap(object));
+    wellFormed(r);
+    expect(bytes(r)).toBeLessThan(64 * 1024);
+    if (policy === "reject-loopback-probes") {
+      expect(r.json.accepted).toBe(false);
+      const annotations = r.json.audit_annotations as Record<string, string>;
+      expect(annotations["opt-out"]!.length).toBeLessThan(2048);
+      expect(JSON.parse(annotations["opt-out"]!)).toMatchObject({ skippedProbes: 1 });
+    } else {
+      expect(r.json.accepted).toBe(true);
+      for (const w of answer(r).warnings) expect(w.length).toBeLessThan(2100);
+      expect(answer(r).warnings.join("\n")).toContain("not rewritten (no port named");
+    }
   });
 });
 
