@@ -16,7 +16,7 @@ import { answerBytes, definePolicy } from "../../src/kubewarden/policy.js";
 import { accept, mutate, RawJson, type ValidationResponse } from "../../src/kubewarden/protocol.js";
 import { declareCleanRequestPrecheck } from "../shared/precheck.js";
 import { declareAnalysisWorkBudget } from "../shared/work-budget.js";
-import { analysisOptions, parseWithSchema, type SchemaValidator } from "../shared/settings.js";
+import { analysisOptions, settingsParser, type SchemaValidator } from "../shared/settings.js";
 import type { RewriteLoopbackProbesSettings } from "./settings.generated.js";
 import validateSchema from "./settings.validate.generated.js";
 
@@ -61,11 +61,10 @@ function findingLines(where: string, findings: readonly Finding[], suffix = ""):
 
 definePolicy<Options>({
   onOwnError: "accept",
-  parseSettings: (raw) =>
-    parseWithSchema(validateSchema as SchemaValidator, raw, (s: RewriteLoopbackProbesSettings) => ({
-      analysis: analysisOptions(s),
-      rewrite: { strategy: s.strategy ?? "exec", images: { withShell: s.imagesWithShell ?? [], withoutShell: s.imagesWithoutShell ?? [] } },
-    })),
+  parseSettings: settingsParser(validateSchema as SchemaValidator, (s: RewriteLoopbackProbesSettings) => ({
+    analysis: analysisOptions(s),
+    rewrite: { strategy: s.strategy ?? "exec", images: { withShell: s.imagesWithShell ?? [], withoutShell: s.imagesWithoutShell ?? [] } },
+  })),
   validate(request, options, context) {
     const judgement = judgeAdmission(request.operation, request.object, request.oldObject, options.analysis);
     if (judgement.kind === "none") return accepted(judgement.note ? [judgement.note] : []);

@@ -96,6 +96,25 @@ export function analysisOptions(settings: CommonSettings): AnalysisOptions {
   return { flags, envVars, includeContainers, excludeContainers };
 }
 
+/**
+ * A policy's settings parser with the common case answered in advance: nearly
+ * every request carries settings `{}` (policy-server sends the policy's
+ * settings, which most deployments leave empty), so their parse is computed
+ * once when the parser is made — at the policy's top level, which the build
+ * runs before the snapshot — instead of running the schema validator on every
+ * request. Anything else goes through parseWithSchema.
+ */
+export function settingsParser<T, S>(validator: SchemaValidator, shape: (settings: T) => S): (raw: unknown) => SettingsResult<S> {
+  const empty = parseWithSchema(validator, {}, shape);
+  return (raw) => (isEmptyObject(raw) ? empty : parseWithSchema(validator, raw, shape));
+}
+
+function isEmptyObject(raw: unknown): boolean {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return false;
+  for (const _ in raw) return false;
+  return true;
+}
+
 /** Validate raw settings against the policy's schema, then shape them. */
 export function parseWithSchema<T, S>(validator: SchemaValidator, raw: unknown, shape: (settings: T) => S): SettingsResult<S> {
   if (validator(raw)) return { ok: true, settings: shape(raw as T) };
