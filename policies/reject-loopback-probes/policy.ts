@@ -2,7 +2,7 @@
  * reject-loopback-probes: rejects workloads whose kubelet probes can never
  * succeed because the probed port is bound only on loopback.
  */
-import { describeWorkload, findingRecords, summarizeFindings, type AnalysisOptions } from "../../src/analysis/reachability.js";
+import { describeWorkload, findingRecordsJson, summarizeFindings, type AnalysisOptions } from "../../src/analysis/reachability.js";
 import { judgeAdmission } from "../../src/analysis/update.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
 import { declareCleanRequestPrecheck } from "../shared/precheck.js";
@@ -10,12 +10,12 @@ import { declareAnalysisWorkBudget } from "../shared/work-budget.js";
 import { accept, reject } from "../../src/kubewarden/protocol.js";
 import { describeOptOut } from "../../src/analysis/opt-out.js";
 import { FINDINGS_ANNOTATION, OPT_OUT_ANNOTATION } from "../shared/settings.js";
-import { analysisOptions, parseWithSchema, type SchemaValidator } from "../shared/settings.js";
+import { analysisOptions, settingsParser, type SchemaValidator } from "../shared/settings.js";
 import type { RejectLoopbackProbesSettings } from "./settings.generated.js";
 import validateSchema from "./settings.validate.generated.js";
 
 definePolicy<AnalysisOptions>({
-  parseSettings: (raw) => parseWithSchema(validateSchema as SchemaValidator, raw, (s: RejectLoopbackProbesSettings) => analysisOptions(s)),
+  parseSettings: settingsParser(validateSchema as SchemaValidator, (s: RejectLoopbackProbesSettings) => analysisOptions(s)),
   validate(request, options) {
     const judgement = judgeAdmission(request.operation, request.object, request.oldObject, options);
     if (judgement.kind === "none") return accept(judgement.note ? { warnings: [judgement.note] } : {});
@@ -27,7 +27,7 @@ definePolicy<AnalysisOptions>({
     if (findings.length === 0) return accept({ warnings: notes, audit_annotations: optOut });
     // The structured findings ride along as an audit annotation: the API server records
     // them in its audit log, and `loopback-probes audit` reads them for its reports.
-    return reject(summarizeFindings(findings), { audit_annotations: { [FINDINGS_ANNOTATION]: JSON.stringify(findingRecords(findings)), ...optOut } });
+    return reject(summarizeFindings(findings), { audit_annotations: { [FINDINGS_ANNOTATION]: findingRecordsJson(findings), ...optOut } });
   },
 });
 

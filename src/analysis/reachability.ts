@@ -404,6 +404,24 @@ export function findingRecord(f: Finding): FindingRecord {
   return record;
 }
 
+/** Characters of the reject policy's `findings` annotation (JSON text), so the whole answer stays well under 1 MiB. */
+export const MAX_FINDING_RECORDS_CHARS = 256 * 1024;
+
+/**
+ * The records as JSON text for the audit annotation: at most MAX_FINDING_RECORDS
+ * and MAX_FINDING_RECORDS_CHARS characters (names full of characters JSON must
+ * escape can make 100 records a megabyte); fewer records when they would not fit.
+ */
+export function findingRecordsJson(findings: readonly Finding[]): string {
+  let records = findingRecords(findings);
+  let text = JSON.stringify(records);
+  while (text.length > MAX_FINDING_RECORDS_CHARS && records.length > 1) {
+    records = records.slice(0, records.length >> 1);
+    text = JSON.stringify(records);
+  }
+  return text.length > MAX_FINDING_RECORDS_CHARS ? "[]" : text;
+}
+
 /** The records for the audit annotation: at most MAX_FINDING_RECORDS, so the answer stays bounded. */
 export function findingRecords(findings: readonly Finding[]): FindingRecord[] {
   const out: FindingRecord[] = [];

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { MAX_CHECKED_CONTAINERS } from "../../src/analysis/reachability.js";
+import { MAX_CHECKED_CONTAINERS, MAX_FINDING_RECORDS_CHARS } from "../../src/analysis/reachability.js";
 import { BIG_NUMBERS, shapeCase, WORST_KNOBS } from "../../src/cli/worst-case.js";
 import { MAX_ANSWER_BYTES, MAX_LISTED_WARNINGS } from "../../src/kubewarden/bounded.js";
 import { MAX_INPUT_BYTES } from "../../src/kubewarden/input-guard.js";
@@ -340,6 +340,11 @@ describe.each(POLICIES)("%s: adversarial requests give bounded answers", (policy
     if (policy === "reject-loopback-probes") {
       expect(r.json.accepted).toBe(false);
       expect(answer(r).message).toContain("120 probes can never succeed");
+      // The findings annotation keeps as many records as fit its character budget, never none.
+      const records = JSON.parse((r.json.audit_annotations as Record<string, string>).findings!) as unknown[];
+      expect(records.length).toBeGreaterThan(0);
+      expect(records.length).toBeLessThan(120);
+      expect((r.json.audit_annotations as Record<string, string>).findings!.length).toBeLessThanOrEqual(MAX_FINDING_RECORDS_CHARS);
     } else {
       expect(r.json.accepted).toBe(true);
       expect(answer(r).warnings.length).toBeLessThanOrEqual(MAX_LISTED_WARNINGS + 2);
