@@ -181,7 +181,7 @@ it as \`audit\` does and evaluates it with the policy on the evaluation pool (on
 worker per core, reused instances); prints read and evaluation seconds,
 objects/s and the process's peak RSS.
 
---worst-case: adversarial requests instead (issue 9). Generates, deterministically,
+--worst-case: adversarial requests instead. Generates, deterministically,
 each shape of src/cli/worst-case.ts,
 ${wrapped(SHAPES.map((s) => s.name).join(", "), 76, "  ")}
 grown to --size bytes of stdin (default ${MAX_REQUEST_BYTES}, the API server's
