@@ -16,11 +16,13 @@ import { declareWorkBudget } from "../../src/kubewarden/work-budget.js";
 import { accept } from "../../src/kubewarden/protocol.js";
 
 export const WORK_BUDGET_POLLS = 250;
+/** Numbers JSON.parse must round exactly (int64-sized, exponents): Kubernetes objects carry none or a few. */
+export const WORK_BUDGET_HARD_NUMBERS = 2000;
 
 export const WORK_BUDGET_WARNING =
   "not checked: the analysis was stopped at its work budget, before policy-server's deadline (2 s by default) would turn it into an error: the object is too large or too complex to check in time";
 
 /** Declared at the policy's top level, which the build runs before the snapshot. */
 export function declareAnalysisWorkBudget(): boolean {
-  return declareWorkBudget({ polls: WORK_BUDGET_POLLS, answer: JSON.stringify(accept({ warnings: [WORK_BUDGET_WARNING] })) });
+  return declareWorkBudget({ polls: WORK_BUDGET_POLLS, hardNumbers: WORK_BUDGET_HARD_NUMBERS, answer: JSON.stringify(accept({ warnings: [WORK_BUDGET_WARNING] })) });
 }

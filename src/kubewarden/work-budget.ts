@@ -17,16 +17,23 @@
  * pre-check, nor to validate-settings). Under a plain Javy build there is no
  * glue: the declaration is a no-op.
  */
-declare const __lpp_declareWorkBudget: ((polls: number, answer: string) => boolean) | undefined;
+declare const __lpp_declareWorkBudget: ((polls: number, answer: string, hardNumbers: number) => boolean) | undefined;
 
 export interface WorkBudget {
   /** Interrupt polls QuickJS may make (each after some thousands of branches or calls). */
   polls: number;
   /** Exactly what to write on stdout when the budget is spent (one JSON answer). */
   answer: string;
+  /**
+   * Numbers with more than 15 digits or an exponent allowed in the request (0: no
+   * limit). `JSON.parse` cannot be interrupted and rounds each of them with
+   * arbitrary precision (~0.1 M wasm instructions apiece); past this many the
+   * glue answers before parsing.
+   */
+  hardNumbers?: number;
 }
 
 /** Install the budget (at build time, before the snapshot). False when the glue has none. */
 export function declareWorkBudget(budget: WorkBudget): boolean {
-  return typeof __lpp_declareWorkBudget === "function" ? __lpp_declareWorkBudget(budget.polls, budget.answer) : false;
+  return typeof __lpp_declareWorkBudget === "function" ? __lpp_declareWorkBudget(budget.polls, budget.answer, budget.hardNumbers ?? 0) : false;
 }

@@ -266,6 +266,7 @@ ${
   (global $wb_answer (mut i32) (i32.const 0))     ;; 0 = no budget declared
   (global $wb_answer_len (mut i32) (i32.const 0))
   (global $wb_active (mut i32) (i32.const 0))
+  (global $wb_hard_numbers (mut i32) (i32.const 0)) ;; costly numbers allowed before JSON.parse (0 = no limit)
   (global $wb_hit (mut i32) (i32.const 0))
   (global $stdout_bytes (mut i32) (i32.const 0))  ;; what the policy wrote on stdout
   (global $pc (mut i32) (i32.const 0))            ;; the native pre-check table; 0 = none
@@ -722,7 +723,44 @@ ${
     (global.set $pc_frames (call $malloc (i32.shl (i32.add (call $pc_word (i32.const 2)) (i32.const 2)) (i32.const 3))))
     (call $number (i32.const 1)))
 
-  ;; workBudget(polls, ab, off, len): past that many interrupt polls in JS, a validate
+  ;; Number tokens outside strings with more than 15 digits or an exponent: the ones
+  ;; QuickJS's JSON.parse must round with arbitrary precision. One pass, no state
+  ;; beyond the current token; bytes of true/false/null never start a number.
+  (func $hard_numbers (param $p i32) (param $end i32) (result i32)
+    (local $c i32) (local $count i32) (local $in_num i32) (local $digits i32) (local $hard i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $c (i32.load8_u (local.get $p)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (if (i32.lt_u (i32.sub (local.get $c) (i32.const 48)) (i32.const 10))
+          (then
+            (if (i32.eqz (local.get $in_num))
+              (then (local.set $in_num (i32.const 1)) (local.set $digits (i32.const 0)) (local.set $hard (i32.const 0))))
+            (local.set $digits (i32.add (local.get $digits) (i32.const 1)))
+            (br $next)))
+        (if (local.get $in_num)
+          (then
+            (if (i32.eq (i32.or (local.get $c) (i32.const 32)) (i32.const 101)) (then (local.set $hard (i32.const 1)) (br $next)))  ;; e E
+            (if (i32.or (i32.eq (local.get $c) (i32.const 46)) (i32.or (i32.eq (local.get $c) (i32.const 43)) (i32.eq (local.get $c) (i32.const 45)))) (then (br $next)))  ;; . + -
+            (if (i32.or (local.get $hard) (i32.gt_u (local.get $digits) (i32.const 15))) (then (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+            (local.set $in_num (i32.const 0))))
+        (if (i32.eq (local.get $c) (i32.const 34))  ;; a string: skip it, escapes included
+          (then
+            (block $closed
+              (loop $str
+                (br_if $closed (i32.ge_u (local.get $p) (local.get $end)))
+                (local.set $c (i32.load8_u (local.get $p)))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br_if $closed (i32.eq (local.get $c) (i32.const 34)))
+                (if (i32.eq (local.get $c) (i32.const 92)) (then (local.set $p (i32.add (local.get $p) (i32.const 1)))))
+                (br $str)))))
+        (br $next)))
+    (if (i32.and (local.get $in_num) (i32.or (local.get $hard) (i32.gt_u (local.get $digits) (i32.const 15))))
+      (then (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+    (local.get $count))
+
+  ;; workBudget(polls, ab, off, len, hardNumbers): past that many interrupt polls in JS, a validate
   ;; is interrupted and answered with these bytes. At build time only (before the snapshot).
   (func $host_work_budget (param $argv i32) (result i32)
     (local $src i32) (local $len i32) (local $ms i32)
@@ -736,6 +774,7 @@ ${
     (memory.copy (global.get $wb_answer) (local.get $src) (local.get $len))
     (global.set $wb_answer_len (local.get $len))
     (global.set $wb_polls (local.get $ms))
+    (global.set $wb_hard_numbers (call $arg_i32 (local.get $argv) (i32.const 4)))
     (call $number (i32.const 1)))
 
   ;; stdinLength() → bytes of stdin read natively and not yet handed to JS, or -1
@@ -856,6 +895,15 @@ ${registerHostFunctions}
     ;; From here JS runs: a validate has the declared work budget.
     (if (global.get $wb_answer)
       (then (global.set $wb_active (call $argv1_is (i32.add (global.get $strings) (i32.const ${validateAction.offset}))))))
+    ;; JSON.parse cannot be interrupted, and a number it must round exactly (more than
+    ;; 15 digits, or an exponent) costs it ~0.1 M instructions: too many of them spend
+    ;; the budget before any JS runs.
+    (if (i32.and (global.get $wb_active) (i32.and (global.get $stdin_whole) (i32.ne (global.get $wb_hard_numbers) (i32.const 0))))
+      (then
+        (if (i32.gt_u (call $hard_numbers (global.get $stdin_buf) (i32.add (global.get $stdin_buf) (global.get $stdin_len))) (global.get $wb_hard_numbers))
+          (then
+            (call $write_all (i32.const 1) (global.get $wb_answer) (global.get $wb_answer_len))
+            (return)))))
     (call $call_global (global.get $reseed_fn))
     (if (global.get $bytecode)
       (then

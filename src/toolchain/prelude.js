@@ -261,12 +261,17 @@
     return host.precheck(table.buffer, 0, table.length) === 1;
   };
   // The work budget (src/kubewarden/work-budget.ts): past `polls` interrupt polls
-  // in JS a validate is interrupted and answered with `answer` (JSON text). Build time only.
-  g.__lpp_declareWorkBudget = function (polls, answer) {
+  // in JS (or, before JSON.parse, more than `hardNumbers` numbers it must round
+  // exactly) a validate is answered with `answer` (JSON text). Build time only.
+  g.__lpp_declareWorkBudget = function (polls, answer, hardNumbers) {
     if (typeof host.workBudget !== "function") return false;
-    if (typeof polls !== "number" || !(polls >= 1) || polls !== Math.floor(polls) || polls > 0x7fffffff) throw new TypeError("work budget: polls must be a whole number 1..2^31-1");
+    function whole(n, what) {
+      if (typeof n !== "number" || !(n >= 0) || n !== Math.floor(n) || n > 0x7fffffff) throw new TypeError("work budget: " + what + " must be a whole number 0..2^31-1");
+      return n;
+    }
+    if (whole(polls, "polls") === 0) throw new TypeError("work budget: polls must be at least 1");
     var bytes = host.encode(String(answer));
-    return host.workBudget(polls, bytes.buffer, bytes.byteOffset, bytes.byteLength) === 1;
+    return host.workBudget(polls, bytes.buffer, bytes.byteOffset, bytes.byteLength, whole(hardNumbers || 0, "hardNumbers")) === 1;
   };
   // The whole of stdin the glue already read, in one exact-size buffer (null when it did not).
   g.__lpp_readStdinWhole = function () {

@@ -10,7 +10,7 @@ import { MAX_CHECKED_CONTAINERS, MAX_FINDING_RECORDS_CHARS } from "../../src/ana
 import { BIG_NUMBERS, shapeCase, WORST_KNOBS } from "../../src/cli/worst-case.js";
 import { MAX_ANSWER_BYTES, MAX_LISTED_WARNINGS } from "../../src/kubewarden/bounded.js";
 import { MAX_INPUT_BYTES } from "../../src/kubewarden/input-guard.js";
-import { WORK_BUDGET_WARNING } from "../../policies/shared/work-budget.js";
+import { WORK_BUDGET_HARD_NUMBERS, WORK_BUDGET_WARNING } from "../../policies/shared/work-budget.js";
 import { ROOT, runRaw, type RawRun } from "../helpers.js";
 
 const POLICIES = ["reject-loopback-probes", "rewrite-loopback-probes"] as const;
@@ -162,6 +162,17 @@ describe.each(POLICIES)("%s: bad input", (policy) => {
     const r = await validate(wrap(statefulSet({ containers: [{ name: "etcd", args: [`--listen-client-urls=${urls}`], livenessProbe: { httpGet: { port: 2379 } } }] })));
     wellFormed(r);
     expect(r.json).toEqual({ accepted: true, warnings: [WORK_BUDGET_WARNING] });
+  });
+
+  it(`more than ${WORK_BUDGET_HARD_NUMBERS} numbers JSON.parse must round exactly are answered before parsing, as past the work budget`, async () => {
+    // int64-sized and exponent numbers cost QuickJS's JSON.parse ~0.1 M instructions each, and the parse cannot be interrupted.
+    const numbers = (n: number) => `[${Array.from({ length: n }, (_, i) => (i % 2 ? "9007199254740993" : "1e400")).join(",")}]`;
+    const broken = (n: number) => wrap(statefulSet({ containers: [{ name: "app", args: ["--listen-address=127.0.0.1:8080"], livenessProbe: { httpGet: { port: 8080 } } }] })).replace('"spec":{"template"', `"x-numbers":${numbers(n)},"spec":{"template"`);
+    const over = await validate(broken(WORK_BUDGET_HARD_NUMBERS + 1));
+    wellFormed(over);
+    expect(over.json).toEqual({ accepted: true, warnings: [WORK_BUDGET_WARNING] });
+    // At the limit the request is checked as usual.
+    expectFindingsOrRewrite(await validate(broken(WORK_BUDGET_HARD_NUMBERS)), 1);
   });
 
   it(`up to ${MAX_CHECKED_CONTAINERS} containers are all checked`, async () => {
