@@ -763,17 +763,17 @@ ${
   ;; workBudget(polls, ab, off, len, hardNumbers): past that many interrupt polls in JS, a validate
   ;; is interrupted and answered with these bytes. At build time only (before the snapshot).
   (func $host_work_budget (param $argv i32) (result i32)
-    (local $src i32) (local $len i32) (local $ms i32)
+    (local $src i32) (local $len i32) (local $polls i32)
     (if (global.get $initialized) (then (return (call $number (i32.const 0)))))
-    (local.set $ms (call $arg_i32 (local.get $argv) (i32.const 0)))
+    (local.set $polls (call $arg_i32 (local.get $argv) (i32.const 0)))
     (local.set $len (call $arg_i32 (local.get $argv) (i32.const 3)))
     (local.set $src (call $buffer_at (local.get $argv) (i32.const 1)))
-    (if (i32.or (i32.or (i32.eqz (local.get $src)) (i32.le_s (local.get $len) (i32.const 0))) (i32.le_s (local.get $ms) (i32.const 0)))
+    (if (i32.or (i32.or (i32.eqz (local.get $src)) (i32.le_s (local.get $len) (i32.const 0))) (i32.le_s (local.get $polls) (i32.const 0)))
       (then (return (call $number (i32.const 0)))))
     (global.set $wb_answer (call $malloc (local.get $len)))
     (memory.copy (global.get $wb_answer) (local.get $src) (local.get $len))
     (global.set $wb_answer_len (local.get $len))
-    (global.set $wb_polls (local.get $ms))
+    (global.set $wb_polls (local.get $polls))
     (global.set $wb_hard_numbers (call $arg_i32 (local.get $argv) (i32.const 4)))
     (call $number (i32.const 1)))
 
