@@ -209,7 +209,12 @@ function resolveAlias(doc: Document, node: Node | null): Node | null {
   return node;
 }
 
-export function locateIn(doc: Document, root: Node | null, path: JsonPath, lineCounter: LineCounter): SourcePosition | null {
+/** Offsets → 1-based line and column (a LineCounter, or one shifted to where a document starts in its file). */
+export interface LinePositions {
+  linePos(offset: number): { line: number; col: number };
+}
+
+export function locateIn(doc: Document, root: Node | null, path: JsonPath, lineCounter: LinePositions): SourcePosition | null {
   let node = resolveAlias(doc, root);
   let at: Node | null = node;
   for (const segment of path) {
@@ -302,7 +307,7 @@ function patchDirective(value: unknown): string | null {
 }
 
 /** Paths of the files a kustomization uses as patches (they are partial objects, not manifests). */
-function kustomizePatchFiles(kustomization: string): string[] {
+export function kustomizePatchFiles(kustomization: string): string[] {
   let value: unknown;
   try {
     value = parseYamlDocuments(readFileSync(kustomization, "utf8"))[0]?.toJS({ maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
@@ -396,6 +401,133 @@ export function manifestFiles(paths: string[], unreadable: ManifestError[], skip
   return out;
 }
 
+// ---------- one document ----------
+
+/** A document's object as the reader found it, before `locate` is attached. */
+export interface ReadObject {
+  file: string;
+  documentIndex: number;
+  itemIndex: number | null;
+  line: number;
+  object: Record<string, unknown>;
+}
+
+/**
+ * What one YAML document holds, as far as classifying it goes: every reader
+ * (the sequential one below, the parallel one in read-parallel.ts) reduces a
+ * document to this, and `classifyDocument` turns it into objects, skips and
+ * errors the same way for all of them.
+ */
+export type DocumentReading =
+  | { kind: "unrendered-template"; line: number }
+  | { kind: "yaml-error"; message: string; line: number; column: number }
+  | { kind: "alias-limit"; line: number }
+  | {
+      kind: "value";
+      /** toJS of the document (null: an empty document). */
+      value: unknown;
+      /** Line of the document's contents (of the document itself when it has none). */
+      line: number;
+      /** Line of the node of `items[i]` (a List's item), `line` when the source has none. */
+      itemLine(itemIndex: number): number;
+    };
+
+/** A document of the yaml package reduced to what classification needs (`text` is what `doc` was parsed from). */
+export function readDocument(doc: Document.Parsed, text: string, position: (offset: number) => SourcePosition, maxAliasCount: number): DocumentReading {
+  const docLine = position(doc.range[0]).line;
+  if (unrenderedTemplate(doc, text)) return { kind: "unrendered-template", line: docLine };
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    return { kind: "yaml-error", message: `not valid YAML: ${first.message.split("\n")[0]}`, ...position(first.pos[0]) };
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount });
+  } catch (e) {
+    if (!(e instanceof ReferenceError)) throw e;
+    return { kind: "alias-limit", line: docLine };
+  }
+  const contents = doc.contents as ParsedNode | null;
+  const lineOf = (node: Node | null | undefined, fallback: number) => (node?.range ? position(node.range[0]).line : fallback);
+  const line = lineOf(contents, docLine);
+  return { kind: "value", value, line, itemLine: (itemIndex) => lineOf(listItemNode(doc, itemIndex), line) };
+}
+
+/** The node of a List document's `items[itemIndex]`, or the contents for null: what `locate` starts from. */
+export function rootNode(doc: Document, itemIndex: number | null): Node | null {
+  return itemIndex === null ? ((doc.contents as Node | null) ?? null) : listItemNode(doc, itemIndex);
+}
+
+function listItemNode(doc: Document, itemIndex: number): Node | null {
+  const contents = doc.contents as Node | null;
+  const itemsNode = resolveAlias(doc, isMap(contents) ? ((contents.get("items", true) as Node | undefined) ?? null) : null);
+  return isSeq(itemsNode) ? ((itemsNode.items[itemIndex] as Node | undefined) ?? null) : null;
+}
+
+/** The message of an alias-limit error (the "billion laughs" guard). */
+const aliasLimitMessage = (maxAliasCount: number) =>
+  `too many YAML alias expansions (more than ${maxAliasCount} for this document, the guard against "billion laughs" alias bombs): not read`;
+
+export interface DocumentSink {
+  object(o: ReadObject, itemIndex: number | null): void;
+  error(e: ManifestError): void;
+  skip(s: ManifestSkip): void;
+}
+
+/** One document's reading → objects (a List gives one per item), skips and errors. */
+export function classifyDocument(reading: DocumentReading, file: string, documentIndex: number, options: { maxAliasCount: number; kustomizePatch?: boolean }, out: DocumentSink): void {
+  if (reading.kind === "unrendered-template") {
+    out.skip({ file, documentIndex, reason: "unrendered-template", message: UNRENDERED_TEMPLATE, line: reading.line });
+    return;
+  }
+  if (reading.kind === "yaml-error") {
+    out.error({ file, documentIndex, kind: "yaml", message: reading.message, line: reading.line, column: reading.column });
+    return;
+  }
+  if (reading.kind === "alias-limit") {
+    out.error({ file, documentIndex, kind: "alias-limit", message: aliasLimitMessage(options.maxAliasCount), line: reading.line, column: 1 });
+    return;
+  }
+  const value = reading.value;
+  if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
+  const line = reading.line;
+  if (!isRecord(value)) {
+    out.skip({ file, documentIndex, reason: "not-an-object", message: `not a Kubernetes object: a ${Array.isArray(value) ? "list" : typeof value}`, line });
+    return;
+  }
+  const accept = (object: Record<string, unknown>, itemIndex: number | null, objectLine: number) => {
+    const directive = patchDirective(object);
+    if (directive || options.kustomizePatch) {
+      const why = directive ? `kustomize patch (${directive})` : "kustomize patch (listed in a kustomization)";
+      out.skip({ file, documentIndex, reason: "kustomize-patch", message: `${why}: a partial object; audit the output of \`kustomize build\``, line: objectLine });
+      return;
+    }
+    if (typeof object.kind !== "string" || typeof object.apiVersion !== "string") {
+      out.skip({ file, documentIndex, reason: "not-an-object", message: "not a Kubernetes object: apiVersion and kind are required", line: objectLine });
+      return;
+    }
+    out.object({ file, documentIndex, itemIndex, line: objectLine, object }, itemIndex);
+  };
+  if (isListObject(value)) {
+    // A typed List (`StatefulSetList` from a client) may leave kind and apiVersion off its items.
+    const listKind = value.kind as string;
+    const itemKind = listKind === "List" ? undefined : listKind.slice(0, -"List".length);
+    (value.items as unknown[]).forEach((item, itemIndex) => {
+      const itemLine = reading.itemLine(itemIndex);
+      if (!isRecord(item)) {
+        out.skip({ file, documentIndex, reason: "not-an-object", message: `items[${itemIndex}] is not an object`, line: itemLine });
+        return;
+      }
+      const typed = { ...item };
+      if (itemKind && typed.kind === undefined) typed.kind = itemKind;
+      if (itemKind && typed.apiVersion === undefined && typeof value.apiVersion === "string") typed.apiVersion = value.apiVersion;
+      accept(typed, itemIndex, itemLine);
+    });
+    return;
+  }
+  accept(value, null, line);
+}
+
 // ---------- one file ----------
 
 export interface ParsedFile {
@@ -415,75 +547,16 @@ export function parseManifestText(text: string, file: string, options: { maxAlia
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
-  const lineOf = (node: Node | null | undefined, fallback: number) => (node?.range ? position(node.range[0]).line : fallback);
-
   documents.forEach((doc, documentIndex) => {
-    const docLine = position(doc.range[0]).line;
-    if (unrenderedTemplate(doc, text)) {
-      out.skipped.push({ file, documentIndex, reason: "unrendered-template", message: UNRENDERED_TEMPLATE, line: docLine });
-      return;
-    }
-    if (doc.errors.length > 0) {
-      const first = doc.errors[0]!;
-      out.errors.push({ file, documentIndex, kind: "yaml", message: `not valid YAML: ${first.message.split("\n")[0]}`, ...position(first.pos[0]) });
-      return;
-    }
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount });
-    } catch (e) {
-      if (!(e instanceof ReferenceError)) throw e;
-      out.errors.push({
-        file,
-        documentIndex,
-        kind: "alias-limit",
-        message: `too many YAML alias expansions (more than ${maxAliasCount} for this document, the guard against "billion laughs" alias bombs): not read`,
-        line: docLine,
-        column: 1,
-      });
-      return;
-    }
-    if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
-    const contents = doc.contents as ParsedNode | null;
-    const line = lineOf(contents, docLine);
-    if (!isRecord(value)) {
-      out.skipped.push({ file, documentIndex, reason: "not-an-object", message: `not a Kubernetes object: a ${Array.isArray(value) ? "list" : typeof value}`, line });
-      return;
-    }
-    const locator = (root: Node | null) => (path: JsonPath) => locateIn(doc, root, path, lineCounter);
-    const accept = (object: Record<string, unknown>, itemIndex: number | null, root: Node | null, objectLine: number) => {
-      const directive = patchDirective(object);
-      if (directive || options.kustomizePatch) {
-        const why = directive ? `kustomize patch (${directive})` : "kustomize patch (listed in a kustomization)";
-        out.skipped.push({ file, documentIndex, reason: "kustomize-patch", message: `${why}: a partial object; audit the output of \`kustomize build\``, line: objectLine });
-        return;
-      }
-      if (typeof object.kind !== "string" || typeof object.apiVersion !== "string") {
-        out.skipped.push({ file, documentIndex, reason: "not-an-object", message: "not a Kubernetes object: apiVersion and kind are required", line: objectLine });
-        return;
-      }
-      out.objects.push({ file, documentIndex, itemIndex, line: objectLine, object, locate: locator(root) });
+    const sink: DocumentSink = {
+      object: (o, itemIndex) => {
+        const root = rootNode(doc, itemIndex);
+        out.objects.push({ ...o, locate: (path: JsonPath) => locateIn(doc, root, path, lineCounter) });
+      },
+      error: (e) => out.errors.push(e),
+      skip: (s) => out.skipped.push(s),
     };
-    if (isListObject(value)) {
-      // A typed List (`StatefulSetList` from a client) may leave kind and apiVersion off its items.
-      const listKind = value.kind as string;
-      const itemKind = listKind === "List" ? undefined : listKind.slice(0, -"List".length);
-      const itemsNode = resolveAlias(doc, isMap(contents) ? ((contents.get("items", true) as Node | undefined) ?? null) : null);
-      (value.items as unknown[]).forEach((item, itemIndex) => {
-        const itemNode = isSeq(itemsNode) ? ((itemsNode.items[itemIndex] as Node | undefined) ?? null) : null;
-        const itemLine = lineOf(itemNode, line);
-        if (!isRecord(item)) {
-          out.skipped.push({ file, documentIndex, reason: "not-an-object", message: `items[${itemIndex}] is not an object`, line: itemLine });
-          return;
-        }
-        const typed = { ...item };
-        if (itemKind && typed.kind === undefined) typed.kind = itemKind;
-        if (itemKind && typed.apiVersion === undefined && typeof value.apiVersion === "string") typed.apiVersion = value.apiVersion;
-        accept(typed, itemIndex, itemNode, itemLine);
-      });
-      return;
-    }
-    accept(value, null, contents, line);
+    classifyDocument(readDocument(doc, text, position, maxAliasCount), file, documentIndex, { maxAliasCount, ...(options.kustomizePatch ? { kustomizePatch: true } : {}) }, sink);
   });
   return out;
 }
