@@ -9,7 +9,7 @@
  * function and cannot cross threads): see `runLocal`.
  */
 import { availableParallelism } from "node:os";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { isMainThread, parentPort, Worker, type WorkerOptions, workerData } from "node:worker_threads";
 import { compilePooled, PooledModule, type PooledResult, type PooledRunOptions } from "./pooled-runner.js";
 
 export interface PoolJob {
@@ -64,6 +64,24 @@ async function serveJobs(): Promise<void> {
 }
 
 if (isEvaluationWorker()) serveJobs().catch((e: unknown) => parentPort!.postMessage({ fatal: e instanceof Error ? e.message : String(e) }));
+
+/**
+ * A worker thread whose entry is the module at `entry` (its `import.meta.url`),
+ * which starts serving when it sees its mark in `workerData`. From the
+ * TypeScript sources (development, tests) the worker registers tsx's loader
+ * first, as bin/loopback-probes.js does; the packaged CLI is plain JS.
+ */
+export function startWorker(entry: string, workerData: unknown, options: Pick<WorkerOptions, "resourceLimits"> = {}): Worker {
+  const url = new URL(entry);
+  return url.pathname.endsWith(".ts")
+    ? new Worker(`import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, {
+        eval: true,
+        workerData,
+        execArgv: [],
+        ...options,
+      })
+    : new Worker(url, { workerData, execArgv: [], ...options });
+}
 
 export interface EvaluationPoolOptions {
   /** Worker threads (default: available cores). */
@@ -125,16 +143,7 @@ export class EvaluationPool {
   }
 
   private spawn(): Slot {
-    const entry = new URL(import.meta.url);
-    // From the TypeScript sources (development, tests) the worker registers tsx's
-    // loader first, as bin/loopback-probes.js does; the packaged CLI is plain JS.
-    const worker = entry.pathname.endsWith(".ts")
-      ? new Worker(`import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`, {
-          eval: true,
-          workerData: { mark: WORKER_MARK, modules: this.modules },
-          execArgv: [],
-        })
-      : new Worker(entry, { workerData: { mark: WORKER_MARK, modules: this.modules }, execArgv: [] });
+    const worker = startWorker(import.meta.url, { mark: WORKER_MARK, modules: this.modules });
     const slot: Slot = { worker, ready: false, busy: null, timer: null };
     worker.on("message", (msg: { ready?: boolean; result?: PooledResult; error?: string; fatal?: string }) => {
       if (msg.ready) {

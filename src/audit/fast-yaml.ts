@@ -1,0 +1,444 @@
+/**
+ * A fast reader for the YAML most manifests are written in: block mappings
+ * and sequences, plain and one-line quoted scalars, literal block scalars,
+ * empty flow collections, comments, and anchors on block collections with
+ * their aliases. It is the yaml package's answer (Composer + toJS, YAML 1.1
+ * as read.ts configures it), computed about ten times faster, for exactly
+ * the documents it is sure about; for anything else — tabs, CRLF, flow
+ * collections with content, tags, multi-line or escaped scalars, merge keys,
+ * anything that could be an error — it says so (`undefined`) and the caller
+ * parses the document with the yaml package. Plain scalars are resolved by
+ * the yaml package's own YAML 1.1 tags.
+ *
+ * Positions: only the lines classification needs (where the contents start,
+ * where a List's items start); `locate` re-parses a document with the yaml
+ * package when a report asks (read-parallel.ts).
+ *
+ * tests/unit/fast-yaml.test.ts requires the same values and lines as the yaml
+ * package on the corpus, generated fleets and random documents.
+ */
+import { Document, isScalar } from "yaml";
+import { YAML_OPTIONS } from "./read.js";
+
+/** What the fast reader found in one document's text. */
+export interface FastDocument {
+  /** toJS of the document; null for an empty one. */
+  value: unknown;
+  /** 0-based line in the text where the contents start (-1 when empty). */
+  contentsLine: number;
+  /** 0-based lines where the items of a top-level `items` block sequence start. */
+  itemLines: number[] | null;
+}
+
+interface ScalarTag {
+  default?: boolean | "key";
+  test?: RegExp;
+  resolve(value: string, onError: (message: string) => void, options: unknown): unknown;
+}
+
+const DOC = new Document(null, YAML_OPTIONS);
+const TAGS = DOC.schema.tags as unknown as ScalarTag[];
+const TAG_OPTIONS = DOC.options;
+
+/** Thrown (one instance) to give up on a document: the yaml package reads it instead. */
+const BAIL: unique symbol = Symbol("bail");
+function bail(): never {
+  throw BAIL;
+}
+
+const UNRESOLVABLE = Symbol("unresolvable");
+const valueCache = new Map<string, unknown>();
+const keyCache = new Map<string, unknown>();
+
+/**
+ * A plain scalar as composeScalar resolves it (the first default tag whose
+ * test matches, else a string), then toJS; UNRESOLVABLE when that would be
+ * anything but null, a boolean, a number or a string, or an error.
+ */
+function resolvePlain(source: string, atKey: boolean): unknown {
+  const cache = atKey ? keyCache : valueCache;
+  const hit = cache.get(source);
+  if (hit !== undefined) return hit;
+  let out: unknown = source;
+  const tag = TAGS.find((t) => (t.default === true || (atKey && t.default === "key")) && t.test?.test(source));
+  if (tag) {
+    let failed = false;
+    let res: unknown;
+    try {
+      res = tag.resolve(source, () => (failed = true), TAG_OPTIONS);
+    } catch {
+      failed = true;
+    }
+    // composeScalar keeps a Scalar a tag returns (booleans), else wraps the value; toJS then takes its value.
+    if (isScalar(res) && !("addToJSMap" in res)) res = res.value;
+    if (failed || isScalar(res) || (typeof res === "object" && res !== null) || typeof res === "function" || typeof res === "symbol" || res === undefined) out = UNRESOLVABLE;
+    else out = typeof res === "bigint" ? Number(res) : res;
+  }
+  if (cache.size > 50_000) cache.clear();
+  cache.set(source, out);
+  return out;
+}
+
+/** A mapping key as addPairToJSMap turns it into a property name. */
+function keyString(source: string): string {
+  const v = resolvePlain(source, true);
+  if (v === UNRESOLVABLE) bail();
+  return v === null ? "" : String(v);
+}
+
+/** addPairToJSMap's assignment (a key like `__proto__` becomes an own property). */
+function setKey(map: Record<string, unknown>, key: string, value: unknown): void {
+  if (key in map) Object.defineProperty(map, key, { value, writable: true, enumerable: true, configurable: true });
+  else map[key] = value;
+}
+
+/** getAliasCount of an anchored node without aliases inside: 0 for collections holding no scalar, else 1. */
+function aliasCountOf(v: unknown): number {
+  if (Array.isArray(v)) {
+    let c = 0;
+    for (const item of v) if ((c = Math.max(c, aliasCountOf(item))) === 1) break;
+    return c;
+  }
+  if (typeof v === "object" && v !== null) return Object.keys(v).length > 0 ? 1 : 0;
+  return 1;
+}
+
+const SPACE = 32;
+const HASH = 35;
+const DASH = 45;
+/** `key:` at the start of what is left of a line (sticky; the key group is a plain scalar). */
+const KEY = /([A-Za-z0-9_$./][A-Za-z0-9_$./-]*):(?: |$)/y;
+/** What may follow a value on its line: spaces, then a comment after at least one space. */
+const TRAILER = /^(?: +#.*| *)$/;
+const ANCHOR = /^&([A-Za-z0-9_-]+)(?: +#.*| *)$/;
+const ALIAS = /^\*([A-Za-z0-9_-]+)(?: +#.*| *)$/;
+const LITERAL = /^\|(-?)(?: +#.*| *)$/;
+const EMPTY_FLOW = /^(\{\}|\[\])(?: +#.*| *)$/;
+const MARKER = /^---(?: +(?:#.*)?)?$/;
+/** Characters a plain scalar must not start with (indicators, reserved, or what this reader leaves to yaml). */
+const NOT_PLAIN_START = new Set([..."\t ,%@`?:!>[]{}#|&*\"'"]);
+/** Anything that makes this reader hand the document to the yaml package. */
+const UNSURE = /[\t\r\uFEFF\u0085\u2028\u2029]|\{\{/;
+const MAX_DEPTH = 100;
+
+interface Anchor {
+  value: unknown;
+  count: number;
+  aliasCount: number;
+  open: boolean;
+}
+
+class Reader {
+  private i = 0;
+  private readonly anchors = new Map<string, Anchor>();
+  private aliasUses = 0;
+  private depth = 0;
+  itemLines: number[] | null = null;
+
+  constructor(
+    private readonly lines: string[],
+    private readonly maxAliasCount: number,
+  ) {}
+
+  static indent(line: string): number {
+    let k = 0;
+    while (line.charCodeAt(k) === SPACE) k++;
+    return k;
+  }
+
+  /** Past blank lines and comment lines. */
+  skipEmpty(): void {
+    const lines = this.lines;
+    while (this.i < lines.length) {
+      const l = lines[this.i]!;
+      const k = Reader.indent(l);
+      if (k === l.length || l.charCodeAt(k) === HASH) this.i++;
+      else return;
+    }
+  }
+
+  at(): number {
+    return this.i;
+  }
+
+  setAt(i: number): void {
+    this.i = i;
+  }
+
+  done(): boolean {
+    this.skipEmpty();
+    return this.i >= this.lines.length;
+  }
+
+  /** A block mapping whose keys sit at column n (the current line is its first key). */
+  map(n: number, top = false): Record<string, unknown> {
+    if (++this.depth > MAX_DEPTH) bail();
+    const map: Record<string, unknown> = {};
+    const lines = this.lines;
+    let itemsSeen = false;
+    for (;;) {
+      this.skipEmpty();
+      if (this.i >= lines.length) break;
+      const line = lines[this.i]!;
+      const k = Reader.indent(line);
+      if (k < n) break;
+      if (k > n) bail();
+      KEY.lastIndex = n;
+      const m = KEY.exec(line);
+      if (!m) bail(); // a sequence entry at a mapping's indentation, a quoted or complex key, a scalar…
+      const keySource = m[1]!;
+      const key = keyString(keySource);
+      const rest = line.slice(n + keySource.length + 1);
+      const isItems = top && key === "items";
+      if (isItems) {
+        if (itemsSeen) bail(); // `items` twice: the first node is the one located, the last the one read
+        if (/^ *[&*]/.test(rest)) bail(); // where the items of an anchored or aliased List start is yaml's to say
+        itemsSeen = true;
+      }
+      const before = this.itemsLinesSink;
+      this.itemsLinesSink = isItems ? [] : null;
+      const value = this.afterIndicator(rest, n, true);
+      if (isItems) this.itemLines = Array.isArray(value) && this.itemsLinesSink !== null ? this.itemsLinesSink : null;
+      this.itemsLinesSink = before;
+      setKey(map, key, value);
+    }
+    this.depth--;
+    return map;
+  }
+
+  /** Lines where the items of the sequence being read start, when it is a top-level `items`. */
+  private itemsLinesSink: number[] | null = null;
+
+  /** A block sequence whose dashes sit at column d (the current line is its first entry). */
+  seq(d: number): unknown[] {
+    if (++this.depth > MAX_DEPTH) bail();
+    const out: unknown[] = [];
+    const lines = this.lines;
+    const sink = this.itemsLinesSink;
+    this.itemsLinesSink = null;
+    for (;;) {
+      this.skipEmpty();
+      if (this.i >= lines.length) break;
+      const line = lines[this.i]!;
+      const k = Reader.indent(line);
+      if (k < d) break;
+      if (k > d) bail();
+      if (line.charCodeAt(d) !== DASH) break; // a key of the mapping this compact sequence belongs to
+      if (line.length === d + 1) {
+        // `-` alone: the item is on the next lines
+        this.i++;
+        this.skipEmpty();
+        const l = this.i < lines.length ? lines[this.i]! : "";
+        const c = Reader.indent(l);
+        if (this.i >= lines.length || c <= d) bail(); // an empty item
+        sink?.push(this.i);
+        out.push(this.block(c));
+        continue;
+      }
+      if (line.charCodeAt(d + 1) !== SPACE) bail();
+      let c = d + 2;
+      while (line.charCodeAt(c) === SPACE) c++;
+      if (c === line.length || line.charCodeAt(c) === HASH) {
+        // `- # comment`: the item is on the next lines
+        this.i++;
+        this.skipEmpty();
+        const l = this.i < lines.length ? lines[this.i]! : "";
+        const ci = Reader.indent(l);
+        if (this.i >= lines.length || ci <= d) bail();
+        sink?.push(this.i);
+        out.push(this.block(ci));
+        continue;
+      }
+      const first = line.charCodeAt(c);
+      if (first === DASH && (line.length === c + 1 || line.charCodeAt(c + 1) === SPACE)) bail(); // `- - x`
+      KEY.lastIndex = c;
+      if (KEY.test(line)) {
+        // `- key: value`: a mapping whose keys sit at column c
+        sink?.push(this.i);
+        this.lines[this.i] = " ".repeat(c) + line.slice(c);
+        out.push(this.map(c));
+        continue;
+      }
+      if (sink && (first === 38 /* & */ || first === 42) /* * */) bail(); // where such a List item's node starts is yaml's to say
+      sink?.push(this.i);
+      out.push(this.afterIndicator(line.slice(c - 1), d, false));
+    }
+    this.depth--;
+    this.itemsLinesSink = sink;
+    return out;
+  }
+
+  /** The block collection starting on the current line, at column c. */
+  private block(c: number): unknown {
+    const line = this.lines[this.i]!;
+    if (line.charCodeAt(c) === DASH && (line.length === c + 1 || line.charCodeAt(c + 1) === SPACE)) return this.seq(c);
+    return this.map(c);
+  }
+
+  /**
+   * The value after `key:` or `- ` (`rest` starts with a space or is empty);
+   * `p` is the indentation of the key or dash: continuation lines would be
+   * indented more. In a mapping, a sequence may sit at the key's indentation.
+   */
+  private afterIndicator(rest: string, p: number, inMap: boolean): unknown {
+    let j = 0;
+    while (rest.charCodeAt(j) === SPACE) j++;
+    if (j === rest.length || rest.charCodeAt(j) === HASH) {
+      this.i++;
+      return this.nested(p, inMap);
+    }
+    const r = rest.slice(j);
+    const c0 = r.charCodeAt(0);
+    let value: unknown;
+    if (c0 === 38 /* & */) {
+      const m = ANCHOR.exec(r);
+      if (!m || this.anchors.has(m[1]!)) bail();
+      const anchor: Anchor = { value: undefined, count: 1, aliasCount: 0, open: true };
+      this.anchors.set(m[1]!, anchor);
+      const uses = this.aliasUses;
+      const sink = this.itemsLinesSink;
+      this.itemsLinesSink = null;
+      this.i++;
+      const v = this.nested(p, inMap);
+      this.itemsLinesSink = sink;
+      if (v === null || this.aliasUses !== uses) bail(); // an anchored empty value, or aliases inside the anchored node
+      anchor.value = v;
+      anchor.open = false;
+      anchor.aliasCount = aliasCountOf(v);
+      return v;
+    }
+    if (c0 === 42 /* * */) {
+      const m = ALIAS.exec(r);
+      const anchor = m ? this.anchors.get(m[1]!) : undefined;
+      if (!anchor || anchor.open) bail();
+      anchor.count++;
+      // Alias.toJSON's guard: past it the yaml package reports the alias bomb.
+      if (this.maxAliasCount >= 0 && anchor.count * anchor.aliasCount > this.maxAliasCount) bail();
+      this.aliasUses++;
+      value = anchor.value;
+    } else if (c0 === 124 /* | */) {
+      const m = LITERAL.exec(r);
+      if (!m) bail();
+      this.i++;
+      return this.literal(p, m[1] === "-");
+    } else if (c0 === 34 /* " */) {
+      const end = r.indexOf('"', 1);
+      if (end < 0) bail();
+      const body = r.slice(1, end);
+      if (body.includes("\\") || !TRAILER.test(r.slice(end + 1))) bail();
+      value = body;
+    } else if (c0 === 39 /* ' */) {
+      let end = r.indexOf("'", 1);
+      while (end >= 0 && r.charCodeAt(end + 1) === 39) end = r.indexOf("'", end + 2);
+      if (end < 0 || !TRAILER.test(r.slice(end + 1))) bail();
+      value = r.slice(1, end).replaceAll("''", "'");
+    } else if (c0 === 123 /* { */ || c0 === 91 /* [ */) {
+      const m = EMPTY_FLOW.exec(r);
+      if (!m) bail();
+      value = m[1] === "{}" ? {} : [];
+    } else {
+      if (NOT_PLAIN_START.has(r[0]!)) bail();
+      if (c0 === DASH && (r.length === 1 || r.charCodeAt(1) === SPACE)) bail();
+      const hash = r.indexOf(" #");
+      let end = hash < 0 ? r.length : hash;
+      while (end > 0 && r.charCodeAt(end - 1) === SPACE) end--;
+      const source = r.slice(0, end);
+      if (source.includes(": ") || source.endsWith(":")) bail();
+      value = resolvePlain(source, false);
+      if (value === UNRESOLVABLE) bail();
+    }
+    this.i++;
+    this.noContinuation(p);
+    return value;
+  }
+
+  /** A value's lines end here: a more indented line next would continue it (or be an error). */
+  private noContinuation(p: number): void {
+    const lines = this.lines;
+    for (let j = this.i; j < lines.length; j++) {
+      const l = lines[j]!;
+      const k = Reader.indent(l);
+      if (k === l.length || l.charCodeAt(k) === HASH) continue;
+      if (k > p) bail();
+      return;
+    }
+  }
+
+  /** What follows `key:` or `-` with nothing after it on the line. */
+  private nested(p: number, inMap: boolean): unknown {
+    this.skipEmpty();
+    if (this.i >= this.lines.length) return null;
+    const line = this.lines[this.i]!;
+    const k = Reader.indent(line);
+    const dash = line.charCodeAt(k) === DASH && (line.length === k + 1 || line.charCodeAt(k + 1) === SPACE);
+    if (k > p) return dash ? this.seq(k) : this.map(k);
+    if (k === p && inMap && dash) return this.seq(k);
+    return null;
+  }
+
+  /** A literal block scalar (`|`, `|-`) whose parent sits at column p. */
+  private literal(p: number, strip: boolean): string {
+    const lines = this.lines;
+    const first = this.i;
+    if (first >= lines.length) bail();
+    const fl = lines[first]!;
+    const k = Reader.indent(fl);
+    if (k === fl.length || k <= p) bail(); // leading empty lines, or an empty scalar
+    const parts: string[] = [];
+    let content = 0;
+    let j = first;
+    for (; j < lines.length; j++) {
+      const l = lines[j]!;
+      const ind = Reader.indent(l);
+      if (ind === l.length) {
+        if (l.length > k) bail(); // spaces beyond the indentation are content: leave it to yaml
+        parts.push("");
+        continue;
+      }
+      if (ind < k) break;
+      parts.push(l.slice(k));
+      content = parts.length;
+    }
+    this.i = first + content;
+    const text = parts.slice(0, content).join("\n");
+    return strip ? text : `${text}\n`;
+  }
+}
+
+/**
+ * One document's text (from its `---` line, or for `prelude` from the start
+ * of the file) → its value and lines; null when `prelude` holds only
+ * comments (no document); undefined when the yaml package must read it.
+ */
+export function fastReadDocument(text: string, options: { prelude: boolean; maxAliasCount: number }): FastDocument | null | undefined {
+  let body = text;
+  if (options.prelude && body.charCodeAt(0) === 0xfeff) body = body.slice(1);
+  if (!body.endsWith("\n") || UNSURE.test(body)) return undefined;
+  const lines = body.split("\n");
+  lines.pop(); // after the last newline
+  const reader = new Reader(lines, options.maxAliasCount);
+  try {
+    if (options.prelude) {
+      // Comment and blank lines before the first document belong to the stream.
+      reader.skipEmpty();
+      if (reader.at() >= lines.length) return null;
+    }
+    const start = lines[reader.at()]!;
+    if (start.startsWith("---") && (start.length === 3 || start.charCodeAt(3) === SPACE)) {
+      if (!MARKER.test(start)) return undefined;
+      reader.setAt(reader.at() + 1);
+    } else if (!options.prelude) return undefined;
+    if (reader.done()) return { value: null, contentsLine: -1, itemLines: null };
+    const contentsLine = reader.at();
+    const line = lines[contentsLine]!;
+    const n = Reader.indent(line);
+    KEY.lastIndex = n;
+    if (!KEY.test(line)) return undefined; // a top-level sequence or scalar: not an object, yaml says what it is
+    const value = reader.map(n, true);
+    if (!reader.done()) return undefined;
+    return { value, contentsLine, itemLines: reader.itemLines };
+  } catch (e) {
+    if (e === BAIL) return undefined;
+    throw e;
+  }
+}

@@ -1,0 +1,541 @@
+/**
+ * Reading manifests on every core, with the same results as `readManifests`
+ * (read.ts, the reference): the same objects, skips and errors in the same
+ * order, the same lines and columns, the same `locate` answers.
+ *
+ * How:
+ * - A file's bytes are split at its document markers (`---` at the start of a
+ *   line, followed by a space, a tab or the line's end). The yaml lexer ends
+ *   whatever is open at such a line — block and quoted scalars, flow
+ *   collections — and starts a document, so each piece ("segment") is one
+ *   document, the first one possibly preceded (or, alone, made up) of comments.
+ *   Files with directives (`%`) or document-end markers (`...`) are not split.
+ * - Segments are grouped into jobs of about `chunkBytes` and read by worker
+ *   threads from a SharedArrayBuffer holding the file: each segment by the fast
+ *   reader (fast-yaml.ts) when it is sure, else by the yaml package, the
+ *   segment followed by a `---` when another document follows (so an unclosed
+ *   scalar ends exactly as in the whole stream), with its lines shifted to the
+ *   segment's place in the file. Both end in read.ts' `classifyDocument`.
+ * - Results are put back in file order as they arrive (`onObjects` streams
+ *   them, so evaluation can start before reading ends). A job that fails in a
+ *   worker (an exception, a value that cannot cross threads) makes that file be
+ *   read again here by the reference reader, which says what went wrong in the
+ *   same words as before.
+ * - `locate` is lazy: it parses the object's document again with the yaml
+ *   package (only reports ask, for the objects they show), so no yaml
+ *   Documents are kept: memory holds the bytes once and the objects.
+ *
+ * Small inputs (below `inlineBelow` bytes so far) are read on this thread with
+ * the same code, without starting workers.
+ */
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { relative, resolve } from "node:path";
+import { isMainThread, parentPort, type Worker, workerData } from "node:worker_threads";
+import { type Document, LineCounter } from "yaml";
+import { startWorker } from "../toolchain/evaluation-pool.js";
+import { fastReadDocument } from "./fast-yaml.js";
+import {
+  classifyDocument,
+  DEFAULT_MAX_ALIAS_COUNT,
+  type DocumentReading,
+  type JsonPath,
+  kustomizePatchFiles,
+  locateIn,
+  type ManifestError,
+  type ManifestObject,
+  manifestFiles,
+  type ManifestSet,
+  type ManifestSkip,
+  notAManifestFile,
+  parseManifestText,
+  parseYamlDocuments,
+  type ReadObject,
+  type ReadOptions,
+  readDocument,
+  rootNode,
+  type SourcePosition,
+} from "./read.js";
+
+/** A byte range of a file holding one document (the first may hold none), and the 1-based line it starts on. */
+export interface Segment {
+  start: number;
+  end: number;
+  line: number;
+}
+
+const NL = 0x0a;
+const isEmptyByte = (b: number | undefined) => b === undefined || b === 0x20 || b === NL || b === 0x0d || b === 0x09;
+
+function countNewlines(bytes: Uint8Array, from: number, to: number): number;
+function countNewlines(text: string): number;
+function countNewlines(source: Uint8Array | string, from = 0, to = source.length): number {
+  let n = 0;
+  if (typeof source === "string") for (let i = source.indexOf("\n"); i !== -1; i = source.indexOf("\n", i + 1)) n++;
+  else for (let i = source.indexOf(NL, from); i !== -1 && i < to; i = source.indexOf(NL, i + 1)) n++;
+  return n;
+}
+
+/** Whether a line of `bytes` starts with `marker` followed by an empty character (anywhere, after a BOM for the first line). */
+function hasLineStarting(bytes: Buffer, marker: string, needsEmpty: boolean): boolean {
+  const at = (p: number) => {
+    for (let k = 0; k < marker.length; k++) if (bytes[p + k] !== marker.charCodeAt(k)) return false;
+    return !needsEmpty || isEmptyByte(bytes[p + marker.length]);
+  };
+  if (at(0) || (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf && at(3))) return true;
+  for (let i = bytes.indexOf(`\n${marker}`); i !== -1; i = bytes.indexOf(`\n${marker}`, i + 1)) if (at(i + 1)) return true;
+  return false;
+}
+
+/**
+ * The segments of a file: one per document marker, the first from the file's
+ * start. null when the file has directives or document-end markers (then it is
+ * read in one piece).
+ */
+export function splitDocuments(bytes: Buffer): Segment[] | null {
+  if (hasLineStarting(bytes, "%", false) || hasLineStarting(bytes, "...", true)) return null;
+  const starts = [0];
+  for (let i = bytes.indexOf("\n---"); i !== -1; i = bytes.indexOf("\n---", i + 1)) if (isEmptyByte(bytes[i + 4])) starts.push(i + 1);
+  const segments: Segment[] = [];
+  let line = 1;
+  // A file starting with `---` has an empty first segment: no document, nothing to read.
+  for (let k = 0; k < starts.length; k++) {
+    const start = starts[k]!;
+    const end = k + 1 < starts.length ? starts[k + 1]! : bytes.length;
+    if (end > start) segments.push({ start, end, line });
+    line += countNewlines(bytes, start, end);
+  }
+  return segments;
+}
+
+// ---------- one job: some segments of one file ----------
+
+export interface SegmentJob {
+  file: string;
+  segments: Segment[];
+  /** segments[0] starts the file: it may hold only comments. */
+  prelude: boolean;
+  /** A document follows the last segment: its `---` ends the last document. */
+  more: boolean;
+  /** The file was not split: read all of it with the yaml package. */
+  whole: boolean;
+  maxAliasCount: number;
+  kustomizePatch: boolean;
+}
+
+/** Where an object's document is in its file, to parse it again for `locate`. */
+export interface DocumentSource {
+  start: number;
+  end: number;
+  line: number;
+  /** Parse with a `---` appended (another document follows). */
+  more: boolean;
+  /** The document's index among what that text parses into. */
+  index: number;
+}
+
+export interface SegmentObject extends ReadObject {
+  source: DocumentSource;
+}
+
+export interface SegmentResult {
+  /** Documents in these segments; documentIndex values below count from the job's first document. */
+  documents: number;
+  /**
+   * Lines the yaml package counted in these segments minus the lines they have
+   * (negative: it missed some). The reference reader's line numbers after such
+   * a place are off by as much, for the rest of the file: so are these (lines
+   * below count from the job's first segment as the reference would).
+   */
+  lineShift: number;
+  objects: SegmentObject[];
+  errors: ManifestError[];
+  skipped: ManifestSkip[];
+}
+
+/** Read one job's segments of `bytes` (the whole file). Throws on what the reference reader would call the file's error. */
+export function readSegments(job: SegmentJob, bytes: Buffer): SegmentResult {
+  const out: SegmentResult = { documents: 0, lineShift: 0, objects: [], errors: [], skipped: [] };
+  const options = { maxAliasCount: job.maxAliasCount, ...(job.kustomizePatch ? { kustomizePatch: true } : {}) };
+  const add = (reading: DocumentReading, source: DocumentSource) => {
+    classifyDocument(reading, job.file, out.documents++, options, {
+      object: (o) => out.objects.push({ ...o, source }),
+      error: (e) => out.errors.push(e),
+      skip: (s) => out.skipped.push(s),
+    });
+  };
+  const slow = (text: string, segment: Segment, more: boolean, expect: "one" | "prelude" | "any") => {
+    const lineCounter = new LineCounter();
+    const parsed = more ? `${text}---` : text;
+    const docs = parseYamlDocuments(parsed, lineCounter);
+    // The appended marker must start a document of its own, at its place: an unclosed quote
+    // with no quote character after it runs to the end of the text, over any marker (and in
+    // the whole file, over the documents after it): then the whole file is read as one.
+    if (more && docs.pop()?.range[0] !== text.length) throw new Error(`${job.file}: a document runs past its end marker`);
+    // The yaml package reports running out of stack as the document's error, at whatever
+    // depth the stack ran out: how deep is too deep is the reference reader's to say (read
+    // the file again on the main thread, whose stack is at least as large as a reader's).
+    if (docs.some((d) => d.errors.some((e) => e.code === "RESOURCE_EXHAUSTION"))) throw new Error(`${job.file}: nested too deep for a reader thread`);
+    if ((expect === "one" && docs.length !== 1) || (expect === "prelude" && docs.length > 1)) throw new Error(`internal: a segment of ${job.file} held ${docs.length} documents`);
+    const base = segment.line + out.lineShift;
+    const position = (offset: number): SourcePosition => {
+      const { line, col } = lineCounter.linePos(offset);
+      return { line: line + base - 1, column: col };
+    };
+    docs.forEach((doc, index) => add(readDocument(doc, parsed, position, job.maxAliasCount), { start: segment.start, end: segment.end, line: base, more, index }));
+    // Tokens the parser rejects outside a document (after a broken one) have their newlines
+    // left uncounted: the reference reader's lines are short by as many from there on.
+    out.lineShift += lineCounter.lineStarts.length - 1 - countNewlines(text);
+  };
+  if (job.whole) {
+    slow(bytes.toString("utf8", job.segments[0]!.start, job.segments[0]!.end), job.segments[0]!, false, "any");
+    return out;
+  }
+  job.segments.forEach((segment, k) => {
+    const text = bytes.toString("utf8", segment.start, segment.end);
+    const prelude = job.prelude && k === 0;
+    const more = k < job.segments.length - 1 || job.more;
+    const fast = fastReadDocument(text, { prelude, maxAliasCount: job.maxAliasCount });
+    if (fast === null) return; // comments only
+    if (fast === undefined) return slow(text, segment, more, prelude ? "prelude" : "one");
+    const base = segment.line + out.lineShift;
+    const line = base + Math.max(0, fast.contentsLine);
+    const items = fast.itemLines;
+    add({ kind: "value", value: fast.value, line, itemLine: (i) => (items && i < items.length ? base + items[i]! : line) }, { start: segment.start, end: segment.end, line: base, more, index: 0 });
+  });
+  return out;
+}
+
+// ---------- the worker's side ----------
+
+const READER_MARK = "lpp-manifest-reader";
+
+interface JobMessage {
+  id: number;
+  buffer: SharedArrayBuffer;
+  job: SegmentJob;
+}
+type JobAnswer = { id: number; result: SegmentResult } | { id: number; failed: string };
+
+export function isReaderWorker(): boolean {
+  return !isMainThread && (workerData as { mark?: string } | null)?.mark === READER_MARK;
+}
+
+if (isReaderWorker()) {
+  // The yaml parser reads process.env.LOG_TOKENS for every token; process.env is
+  // an interceptor calling into the runtime each time (about 0.3 µs, a sixth of
+  // the parse). This thread only parses: a plain copy answers the same.
+  process.env = { ...process.env };
+  parentPort!.on("message", ({ id, buffer, job }: JobMessage) => {
+    let answer: JobAnswer;
+    try {
+      answer = { id, result: readSegments(job, Buffer.from(buffer)) };
+    } catch (e) {
+      answer = { id, failed: e instanceof Error ? e.message : String(e) };
+    }
+    try {
+      parentPort!.postMessage(answer);
+    } catch (e) {
+      // A value the structured clone refuses: the main thread reads the file itself.
+      parentPort!.postMessage({ id, failed: e instanceof Error ? e.message : String(e) });
+    }
+  });
+}
+
+/** Worker threads reading jobs; each job's answer comes back through its promise. */
+class ReaderPool {
+  private readonly workers: { worker: Worker; busy: number }[] = [];
+  private readonly waiting = new Map<number, { resolve: (r: SegmentResult | null) => void; worker: { busy: number } }>();
+  private readonly queue: JobMessage[] = [];
+  private nextId = 0;
+
+  constructor(readonly threads: number) {}
+
+  /** The job's result, or null when the worker could not read it. */
+  run(buffer: SharedArrayBuffer, job: SegmentJob): Promise<SegmentResult | null> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.queue.push({ id, buffer, job });
+      this.waiting.set(id, { resolve, worker: { busy: 0 } });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      // Up to two jobs per worker: one being read, one waiting in its port.
+      let slot = this.workers.find((w) => w.busy === 0);
+      if (!slot && this.workers.length < this.threads) slot = this.spawn();
+      slot ??= this.workers.find((w) => w.busy < 2);
+      if (!slot) return;
+      const message = this.queue.shift()!;
+      this.waiting.get(message.id)!.worker = slot;
+      slot.busy++;
+      slot.worker.postMessage(message);
+    }
+  }
+
+  private spawn(): { worker: Worker; busy: number } {
+    // No more stack than the main thread has (V8's default, under 1 MiB): a document too deep
+    // for it fails here too and is then read by the main thread (see readSegments).
+    const worker = startWorker(import.meta.url, { mark: READER_MARK }, { resourceLimits: { stackSizeMb: 1 } });
+    const slot = { worker, busy: 0 };
+    worker.on("message", (answer: JobAnswer) => {
+      const pending = this.waiting.get(answer.id);
+      this.waiting.delete(answer.id);
+      slot.busy--;
+      pending?.resolve("result" in answer ? answer.result : null);
+      this.pump();
+    });
+    worker.on("error", () => {
+      // Whatever it was reading is read again on the main thread.
+      this.workers.splice(this.workers.indexOf(slot), 1);
+      for (const [id, pending] of this.waiting)
+        if (pending.worker === slot) {
+          this.waiting.delete(id);
+          pending.resolve(null);
+        }
+      this.pump();
+    });
+    this.workers.push(slot);
+    return slot;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    this.workers.length = 0;
+  }
+}
+
+// ---------- the whole read ----------
+
+export interface ParallelReadOptions extends ReadOptions {
+  /** Reader threads (default: available cores). */
+  threads?: number;
+  /** Read on this thread, without workers, until this many bytes have been read (default 1 MiB). */
+  inlineBelow?: number;
+  /** Bytes per job (default 256 KiB; a document is never split). */
+  chunkBytes?: number;
+  /**
+   * Objects as they are read, in order. When a worker fails on a file, the file
+   * is read again on this thread and its objects are given again (new objects):
+   * the returned set is what counts.
+   */
+  onObjects?: (objects: readonly ManifestObject[]) => void;
+  /** Called once when reader threads are started (not for inputs read on this thread), with their number. */
+  onThreads?: (threads: number) => void;
+  /** Bytes read and parsed so far, bytes read from files so far, objects so far. */
+  onProgress?: (progress: { parsedBytes: number; totalBytes: number; objects: number }) => void;
+}
+
+/** Lazy `locate`: the document parsed again when a report first asks, shared by the objects of that document. */
+function lazyLocator(bytes: Buffer, source: DocumentSource, itemIndex: number | null, cache: Map<string, { doc: Document; lines: LineCounter }>): (path: JsonPath) => SourcePosition | null {
+  return (path) => {
+    const key = `${source.start}:${source.index}`;
+    let parsed = cache.get(key);
+    if (!parsed) {
+      const lines = new LineCounter();
+      const text = bytes.toString("utf8", source.start, source.end);
+      const doc = parseYamlDocuments(source.more ? `${text}---` : text, lines)[source.index]!;
+      parsed = { doc, lines };
+      if (cache.size >= 64) cache.delete(cache.keys().next().value!);
+      cache.set(key, parsed);
+    }
+    const { doc, lines } = parsed;
+    const shifted = { linePos: (offset: number) => ({ line: lines.linePos(offset).line + source.line - 1, col: lines.linePos(offset).col }) };
+    return locateIn(doc, rootNode(doc, itemIndex), path, shifted);
+  };
+}
+
+/** Jobs of about `chunkBytes` (whole documents) for a file's bytes. */
+export function planJobs(bytes: Buffer, base: { file: string; maxAliasCount: number; kustomizePatch: boolean }, chunkBytes: number): SegmentJob[] {
+  const segments = splitDocuments(bytes);
+  if (segments === null) return [{ ...base, segments: [{ start: 0, end: bytes.length, line: 1 }], prelude: true, more: false, whole: true }];
+  const jobs: SegmentJob[] = [];
+  for (let k = 0; k < segments.length; ) {
+    let end = k + 1;
+    while (end < segments.length && segments[end]!.end - segments[k]!.start <= chunkBytes) end++;
+    jobs.push({ ...base, segments: segments.slice(k, end), prelude: k === 0, more: end < segments.length, whole: false });
+    k = end;
+  }
+  return jobs;
+}
+
+interface Collected {
+  objects: ManifestObject[];
+  errors: ManifestError[];
+  skipped: ManifestSkip[];
+}
+
+/** One file's job answers put together in order: document indexes counted on, `locate` attached. */
+class FileAssembly {
+  private documents = 0;
+  /** The yaml package's miscount of lines so far in this file (see SegmentResult.lineShift). */
+  private lineShift = 0;
+  private failed = false;
+  private readonly mark: { objects: number; errors: number; skipped: number };
+  private readonly cache = new Map<string, { doc: Document; lines: LineCounter }>();
+
+  constructor(
+    private readonly out: Collected,
+    private readonly name: string,
+    private readonly bytes: Buffer,
+    private readonly options: { maxAliasCount: number; kustomizePatch: boolean },
+  ) {
+    this.mark = { objects: out.objects.length, errors: out.errors.length, skipped: out.skipped.length };
+  }
+
+  /** The next job's answer (null: it could not be read there); the objects it adds. */
+  add(r: SegmentResult | null): ManifestObject[] {
+    if (this.failed) return [];
+    if (r === null) {
+      this.failed = true;
+      return [];
+    }
+    const added: ManifestObject[] = [];
+    const documents = this.documents;
+    const shift = this.lineShift;
+    const shifted = <T extends { line?: number }>(x: T): T => (shift === 0 || x.line === undefined ? x : { ...x, line: x.line + shift });
+    for (const { source, ...o } of r.objects) {
+      const at = shift === 0 ? source : { ...source, line: source.line + shift };
+      const object: ManifestObject = { ...shifted(o), documentIndex: o.documentIndex + documents, locate: lazyLocator(this.bytes, at, o.itemIndex, this.cache) };
+      this.out.objects.push(object);
+      added.push(object);
+    }
+    for (const e of r.errors) this.out.errors.push({ ...shifted(e), documentIndex: e.documentIndex === null ? null : e.documentIndex + documents });
+    for (const s of r.skipped) this.out.skipped.push({ ...shifted(s), documentIndex: s.documentIndex === null ? null : s.documentIndex + documents });
+    this.documents += r.documents;
+    this.lineShift += r.lineShift;
+    return added;
+  }
+
+  /** After the last answer: when one failed, the file is read again here, in one piece, by the reference reader (what it says counts); the objects that adds. */
+  finish(): ManifestObject[] {
+    if (!this.failed) return [];
+    this.out.objects.length = this.mark.objects;
+    this.out.errors.length = this.mark.errors;
+    this.out.skipped.length = this.mark.skipped;
+    try {
+      const parsed = parseManifestText(this.bytes.toString("utf8"), this.name, this.options);
+      for (const o of parsed.objects) this.out.objects.push(o);
+      for (const e of parsed.errors) this.out.errors.push(e);
+      for (const s of parsed.skipped) this.out.skipped.push(s);
+    } catch (e) {
+      this.out.errors.push({ file: this.name, documentIndex: null, kind: "yaml", message: `cannot read: ${(e as Error).message}` });
+    }
+    return this.out.objects.slice(this.mark.objects);
+  }
+}
+
+function readInline(job: SegmentJob, bytes: Buffer): SegmentResult | null {
+  try {
+    return readSegments(job, bytes);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One file's bytes read on this thread the parallel reader's way (split,
+ * fast reader, lazy `locate`), in jobs of `chunkBytes`: what the workers do,
+ * without workers (tests compare it with parseManifestText).
+ */
+export function readManifestBytes(bytes: Buffer, file: string, options: { maxAliasCount?: number; kustomizePatch?: boolean; chunkBytes?: number } = {}): Collected {
+  const out: Collected = { objects: [], errors: [], skipped: [] };
+  const settings = { maxAliasCount: options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT, kustomizePatch: options.kustomizePatch ?? false };
+  const assembly = new FileAssembly(out, file, bytes, settings);
+  for (const job of planJobs(bytes, { file, ...settings }, options.chunkBytes ?? DEFAULT_CHUNK_BYTES)) assembly.add(readInline(job, bytes));
+  assembly.finish();
+  return out;
+}
+
+const DEFAULT_CHUNK_BYTES = 256 * 1024;
+
+/** What one file turned into, waiting to be put in order. */
+type FileEntry =
+  | { kind: "skip"; skip: ManifestSkip }
+  | { kind: "error"; error: ManifestError }
+  | { kind: "file"; name: string; path: string; stdin: boolean; bytes: Buffer; jobs: { job: SegmentJob; result: Promise<SegmentResult | null> }[]; kustomizePatch: boolean };
+
+export async function readManifestsParallel(paths: string[], options: ParallelReadOptions = {}): Promise<ManifestSet> {
+  const readStdin = options.readStdin ?? (() => readFileSync(0));
+  const maxAliasCount = options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT;
+  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  const inlineBelow = options.inlineBelow ?? 1024 * 1024;
+  const set: ManifestSet = { objects: [], errors: [], skipped: [], unreadable: [], files: [], sources: new Map() };
+  const walked = manifestFiles(paths.length === 0 ? ["-"] : paths, set.unreadable, set.skipped);
+  const patches = new Set<string>();
+  for (const k of walked.kustomizations) for (const p of kustomizePatchFiles(k)) patches.add(p);
+
+  let pool: ReaderPool | null = null;
+  let totalBytes = 0;
+  let parsedBytes = 0;
+  const progress = () => options.onProgress?.({ parsedBytes, totalBytes, objects: set.objects.length });
+
+  // Read the files and hand out their jobs; then put the answers in order as they come.
+  const entries: FileEntry[] = [];
+  for (const file of walked.files) {
+    const name = file === "-" ? "<stdin>" : relative(process.cwd(), file) || file;
+    const notManifest = file === "-" ? null : notAManifestFile(file);
+    if (notManifest) {
+      entries.push({ kind: "skip", skip: { file: name, documentIndex: null, reason: "not-a-manifest", message: notManifest } });
+      continue;
+    }
+    let read: Buffer;
+    try {
+      read = file === "-" ? readStdin() : readFileSync(file);
+    } catch (e) {
+      entries.push({ kind: "error", error: { file: name, documentIndex: null, kind: "unreadable", message: `cannot read: ${(e as Error).message}` } });
+      continue;
+    }
+    // Shared with the workers: they read their segments from it, no copies.
+    const shared = new SharedArrayBuffer(read.length);
+    const bytes = Buffer.from(shared);
+    read.copy(bytes);
+    totalBytes += bytes.length;
+    const kustomizePatch = file !== "-" && patches.has(resolve(file));
+    const jobs = planJobs(bytes, { file: name, maxAliasCount, kustomizePatch }, chunkBytes);
+    const inline = totalBytes <= inlineBelow;
+    if (!inline && !pool) {
+      pool = new ReaderPool(Math.max(1, options.threads ?? availableParallelism()));
+      options.onThreads?.(pool.threads);
+    }
+    entries.push({
+      kind: "file",
+      name,
+      path: file,
+      stdin: file === "-",
+      bytes,
+      kustomizePatch,
+      jobs: jobs.map((job) => ({ job, result: inline ? Promise.resolve(readInline(job, bytes)) : pool!.run(shared, job) })),
+    });
+  }
+
+  try {
+    for (const entry of entries) {
+      if (entry.kind === "skip") {
+        set.skipped.push(entry.skip);
+        continue;
+      }
+      if (entry.kind === "error") {
+        set.errors.push(entry.error);
+        continue;
+      }
+      set.files.push(entry.name);
+      if (!entry.stdin) set.sources.set(entry.name, { path: entry.path, bytes: entry.bytes });
+      const assembly = new FileAssembly(set, entry.name, entry.bytes, { maxAliasCount, kustomizePatch: entry.kustomizePatch });
+      for (const { job, result } of entry.jobs) {
+        const added = assembly.add(await result);
+        parsedBytes += job.segments.at(-1)!.end - job.segments[0]!.start;
+        if (added.length > 0) options.onObjects?.(added);
+        progress();
+      }
+      const again = assembly.finish();
+      if (again.length > 0) options.onObjects?.(again);
+    }
+    progress();
+  } finally {
+    await pool?.close();
+  }
+  return set;
+}

@@ -1,0 +1,116 @@
+/**
+ * The fast YAML reader (src/audit/fast-yaml.ts) gives the yaml package's
+ * answer or none: through the parallel reader's engine (readManifestBytes),
+ * every object, value (key order, -0, NaN, prototypes), line, location,
+ * skip and error equals the reference reader's (parseManifestText), on random
+ * streams, every YAML 1.1 plain scalar, alias limits and the bench fleet.
+ * Quick profile in `npm test`; `npm run fuzz` style runs with FUZZ_RUNS.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { fastReadDocument } from "../../src/audit/fast-yaml.js";
+import { readManifestBytes, splitDocuments } from "../../src/audit/read-parallel.js";
+import { parseManifestText } from "../../src/audit/read.js";
+import { fleetYaml } from "../../src/cli/fleet.js";
+import { RUNS, SEED } from "../generators.js";
+import { canonical, manifestYamlStream, type Reading, snapshot, TRICKY_SCALARS, wildYamlStream } from "./manifest-yaml.js";
+
+const params = { numRuns: RUNS, seed: SEED };
+
+/** The reference: what readManifests makes of one file's bytes. */
+function reference(bytes: Buffer, file = "g.yaml", options: { maxAliasCount?: number } = {}): Reading {
+  try {
+    return parseManifestText(bytes.toString("utf8"), file, options);
+  } catch (e) {
+    return { objects: [], errors: [{ file, documentIndex: null, kind: "yaml", message: `cannot read: ${(e as Error).message}` }], skipped: [] };
+  }
+}
+
+/** How many documents of `bytes` the fast reader reads itself, of how many. */
+function fastShare(bytes: Buffer): { fast: number; documents: number } {
+  const segments = splitDocuments(bytes) ?? [];
+  let fast = 0;
+  segments.forEach((s, k) => {
+    const r = fastReadDocument(bytes.toString("utf8", s.start, s.end), { prelude: k === 0, maxAliasCount: 100 });
+    if (r !== undefined && r !== null) fast++;
+  });
+  return { fast, documents: segments.length };
+}
+
+describe("the fast YAML reader answers as the yaml package does, or leaves the document to it", () => {
+  it("random manifest-like streams, any job size: the same objects, values, lines, locations, skips and errors", () => {
+    let fast = 0;
+    let documents = 0;
+    fc.assert(
+      fc.property(manifestYamlStream, fc.constantFrom(1, 300, 1 << 20), (text, chunkBytes) => {
+        const bytes = Buffer.from(text);
+        const share = fastShare(bytes);
+        fast += share.fast;
+        documents += share.documents;
+        expect(snapshot(readManifestBytes(bytes, "g.yaml", { chunkBytes }))).toEqual(snapshot(reference(bytes)));
+      }),
+      params,
+    );
+    // Not vacuous: most of these documents take the fast way.
+    expect(fast / documents).toBeGreaterThan(0.3);
+  });
+
+  it("random streams of anything (invalid YAML, BOM, CRLF, tabs, no final newline)", () => {
+    fc.assert(
+      fc.property(wildYamlStream, fc.constantFrom(1, 1 << 20), (text, chunkBytes) => {
+        const bytes = Buffer.from(text);
+        expect(snapshot(readManifestBytes(bytes, "g.yaml", { chunkBytes }))).toEqual(snapshot(reference(bytes)));
+      }),
+      params,
+    );
+  });
+
+  it("every YAML 1.1 plain scalar as a value, a key and an item resolves as the yaml package resolves it", () => {
+    for (const s of TRICKY_SCALARS)
+      for (const text of [
+        `apiVersion: v1\nkind: ConfigMap\ndata:\n  v: ${s}\n`,
+        `apiVersion: v1\nkind: ConfigMap\ndata:\n  ${s}: 1\n`,
+        `apiVersion: v1\nkind: ConfigMap\ndata:\n- ${s}\n- x\n`,
+        `apiVersion: v1\nkind: ConfigMap\ndata:\n  - k: ${s} # c\n    ${s}: v\n`,
+      ]) {
+        const bytes = Buffer.from(text);
+        expect(snapshot(readManifestBytes(bytes, "s.yaml")), text).toEqual(snapshot(reference(bytes, "s.yaml")));
+      }
+    // The common ones really are read by the fast reader (true, 0x1F, .inf, 2001-12-14 is not: a Date).
+    const value = (s: string) => (fastReadDocument(`a: ${s}\n`, { prelude: true, maxAliasCount: 100 }) as { value: Record<string, unknown> } | undefined)?.value.a;
+    expect([value("yes"), value("0x1F"), value("-.inf"), value("017"), value("~"), value("1_000"), value("190:20:30")]).toEqual([true, 31, -Infinity, 15, null, 1000, 685230]);
+    expect(value("2001-12-14")).toBeUndefined();
+  });
+
+  it("a __proto__ key is an own property, the prototype stays Object's", () => {
+    const r = fastReadDocument("apiVersion: v1\n__proto__:\n  polluted: true\nkind: X\n", { prelude: true, maxAliasCount: 100 });
+    const value = r!.value as Record<string, unknown>;
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect(Object.keys(value)).toEqual(["apiVersion", "__proto__", "kind"]);
+    expect(canonical(value)).toBe('{"apiVersion":"v1","__proto__":{"polluted":true},"kind":"X"}');
+    const bytes = Buffer.from("apiVersion: v1\n__proto__:\n  polluted: true\nkind: X\n");
+    expect(snapshot(readManifestBytes(bytes, "p.yaml"))).toEqual(snapshot(reference(bytes, "p.yaml")));
+  });
+
+  it("anchors and aliases: the same value, and the alias-bomb guard exactly where the yaml package puts it", () => {
+    const doc = (aliases: number, anchored: string) =>
+      `apiVersion: v1\nkind: ConfigMap\nbase: &b\n${anchored}\nuses:\n${Array.from({ length: aliases }, () => "- *b").join("\n")}\n`;
+    for (const anchored of ["  k: v", "  k: {}", "  - {}\n  - []", "  - []"])
+      for (const n of [0, 1, 49, 50, 99, 100, 101, 150]) {
+        const bytes = Buffer.from(doc(n, anchored));
+        for (const maxAliasCount of [100, 50])
+          expect(snapshot(readManifestBytes(bytes, "a.yaml", { maxAliasCount })), `${n} aliases of ${JSON.stringify(anchored)}, limit ${maxAliasCount}`).toEqual(snapshot(reference(bytes, "a.yaml", { maxAliasCount })));
+      }
+    // The fast reader takes the ones under the limit itself, and shares the anchored value.
+    const r = fastReadDocument(doc(3, "  k: v"), { prelude: true, maxAliasCount: 100 })!;
+    const value = r.value as { base: unknown; uses: unknown[] };
+    expect(value.uses[2]).toBe(value.base);
+    expect(fastReadDocument(doc(101, "  k: v"), { prelude: true, maxAliasCount: 100 })).toBeUndefined();
+  });
+
+  it("the bench fleet is read entirely by the fast reader, with the reference reader's results", () => {
+    const bytes = Buffer.from(fleetYaml(400).text);
+    expect(fastShare(bytes)).toEqual({ fast: 400, documents: 400 });
+    expect(snapshot(readManifestBytes(bytes, "fleet.yaml", { chunkBytes: 8192 }), 40)).toEqual(snapshot(reference(bytes, "fleet.yaml"), 40));
+  });
+});

@@ -1,0 +1,234 @@
+/**
+ * Helpers for the reader tests: a canonical form of what a reader returns
+ * (values with key order, -0, NaN and prototypes; every location `locate`
+ * gives), and random multi-document YAML built from the constructs manifests
+ * use plus the ones that trip readers up.
+ */
+import fc from "fast-check";
+import type { JsonPath, ManifestError, ManifestObject, ManifestSkip } from "../../src/audit/read.js";
+
+/** A value as text that tells apart what toEqual might not: key order, -0, NaN, prototypes, shared vs copied is ignored. */
+export function canonical(v: unknown): string {
+  if (v === null) return "null";
+  if (typeof v === "number") return Object.is(v, -0) ? "-0" : String(v);
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "boolean") return String(v);
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (typeof v === "object") {
+    const proto = Object.getPrototypeOf(v) === Object.prototype ? "" : `<${Object.prototype.toString.call(v)}>`;
+    return `${proto}{${Object.keys(v).map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(",")}}`;
+  }
+  return `<${typeof v}:${String(v)}>`;
+}
+
+/** Every JSON path in a value (up to `limit`), and a few that are not there. */
+export function pathsOf(v: unknown, limit = 200): JsonPath[] {
+  const out: JsonPath[] = [[], ["nope"], ["spec", "nope", 0]];
+  const walk = (x: unknown, path: (string | number)[]) => {
+    if (out.length >= limit) return;
+    if (Array.isArray(x)) x.forEach((item, i) => (out.push([...path, i]), walk(item, [...path, i])));
+    else if (typeof x === "object" && x !== null)
+      for (const k of Object.keys(x)) {
+        out.push([...path, k]);
+        walk((x as Record<string, unknown>)[k], [...path, k]);
+      }
+  };
+  walk(v, []);
+  return out;
+}
+
+export interface Reading {
+  objects: ManifestObject[];
+  errors: ManifestError[];
+  skipped: ManifestSkip[];
+}
+
+/** What a reader returned, comparable with toEqual (locations included). */
+export function snapshot(r: Reading, pathLimit = 200) {
+  return {
+    objects: r.objects.map((o) => ({
+      file: o.file,
+      documentIndex: o.documentIndex,
+      itemIndex: o.itemIndex,
+      line: o.line,
+      object: canonical(o.object),
+      at: pathsOf(o.object, pathLimit).map((p) => `${p.join("/")} ${JSON.stringify(o.locate(p))}`),
+    })),
+    errors: r.errors,
+    skipped: r.skipped,
+  };
+}
+
+// ---------- random YAML ----------
+
+/** Plain scalars YAML 1.1 resolves in every way (and some that are not plain at all). */
+export const TRICKY_SCALARS = [
+  "true", "True", "TRUE", "false", "yes", "Yes", "no", "NO", "on", "On", "off", "y", "Y", "n", "N", "~", "null", "Null", "NULL", "",
+  "0", "-0", "+0", "+1", "-1", "007", "0o17", "017", "08", "0x1F", "0X1f", "-0x1F", "0b101", "-0b1", "1_000", "1__0", "0x_1",
+  "1e3", "1E3", "1.5e3", "1.5e+3", "1.0e-3", "1.0", "3.", ".5", "+.5", "-.5e-3", "1.2.3", ".inf", "-.inf", "+.Inf", ".INF", ".nan", ".NaN",
+  "190:20:30", "-190:20:30", "1:2", "12:30", "1:2.5", "2001-12-14", "2001-12-14t21:59:43.10-05:00", "2002-12-14 21:59:43.10 -5",
+  "<<", "=", "foo", "foo bar", "a:b", "http://x:80/y", "-x", "--flag=:80", "a #b", "a#b", "ünïcödé ✓", "😀", "0.", "._",
+  "{}", "[]", "[a, b]", "{a: 1}", "'q'", '"dq"', "x: y", "x:", ":x", "?x", "? x", "-", "- x", "!x", "!!str x", "&a", "*a", "%x", "@x", "`x",
+  "|", ">", "#x", " lead", "trail ", "a  b", "\\n", "tab\there", "a\u00a0b", "line\nbreak", "{{ .Values.x }}", "---", "...", "--- x",
+];
+const TRICKY_KEYS = ["a", "b", "apiVersion", "kind", "items", "metadata", "__proto__", "constructor", "toString", "1", "0x10", "1.0", ".inf", "true", "yes", "null", "~", "a.b/c-d", "$patch", "<<", "a b", "-a", "'q'", '"dq"', "", "x:y", "ö", "8080"];
+
+type YNode =
+  | { t: "scalar"; s: string }
+  | { t: "map"; pairs: [string, YNode][] }
+  | { t: "seq"; items: YNode[] };
+
+/** Trees whose scalars and keys come from these. */
+function trees(scalars: fc.Arbitrary<string>, keys: fc.Arbitrary<string>) {
+  const scalar = scalars.map((s): YNode => ({ t: "scalar", s }));
+  return fc.letrec<{ node: YNode; map: YNode; seq: YNode }>((tie) => ({
+    node: fc.oneof({ depthSize: "small", withCrossShrink: true }, scalar, tie("map"), tie("seq")),
+    map: fc.array(fc.tuple(keys, tie("node")), { maxLength: 5 }).map((pairs): YNode => ({ t: "map", pairs })),
+    seq: fc.array(tie("node"), { maxLength: 4 }).map((items): YNode => ({ t: "seq", items })),
+  })).node;
+}
+
+const word = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/);
+/** Anything: YAML that is often invalid or beyond the fast reader. */
+const wild = {
+  node: trees(
+    fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(...TRICKY_SCALARS) },
+      { weight: 3, arbitrary: word },
+      { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
+      { weight: 1, arbitrary: fc.integer().map(String) },
+      { weight: 1, arbitrary: fc.double().map(String) },
+    ),
+    fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...TRICKY_KEYS) }, { weight: 5, arbitrary: fc.stringMatching(/^[a-z][a-zA-Z0-9.-]{0,6}$/) }),
+  ),
+  keys: fc.constantFrom(...TRICKY_KEYS),
+};
+/** Manifest-like YAML: what the fast reader is for (still every YAML 1.1 plain scalar). */
+const PLAIN_SCALARS = TRICKY_SCALARS.filter((s) => /^[A-Za-z0-9_.~+<=$/-][^#:]*$/.test(s) && !/[ \t]$/.test(s) && !s.startsWith("- ") && s !== "-");
+const clean = {
+  node: trees(fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...PLAIN_SCALARS, "a b c", "x-y_z", "100m", "512Mi", "/healthz", "--listen=:8080") }, { weight: 3, arbitrary: word }), fc.oneof(word, fc.constantFrom("a.b/c-d", "$patch", "1", "true", "__proto__", "8080"))),
+  keys: word,
+};
+
+/** A small deterministic PRNG for the layout choices (mulberry32). */
+function rng(seed: number): () => number {
+  let s = seed | 0;
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Render a tree as block YAML with random layout: indentation, compact sequences, quoting, comments, anchors and aliases, blank lines. */
+function render(root: YNode, seed: number, clean: boolean): string {
+  const random = rng(seed);
+  const chance = (p: number) => random() < p;
+  const step = 1 + Math.floor(random() * 4);
+  const compactSeqs = chance(0.5);
+  const anchors: string[] = [];
+  const lines: string[] = [];
+  const comment = (indent: number) => {
+    if (chance(0.08)) lines.push(`${" ".repeat(Math.floor(random() * (indent + 3)))}# c${Math.floor(random() * 9)}`);
+    if (chance(0.05)) lines.push(chance(0.5) ? "" : " ".repeat(Math.floor(random() * 6)));
+  };
+  const trail = () => (chance(0.1) ? " ".repeat(1 + Math.floor(random() * 2)) : "") + (chance(0.08) ? " # t" : "");
+  const scalarText = (s: string, indent: number): string[] => {
+    const r = random();
+    if (r < 0.55) return [s]; // plain: whatever it is
+    if (r < 0.7) return [`'${s.replaceAll("'", "''")}'`];
+    if (r < 0.82) return [JSON.stringify(s)];
+    if (s.trim() === "" || s.includes("\r")) return [JSON.stringify(s)];
+    const headers = clean ? ["|", "|-"] : ["|", "|-", "|+", ">", "|2"];
+    const header = headers[Math.floor(random() * headers.length)]!;
+    return [header, ...s.split("\n").map((l) => (l === "" && chance(0.5) ? "" : `${" ".repeat(indent + step)}${l}`))];
+  };
+  const pad = (i: number) => " ".repeat(i);
+  // Emit `prefix` + the node: prefix is "key:" or "-" (with its indentation), `indent` its column.
+  const emit = (n: YNode, prefix: string, indent: number, inMap: boolean): void => {
+    if (n.t === "scalar") {
+      if (anchors.length > 0 && chance(0.08)) {
+        lines.push(`${prefix} *${anchors[Math.floor(random() * anchors.length)]}${trail()}`);
+        return;
+      }
+      const [first, ...rest] = scalarText(n.s, indent);
+      lines.push(`${prefix}${first === "" ? "" : " "}${first}${rest.length === 0 ? trail() : ""}`);
+      lines.push(...rest);
+      return;
+    }
+    const anchor = chance(0.15) ? `a${anchors.length}` : null;
+    const size = n.t === "map" ? n.pairs.length : n.items.length;
+    if (size === 0 || (!clean && chance(0.05))) {
+      const flow =
+        n.t === "map"
+          ? `{${n.pairs.map(([k, v]) => `${k}: ${v.t === "scalar" ? v.s : "x"}`).join(", ")}}`
+          : `[${n.items.map((v) => (v.t === "scalar" ? v.s : "y")).join(", ")}]`;
+      lines.push(`${prefix}${anchor ? ` &${anchor}` : ""} ${flow}${trail()}`);
+      if (anchor) anchors.push(anchor);
+      return;
+    }
+    // After "-", the collection may start on the dash's line (`- key: v`, `- - x`).
+    const sameLine = prefix.trimStart().startsWith("-") && prefix.trimEnd().endsWith("-") && !anchor && chance(0.7);
+    let column: number;
+    let firstPrefix: string | null = null;
+    if (sameLine) {
+      column = prefix.length + 1;
+      firstPrefix = `${prefix} `;
+    } else {
+      lines.push(`${prefix}${anchor ? ` &${anchor}` : ""}${trail()}`);
+      column = n.t === "seq" && inMap && compactSeqs ? indent : indent + step;
+    }
+    const entries: [string, YNode][] = n.t === "map" ? n.pairs : n.items.map((v) => ["-", v]);
+    entries.forEach(([k, v], i) => {
+      if (i > 0 || !sameLine) comment(column);
+      const head = n.t === "map" ? `${k}:` : "-";
+      emit(v, i === 0 && firstPrefix !== null ? `${firstPrefix}${head}` : `${pad(column)}${head}`, column, n.t === "map");
+    });
+    if (anchor) anchors.push(anchor);
+  };
+  if (root.t === "map" && root.pairs.length > 0) {
+    let firstKey = true;
+    for (const [k, v] of root.pairs) {
+      if (!firstKey) comment(0);
+      firstKey = false;
+      emit(v, `${k}:`, 0, true);
+    }
+  } else emit(root, "--- !!doc", 0, false); // rarely valid: a top-level sequence or scalar after a tag
+  return lines.join("\n");
+}
+
+/** A manifest-like document: apiVersion and kind first (usually), sometimes a List; now and then anything. */
+function documentTree(from: { node: fc.Arbitrary<YNode>; keys: fc.Arbitrary<string> }): fc.Arbitrary<YNode> {
+  const manifest = fc
+    .tuple(fc.constantFrom("v1", "apps/v1", "batch/v1"), fc.constantFrom("Deployment", "ConfigMap", "List", "StatefulSetList", "Pod"), fc.array(fc.tuple(from.keys, from.node), { maxLength: 4 }), fc.array(from.node, { maxLength: 3 }), fc.nat(9))
+    .map(([apiVersion, kind, pairs, items, typed]): YNode => {
+      const head: [string, YNode][] = typed > 0 ? [["apiVersion", { t: "scalar", s: apiVersion }], ["kind", { t: "scalar", s: kind }]] : [];
+      if (kind.endsWith("List")) head.push(["items", { t: "seq", items: items.map((i): YNode => (i.t === "map" ? i : { t: "map", pairs: [["name", i]] })) }]);
+      return { t: "map", pairs: [...head, ...pairs] };
+    });
+  return fc.oneof({ weight: 9, arbitrary: manifest }, { weight: 1, arbitrary: from.node });
+}
+
+/** A multi-document stream with random separators, prelude, BOM, CRLF and final newline. */
+function stream(from: { node: fc.Arbitrary<YNode>; keys: fc.Arbitrary<string> }, oddities: boolean): fc.Arbitrary<string> {
+  return fc
+    .tuple(fc.array(fc.tuple(documentTree(from), fc.nat()), { minLength: 1, maxLength: 4 }), fc.nat(), fc.nat(9), fc.nat(9), fc.nat(9), fc.boolean())
+    .map(([docs, seed, bom, crlf, finalNewline, leadingComment]) => {
+      const random = rng(seed);
+      const separators = ["---\n", "--- \n", "--- # next\n", "---\n# a comment\n", "---\n\n", "\n---\n"];
+      let text = (oddities && bom === 0 ? "\uFEFF" : "") + (leadingComment ? "# leading comment\n" : "") + (random() < 0.3 ? "---\n" : "");
+      docs.forEach(([tree, s], i) => {
+        if (i > 0) text += separators[Math.floor(random() * separators.length)]!;
+        text += `${render(tree, s, !oddities)}\n`;
+      });
+      if (random() < 0.15) text += "---\n";
+      if (oddities && finalNewline === 0) text = text.replace(/\n+$/, "");
+      return oddities && crlf === 0 ? text.replace(/\n/g, "\r\n") : text;
+    });
+}
+
+/** Streams of anything (often invalid, BOM, CRLF, no final newline). */
+export const wildYamlStream = stream(wild, true);
+/** Streams of manifest-like YAML, mostly within the fast reader's reach. */
+export const manifestYamlStream = stream(clean, false);
