@@ -73,14 +73,13 @@ if (isEvaluationWorker()) serveJobs().catch((e: unknown) => parentPort!.postMess
  */
 export function startWorker(entry: string, workerData: unknown, options: Pick<WorkerOptions, "resourceLimits"> = {}): Worker {
   const url = new URL(entry);
-  return url.pathname.endsWith(".ts")
-    ? new Worker(`import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, {
-        eval: true,
-        workerData,
-        execArgv: [],
-        ...options,
-      })
-    : new Worker(url, { workerData, execArgv: [], ...options });
+  const load = url.pathname.endsWith(".ts")
+    ? `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`
+    : `import(${JSON.stringify(url.href)})`;
+  // As bin/loopback-probes.js on the main thread: node:wasi's "experimental" warning is noise
+  // (the packaged CLI is one bundle: every worker loads node:wasi with it).
+  const quiet = `const emit = process.emitWarning.bind(process); process.emitWarning = (w, ...rest) => { const t = typeof w === "string" ? w : w?.message; if (typeof t === "string" && t.includes("WASI")) return; return emit(w, ...rest); };`;
+  return new Worker(`${quiet} ${load};`, { eval: true, workerData, execArgv: [], ...options });
 }
 
 export interface EvaluationPoolOptions {
@@ -102,6 +101,12 @@ export class EvaluationPool {
     private readonly options: EvaluationPoolOptions = {},
   ) {
     this.threads = Math.max(1, options.threads ?? availableParallelism());
+  }
+
+  /** Start every worker now (each compiles its modules), so the first runs do not wait for that. */
+  warm(): void {
+    if (this.closed) return;
+    while (this.slots.length < this.threads) this.spawn();
   }
 
   /** Evaluate on a worker thread. */
