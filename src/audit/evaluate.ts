@@ -153,6 +153,11 @@ export interface AuditOptions {
    * this thread.
    */
   pool?: EvaluationPool;
+  /**
+   * Runs that answer host calls wait for this (the objects being audited answer
+   * them: with a streamed read, they are all known only once reading ends).
+   */
+  hostCallsReady?: Promise<unknown>;
 }
 
 /** The rewrite module's key in an audit's evaluation pool. */
@@ -172,20 +177,61 @@ function runWith(options: AuditOptions, key: string): Pick<EvaluationOptions, "r
 }
 
 export async function auditObjects(objects: readonly ManifestObject[], options: AuditOptions): Promise<AuditResult[]> {
-  const results: AuditResult[] = new Array(objects.length);
-  let done = 0;
-  let next = 0;
-  // Objects are independent: with a pool, keep every worker busy (results stay in input order).
-  const lanes = options.pool ? options.pool.threads * 2 : 1;
-  await Promise.all(
-    Array.from({ length: Math.min(lanes, objects.length) }, async () => {
-      for (let i = next++; i < objects.length; i = next++) {
-        results[i] = await auditOne(objects[i]!, options);
-        options.onProgress?.(++done, objects.length);
-      }
-    }),
-  );
-  return results;
+  return new AuditQueue(options).results(objects);
+}
+
+/**
+ * Objects are evaluated as they are added (while reading goes on, say), with
+ * every worker kept busy; `results` gives them in the order asked for. An
+ * object added but not asked for (a file read again) is simply not reported.
+ */
+export class AuditQueue {
+  private readonly started = new Map<ManifestObject, Promise<AuditResult>>();
+  /** Objects not started yet from `next` on (started ones are cleared). */
+  private readonly waiting: ({ manifest: ManifestObject; resolve: (r: AuditResult) => void; reject: (e: unknown) => void } | undefined)[] = [];
+  private next = 0;
+  private running = 0;
+  private done = 0;
+  /** Evaluations in flight: with a pool, two per worker so none waits for the main thread. */
+  private readonly lanes: number;
+
+  constructor(private readonly options: AuditOptions) {
+    this.lanes = options.pool ? options.pool.threads * 2 : 1;
+  }
+
+  /** Objects added so far. */
+  get size(): number {
+    return this.started.size;
+  }
+
+  add(objects: readonly ManifestObject[]): void {
+    for (const manifest of objects) {
+      if (this.started.has(manifest)) continue;
+      const result = new Promise<AuditResult>((resolve, reject) => this.waiting.push({ manifest, resolve, reject }));
+      result.catch(() => undefined); // reported by `results` when asked for
+      this.started.set(manifest, result);
+    }
+    this.pump();
+  }
+
+  /** The results of these objects (added now if they were not), in this order. */
+  results(objects: readonly ManifestObject[]): Promise<AuditResult[]> {
+    this.add(objects);
+    return Promise.all(objects.map((o) => this.started.get(o)!));
+  }
+
+  private pump(): void {
+    while (this.running < this.lanes && this.next < this.waiting.length) {
+      const job = this.waiting[this.next]!;
+      this.waiting[this.next++] = undefined;
+      this.running++;
+      auditOne(job.manifest, this.options).then(job.resolve, job.reject).finally(() => {
+        this.running--;
+        this.options.onProgress?.(++this.done, this.started.size);
+        this.pump();
+      });
+    }
+  }
 }
 
 /** The object as the cluster would hold it: namespaced objects always have a namespace there. */
@@ -225,6 +271,7 @@ function optOutOf(annotations: Record<string, string> | null | undefined): strin
 const RANK: Record<AuditStatus, number> = { skip: 0, pass: 1, fail: 2, error: 3 };
 
 async function judge(p: AuditPolicy, request: AdmissionRequest, options: AuditOptions): Promise<Verdict> {
+  if (p.hostCall && options.hostCallsReady) await options.hostCallsReady;
   const response = await validate(p.policy, request, p.settings, { ...(p.hostCall ? { hostCall: p.hostCall } : {}), ...runWith(options, p.name) });
   const warnings = response.warnings ?? [];
   const optOut = optOutOf(response.auditAnnotations);

@@ -67,9 +67,10 @@ export function rewriterSettings(settings: unknown, bundleNames: readonly string
  * host-call handler answering from `world` (audited objects + --context) within
  * what its metadata declares in contextAwareResources.
  */
-export function auditPolicies(policies: readonly BundledPolicy[], settings: unknown, world: readonly KubeObject[]): AuditPolicy[] {
+export function auditPolicies(policies: readonly BundledPolicy[], settings: unknown, world: readonly KubeObject[] | KubernetesObjects): AuditPolicy[] {
   const names = policies.map((p) => p.name);
-  const objects = new KubernetesObjects([...world]);
+  // Given as KubernetesObjects, the world may still grow (objects added as they are read).
+  const objects = world instanceof KubernetesObjects ? world : new KubernetesObjects([...world]);
   return policies.map((p) => {
     // Only modules that can call the host get a handler (their runs then stay on the
     // calling thread); it refuses what contextAwareResources does not grant, in Kubewarden's words.

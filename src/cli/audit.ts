@@ -1,13 +1,15 @@
 import { readFileSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { loadPolicy, validateSettings } from "../toolchain/evaluate.js";
-import { type AuditResult, auditExitCode, auditObjects, REWRITER_KEY } from "../audit/evaluate.js";
+import { AuditQueue, type AuditResult, auditExitCode, REWRITER_KEY } from "../audit/evaluate.js";
 import { EvaluationPool } from "../toolchain/evaluation-pool.js";
 import { auditPolicies, type BundledPolicy, loadValidatingPolicies, rewriterSettings, settingsFor } from "../audit/policies.js";
 import { readContextObjects } from "./host-context.js";
 import { type Command, outputHelp, OUTPUT_OPTION, parseFlags, UsageError, writeReport } from "./command.js";
 import { fixFiles } from "../audit/fix.js";
-import { readManifests } from "../audit/read.js";
+import type { ManifestSet } from "../audit/read.js";
+import { readManifestsParallel } from "../audit/read-parallel.js";
+import { KubernetesObjects } from "../toolchain/kubernetes-context.js";
 import { type AuditReport, formatJson, formatPolicyReports, formatTable, location, objectLabel, sarifLog, useColor } from "../audit/report.js";
 import { manifestSourceAccess, sourceRoot } from "../audit/sources.js";
 import { bundledModule, loadModuleSource, packageJson } from "./module-source.js";
@@ -92,8 +94,9 @@ ${outputHelp()}
   --no-color             table: no colour (also NO_COLOR=1)
   --timeout SECONDS      deadline per evaluation, as policy-server's (default 2; 0: none): an
                          evaluation past it is an error (code 500), as in the cluster
-  --threads N            worker threads evaluating objects (default: one per core)
-  --quiet                no progress on stderr
+  --threads N            worker threads reading and, as many, evaluating objects (default:
+                         one per core); reading and evaluating overlap
+  --quiet                no progress on stderr (otherwise every 2 s: reading, then auditing)
 
 What each document becomes (JSON output: status, errorKind, skipReason):
   finding  an object whose probes can never succeed (status "fail")
@@ -173,36 +176,69 @@ Examples:
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) throw new UsageError(`--threads must be a whole number from 1 to 64, got "${values.threads}"`);
 
     let stdinText: string | null = null;
-    const manifests = readManifests(positionals, {
-      readStdin: () => {
-        const bytes = readFileSync(0);
-        stdinText = bytes.toString("utf8");
-        return bytes;
-      },
-    });
-    for (const u of manifests.unreadable) console.error(`loopback-probes audit: cannot read ${u.file}: ${u.message}`);
-    for (const s of manifests.skipped.filter((x) => x.reason === "unreadable-entry")) console.error(`loopback-probes audit: skipped ${s.file}: ${s.message}`);
-
+    // Reading and evaluating overlap: the YAML is parsed on worker threads and each
+    // object goes to the evaluation pool as soon as it is read. The modules run on
+    // worker threads too, each instance reused between objects (memory and globals
+    // restored): the same answers as a fresh instance, every core busy.
     const started = performance.now();
     let lastProgress = started;
-    // The modules run on worker threads, each instance reused between objects (memory
-    // and globals restored): the same answers as a fresh instance, every core busy.
+    let reading: { parsedBytes: number; totalBytes: number; objects: number } | null = { parsedBytes: 0, totalBytes: 0, objects: 0 };
+    let audited = 0;
+    const progress = () => {
+      const now = performance.now();
+      if (values.quiet || now - lastProgress < 2000) return;
+      lastProgress = now;
+      const seconds = ((now - started) / 1000).toFixed(0);
+      if (reading)
+        console.error(`reading: ${(reading.parsedBytes / 1e6).toFixed(1)} of ${(reading.totalBytes / 1e6).toFixed(1)} MB, ${reading.objects} objects; audited ${audited} (${seconds} s)`);
+      else console.error(`audited ${audited}/${queue.size} objects (${seconds} s)`);
+    };
     const pool = new EvaluationPool(
       Object.fromEntries([...bundle.map((p) => [p.name, p.policy.bytes] as const), ...(rewriter ? [[REWRITER_KEY, rewriter.bytes] as const] : [])]),
       { ...(threads === undefined ? {} : { threads }), ...(timeoutSeconds > 0 ? { timeoutMs: timeoutSeconds * 1000 } : {}) },
     );
-    const results = await auditObjects(manifests.objects, {
+    // Context-aware policies answer from every audited object: their runs wait until all are read.
+    const world = new KubernetesObjects(context);
+    let worldComplete!: () => void;
+    const queue = new AuditQueue({
       pool,
-      validators: auditPolicies(bundle, settings, [...context, ...manifests.objects.map((o) => o.object)]),
+      validators: auditPolicies(bundle, settings, world),
       ...(rewriter ? { rewriter, rewriterSettings: rewriterSettings(settings, names) } : {}),
       namespace: values.namespace,
-      onProgress: (done, total) => {
-        const now = performance.now();
-        if (values.quiet || now - lastProgress < 2000) return;
-        lastProgress = now;
-        console.error(`audited ${done}/${total} objects (${((now - started) / 1000).toFixed(0)} s)`);
+      hostCallsReady: new Promise<void>((resolve) => (worldComplete = resolve)),
+      onProgress: (done) => {
+        audited = done;
+        progress();
       },
-    }).finally(() => pool.close());
+    });
+    let results: AuditResult[];
+    let manifests: ManifestSet;
+    try {
+      manifests = await readManifestsParallel(positionals, {
+        ...(threads === undefined ? {} : { threads }),
+        readStdin: () => {
+          const bytes = readFileSync(0);
+          stdinText = bytes.toString("utf8");
+          return bytes;
+        },
+        onObjects: (objects) => queue.add(objects),
+        // A big input: start the evaluation workers (compiling the modules) while reading starts.
+        onThreads: () => pool.warm(),
+        onProgress: (p) => {
+          reading = p;
+          progress();
+        },
+      });
+      reading = null;
+      world.add(manifests.objects.map((o) => o.object));
+      worldComplete();
+      for (const u of manifests.unreadable) console.error(`loopback-probes audit: cannot read ${u.file}: ${u.message}`);
+      for (const s of manifests.skipped.filter((x) => x.reason === "unreadable-entry")) console.error(`loopback-probes audit: skipped ${s.file}: ${s.message}`);
+      results = await queue.results(manifests.objects);
+    } finally {
+      worldComplete();
+      await pool.close();
+    }
     // What the validating policies said while accepting (e.g. reject-listenlocal-reloader-probes in warn mode).
     if (!values.quiet) for (const r of results) for (const w of r.policyWarnings ?? []) console.error(`warning: ${location(r)}: ${w}`);
     const source = manifestSourceAccess(manifests.sources, () => stdinText);
