@@ -113,13 +113,112 @@ const TRAILER = /^(?: +#.*| *)$/;
 const ANCHOR = /^&([A-Za-z0-9_-]+)(?: +#.*| *)$/;
 const ALIAS = /^\*([A-Za-z0-9_-]+)(?: +#.*| *)$/;
 const LITERAL = /^\|(-?)(?: +#.*| *)$/;
-const EMPTY_FLOW = /^(\{\}|\[\])(?: +#.*| *)$/;
 const MARKER = /^---(?: +(?:#.*)?)?$/;
 /** Characters a plain scalar must not start with (indicators, reserved, or what this reader leaves to yaml). */
 const NOT_PLAIN_START = new Set([..."\t ,%@`?:!>[]{}#|&*\"'"]);
 /** Anything that makes this reader hand the document to the yaml package. */
 const UNSURE = /[\t\r\uFEFF\u0085\u2028\u2029]|\{\{/;
 const MAX_DEPTH = 100;
+
+/**
+ * A multi-line plain scalar's value: its first line, then the lines that
+ * continue it, folded as the yaml package's unfoldLines folds a plain token
+ * (each line trimmed; a line break between text becomes a space, each blank
+ * line a line break).
+ */
+function unfold(first: string, rest: string[]): string {
+  let res = first.trimEnd();
+  let sep = " ";
+  for (let k = 0; k < rest.length - 1; k++) {
+    const lm = rest[k]!.trim();
+    if (lm === "") {
+      if (sep === "\n") res += sep;
+      else sep = "\n";
+    } else {
+      res += sep + lm;
+      sep = " ";
+    }
+  }
+  return res + sep + rest[rest.length - 1]!.trim();
+}
+
+/** A scalar inside a one-line flow collection at r[i]: [value, index after it]. */
+function flowScalar(r: string, i: number): [unknown, number] {
+  const c = r.charCodeAt(i);
+  if (c === 34 /* " */) {
+    const end = r.indexOf('"', i + 1);
+    if (end < 0) bail();
+    const body = r.slice(i + 1, end);
+    if (body.includes("\\")) bail();
+    return [body, end + 1];
+  }
+  if (c === 39 /* ' */) {
+    let end = r.indexOf("'", i + 1);
+    while (end >= 0 && r.charCodeAt(end + 1) === 39) end = r.indexOf("'", end + 2);
+    if (end < 0) bail();
+    return [r.slice(i + 1, end).replaceAll("''", "'"), end + 1];
+  }
+  if (NOT_PLAIN_START.has(r[i]!) || (c === DASH && (i + 1 === r.length || " ,]}".includes(r[i + 1]!)))) bail();
+  // A plain scalar ends at a flow indicator, at ": " or ":" before an indicator (a key), or at " #".
+  let j = i;
+  for (; j < r.length; j++) {
+    const ch = r[j]!;
+    if (ch === "," || ch === "]" || ch === "}") break;
+    if (ch === "[" || ch === "{" || ch === "#") bail();
+    if (ch === ":" && (r[j + 1] === " " || r[j + 1] === undefined || FLOW_END.has(r[j + 1]!) || r[j + 1] === ",")) break;
+  }
+  let end = j;
+  while (end > i && r.charCodeAt(end - 1) === SPACE) end--;
+  const value = resolvePlain(r.slice(i, end), false);
+  if (value === UNRESOLVABLE) bail();
+  return [value, j];
+}
+
+const FLOW_END = new Set(["]", "}"]);
+
+/** A flow collection written on one line (`[a, "b"]`, `{k: v, n: 1}`), scalars only; `r` holds it and what follows on the line. */
+function flowCollection(r: string): unknown[] | Record<string, unknown> {
+  const isMap = r[0] === "{";
+  const close = isMap ? "}" : "]";
+  const seq: unknown[] = [];
+  const map: Record<string, unknown> = {};
+  let i = 1;
+  const spaces = () => {
+    while (r.charCodeAt(i) === SPACE) i++;
+  };
+  spaces();
+  if (r[i] === close) i++;
+  else
+    for (;;) {
+      spaces();
+      if (isMap) {
+        KEY.lastIndex = i;
+        const m = KEY.exec(r);
+        if (!m || r[i + m[1]!.length + 1] !== " ") bail(); // `key: ` (a key before "," or "}" has no value)
+        const key = keyString(m[1]!);
+        i += m[1]!.length + 1;
+        spaces();
+        const [value, next] = flowScalar(r, i);
+        i = next;
+        setKey(map, key, value);
+      } else {
+        const [value, next] = flowScalar(r, i);
+        i = next;
+        seq.push(value);
+      }
+      spaces();
+      if (r[i] === close) {
+        i++;
+        break;
+      }
+      if (r[i] !== ",") bail();
+      i++;
+      spaces();
+      if (r[i] === close || r[i] === ",") bail(); // a trailing or empty entry
+    }
+  if (!TRAILER.test(r.slice(i))) bail();
+  return isMap ? map : seq;
+}
 
 interface Anchor {
   value: unknown;
@@ -192,7 +291,7 @@ class Reader {
       const isItems = top && key === "items";
       if (isItems) {
         if (itemsSeen) bail(); // `items` twice: the first node is the one located, the last the one read
-        if (/^ *[&*]/.test(rest)) bail(); // where the items of an anchored or aliased List start is yaml's to say
+        if (/^ *(?:[&*]|\[ *[^\] ])/.test(rest)) bail(); // where the items of an anchored, aliased or flow List start is yaml's to say
         itemsSeen = true;
       }
       const before = this.itemsLinesSink;
@@ -333,23 +432,49 @@ class Reader {
       if (end < 0 || !TRAILER.test(r.slice(end + 1))) bail();
       value = r.slice(1, end).replaceAll("''", "'");
     } else if (c0 === 123 /* { */ || c0 === 91 /* [ */) {
-      const m = EMPTY_FLOW.exec(r);
-      if (!m) bail();
-      value = m[1] === "{}" ? {} : [];
+      value = flowCollection(r);
     } else {
       if (NOT_PLAIN_START.has(r[0]!)) bail();
       if (c0 === DASH && (r.length === 1 || r.charCodeAt(1) === SPACE)) bail();
       const hash = r.indexOf(" #");
       let end = hash < 0 ? r.length : hash;
       while (end > 0 && r.charCodeAt(end - 1) === SPACE) end--;
-      const source = r.slice(0, end);
+      let source = r.slice(0, end);
       if (source.includes(": ") || source.endsWith(":")) bail();
+      if (hash < 0) {
+        // Lines indented more than the key continue the scalar (folded: CRD descriptions).
+        const more = this.continuation(p);
+        if (more) source = unfold(source, more);
+      }
       value = resolvePlain(source, false);
       if (value === UNRESOLVABLE) bail();
     }
     this.i++;
     this.noContinuation(p);
     return value;
+  }
+
+  /**
+   * The lines continuing a plain scalar that starts on the current line (null:
+   * none); the reader moves to its last line. Only text lines: anything a
+   * scalar cannot simply go on with (a comment, `: `, an indicator) is yaml's.
+   */
+  private continuation(p: number): string[] | null {
+    const lines = this.lines;
+    let last = -1;
+    for (let j = this.i + 1; j < lines.length; j++) {
+      const l = lines[j]!;
+      const k = Reader.indent(l);
+      if (k === l.length) continue; // blank: folds to a line break
+      if (k <= p) break;
+      const text = l.slice(k);
+      if (NOT_PLAIN_START.has(text[0]!) || text[0] === "-" || text.includes(": ") || text.endsWith(":") || text.includes(" #")) bail();
+      last = j;
+    }
+    if (last < 0) return null;
+    const out = lines.slice(this.i + 1, last + 1);
+    this.i = last;
+    return out;
   }
 
   /** A value's lines end here: a more indented line next would continue it (or be an error). */
@@ -413,7 +538,12 @@ class Reader {
 export function fastReadDocument(text: string, options: { prelude: boolean; maxAliasCount: number }): FastDocument | null | undefined {
   let body = text;
   if (options.prelude && body.charCodeAt(0) === 0xfeff) body = body.slice(1);
-  if (!body.endsWith("\n") || UNSURE.test(body)) return undefined;
+  if (UNSURE.test(body)) return undefined;
+  if (!body.endsWith("\n")) {
+    // At the end of the file: the same, except a block scalar there has no final line break to keep.
+    if (body.includes("|")) return undefined;
+    body += "\n";
+  }
   const lines = body.split("\n");
   lines.pop(); // after the last newline
   const reader = new Reader(lines, options.maxAliasCount);

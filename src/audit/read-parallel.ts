@@ -167,7 +167,16 @@ export function readSegments(job: SegmentJob, bytes: Buffer): SegmentResult {
   const slow = (text: string, segment: Segment, more: boolean, expect: "one" | "prelude" | "any") => {
     const lineCounter = new LineCounter();
     const parsed = more ? `${text}---` : text;
-    const docs = parseYamlDocuments(parsed, lineCounter);
+    // An error the parser gives before it hands over the document ("Unexpected … token in YAML
+    // document" at its start) goes to the document before it in a whole stream: that is the
+    // reference reader's to say (the whole file is read again on the main thread).
+    let started = false;
+    let early = false;
+    const docs = parseYamlDocuments(parsed, lineCounter, (token) => {
+      if (token.type === "document") started = true;
+      else if (token.type === "error" && !started) early = true;
+    });
+    if (early && expect === "one") throw new Error(`${job.file}: an error at a document's start belongs to the one before`);
     // The appended marker must start a document of its own, at its place: an unclosed quote
     // with no quote character after it runs to the end of the text, over any marker (and in
     // the whole file, over the documents after it): then the whole file is read as one.

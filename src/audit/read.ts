@@ -10,7 +10,9 @@
  */
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { Composer, visit, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, type Document, type Node, type ParsedNode } from "yaml";
+import { Composer, type CST, visit, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, type Document, type Node, type ParsedNode } from "yaml";
+
+type Token = CST.Token;
 
 /** 1-based line and column in a file. */
 export interface SourcePosition {
@@ -159,14 +161,18 @@ function goYamlLexer(): Lexer {
 /** Options every read and every `--fix` rewrite use: YAML 1.1 as go-yaml (booleans, octal, `<<` merge keys). */
 export const YAML_OPTIONS = { version: "1.1", uniqueKeys: false, prettyErrors: false, keepSourceTokens: false } as const;
 
-/** parseAllDocuments with the go-yaml lexer. */
-export function parseYamlDocuments(text: string, lineCounter?: LineCounter): Document.Parsed[] {
+/** parseAllDocuments with the go-yaml lexer; `observe` sees the parser's tokens (CST) as the composer gets them. */
+export function parseYamlDocuments(text: string, lineCounter?: LineCounter, observe?: (token: Token) => void): Document.Parsed[] {
   const parser = new Parser(lineCounter?.addNewLine);
   const lexer = goYamlLexer();
   const composer = new Composer(YAML_OPTIONS);
   lineCounter?.addNewLine(0); // Parser.parse() does this for its own lexer; next() does not
   function* tokens() {
-    for (const lexeme of lexer.lex(text, false)) yield* parser.next(lexeme);
+    for (const lexeme of lexer.lex(text, false))
+      for (const token of parser.next(lexeme)) {
+        observe?.(token);
+        yield token;
+      }
     yield* parser.end();
   }
   return Array.from(composer.compose(tokens())) as Document.Parsed[];

@@ -82,6 +82,23 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
     expect(value("2001-12-14")).toBeUndefined();
   });
 
+  it("folded plain scalars (CRD descriptions), one-line flow collections, no final newline: read by the fast reader, as the yaml package reads them", () => {
+    const texts = [
+      "apiVersion: v1\nkind: CustomResourceDefinition\nspec:\n  description: APIVersion defines the versioned schema\n    of this representation   \n\n      of an object.\n\n\n    Servers should convert\n  type: string\n",
+      `apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - args: ["--listen-address=127.0.0.1:8080", '--a=''b''', -v, 0x1F, ~, a:b]\n    command: [ sh , -c ]   # shell\n    livenessProbe:\n      httpGet: {path: /healthz, port: 8080, yes: on}\n    env: []\n    x: { }\n`,
+      "apiVersion: v1\nkind: Pod\nmetadata:\n  name: last-line-without-newline",
+      "apiVersion: v1\nkind: Pod\nitems:\n- a\n- b\n  c\n-   d\n\n    e\n",
+    ];
+    for (const text of texts) {
+      expect(fastReadDocument(text, { prelude: true, maxAliasCount: 100 }), text).toBeDefined();
+      const bytes = Buffer.from(text);
+      expect(snapshot(readManifestBytes(bytes, "f.yaml")), text).toEqual(snapshot(reference(bytes, "f.yaml")));
+    }
+    // What only the yaml package says: flows over lines, nested, with a trailing comma or an empty entry; `: ` or a comment in a continuation.
+    for (const text of ["a: [1,\n  2]\n", "a: [[1]]\n", "a: [1, ]\n", "a: [1,, 2]\n", "a: {b: [1]}\n", "a: b\n  c: d\n", "a: b\n  # c\n  d\n", "a: b\n  - c\n"])
+      expect(fastReadDocument(text, { prelude: true, maxAliasCount: 100 }), text).toBeUndefined();
+  });
+
   it("a __proto__ key is an own property, the prototype stays Object's", () => {
     const r = fastReadDocument("apiVersion: v1\n__proto__:\n  polluted: true\nkind: X\n", { prelude: true, maxAliasCount: 100 });
     const value = r!.value as Record<string, unknown>;

@@ -136,7 +136,20 @@ function render(root: YNode, seed: number, clean: boolean): string {
   const trail = () => (chance(0.1) ? " ".repeat(1 + Math.floor(random() * 2)) : "") + (chance(0.08) ? " # t" : "");
   const scalarText = (s: string, indent: number): string[] => {
     const r = random();
-    if (r < 0.55) return [s]; // plain: whatever it is
+    if (r < 0.45) return [s]; // plain: whatever it is
+    if (r < 0.55) {
+      // plain, folded over lines indented more than the key (blank lines and extra spaces too)
+      const words = s.split(" ");
+      const lines = [words[0]!];
+      for (const w of words.slice(1)) {
+        if (chance(0.5)) lines[lines.length - 1] += ` ${w}`;
+        else {
+          if (chance(0.2)) lines.push(chance(0.5) ? "" : " ".repeat(Math.floor(random() * 8)));
+          lines.push(`${" ".repeat(indent + 1 + Math.floor(random() * (step + 2)))}${w}`);
+        }
+      }
+      return lines;
+    }
     if (r < 0.7) return [`'${s.replaceAll("'", "''")}'`];
     if (r < 0.82) return [JSON.stringify(s)];
     if (s.trim() === "" || s.includes("\r")) return [JSON.stringify(s)];
@@ -159,7 +172,8 @@ function render(root: YNode, seed: number, clean: boolean): string {
     }
     const anchor = chance(0.15) ? `a${anchors.length}` : null;
     const size = n.t === "map" ? n.pairs.length : n.items.length;
-    if (size === 0 || (!clean && chance(0.05))) {
+    const scalarsOnly = (n.t === "map" ? n.pairs.map(([, v]) => v) : n.items).every((v) => v.t === "scalar");
+    if (size === 0 || (!clean && chance(0.05)) || (clean && scalarsOnly && chance(0.15))) {
       const flow =
         n.t === "map"
           ? `{${n.pairs.map(([k, v]) => `${k}: ${v.t === "scalar" ? v.s : "x"}`).join(", ")}}`
@@ -223,7 +237,7 @@ function stream(from: { node: fc.Arbitrary<YNode>; keys: fc.Arbitrary<string> },
         text += `${render(tree, s, !oddities)}\n`;
       });
       if (random() < 0.15) text += "---\n";
-      if (oddities && finalNewline === 0) text = text.replace(/\n+$/, "");
+      if (finalNewline === 0) text = text.replace(/\n+$/, "");
       return oddities && crlf === 0 ? text.replace(/\n/g, "\r\n") : text;
     });
 }
