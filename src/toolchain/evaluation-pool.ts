@@ -8,7 +8,12 @@
  * Runs that need host calls stay on the calling thread (a handler is a
  * function and cannot cross threads): see `runLocal`.
  */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
+import { basename, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { isMainThread, parentPort, Worker, type WorkerOptions, workerData } from "node:worker_threads";
 import { compilePooled, PooledModule, type PooledResult, type PooledRunOptions } from "./pooled-runner.js";
 
@@ -67,19 +72,53 @@ if (isEvaluationWorker()) serveJobs().catch((e: unknown) => parentPort!.postMess
 
 /**
  * A worker thread whose entry is the module at `entry` (its `import.meta.url`),
- * which starts serving when it sees its mark in `workerData`. From the
- * TypeScript sources (development, tests) the worker registers tsx's loader
- * first, as bin/loopback-probes.js does; the packaged CLI is plain JS.
+ * which starts serving when it sees its mark in `workerData`. The packaged CLI
+ * is plain JavaScript; from the TypeScript sources (development, tests,
+ * `bench`) the entry is bundled first (see `sourceBundle`).
  */
 export function startWorker(entry: string, workerData: unknown, options: Pick<WorkerOptions, "resourceLimits"> = {}): Worker {
   const url = new URL(entry);
-  const load = url.pathname.endsWith(".ts")
-    ? `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`
-    : `import(${JSON.stringify(url.href)})`;
+  const load = `import(${JSON.stringify(url.pathname.endsWith(".ts") ? sourceBundle(url) : url.href)})`;
   // As bin/loopback-probes.js on the main thread: node:wasi's "experimental" warning is noise
   // (the packaged CLI is one bundle: every worker loads node:wasi with it).
   const quiet = `const emit = process.emitWarning.bind(process); process.emitWarning = (w, ...rest) => { const t = typeof w === "string" ? w : w?.message; if (typeof t === "string" && t.includes("WASI")) return; return emit(w, ...rest); };`;
   return new Worker(`${quiet} ${load};`, { eval: true, workerData, execArgv: [], ...options });
+}
+
+const bundles = new Map<string, string>();
+
+/**
+ * A TypeScript worker entry as one JavaScript file, built by esbuild as the
+ * package's lib/ is (a worker registering tsx's loader instead spends ~0.35 s of
+ * CPU compiling its modules, every time). Built from the current sources once
+ * per process, written to .cache/workers/ under the hash of its text: never stale.
+ */
+function sourceBundle(entry: URL): string {
+  const cached = bundles.get(entry.href);
+  if (cached) return cached;
+  const esbuild = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
+  const [output] = esbuild.buildSync({
+    entryPoints: [fileURLToPath(entry)],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    write: false,
+    logLevel: "silent",
+    // CommonJS dependencies (yaml) call require(); give the ESM bundle one, as scripts/pack.ts does.
+    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+  }).outputFiles;
+  const dir = fileURLToPath(new URL("../../.cache/workers/", import.meta.url));
+  const file = join(dir, `${basename(entry.pathname, ".ts")}-${createHash("sha256").update(output!.contents).digest("hex").slice(0, 16)}.mjs`);
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, output!.contents);
+    renameSync(temp, file);
+  }
+  const href = pathToFileURL(file).href;
+  bundles.set(entry.href, href);
+  return href;
 }
 
 export interface EvaluationPoolOptions {
