@@ -9,7 +9,7 @@
  * function and cannot cross threads): see `runLocal`.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
@@ -90,31 +90,54 @@ const bundles = new Map<string, string>();
 /**
  * A TypeScript worker entry as one JavaScript file, built by esbuild as the
  * package's lib/ is (a worker registering tsx's loader instead spends ~0.35 s of
- * CPU compiling its modules, every time). Built from the current sources once
- * per process, written to .cache/workers/ under the hash of its text: never stale.
+ * CPU compiling its modules, every time). Kept in .cache/workers/ with the list
+ * of its input files and the hash of their contents: reused while those are
+ * unchanged, built again (and named by the new hash) otherwise.
  */
 function sourceBundle(entry: URL): string {
   const cached = bundles.get(entry.href);
   if (cached) return cached;
-  const esbuild = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
-  const [output] = esbuild.buildSync({
-    entryPoints: [fileURLToPath(entry)],
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    write: false,
-    logLevel: "silent",
-    // CommonJS dependencies (yaml) call require(); give the ESM bundle one, as scripts/pack.ts does.
-    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
-  }).outputFiles;
   const dir = fileURLToPath(new URL("../../.cache/workers/", import.meta.url));
-  const file = join(dir, `${basename(entry.pathname, ".ts")}-${createHash("sha256").update(output!.contents).digest("hex").slice(0, 16)}.mjs`);
-  if (!existsSync(file)) {
+  const name = basename(entry.pathname, ".ts");
+  const manifestPath = join(dir, `${name}.json`);
+  const hashOf = (inputs: readonly string[]) => {
+    const h = createHash("sha256");
+    for (const input of inputs) h.update(input).update("\0").update(readFileSync(input)).update("\0");
+    return h.digest("hex").slice(0, 16);
+  };
+  let file: string | null = null;
+  try {
+    const previous = JSON.parse(readFileSync(manifestPath, "utf8")) as { inputs: string[]; hash: string };
+    const candidate = join(dir, `${name}-${previous.hash}.mjs`);
+    if (existsSync(candidate) && hashOf(previous.inputs) === previous.hash) file = candidate;
+  } catch {
+    // no bundle yet, or an input is gone: build
+  }
+  if (!file) {
+    const esbuild = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
+    const result = esbuild.buildSync({
+      entryPoints: [fileURLToPath(entry)],
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      write: false,
+      metafile: true,
+      absWorkingDir: dir.replace(/\/\.cache\/workers\/?$/, ""),
+      logLevel: "silent",
+      // CommonJS dependencies (yaml) call require(); give the ESM bundle one, as scripts/pack.ts does.
+      banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+    });
+    const root = dir.replace(/\/\.cache\/workers\/?$/, "");
+    const inputs = Object.keys(result.metafile.inputs).map((p) => join(root, p)).sort();
+    const hash = hashOf(inputs);
+    file = join(dir, `${name}-${hash}.mjs`);
     mkdirSync(dir, { recursive: true });
-    const temp = `${file}.${process.pid}.tmp`;
-    writeFileSync(temp, output!.contents);
-    renameSync(temp, file);
+    for (const [path, text] of [[file, result.outputFiles[0]!.contents], [manifestPath, JSON.stringify({ inputs, hash })]] as const) {
+      const temp = `${path}.${process.pid}.tmp`;
+      writeFileSync(temp, text);
+      renameSync(temp, path); // other processes may build the same at the same time
+    }
   }
   const href = pathToFileURL(file).href;
   bundles.set(entry.href, href);
