@@ -8,7 +8,7 @@
  *   line, followed by a space, a tab or the line's end). The yaml lexer ends
  *   whatever is open at such a line — block and quoted scalars, flow
  *   collections — and starts a document, so each piece ("segment") is one
- *   document, the first one possibly preceded (or, alone, made up) of comments.
+ *   document, the first one possibly preceded by comments (or made only of them).
  *   Files with directives (`%`) or document-end markers (`...`) are not split.
  * - Segments are grouped into jobs of about `chunkBytes` and read by worker
  *   threads from a SharedArrayBuffer holding the file: each segment by the fast
@@ -98,7 +98,7 @@ export function splitDocuments(bytes: Buffer): Segment[] | null {
   for (let i = bytes.indexOf("\n---"); i !== -1; i = bytes.indexOf("\n---", i + 1)) if (isEmptyByte(bytes[i + 4])) starts.push(i + 1);
   const segments: Segment[] = [];
   let line = 1;
-  // A file starting with `---` has an empty first segment: no document, nothing to read.
+  // The first segment runs from the file's start (a leading `---` included); an empty file has none.
   for (let k = 0; k < starts.length; k++) {
     const start = starts[k]!;
     const end = k + 1 < starts.length ? starts[k + 1]! : bytes.length;
@@ -296,21 +296,37 @@ class ReaderPool {
       pending?.resolve("result" in answer ? answer.result : null);
       this.pump();
     });
-    worker.on("error", () => {
+    const lost = () => {
       // Whatever it was reading is read again on the main thread.
-      this.workers.splice(this.workers.indexOf(slot), 1);
+      const at = this.workers.indexOf(slot);
+      if (at < 0) return; // "error", then "exit"
+      this.workers.splice(at, 1);
       for (const [id, pending] of this.waiting)
         if (pending.worker === slot) {
           this.waiting.delete(id);
           pending.resolve(null);
         }
+      // Workers that keep dying (none can start?): the main thread reads the rest.
+      if (++this.lost > this.threads)
+        for (const message of this.queue.splice(0)) {
+          this.waiting.get(message.id)?.resolve(null);
+          this.waiting.delete(message.id);
+        }
       this.pump();
+    };
+    worker.on("error", lost);
+    worker.on("exit", () => {
+      if (!this.closing) lost();
     });
     this.workers.push(slot);
     return slot;
   }
 
+  private lost = 0;
+  private closing = false;
+
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
     this.workers.length = 0;
   }

@@ -238,6 +238,13 @@ export class EvaluationPool {
       slot.busy = null;
       this.replace(slot);
     });
+    // A worker gone without an error event (not one this pool stopped): its job must not wait forever.
+    worker.on("exit", (code) => {
+      if (this.closed || !this.slots.includes(slot)) return;
+      slot.busy?.reject(new Error(`evaluation worker exited (code ${code})`));
+      slot.busy = null;
+      this.replace(slot);
+    });
     this.slots.push(slot);
     return slot;
   }
