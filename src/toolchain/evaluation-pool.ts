@@ -15,7 +15,7 @@ import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { isMainThread, parentPort, Worker, type WorkerOptions, workerData } from "node:worker_threads";
-import { compilePooled, PooledModule, type PooledResult, type PooledRunOptions } from "./pooled-runner.js";
+import { compilePooled, compilePooledSync, PooledModule, type PooledResult, type PooledRunOptions } from "./pooled-runner.js";
 
 export interface PoolJob {
   module: string;
@@ -52,9 +52,9 @@ export function isEvaluationWorker(): boolean {
 }
 
 async function serveJobs(): Promise<void> {
-  const data = workerData as { modules: Record<string, Uint8Array> };
+  const data = workerData as { modules: Record<string, WebAssembly.Module | Uint8Array> };
   const modules = new Map<string, PooledModule>();
-  for (const [name, bytes] of Object.entries(data.modules)) modules.set(name, new PooledModule(await compilePooled(bytes)));
+  for (const [name, module] of Object.entries(data.modules)) modules.set(name, new PooledModule(module instanceof WebAssembly.Module ? module : await compilePooled(module)));
   parentPort!.on("message", (job: PoolJob) => {
     const m = modules.get(job.module);
     if (!m) return parentPort!.postMessage({ error: `unknown module ${job.module}` });
@@ -184,9 +184,9 @@ export class EvaluationPool {
   async runLocal(job: PoolJob, options: PooledRunOptions = {}): Promise<PoolResult> {
     let m = this.local.get(job.module);
     if (!m) {
-      const bytes = this.modules[job.module];
-      if (!bytes) throw new Error(`unknown module ${job.module}`);
-      m = compilePooled(bytes).then((compiled) => new PooledModule(compiled));
+      const compiled = this.compiled()[job.module];
+      if (!compiled) throw new Error(`unknown module ${job.module}`);
+      m = Promise.resolve(new PooledModule(compiled));
       this.local.set(job.module, m);
     }
     return (await m).run(job.action, job.stdin, options);
@@ -197,6 +197,18 @@ export class EvaluationPool {
     for (const p of this.queue.splice(0)) p.reject(new Error("evaluation pool closed"));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots = [];
+  }
+
+  private compiledModules: Record<string, WebAssembly.Module> | null = null;
+
+  /**
+   * The modules compiled once, here, for every worker and this thread: a
+   * WebAssembly.Module crosses threads without a copy, so the code V8 optimizes
+   * for one worker's runs serves the others' too.
+   */
+  private compiled(): Record<string, WebAssembly.Module> {
+    this.compiledModules ??= Object.fromEntries(Object.entries(this.modules).map(([name, bytes]) => [name, compilePooledSync(bytes)]));
+    return this.compiledModules;
   }
 
   private pump(): void {
@@ -210,7 +222,7 @@ export class EvaluationPool {
   }
 
   private spawn(): Slot {
-    const worker = startWorker(import.meta.url, { mark: WORKER_MARK, modules: this.modules });
+    const worker = startWorker(import.meta.url, { mark: WORKER_MARK, modules: this.compiled() });
     const slot: Slot = { worker, ready: false, busy: null, timer: null };
     worker.on("message", (msg: { ready?: boolean; result?: PooledResult; error?: string; fatal?: string }) => {
       if (msg.ready) {
