@@ -192,11 +192,11 @@ export class AuditQueue {
   private next = 0;
   private running = 0;
   private done = 0;
-  /** Evaluations in flight: with a pool, two per worker so none waits for the main thread. */
+  /** Objects in evaluation at once: with a pool, enough to fill every worker's queue, and one more each. */
   private readonly lanes: number;
 
   constructor(private readonly options: AuditOptions) {
-    this.lanes = options.pool ? options.pool.threads * 2 : 1;
+    this.lanes = options.pool ? options.pool.capacity + options.pool.threads : 1;
   }
 
   /** Objects added so far. */

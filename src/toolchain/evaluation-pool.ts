@@ -33,11 +33,20 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
-  /** The worker has compiled its modules (a job given earlier waits in `busy`). */
+  /** The worker has its modules (jobs given earlier wait in `jobs`, not sent yet). */
   ready: boolean;
-  busy: Pending | null;
+  /** Jobs given to this worker, in order: the first is running, the others wait in its port. */
+  jobs: Pending[];
+  /** The deadline of the first job. */
   timer: NodeJS.Timeout | null;
 }
+
+/**
+ * Jobs a worker holds at once: the one it runs and the next ones, waiting in
+ * its port, so it goes on without waiting for the main thread (busy putting
+ * read objects together, say) to answer and send the next.
+ */
+const DEPTH = 3;
 
 /** Marks a worker started by this pool: the same module file is the worker's entry. */
 const WORKER_MARK = "lpp-evaluation-worker";
@@ -165,6 +174,11 @@ export class EvaluationPool {
     this.threads = Math.max(1, options.threads ?? availableParallelism());
   }
 
+  /** Runs the workers hold at once (to keep them all busy, have this many waiting for answers). */
+  get capacity(): number {
+    return this.threads * DEPTH;
+  }
+
   /** Start every worker now (each compiles its modules), so the first runs do not wait for that. */
   warm(): void {
     if (this.closed) return;
@@ -195,6 +209,10 @@ export class EvaluationPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const p of this.queue.splice(0)) p.reject(new Error("evaluation pool closed"));
+    for (const slot of this.slots) {
+      if (slot.timer) clearTimeout(slot.timer);
+      for (const p of slot.jobs.splice(0)) p.reject(new Error("evaluation pool closed"));
+    }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots = [];
   }
@@ -213,27 +231,29 @@ export class EvaluationPool {
 
   private pump(): void {
     while (this.queue.length > 0) {
-      let slot = this.slots.find((s) => s.busy === null);
+      let slot = this.slots.find((s) => s.jobs.length === 0);
       if (!slot && this.slots.length < this.threads) slot = this.spawn();
+      // Else the worker with the fewest jobs, if it can take one more.
+      slot ??= this.slots.reduce<Slot | undefined>((best, s) => (s.jobs.length < DEPTH && (!best || s.jobs.length < best.jobs.length) ? s : best), undefined);
       if (!slot) return;
       const next = this.queue.shift()!;
-      this.dispatch(slot, next);
+      slot.jobs.push(next);
+      if (slot.ready) this.send(slot, next);
     }
   }
 
   private spawn(): Slot {
     const worker = startWorker(import.meta.url, { mark: WORKER_MARK, modules: this.compiled() });
-    const slot: Slot = { worker, ready: false, busy: null, timer: null };
+    const slot: Slot = { worker, ready: false, jobs: [], timer: null };
     worker.on("message", (msg: { ready?: boolean; result?: PooledResult; error?: string; fatal?: string }) => {
       if (msg.ready) {
         slot.ready = true;
-        if (slot.busy) this.send(slot, slot.busy);
+        for (const p of slot.jobs) this.send(slot, p);
         return;
       }
-      const pending = slot.busy;
       if (slot.timer) clearTimeout(slot.timer);
       slot.timer = null;
-      slot.busy = null;
+      const pending = slot.jobs.shift();
       if (msg.fatal) {
         pending?.reject(new Error(`evaluation worker failed: ${msg.fatal}`));
         this.replace(slot);
@@ -243,45 +263,52 @@ export class EvaluationPool {
         if (msg.error !== undefined) pending.reject(new Error(msg.error));
         else pending.resolve(msg.result!);
       }
+      this.startDeadline(slot); // the next job, already in the worker's port, runs now
       this.pump();
     });
     worker.on("error", (e) => {
-      slot.busy?.reject(e);
-      slot.busy = null;
+      slot.jobs.shift()?.reject(e);
       this.replace(slot);
     });
     // A worker gone without an error event (not one this pool stopped): its job must not wait forever.
     worker.on("exit", (code) => {
       if (this.closed || !this.slots.includes(slot)) return;
-      slot.busy?.reject(new Error(`evaluation worker exited (code ${code})`));
-      slot.busy = null;
+      slot.jobs.shift()?.reject(new Error(`evaluation worker exited (code ${code})`));
       this.replace(slot);
     });
     this.slots.push(slot);
     return slot;
   }
 
-  private dispatch(slot: Slot, pending: Pending): void {
-    slot.busy = pending;
-    // Until the worker has compiled its modules the job waits in `busy`; the deadline starts when it is sent.
-    if (slot.ready) this.send(slot, pending);
+  private send(slot: Slot, pending: Pending): void {
+    slot.worker.postMessage(pending.job);
+    if (slot.jobs[0] === pending) this.startDeadline(slot);
   }
 
-  private send(slot: Slot, pending: Pending): void {
-    if (this.options.timeoutMs !== undefined)
-      slot.timer = setTimeout(() => {
-        // Like an epoch deadline in policy-server: the evaluation is stopped, not awaited.
-        slot.busy = null;
-        pending.resolve({ exitCode: null, stdout: new Uint8Array(), stderr: "", trap: "deadline exceeded", reused: false, timedOut: true });
-        this.replace(slot); // replaces the worker and dispatches what is queued
-      }, this.options.timeoutMs);
-    slot.worker.postMessage(pending.job);
+  /**
+   * The deadline of the slot's first job: from when it was sent, or from when
+   * the job before it answered (it waited in the worker's port until then).
+   */
+  private startDeadline(slot: Slot): void {
+    const pending = slot.jobs[0];
+    if (this.options.timeoutMs === undefined || !pending || slot.timer) return;
+    slot.timer = setTimeout(() => {
+      // Like an epoch deadline in policy-server: the evaluation is stopped, not awaited.
+      slot.timer = null;
+      slot.jobs.shift();
+      pending.resolve({ exitCode: null, stdout: new Uint8Array(), stderr: "", trap: "deadline exceeded", reused: false, timedOut: true });
+      this.replace(slot); // replaces the worker; the jobs that waited behind this one go first
+    }, this.options.timeoutMs);
   }
 
   private replace(slot: Slot): void {
     if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
     void slot.worker.terminate();
     this.slots = this.slots.filter((s) => s !== slot);
+    // Jobs that waited in its port were not run: they go to another worker, first.
+    this.queue.unshift(...slot.jobs.splice(0));
     if (!this.closed) this.pump();
+    else for (const p of this.queue.splice(0)) p.reject(new Error("evaluation pool closed"));
   }
 }

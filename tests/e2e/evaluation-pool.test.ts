@@ -42,6 +42,27 @@ describe("evaluation pool", () => {
     expect(decoder.decode(after.stdout)).toContain("name=after");
   });
 
+  it("runs queued behind a run past its deadline are run by the next worker, not lost or timed out", async () => {
+    // One worker: the spin and the runs after it all go to it (they wait in its port).
+    const single = new EvaluationPool({ probe: wasmBytes(PROBE) }, { threads: 1, timeoutMs: 3000 });
+    try {
+      const runs = [
+        single.run({ module: "probe", action: "validate", stdin: encode({ request: podRequest({}), settings: { mode: "spin" } }) }),
+        ...["a", "b", "c", "d"].map((name) => single.run({ module: "probe", action: "validate", stdin: encode({ request: podRequest({ metadata: { name } }), settings: {} }) })),
+      ];
+      const [spin, ...after] = await Promise.all(runs);
+      expect(spin!.timedOut).toBe(true);
+      expect(after.map((r) => [r.timedOut ?? false, decoder.decode(r.stdout).match(/name=(\w)/)?.[1]])).toEqual([
+        [false, "a"],
+        [false, "b"],
+        [false, "c"],
+        [false, "d"],
+      ]);
+    } finally {
+      await single.close();
+    }
+  });
+
   it("runs host-call evaluations on the calling thread with the handler", async () => {
     const r = await pool.runLocal({ module: "probe", action: "validate", stdin: encode({ request: podRequest({}), settings: {} }) }, { hostCall: () => ({ ok: false, error: "no" }) });
     expect(decoder.decode(r.stdout)).toContain('"accepted":true');
