@@ -1,14 +1,15 @@
 /**
  * A fast reader for the YAML most manifests are written in: block mappings
- * and sequences, plain and one-line quoted scalars, literal block scalars,
- * empty flow collections, comments, and anchors on block collections with
- * their aliases. It is the yaml package's answer (Composer + toJS, YAML 1.1
- * as read.ts configures it), computed about ten times faster, for exactly
- * the documents it is sure about; for anything else — tabs, CRLF, flow
- * collections with content, tags, multi-line or escaped scalars, merge keys,
- * anything that could be an error — it says so (`undefined`) and the caller
- * parses the document with the yaml package. Plain scalars are resolved by
- * the yaml package's own YAML 1.1 tags.
+ * and sequences, plain scalars (folded over lines too), one-line quoted
+ * scalars and flow collections of scalars, literal block scalars, comments,
+ * and anchors on block collections with their aliases. It is the yaml
+ * package's answer (Composer + toJS, YAML 1.1 as read.ts configures it),
+ * computed about ten times faster, for exactly the documents it is sure
+ * about; for anything else — tabs, CRLF, nested or multi-line flows, tags,
+ * escapes, merge keys, folded block scalars, anything that could be an
+ * error — it says so (`undefined`) and the caller parses the document with
+ * the yaml package. Plain scalars are resolved by the yaml package's own
+ * YAML 1.1 tags.
  *
  * Positions: only the lines classification needs (where the contents start,
  * where a List's items start); `locate` re-parses a document with the yaml
