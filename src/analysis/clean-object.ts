@@ -5,11 +5,17 @@
  * Every finding needs a loopback host, read from a container's command/args,
  * an env value or a probe's `host`; every malformed-object answer needs a
  * field of the wrong type among those podSpecShapeProblems reads; every
- * unresolvable-port finding needs a probe port that is not a plain 1..65535
- * integer. So an object is clean when:
+ * unresolvable-port finding needs a probe port that is neither a plain 1..65535
+ * integer nor the name of one of its container's ports. So an object is clean when:
  * - the fields the shape check reads have the types it accepts, wherever they
  *   appear (stricter than the check, which only looks inside pod specs);
- * - every probe-like `port` is a plain integer 1..65535 (named ports fall back);
+ * - every probe-like `port` is a plain integer 1..65535, or a plain port name
+ *   (a lowercase letter, then [a-z0-9-]) that a `ports[].name` of the same
+ *   container spells byte for byte; a `port` name outside a container, a
+ *   container with two `ports` keys or a port with two `name` keys (JSON.parse
+ *   keeps only the last) fall back, and so does a name in `grpc.port`, which
+ *   the shape check requires to be a number. The pre-check resolves names
+ *   itself (rule roles);
  * - no opt-out annotation (the answer then says which probes were not checked);
  * - at most MAX_CHECKED_CONTAINERS containers and init containers per list
  *   (beyond, the answer says the object was not checked);
@@ -34,26 +40,27 @@ export interface CleanKeyRule {
   requiredKey?: string;
   maxElements?: number;
   scan?: boolean;
+  role?: "scope-list" | "name-list" | "name" | "reference" | "no-references";
 }
 
 export const CLEAN_OBJECT_RULES: readonly CleanKeyRule[] = [
   { key: "hostNetwork", types: ["boolean", "null"] },
-  { key: "containers", types: ["array", "null"], elements: ["object"], requiredKey: "name", maxElements: MAX_CHECKED_CONTAINERS },
-  { key: "initContainers", types: ["array", "null"], elements: ["object"], requiredKey: "name", maxElements: MAX_CHECKED_CONTAINERS },
-  { key: "name", types: ["string"] },
+  { key: "containers", types: ["array", "null"], elements: ["object"], requiredKey: "name", maxElements: MAX_CHECKED_CONTAINERS, role: "scope-list" },
+  { key: "initContainers", types: ["array", "null"], elements: ["object"], requiredKey: "name", maxElements: MAX_CHECKED_CONTAINERS, role: "scope-list" },
+  { key: "name", types: ["string"], role: "name" },
   { key: "command", types: ["array", "null"], elements: ["string"], scan: true },
   { key: "args", types: ["array", "null"], elements: ["string"], scan: true },
   { key: "env", types: ["array", "null"], elements: ["object"], requiredKey: "name" },
   { key: "value", types: ["string", "null"], scan: true },
-  { key: "ports", types: ["array", "null"], elements: ["object"], requiredKey: "containerPort" },
+  { key: "ports", types: ["array", "null"], elements: ["object"], requiredKey: "containerPort", role: "name-list" },
   { key: "containerPort", types: ["number"] },
   { key: "livenessProbe", types: ["object", "null"] },
   { key: "readinessProbe", types: ["object", "null"] },
   { key: "startupProbe", types: ["object", "null"] },
   { key: "httpGet", types: ["object", "null"], requiredKey: "port" },
   { key: "tcpSocket", types: ["object", "null"], requiredKey: "port" },
-  { key: "grpc", types: ["object", "null"], requiredKey: "port" },
-  { key: "port", types: ["port"] },
+  { key: "grpc", types: ["object", "null"], requiredKey: "port", role: "no-references" },
+  { key: "port", types: ["port", "string"], role: "reference" },
   { key: "host", types: ["string", "null"], scan: true },
   { key: SKIP_CONTAINERS_ANNOTATION, types: [] },
 ];

@@ -19,6 +19,20 @@ import { MAX_INPUT_BYTES, MAX_JSON_DEPTH } from "./input-guard.js";
 
 export type PrecheckType = "object" | "empty-object" | "array" | "string" | "number" | "port" | "boolean" | "null";
 
+/**
+ * What a key means for named references, which the pre-check resolves itself
+ * (a probe naming a container port, say). An element of a `scope-list` array is
+ * a scope; a `name-list` member of a scope holds objects whose `name` member is
+ * a name the scope declares; a `reference` member anywhere inside a scope may
+ * hold a string (1..63 bytes of [a-z0-9-], starting with a letter) that must
+ * equal one of those names byte for byte, or the request falls back; a
+ * `no-references` member's object may not hold a reference itself. A second
+ * name list in one scope, a second name in one holder (JSON.parse would keep
+ * only the last), a scope inside a scope, a reference outside any scope, or
+ * more than MAX_SCOPE_NAMES names or references in a scope also fall back.
+ */
+export type PrecheckRole = "scope-list" | "name-list" | "name" | "reference" | "no-references";
+
 export interface PrecheckRule {
   /** The member's key, as plain ASCII. */
   key: string;
@@ -34,6 +48,8 @@ export interface PrecheckRule {
   maxElements?: number;
   /** Scan the value's strings (and its array elements' strings) for triggers. */
   scan?: boolean;
+  /** Its part in named references (a `reference` also needs `string` among its types). */
+  role?: PrecheckRole;
 }
 
 export interface NativePrecheck {

@@ -106,6 +106,12 @@ export const HOST_FUNCTIONS = {
 export const SCRIPT_FILES = { prelude: "prelude.js", bundle: "policy.js" } as const;
 
 /** Bytes of stdin the glue reads natively before any JS runs (more is read by JS from the descriptor). */
+/**
+ * Names and references the native pre-check records per scope (see the rule
+ * roles in src/kubewarden/native-precheck.ts); more of either falls back to JS.
+ */
+export const MAX_SCOPE_NAMES = 32;
+
 export const NATIVE_STDIN_CAP = 64 * 1024 * 1024;
 
 /**
@@ -272,6 +278,14 @@ ${
   (global $pc (mut i32) (i32.const 0))            ;; the native pre-check table; 0 = none
   (global $pc_frames (mut i32) (i32.const 0))
   (global $pc_key_escaped (mut i32) (i32.const 0))
+  ;; Named references (rule roles, see native-precheck.ts): inside one scope object
+  ;; (an element of a scope-list array), the names its name list declares and the
+  ;; references made below it, as (address, length) pairs of raw string bytes.
+  (global $pc_refs (mut i32) (i32.const 0))       ;; ${MAX_SCOPE_NAMES} names, then ${MAX_SCOPE_NAMES} references, 8 bytes each
+  (global $pc_scope (mut i32) (i32.const 0))      ;; depth of the scope object being scanned; 0 = none
+  (global $pc_names (mut i32) (i32.const 0))
+  (global $pc_nrefs (mut i32) (i32.const 0))
+  (global $pc_names_seen (mut i32) (i32.const 0)) ;; the scope's name list key was seen (twice: fall back)
 
   ;; Read stdin into one malloc'd buffer, doubling from 64 KiB up to $cap bytes.
   ;; Whatever is not read here (past $cap, or after a host call appends to stdin)
@@ -469,6 +483,49 @@ ${
         (br $next)))
     (i32.const 0))
 
+  ;; Does every reference recorded in the scope equal, byte for byte, a name it declares?
+  ;; Raw bytes equal means decoded strings equal; references are plain (no escapes).
+  (func $pc_refs_resolve (result i32)
+    (local $r i32) (local $n i32) (local $ra i32) (local $rl i32) (local $na i32) (local $i i32)
+    (block $done
+      (loop $ref
+        (br_if $done (i32.ge_u (local.get $r) (global.get $pc_nrefs)))
+        (local.set $ra (i32.load (i32.add (global.get $pc_refs) (i32.shl (i32.add (local.get $r) (i32.const ${MAX_SCOPE_NAMES})) (i32.const 3)))))
+        (local.set $rl (i32.load offset=4 (i32.add (global.get $pc_refs) (i32.shl (i32.add (local.get $r) (i32.const ${MAX_SCOPE_NAMES})) (i32.const 3)))))
+        (local.set $n (i32.const 0))
+        (block $found
+          (loop $name
+            (if (i32.ge_u (local.get $n) (global.get $pc_names)) (then (return (i32.const 0))))
+            (block $differ
+              (br_if $differ (i32.ne (i32.load offset=4 (i32.add (global.get $pc_refs) (i32.shl (local.get $n) (i32.const 3)))) (local.get $rl)))
+              (local.set $na (i32.load (i32.add (global.get $pc_refs) (i32.shl (local.get $n) (i32.const 3)))))
+              (local.set $i (i32.const 0))
+              (loop $byte
+                (br_if $found (i32.ge_u (local.get $i) (local.get $rl)))
+                (br_if $differ (i32.ne (i32.load8_u (i32.add (local.get $na) (local.get $i))) (i32.load8_u (i32.add (local.get $ra) (local.get $i)))))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $byte)))
+            (local.set $n (i32.add (local.get $n) (i32.const 1)))
+            (br $name)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $ref)))
+    (i32.const 1))
+
+  ;; A reference: 1..63 bytes of [a-z0-9-], the first a letter (so never all digits,
+  ;; which the analysis reads as a number, and never an escape).
+  (func $pc_plain_ref (param $p i32) (param $len i32) (result i32)
+    (local $i i32) (local $c i32)
+    (if (i32.or (i32.eqz (local.get $len)) (i32.gt_u (local.get $len) (i32.const 63))) (then (return (i32.const 0))))
+    (if (i32.ge_u (i32.sub (i32.load8_u (local.get $p)) (i32.const 97)) (i32.const 26)) (then (return (i32.const 0))))
+    (loop $byte
+      (local.set $c (i32.load8_u (i32.add (local.get $p) (local.get $i))))
+      (if (i32.eqz (i32.or (i32.lt_u (i32.sub (local.get $c) (i32.const 97)) (i32.const 26))
+                           (i32.or (i32.lt_u (i32.sub (local.get $c) (i32.const 48)) (i32.const 10)) (i32.eq (local.get $c) (i32.const 45)))))
+        (then (return (i32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $byte (i32.lt_u (local.get $i) (local.get $len))))
+    (i32.const 1))
+
   ;; Index of a rule given its address.
   (func $pc_rule_id (param $r i32) (result i32)
     (i32.div_u (i32.sub (local.get $r) (i32.add (global.get $pc) (call $pc_word (i32.const 11)))) (i32.const 16)))
@@ -477,11 +534,17 @@ ${
   ;; satisfies every rule and whose scanned strings hold no trigger. One pass, no
   ;; recursion (an explicit frame stack bounded by the table's maxDepth).
   ;; Type bits: 1 object, 2 empty object, 4 array, 8 string, 16 number, 32 port, 64 boolean, 128 null.
+  ;; A frame (8 bytes per depth): kind (1 object, 2 array), flags (1 no keys allowed,
+  ;; 2 required key seen, 4 scan elements, 8 name seen), required rule id (u16),
+  ;; element types, role (1 scope list, 2 scope, 3 name list, 4 name holder, 5 no references), element limit (u16).
   (func $pc_scan (param $p i32) (param $end i32) (result i32)
     (local $state i32) (local $depth i32) (local $frame i32) (local $c i32)
     (local $mask i32) (local $req i32) (local $scan i32) (local $elem i32) (local $rule i32)
     (local $key i32) (local $keylen i32) (local $max i32) (local $limit i32)
     (local $neg i32) (local $zero i32) (local $digits i32) (local $val i32) (local $port i32)
+    (local $role i32) (local $record i32) (local $rl i32) (local $rec i32) (local $str i32)
+    (global.set $pc_scope (i32.const 0))
+    (i64.store (global.get $pc_frames) (i64.const 0))
     (local.set $max (call $pc_word (i32.const 2)))
     (local.set $mask (i32.const 1))
     (local.set $req (call $pc_word (i32.const 12)))
@@ -497,19 +560,45 @@ ${
             (br_if $fail (i32.ge_u (local.get $p) (local.get $end)))
             (local.set $c (i32.load8_u (local.get $p)))
             (local.set $state (i32.const 1))
+            ;; what the member's key asked of this value, cleared for the values after it
+            (local.set $rl (local.get $role))
+            (local.set $rec (local.get $record))
+            (local.set $role (i32.const 0))
+            (local.set $record (i32.const 0))
             (if (i32.eq (local.get $c) (i32.const 123)) ;; {
               (then
                 (br_if $fail (i32.eqz (i32.and (local.get $mask) (i32.const 3))))
+                ;; An element of a scope list is a scope; of the scope's name list, a name holder;
+                ;; the value of a no-references key keeps that role.
+                (local.set $frame (i32.add (global.get $pc_frames) (i32.shl (local.get $depth) (i32.const 3))))
+                (if (i32.eq (i32.load8_u (local.get $frame)) (i32.const 2))
+                  (then
+                    (local.set $rl (i32.load8_u offset=5 (local.get $frame)))
+                    (if (i32.eq (local.get $rl) (i32.const 1)) (then (local.set $rl (i32.const 2))))
+                    (if (i32.eq (local.get $rl) (i32.const 3)) (then (local.set $rl (i32.const 4))))
+                    (if (i32.eq (local.get $rl) (i32.const 5)) (then (local.set $rl (i32.const 0))))))
+                (if (i32.ne (local.get $rl) (i32.const 5))
+                  (then (if (i32.ne (local.get $rl) (i32.const 2)) (then (if (i32.ne (local.get $rl) (i32.const 4)) (then (local.set $rl (i32.const 0))))))))
                 (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
                 (br_if $fail (i32.gt_u (local.get $depth) (local.get $max)))
+                (if (i32.eq (local.get $rl) (i32.const 2))
+                  (then
+                    ;; scopes do not nest
+                    (br_if $fail (global.get $pc_scope))
+                    (global.set $pc_scope (local.get $depth))
+                    (global.set $pc_names (i32.const 0))
+                    (global.set $pc_nrefs (i32.const 0))
+                    (global.set $pc_names_seen (i32.const 0))))
                 (local.set $frame (i32.add (global.get $pc_frames) (i32.shl (local.get $depth) (i32.const 3))))
                 (i32.store8 (local.get $frame) (i32.const 1))
                 (i32.store8 offset=1 (local.get $frame) (i32.eqz (i32.and (local.get $mask) (i32.const 1))))
                 (i32.store16 offset=2 (local.get $frame) (local.get $req))
+                (i32.store8 offset=5 (local.get $frame) (local.get $rl))
                 (local.set $p (call $pc_skip_ws (i32.add (local.get $p) (i32.const 1)) (local.get $end)))
                 (if (i32.and (i32.lt_u (local.get $p) (local.get $end)) (i32.eq (i32.load8_u (local.get $p)) (i32.const 125)))
                   (then
                     (br_if $fail (i32.ne (local.get $req) (i32.const 0xffff)))
+                    (if (i32.eq (local.get $rl) (i32.const 2)) (then (global.set $pc_scope (i32.const 0))))
                     (local.set $p (i32.add (local.get $p) (i32.const 1)))
                     (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
                     (br $step)))
@@ -525,6 +614,7 @@ ${
                 (i32.store8 offset=1 (local.get $frame) (i32.shl (local.get $scan) (i32.const 2)))
                 (i32.store16 offset=2 (local.get $frame) (local.get $req))
                 (i32.store8 offset=4 (local.get $frame) (local.get $elem))
+                (i32.store8 offset=5 (local.get $frame) (local.get $rl))
                 ;; elements still allowed (0: no limit), counted down at each ','
                 (i32.store16 offset=6 (local.get $frame) (local.get $limit))
                 (local.set $limit (i32.const 0))
@@ -541,8 +631,27 @@ ${
             (if (i32.eq (local.get $c) (i32.const 34)) ;; "
               (then
                 (br_if $fail (i32.eqz (i32.and (local.get $mask) (i32.const 8))))
-                (local.set $p (call $pc_string (i32.add (local.get $p) (i32.const 1)) (local.get $end) (local.get $scan)))
+                (local.set $str (i32.add (local.get $p) (i32.const 1)))
+                (local.set $p (call $pc_string (local.get $str) (local.get $end) (local.get $scan)))
                 (br_if $fail (i32.eqz (local.get $p)))
+                (if (local.get $rec)
+                  (then
+                    (local.set $keylen (i32.sub (i32.sub (local.get $p) (local.get $str)) (i32.const 1)))
+                    (if (i32.eq (local.get $rec) (i32.const 1))
+                      (then
+                        (br_if $fail (i32.ge_u (global.get $pc_names) (i32.const ${MAX_SCOPE_NAMES})))
+                        (local.set $frame (i32.add (global.get $pc_refs) (i32.shl (global.get $pc_names) (i32.const 3))))
+                        (global.set $pc_names (i32.add (global.get $pc_names) (i32.const 1))))
+                      (else
+                        ;; a reference outside any scope, where none may be, or not plain: fall back
+                        (br_if $fail (i32.eq (local.get $rec) (i32.const 3)))
+                        (br_if $fail (i32.eqz (global.get $pc_scope)))
+                        (br_if $fail (i32.eqz (call $pc_plain_ref (local.get $str) (local.get $keylen))))
+                        (br_if $fail (i32.ge_u (global.get $pc_nrefs) (i32.const ${MAX_SCOPE_NAMES})))
+                        (local.set $frame (i32.add (global.get $pc_refs) (i32.shl (i32.add (global.get $pc_nrefs) (i32.const ${MAX_SCOPE_NAMES})) (i32.const 3))))
+                        (global.set $pc_nrefs (i32.add (global.get $pc_nrefs) (i32.const 1)))))
+                    (i32.store (local.get $frame) (local.get $str))
+                    (i32.store offset=4 (local.get $frame) (local.get $keylen))))
                 (br $step)))
             (if (i32.or (i32.eq (local.get $c) (i32.const 45)) (i32.lt_u (i32.sub (local.get $c) (i32.const 48)) (i32.const 10)))
               (then
@@ -641,6 +750,11 @@ ${
               ;; a required key never seen
               (br_if $fail (i32.and (i32.ne (i32.load16_u offset=2 (local.get $frame)) (i32.const 0xffff))
                                     (i32.eqz (i32.and (i32.load8_u offset=1 (local.get $frame)) (i32.const 2)))))
+              ;; the end of a scope: every reference made in it names one of its names
+              (if (i32.eq (i32.load8_u offset=5 (local.get $frame)) (i32.const 2))
+                (then
+                  (br_if $fail (i32.eqz (call $pc_refs_resolve)))
+                  (global.set $pc_scope (i32.const 0))))
               (local.set $depth (i32.sub (local.get $depth) (i32.const 1)))
               (br $step)))
           (if (i32.eq (local.get $c) (i32.const 44))
@@ -685,7 +799,27 @@ ${
             (if (i32.eqz (local.get $elem)) (then (local.set $elem (i32.const 255))))
             (local.set $req (i32.load16_u offset=10 (local.get $rule)))
             (local.set $limit (i32.load16_u offset=12 (local.get $rule)))
-            (local.set $scan (i32.load8_u offset=6 (local.get $rule))))
+            (local.set $scan (i32.load8_u offset=6 (local.get $rule)))
+            ;; roles: 1 scope list, 2 name list, 3 name, 4 reference, 5 no references
+            (local.set $c (i32.load8_u offset=9 (local.get $rule)))
+            (if (i32.eq (local.get $c) (i32.const 1)) (then (local.set $role (i32.const 1))))
+            (if (i32.and (i32.eq (local.get $c) (i32.const 2)) (i32.eq (i32.load8_u offset=5 (local.get $frame)) (i32.const 2)))
+              (then
+                ;; a second name list in one scope: JSON.parse keeps the last, this scan would see both
+                (br_if $fail (global.get $pc_names_seen))
+                (global.set $pc_names_seen (i32.const 1))
+                (local.set $role (i32.const 3))))
+            (if (i32.and (i32.eq (local.get $c) (i32.const 3)) (i32.eq (i32.load8_u offset=5 (local.get $frame)) (i32.const 4)))
+              (then
+                ;; a second name in one holder: the same
+                (br_if $fail (i32.and (i32.load8_u offset=1 (local.get $frame)) (i32.const 8)))
+                (i32.store8 offset=1 (local.get $frame) (i32.or (i32.load8_u offset=1 (local.get $frame)) (i32.const 8)))
+                (local.set $record (i32.const 1))))
+            (if (i32.eq (local.get $c) (i32.const 4))
+              (then
+                ;; 3: a reference's key directly in a no-references object (a number is fine there, a name falls back)
+                (local.set $record (select (i32.const 3) (i32.const 2) (i32.eq (i32.load8_u offset=5 (local.get $frame)) (i32.const 5))))))
+            (if (i32.eq (local.get $c) (i32.const 5)) (then (local.set $role (i32.const 5)))))
           (else
             (local.set $mask (i32.const 255))
             (local.set $elem (i32.const 255))
@@ -721,6 +855,7 @@ ${
     (memory.copy (local.get $table) (local.get $src) (local.get $len))
     (global.set $pc (local.get $table))
     (global.set $pc_frames (call $malloc (i32.shl (i32.add (call $pc_word (i32.const 2)) (i32.const 2)) (i32.const 3))))
+    (global.set $pc_refs (call $malloc (i32.const ${MAX_SCOPE_NAMES * 16})))
     (call $number (i32.const 1)))
 
   ;; Number tokens outside strings with more than 15 digits or an exponent: the ones

@@ -149,6 +149,12 @@
     if (typeof n !== "number" || n !== Math.floor(n) || n < 1 || n > 65535) throw new TypeError("native precheck: maxElements of " + r.key + " must be a whole number 1..65535");
     return n;
   }
+  var ROLES = { "scope-list": 1, "name-list": 2, name: 3, reference: 4, "no-references": 5 };
+  function role(r) {
+    if (r.role === undefined) return 0;
+    if (!Object.prototype.hasOwnProperty.call(ROLES, r.role)) throw new TypeError("native precheck: unknown role " + r.role + " of " + r.key);
+    return ROLES[r.role];
+  }
   function typeMask(list, what) {
     if (list === undefined) return 0;
     var m = 0;
@@ -250,7 +256,7 @@
     rules.forEach(function (r, i) {
       u32(at); u8(keys[i].length); u8(r.depth || 0);
       u8(r.scan ? 1 : 0); u8(typeMask(r.types, r.key));
-      u8(typeMask(r.elements, r.key + " elements")); u8(0);
+      u8(typeMask(r.elements, r.key + " elements")); u8(role(r));
       u16(ruleId(r.requiredKey, "required key"));
       u16(maxElements(r)); u16(0);
       at += keys[i].length;

@@ -119,6 +119,14 @@ const TEXT_EDITS: ((text: string, at: number) => string)[] = [
   (t) => t.replace(/"port":(\d+)/, '"port":0$1'),
   (t) => t.replace(/"port":(\d+)/, '"port":-$1'),
   (t) => t.replace(/"port":(\d+)/, '"port":$1e0'),
+  (t) => t.replace(/"port":(\d+)/, '"port":"http"'),
+  (t) => t.replace(/"grpc":\{"port":\d+/, '"grpc":{"port":"http"'),
+  (t) => t.replace(/"port":"([a-z][a-z0-9-]*)"/, '"port":"$1x"'),
+  (t) => t.replace(/"port":"([a-z][a-z0-9-]*)"/, '"port":"\\u0068ttp"'),
+  (t) => t.replace(/"ports":\[/, '"ports":[],"ports":['),
+  (t) => t.replace(/"ports":\[\{/, '"ports":[{"name":"http","name":"x",'),
+  (t) => t.replace(/"ports":\[\{/, '"ports":[{"name":"x","name":"http",'),
+  (t) => t.replace(/"livenessProbe":\{/, '"livenessProbe":{"ports":[{"name":"http","containerPort":1}],'),
   (t) => t.replace(/--([a-z.-]+)=/, "--$1=\\u0031\\u0032\\u0037."),
   (t) => t.replace(/--([a-z.-]+)=/, "--$1=12\\n7."),
   (t) => t.replace(/"settings":\{\}/, '"settings":{"includeContainers":[]}'),
@@ -172,6 +180,55 @@ describe("native pre-check: identical answers with it on and off", () => {
     ];
     for (const [i, input] of inputs.entries()) await expectSameAnswers(input, `hostile input #${i}`);
     await expectSameAnswers("{}", "validate-settings {}", "validate-settings");
+  });
+
+  it("for named probe ports, which the pre-check resolves only where the analysis would", async () => {
+    const pod = (container: string, spec = "") =>
+      `{"settings":{},"request":{"uid":"u","kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","namespace":"n","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"n"},"spec":{${spec}"containers":[${container}]}}}}`;
+    const probe = (port: string) => `"readinessProbe":{"httpGet":{"path":"/","port":${port}}}`;
+    const http = '"ports":[{"name":"http","containerPort":8080}]';
+    const cases: [string, string][] = [
+      ["resolved", pod(`{"name":"a",${http},${probe('"http"')}}`)],
+      ["resolved, ports after the probe", pod(`{"name":"a",${probe('"http"')},${http}}`)],
+      ["unresolved", pod(`{"name":"a",${http},${probe('"metrics"')}}`)],
+      ["named in another container", pod(`{"name":"a",${probe('"http"')}},{"name":"b",${http}}`)],
+      ["two ports lists, the last without the name", pod(`{"name":"a",${http},"ports":[{"containerPort":8080}],${probe('"http"')}}`)],
+      ["two ports lists, the last with the name", pod(`{"name":"a","ports":[{"containerPort":8080}],${http},${probe('"http"')}}`)],
+      ["two names in one port, the last another", pod(`{"name":"a","ports":[{"name":"http","name":"web","containerPort":8080}],${probe('"http"')}}`)],
+      ["name declared under the probe", pod(`{"name":"a","livenessProbe":{"ports":[{"name":"http","containerPort":1}],"tcpSocket":{"port":"http"}}}`)],
+      ["a digit-only name", pod(`{"name":"a","ports":[{"name":"99999","containerPort":8080}],${probe('"99999"')}}`)],
+      ["a numeric string", pod(`{"name":"a",${http},${probe('"8080"')}}`)],
+      ["an upper-case name", pod(`{"name":"a","ports":[{"name":"HTTP","containerPort":8080}],${probe('"HTTP"')}}`)],
+      ["an escaped name", pod(`{"name":"a","ports":[{"name":"h\\u0074tp","containerPort":8080}],${probe('"h\\u0074tp"')}}`)],
+      ["an empty name", pod(`{"name":"a","ports":[{"name":"","containerPort":8080}],${probe('""')}}`)],
+      ["a grpc probe with a port number", pod(`{"name":"a",${http},"livenessProbe":{"grpc":{"port":8080}},${probe('"http"')}}`)],
+      ["a grpc probe naming a port", pod(`{"name":"a",${http},"livenessProbe":{"grpc":{"port":"http"}}}`)],
+      ["a grpc probe naming a port, a second time", pod(`{"name":"a",${http},"livenessProbe":{"grpc":{"port":1,"port":"http"}}}`)],
+      ["a name under grpc, deeper", pod(`{"name":"a",${http},"livenessProbe":{"grpc":{"port":1,"x":{"port":"http"}}}}`)],
+      ["a named port outside a container", pod(`{"name":"a",${http}}`, '"x":{"port":"http"},')],
+      ["a container inside a container", pod(`{"name":"a",${http},"containers":[{"name":"b",${probe('"http"')}}]}`)],
+      ["an init container", pod(`{"name":"a"}`, `"initContainers":[{"name":"i","restartPolicy":"Always",${http},${probe('"http"')}}],`)],
+      ["an init container, unresolved", pod(`{"name":"a"}`, `"initContainers":[{"name":"i","restartPolicy":"Always",${probe('"http"')}}],`)],
+      ["33 port names", pod(`{"name":"a","ports":[${Array.from({ length: 33 }, (_, i) => `{"name":"p${i}","containerPort":${8000 + i}}`).join(",")}],${probe('"p32"')}}`)],
+      ["33 references", pod(`{"name":"a",${http},"lifecycle":{${Array.from({ length: 33 }, (_, i) => `"h${i}":{"httpGet":{"port":"http"}}`).join(",")}}}`)],
+      ["a loopback listener probed by name", pod(`{"name":"a","args":["--listen-address=127.0.0.1:8080"],${http},${probe('"http"')}}`)],
+    ];
+    for (const [label, text] of cases) await expectSameAnswers(text, `named ports: ${label}`);
+    // The sound cases are answered natively: far fewer instructions than the JS path.
+    for (const label of ["resolved", "resolved, ports after the probe", "an init container", "a grpc probe with a port number"]) {
+      const text = encoder.encode(cases.find(([l]) => l === label)![1]);
+      const on = await runWasmtime(wasmBytes("reject-loopback-probes"), "validate", text, { fuel: true });
+      const off = await runWasmtime(wasmBytes("reject-loopback-probes.no-precheck"), "validate", text, { fuel: true });
+      expect(decoder.decode(on.stdout), label).toBe('{"accepted":true}');
+      expect(on.fuel! * 5, label).toBeLessThan(off.fuel!);
+    }
+    // The unsound ones are not: the JS answer names the port it cannot resolve.
+    for (const label of ["unresolved", "named in another container", "two ports lists, the last without the name", "two names in one port, the last another"]) {
+      const on = await runWasmtime(wasmBytes("reject-loopback-probes"), "validate", encoder.encode(cases.find(([l]) => l === label)![1]));
+      expect(decoder.decode(on.stdout), label).toMatch(/no port named/);
+    }
+    const grpc = await runWasmtime(wasmBytes("reject-loopback-probes"), "validate", encoder.encode(cases.find(([l]) => l === "a grpc probe naming a port")![1]));
+    expect(decoder.decode(grpc.stdout)).toMatch(/grpc\.port must be a number/);
   });
 
   it(`at the container limit (${MAX_CHECKED_CONTAINERS}) and one past it, which the answer then names`, async () => {
