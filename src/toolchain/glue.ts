@@ -277,6 +277,9 @@ ${
   (global $stdout_bytes (mut i32) (i32.const 0))  ;; what the policy wrote on stdout
   (global $pc (mut i32) (i32.const 0))            ;; the native pre-check table; 0 = none
   (global $pc_frames (mut i32) (i32.const 0))
+  (global $pc_dfa (mut i32) (i32.const 0))          ;; addresses in the table, set once at install
+  (global $pc_accept (mut i32) (i32.const 0))
+  (global $pc_transparent (mut i32) (i32.const 0))
   (global $pc_key_escaped (mut i32) (i32.const 0))
   ;; Named references (rule roles, see native-precheck.ts): inside one scope object
   ;; (an element of a scope-list array), the names its name list declares and the
@@ -355,6 +358,8 @@ ${
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        ;; most bytes here are not whitespace, and none above the space is
+        (br_if $done (i32.gt_u (i32.load8_u (local.get $p)) (i32.const 32)))
         (br_if $done (i32.eqz (call $pc_is_ws (i32.load8_u (local.get $p)))))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $next)))
@@ -387,11 +392,39 @@ ${
   (func $pc_string (param $p i32) (param $end i32) (param $scan i32) (result i32)
     (local $c i32) (local $st i32) (local $digits i32) (local $colons i32) (local $n i32) (local $lo i32) (local $hi i32)
     (local $dfa i32) (local $accept i32) (local $transparent i32)
+    (local $w i64) (local $q i64) (local $x i64)
     (global.set $pc_key_escaped (i32.const 0))
-    (local.set $dfa (i32.add (global.get $pc) (call $pc_word (i32.const 7))))
-    (local.set $accept (i32.add (global.get $pc) (call $pc_word (i32.const 8))))
-    (local.set $transparent (i32.add (global.get $pc) (call $pc_word (i32.const 9))))
+    (local.set $dfa (global.get $pc_dfa))
+    (local.set $accept (global.get $pc_accept))
+    (local.set $transparent (global.get $pc_transparent))
     (loop $next
+      ;; Where no trigger is scanned, eight bytes at a time while none of them is a
+      ;; quote, a backslash, a control character or non-ASCII (SWAR tests), then
+      ;; straight to the first byte that is: the lowest flagged byte is always a true
+      ;; one (a false flag needs a borrow from a true one below it).
+      (if (i32.eqz (local.get $scan))
+        (then
+          (block $special
+            (loop $eight
+              (br_if $special (i32.gt_u (i32.add (local.get $p) (i32.const 8)) (local.get $end)))
+              (local.set $w (i64.load align=1 (local.get $p)))
+              (local.set $q
+                (i64.and (i64.const 0x8080808080808080)
+                  (i64.or
+                    ;; a byte below 0x20 (it borrows) or from 0x80 on
+                    (i64.or (i64.sub (local.get $w) (i64.const 0x2020202020202020)) (local.get $w))
+                    (i64.or
+                      ;; a byte equal to '"' or to the backslash: a zero byte after the xor
+                      (i64.and (i64.sub (local.tee $x (i64.xor (local.get $w) (i64.const 0x2222222222222222))) (i64.const 0x0101010101010101))
+                               (i64.xor (local.get $x) (i64.const -1)))
+                      (i64.and (i64.sub (local.tee $x (i64.xor (local.get $w) (i64.const 0x5c5c5c5c5c5c5c5c))) (i64.const 0x0101010101010101))
+                               (i64.xor (local.get $x) (i64.const -1)))))))
+              (if (i64.ne (local.get $q) (i64.const 0))
+                (then
+                  (local.set $p (i32.add (local.get $p) (i32.wrap_i64 (i64.shr_u (i64.ctz (local.get $q)) (i64.const 3)))))
+                  (br $special)))
+              (local.set $p (i32.add (local.get $p) (i32.const 8)))
+              (br $eight)))))
       (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const 0))))
       (local.set $c (i32.load8_u (local.get $p)))
       (if (i32.eq (local.get $c) (i32.const 34)) (then (return (i32.add (local.get $p) (i32.const 1)))))
@@ -459,10 +492,13 @@ ${
     (i32.const 0))
 
   ;; The rule (its address) for a key of $len raw bytes at $key in an object at $depth, or 0.
+  ;; Rules are sorted by key length; word 14 locates, per length, the first rule of that length.
   (func $pc_rule (param $key i32) (param $len i32) (param $depth i32) (result i32)
     (local $r i32) (local $n i32) (local $d i32) (local $k i32) (local $i i32)
-    (local.set $r (i32.add (global.get $pc) (call $pc_word (i32.const 11))))
-    (local.set $n (call $pc_word (i32.const 10)))
+    (if (i32.gt_u (local.get $len) (i32.const 255)) (then (return (i32.const 0))))
+    (local.set $i (i32.add (i32.add (global.get $pc) (call $pc_word (i32.const 14))) (i32.shl (local.get $len) (i32.const 1))))
+    (local.set $r (i32.add (i32.add (global.get $pc) (call $pc_word (i32.const 11))) (i32.shl (i32.load16_u (local.get $i)) (i32.const 4))))
+    (local.set $n (i32.sub (i32.load16_u offset=2 (local.get $i)) (i32.load16_u (local.get $i))))
     (block $none
       (loop $next
         (br_if $none (i32.eqz (local.get $n)))
@@ -856,6 +892,9 @@ ${
     (global.set $pc (local.get $table))
     (global.set $pc_frames (call $malloc (i32.shl (i32.add (call $pc_word (i32.const 2)) (i32.const 2)) (i32.const 3))))
     (global.set $pc_refs (call $malloc (i32.const ${MAX_SCOPE_NAMES * 16})))
+    (global.set $pc_dfa (i32.add (local.get $table) (call $pc_word (i32.const 7))))
+    (global.set $pc_accept (i32.add (local.get $table) (call $pc_word (i32.const 8))))
+    (global.set $pc_transparent (i32.add (local.get $table) (call $pc_word (i32.const 9))))
     (call $number (i32.const 1)))
 
   ;; Number tokens outside strings with more than 15 digits or an exponent: the ones

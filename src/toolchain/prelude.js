@@ -217,7 +217,9 @@
   }
   g.__lpp_declarePrecheck = function (config) {
     if (typeof host.precheck !== "function") return false;
-    var rules = config.rules || [];
+    // Sorted by key length (stably), with an index of where each length starts, so
+    // the glue compares a key only with the rules of its own length.
+    var rules = (config.rules || []).slice().sort(function (a, b) { return a.key.length - b.key.length; });
     var ids = new Map();
     rules.forEach(function (r, i) {
       var key = r.key + "@" + (r.depth || 0);
@@ -241,11 +243,11 @@
     var keyBytes = 0;
     rules.forEach(function (r) { var b = asciiBytes(r.key, "rule key"); keys.push(b); keyBytes += b.length; });
     var dfaOff = header, acceptOff = dfaOff + dfa.next.length * 256, transparentOff = acceptOff + dfa.next.length;
-    var rulesOff = transparentOff + 256, keysOff = rulesOff + rules.length * 16, answerOff = keysOff + keyBytes;
+    var rulesOff = transparentOff + 256, keysOff = rulesOff + rules.length * 16, lengthsOff = keysOff + keyBytes, answerOff = lengthsOff + 257 * 2;
     u32(answerOff); u32(answer.length); u32(config.maxDepth); u32(config.maxInputBytes);
     u32(config.maxDigitRun); u32(config.maxColons); u32(dfa.next.length); u32(dfaOff);
     u32(acceptOff); u32(transparentOff); u32(rules.length); u32(rulesOff);
-    u32(ruleId(config.requiredTopLevelKey, "required top-level key")); u32(keysOff); u32(0); u32(0);
+    u32(ruleId(config.requiredTopLevelKey, "required top-level key")); u32(keysOff); u32(lengthsOff); u32(0);
     dfa.next.forEach(function (row) { row.forEach(u8); });
     dfa.accept.forEach(u8);
     var transparent = new Array(256).fill(0);
@@ -262,6 +264,11 @@
       at += keys[i].length;
     });
     keys.forEach(function (k) { k.forEach(u8); });
+    // lengths[L] = the first rule whose key has L bytes or more (L = 0..256)
+    for (var len = 0, first = 0; len <= 256; len++) {
+      while (first < keys.length && keys[first].length < len) first++;
+      u16(first);
+    }
     for (var i = 0; i < answer.length; i++) u8(answer[i]);
     var table = new Uint8Array(out);
     return host.precheck(table.buffer, 0, table.length) === 1;

@@ -231,6 +231,23 @@ describe("native pre-check: identical answers with it on and off", () => {
     expect(decoder.decode(grpc.stdout)).toMatch(/grpc\.port must be a number/);
   });
 
+  it("for every special byte at every offset of an unscanned string (the glue reads such strings eight bytes at a time)", async () => {
+    const specials: [string, number[]][] = [
+      ["control", [0x01]], ["tab", [0x09]], ["quote", [0x5c, 0x22]], ["backslash", [0x5c, 0x5c]], ["bad escape", [0x5c, 0x71]],
+      ["u escape", [0x5c, 0x75, 0x30, 0x30, 0x34, 0x31]], ["é", [0xc3, 0xa9]], ["lone continuation", [0x80]], ["overlong", [0xc0, 0xaf]],
+      ["surrogate", [0xed, 0xa0, 0x80]], ["del", [0x7f]], ["space", [0x20]], ["0xff", [0xff]],
+    ];
+    const prefix = encoder.encode('{"settings":{},"request":{"object":{"kind":"ConfigMap","metadata":{"name":"');
+    for (const [label, bytes] of specials)
+      for (let at = 0; at < 17; at++)
+        for (const tail of ['"}}}}', '","x":1}}}']) {
+          const text = new Uint8Array([...prefix, ...encoder.encode("a".repeat(at)), ...bytes, ...encoder.encode("b".repeat(16 - at)), ...encoder.encode(tail)]);
+          await expectSameAnswers(text, `${label} at offset ${at}`, "validate", "node");
+          // A string that ends right at the end of the input, cut inside the eight bytes.
+          await expectSameAnswers(text.subarray(0, prefix.length + at + bytes.length), `${label} at offset ${at}, input cut after it`, "validate", "node");
+        }
+  });
+
   it(`at the container limit (${MAX_CHECKED_CONTAINERS}) and one past it, which the answer then names`, async () => {
     const pod = (list: "containers" | "initContainers", n: number) => {
       const items = Array.from({ length: n }, (_, i) => ({ name: `c${i}`, image: "app:1", ports: [{ containerPort: 8080 }] }));
