@@ -609,12 +609,12 @@ ${
                 (local.set $frame (i32.add (global.get $pc_frames) (i32.shl (local.get $depth) (i32.const 3))))
                 (if (i32.eq (i32.load8_u (local.get $frame)) (i32.const 2))
                   (then
+                    ;; array roles 1 and 3 make their elements 2 and 4; others none
                     (local.set $rl (i32.load8_u offset=5 (local.get $frame)))
-                    (if (i32.eq (local.get $rl) (i32.const 1)) (then (local.set $rl (i32.const 2))))
-                    (if (i32.eq (local.get $rl) (i32.const 3)) (then (local.set $rl (i32.const 4))))
-                    (if (i32.eq (local.get $rl) (i32.const 5)) (then (local.set $rl (i32.const 0))))))
-                (if (i32.ne (local.get $rl) (i32.const 5))
-                  (then (if (i32.ne (local.get $rl) (i32.const 2)) (then (if (i32.ne (local.get $rl) (i32.const 4)) (then (local.set $rl (i32.const 0))))))))
+                    (local.set $rl (select (i32.add (local.get $rl) (i32.const 1)) (i32.const 0)
+                                           (i32.or (i32.eq (local.get $rl) (i32.const 1)) (i32.eq (local.get $rl) (i32.const 3))))))
+                  (else
+                    (if (i32.ne (local.get $rl) (i32.const 5)) (then (local.set $rl (i32.const 0))))))
                 (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
                 (br_if $fail (i32.gt_u (local.get $depth) (local.get $max)))
                 (if (i32.eq (local.get $rl) (i32.const 2))
