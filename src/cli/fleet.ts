@@ -6,8 +6,8 @@
  */
 import { stringify } from "yaml";
 
-/** A small deterministic PRNG (mulberry32): the same fleet for the same count, every run. */
-function rng(seed: number): () => number {
+/** A small deterministic PRNG (mulberry32): the same fleet for the same count, every run (and the same layouts in tests). */
+export function rng(seed: number): () => number {
   let s = seed | 0;
   return () => {
     s = (s + 0x6d2b79f5) | 0;

@@ -6,6 +6,7 @@
  */
 import fc from "fast-check";
 import type { JsonPath, ManifestError, ManifestObject, ManifestSkip } from "../../src/audit/read.js";
+import { rng } from "../../src/cli/fleet.js";
 
 /** A value as text that tells apart what toEqual might not: key order, -0, NaN, prototypes, shared vs copied is ignored. */
 export function canonical(v: unknown): string {
@@ -109,17 +110,6 @@ const clean = {
   node: trees(fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...PLAIN_SCALARS, "a b c", "x-y_z", "100m", "512Mi", "/healthz", "--listen=:8080") }, { weight: 3, arbitrary: word }), fc.oneof(word, fc.constantFrom("a.b/c-d", "$patch", "1", "true", "__proto__", "8080"))),
   keys: word,
 };
-
-/** A small deterministic PRNG for the layout choices (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Render a tree as block YAML with random layout: indentation, compact sequences, quoting, comments, anchors and aliases, blank lines. */
 function render(root: YNode, seed: number, clean: boolean): string {
