@@ -19,11 +19,15 @@
  * - no opt-out annotation (the answer then says which probes were not checked);
  * - at most MAX_CHECKED_CONTAINERS containers and init containers per list
  *   (beyond, the answer says the object was not checked);
- * - no string under command, args, value or host contains text from which
- *   classifyHost could read loopback in any spelling: `127`, `177` (octal
- *   0177), `0x` (hex), `::` or more than six colons (IPv6), ten or more digits
- *   (32-bit decimal), localhost, loopback, `ip6-`, and `$` (any expansion) or
- *   `%` (escapes). Shell quotes are ignored while matching (`1'2'7`).
+ * - the object has no network probe (no `httpGet`, `tcpSocket` or `grpc` member
+ *   anywhere), or no string under command, args, value or host contains text
+ *   from which classifyHost could read loopback in any spelling: `127`, `177`
+ *   (octal 0177), `0x` (hex), `::` or more than six colons (IPv6), ten or more
+ *   digits (32-bit decimal), localhost, loopback, `ip6-`, and `$` (any
+ *   expansion) or `%` (escapes). Shell quotes are ignored while matching
+ *   (`1'2'7`). Binds matter only to a probe that dials a port, and the analysis
+ *   reads no binds at all without one (templateFindings), so a job's
+ *   `--listen-address=127.0.0.1:8080` changes nothing.
  * Keep this in step with shape.ts, probes.ts, listeners.ts and host.ts: the
  * differential tests (pre-check on vs off) fail when it is not.
  */
@@ -41,6 +45,7 @@ export interface CleanKeyRule {
   maxElements?: number;
   scan?: boolean;
   role?: "scope-list" | "name-list" | "name" | "reference" | "no-references";
+  armsTriggers?: boolean;
 }
 
 export const CLEAN_OBJECT_RULES: readonly CleanKeyRule[] = [
@@ -57,9 +62,9 @@ export const CLEAN_OBJECT_RULES: readonly CleanKeyRule[] = [
   { key: "livenessProbe", types: ["object", "null"] },
   { key: "readinessProbe", types: ["object", "null"] },
   { key: "startupProbe", types: ["object", "null"] },
-  { key: "httpGet", types: ["object", "null"], requiredKey: "port" },
-  { key: "tcpSocket", types: ["object", "null"], requiredKey: "port" },
-  { key: "grpc", types: ["object", "null"], requiredKey: "port", role: "no-references" },
+  { key: "httpGet", types: ["object", "null"], requiredKey: "port", armsTriggers: true },
+  { key: "tcpSocket", types: ["object", "null"], requiredKey: "port", armsTriggers: true },
+  { key: "grpc", types: ["object", "null"], requiredKey: "port", role: "no-references", armsTriggers: true },
   { key: "port", types: ["port", "string"], role: "reference" },
   { key: "host", types: ["string", "null"], scan: true },
   { key: SKIP_CONTAINERS_ANNOTATION, types: [] },

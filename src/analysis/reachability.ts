@@ -327,14 +327,26 @@ export function checkWorkload(object: unknown, options: AnalysisOptions = DEFAUL
   return { workload: template.workload, findings, malformed, optOut, skipped };
 }
 
+const NO_BINDS: ReadonlyMap<number, PortBinds> = new Map();
+
+/** Whether judging the target reads the pod's binds (a resolved port the kubelet dials on the pod or node IP). */
+function readsBinds(target: ProbeTarget): boolean {
+  return target.port !== null && (target.host === undefined || target.handler === "grpc");
+}
+
 function templateFindings(template: PodTemplate, options: AnalysisOptions, advice: string | undefined): Finding[] {
-  const byPort = podBindsByPort(template.spec, options);
   const findings: Finding[] = [];
   const targets = probeTargets(template.spec, template.kubeletProbes);
+  // The binds are read only once a probe needs them: a pod without network probes
+  // (jobs, workers, exec probes) costs no command-line reading at all. The native
+  // pre-check relies on this (a loopback address in such a pod's commands changes
+  // nothing), see clean-object.ts.
+  let byPort: ReadonlyMap<number, PortBinds> | null = null;
   for (let i = 0; i < targets.length; i++) {
     const target = targets[i]!;
     if (!inScope(target.container, options)) continue;
-    const f = judgeTarget(target, template.spec, byPort, template.workload);
+    if (byPort === null && readsBinds(target)) byPort = podBindsByPort(template.spec, options);
+    const f = judgeTarget(target, template.spec, byPort ?? NO_BINDS, template.workload);
     if (f) {
       if (advice !== undefined && f.reason !== "unresolvable-port-name") f.advice = advice;
       findings.push(f);

@@ -9,7 +9,8 @@
  * the strings under `scan` rules contain no trigger text. If all holds it writes
  * `answer` and returns; otherwise the policy runs in JS as usual. Falling back is
  * always safe, so every rule errs towards falling back: an unknown shape, a
- * `\u` escape in a key, a trigger anywhere in a scanned string.
+ * `\u` escape in a key, a trigger anywhere in a scanned string (of an input
+ * that has a member arming triggers, when a rule arms them).
  *
  * Soundness is the policy's promise, proved by differential tests that run the
  * same module built with the pre-check on and off (`nativePrecheck: false`).
@@ -50,6 +51,12 @@ export interface PrecheckRule {
   scan?: boolean;
   /** Its part in named references (a `reference` also needs `string` among its types). */
   role?: PrecheckRole;
+  /**
+   * Triggers count only where such a member exists: when some rule arms, a trigger
+   * sends the request to JS only if the input also has a member with an arming key
+   * (before or after the trigger, anywhere). When no rule arms, every trigger counts.
+   */
+  armsTriggers?: boolean;
 }
 
 export interface NativePrecheck {
@@ -58,7 +65,7 @@ export interface NativePrecheck {
   rules: readonly PrecheckRule[];
   /** A key the top-level object must have. */
   requiredTopLevelKey?: string;
-  /** Case-insensitive ASCII texts that, anywhere in a scanned string, send the request to JS. */
+  /** Case-insensitive ASCII texts that, anywhere in a scanned string, send the request to JS (see `armsTriggers`). */
   triggers: readonly string[];
   /** Characters ignored while matching triggers (shell quotes: `1'2'7` is still 127). */
   transparent: string;

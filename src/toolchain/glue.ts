@@ -281,6 +281,11 @@ ${
   (global $pc_accept (mut i32) (i32.const 0))
   (global $pc_transparent (mut i32) (i32.const 0))
   (global $pc_key_escaped (mut i32) (i32.const 0))
+  ;; Triggers count only once a member whose rule arms them is present (header word 15
+  ;; says whether they count from the start): a trigger seen before that taints the
+  ;; scan, and an arming key after a taint falls back, as does a trigger after arming.
+  (global $pc_armed (mut i32) (i32.const 0))
+  (global $pc_tainted (mut i32) (i32.const 0))
   ;; Named references (rule roles, see native-precheck.ts): inside one scope object
   ;; (an element of a scope-list array), the names its name list declares and the
   ;; references made below it, as (address, length) pairs of raw string bytes.
@@ -436,7 +441,12 @@ ${
           (local.set $c (i32.load8_u (local.get $p)))
           (if (i32.eq (local.get $c) (i32.const 117)) ;; \\uXXXX
             (then
-              (if (local.get $scan) (then (return (i32.const 0))))
+              ;; an escape in a scanned string could spell a trigger: one
+              (if (local.get $scan)
+                (then
+                  (if (global.get $pc_armed) (then (return (i32.const 0))))
+                  (global.set $pc_tainted (i32.const 1))
+                  (local.set $scan (i32.const 0))))
               (if (i32.gt_u (i32.add (local.get $p) (i32.const 5)) (local.get $end)) (then (return (i32.const 0))))
               (if (i32.eqz (i32.and (i32.and (call $pc_is_hex (i32.load8_u offset=1 (local.get $p))) (call $pc_is_hex (i32.load8_u offset=2 (local.get $p))))
                                     (i32.and (call $pc_is_hex (i32.load8_u offset=3 (local.get $p))) (call $pc_is_hex (i32.load8_u offset=4 (local.get $p))))))
@@ -479,14 +489,22 @@ ${
               (if (i32.lt_u (i32.sub (local.get $c) (i32.const 48)) (i32.const 10))
                 (then
                   (local.set $digits (i32.add (local.get $digits) (i32.const 1)))
-                  (if (i32.gt_u (local.get $digits) (call $pc_word (i32.const 4))) (then (return (i32.const 0)))))
+                  (if (i32.gt_u (local.get $digits) (call $pc_word (i32.const 4))) (then (local.set $st (i32.const -1)))))
                 (else (local.set $digits (i32.const 0))))
               (if (i32.eq (local.get $c) (i32.const 58))
                 (then
                   (local.set $colons (i32.add (local.get $colons) (i32.const 1)))
-                  (if (i32.gt_u (local.get $colons) (call $pc_word (i32.const 5))) (then (return (i32.const 0))))))
-              (local.set $st (i32.load8_u (i32.add (local.get $dfa) (i32.add (i32.shl (local.get $st) (i32.const 8)) (local.get $c)))))
-              (if (i32.load8_u (i32.add (local.get $accept) (local.get $st))) (then (return (i32.const 0))))))))
+                  (if (i32.gt_u (local.get $colons) (call $pc_word (i32.const 5))) (then (local.set $st (i32.const -1))))))
+              (if (i32.ge_s (local.get $st) (i32.const 0))
+                (then
+                  (local.set $st (i32.load8_u (i32.add (local.get $dfa) (i32.add (i32.shl (local.get $st) (i32.const 8)) (local.get $c)))))
+                  (if (i32.load8_u (i32.add (local.get $accept) (local.get $st))) (then (local.set $st (i32.const -1))))))
+              ;; a trigger: fall back if armed, else taint the scan and read the rest plainly
+              (if (i32.lt_s (local.get $st) (i32.const 0))
+                (then
+                  (if (global.get $pc_armed) (then (return (i32.const 0))))
+                  (global.set $pc_tainted (i32.const 1))
+                  (local.set $scan (i32.const 0))))))))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $next))
     (i32.const 0))
@@ -580,6 +598,8 @@ ${
     (local $neg i32) (local $zero i32) (local $digits i32) (local $val i32) (local $port i32)
     (local $role i32) (local $record i32) (local $rl i32) (local $rec i32) (local $str i32)
     (global.set $pc_scope (i32.const 0))
+    (global.set $pc_armed (call $pc_word (i32.const 15)))
+    (global.set $pc_tainted (i32.const 0))
     (i64.store (global.get $pc_frames) (i64.const 0))
     (local.set $max (call $pc_word (i32.const 2)))
     (local.set $mask (i32.const 1))
@@ -668,7 +688,8 @@ ${
               (then
                 (br_if $fail (i32.eqz (i32.and (local.get $mask) (i32.const 8))))
                 (local.set $str (i32.add (local.get $p) (i32.const 1)))
-                (local.set $p (call $pc_string (local.get $str) (local.get $end) (local.get $scan)))
+                ;; once tainted, further triggers change nothing: read the string plainly
+                (local.set $p (call $pc_string (local.get $str) (local.get $end) (i32.and (local.get $scan) (i32.eqz (global.get $pc_tainted)))))
                 (br_if $fail (i32.eqz (local.get $p)))
                 (if (local.get $rec)
                   (then
@@ -836,6 +857,10 @@ ${
             (local.set $req (i32.load16_u offset=10 (local.get $rule)))
             (local.set $limit (i32.load16_u offset=12 (local.get $rule)))
             (local.set $scan (i32.load8_u offset=6 (local.get $rule)))
+            (if (i32.load8_u offset=14 (local.get $rule))
+              (then
+                (br_if $fail (global.get $pc_tainted))
+                (global.set $pc_armed (i32.const 1))))
             ;; roles: 1 scope list, 2 name list, 3 name, 4 reference, 5 no references
             (local.set $c (i32.load8_u offset=9 (local.get $rule)))
             (if (i32.eq (local.get $c) (i32.const 1)) (then (local.set $role (i32.const 1))))

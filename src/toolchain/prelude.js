@@ -247,7 +247,9 @@
     u32(answerOff); u32(answer.length); u32(config.maxDepth); u32(config.maxInputBytes);
     u32(config.maxDigitRun); u32(config.maxColons); u32(dfa.next.length); u32(dfaOff);
     u32(acceptOff); u32(transparentOff); u32(rules.length); u32(rulesOff);
-    u32(ruleId(config.requiredTopLevelKey, "required top-level key")); u32(keysOff); u32(lengthsOff); u32(0);
+    // Word 15: whether triggers count from the start (1 when no rule arms them).
+    var arming = rules.some(function (r) { return r.armsTriggers === true; });
+    u32(ruleId(config.requiredTopLevelKey, "required top-level key")); u32(keysOff); u32(lengthsOff); u32(arming ? 0 : 1);
     dfa.next.forEach(function (row) { row.forEach(u8); });
     dfa.accept.forEach(u8);
     var transparent = new Array(256).fill(0);
@@ -260,7 +262,7 @@
       u8(r.scan ? 1 : 0); u8(typeMask(r.types, r.key));
       u8(typeMask(r.elements, r.key + " elements")); u8(role(r));
       u16(ruleId(r.requiredKey, "required key"));
-      u16(maxElements(r)); u16(0);
+      u16(maxElements(r)); u8(r.armsTriggers === true ? 1 : 0); u8(0);
       at += keys[i].length;
     });
     keys.forEach(function (k) { k.forEach(u8); });

@@ -139,6 +139,9 @@ const TEXT_EDITS: ((text: string, at: number) => string)[] = [
   (t) => t.replace(/true/, "tru"),
   (t) => t.replace(/"kind":"[A-Za-z]+"/, '"kind":"__proto__"'),
   (t) => t.replace(/"kind":"[A-Za-z]+"/, '"kind":"toString"'),
+  // Without network probes, triggers count for nothing: disarm every probe, or all but one.
+  (t) => t.replace(/"(httpGet|tcpSocket|grpc)":/g, '"x$1":'),
+  (t) => t.replace(/"(httpGet|tcpSocket|grpc)":/g, (m, k: string, at: number) => (at === t.lastIndexOf(`"${k}":`) ? m : `"x${k}":`)),
 ];
 
 const mutatedRequest = fc.tuple(workload, fc.integer({ min: 0, max: 3 }), fc.array(fc.tuple(fc.nat(TEXT_EDITS.length - 1), fc.nat()), { maxLength: 2 }), fc.integer())
@@ -229,6 +232,45 @@ describe("native pre-check: identical answers with it on and off", () => {
     }
     const grpc = await runWasmtime(wasmBytes("reject-loopback-probes"), "validate", encoder.encode(cases.find(([l]) => l === "a grpc probe naming a port")![1]));
     expect(decoder.decode(grpc.stdout)).toMatch(/grpc\.port must be a number/);
+  });
+
+  it("for loopback binds in pods without network probes, which the pre-check answers, and with one before or after", async () => {
+    const pod = (containers: string, spec = "") =>
+      `{"settings":{},"request":{"uid":"u","kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","namespace":"n","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"n"},"spec":{${spec}"containers":[${containers}]}}}}`;
+    const bind = '"args":["--listen-address=127.0.0.1:8080"]';
+    const probe = (handler: string) => `"readinessProbe":{"${handler}":{"port":8080}}`;
+    const cases: [string, string][] = [
+      ["no probe", pod(`{"name":"a",${bind}}`)],
+      ["an exec probe", pod(`{"name":"a",${bind},"livenessProbe":{"exec":{"command":["wget","-qO-","http://127.0.0.1:8080/"]}}}`)],
+      ["every trigger, no probe", pod(`{"name":"a","command":["sh","-c","exec app --listen-address=$(HOST):8080 --bind=localhost --addr=[::1]:1 --x=0x7f000001 --y=2130706433 --z=%31"],"env":[{"name":"HOST","value":"127.0.0.1"},{"name":"E","value":"\\u0031\\u0032\\u0037.0.0.1"}],${bind}}`)],
+      ["a probe after the bind", pod(`{"name":"a",${bind},${probe("httpGet")}}`)],
+      ["a probe before the bind", pod(`{"name":"a",${probe("tcpSocket")},${bind}}`)],
+      ["a grpc probe in another container", pod(`{"name":"a",${bind}},{"name":"b",${probe("grpc")}}`)],
+      ["a probe in an earlier container", pod(`{"name":"b",${probe("httpGet")}},{"name":"a",${bind}}`)],
+      ["an escaped bind, then a probe", pod(`{"name":"a","args":["--listen-address=\\u0031\\u0032\\u0037.0.0.1:8080"],${probe("httpGet")}}`)],
+      ["a probe on another port", pod(`{"name":"a",${bind},"readinessProbe":{"httpGet":{"port":9090}}}`)],
+      ["a probe with a loopback host", pod(`{"name":"a","readinessProbe":{"httpGet":{"host":"127.0.0.1","port":9090}}}`)],
+      ["httpGet outside a probe (a lifecycle hook)", pod(`{"name":"a",${bind},"lifecycle":{"postStart":{"httpGet":{"port":8080}}}}`)],
+      ["a probe of an init container that is not a sidecar", pod(`{"name":"a",${bind}}`, `"initContainers":[{"name":"i",${probe("httpGet")}}],`)],
+      ["a native sidecar's probe", pod(`{"name":"a",${bind}}`, `"initContainers":[{"name":"i","restartPolicy":"Always",${probe("httpGet")}}],`)],
+    ];
+    for (const [label, text] of cases) await expectSameAnswers(text, `arming: ${label}`);
+    const run = async (label: string, module = "reject-loopback-probes") =>
+      runWasmtime(wasmBytes(module), "validate", encoder.encode(cases.find(([l]) => l === label)![1]), { fuel: true });
+    // No network probe anywhere: answered natively, whatever the commands say.
+    for (const label of ["no probe", "an exec probe", "every trigger, no probe"]) {
+      const [on, off] = [await run(label), await run(label, "reject-loopback-probes.no-precheck")];
+      expect(decoder.decode(on.stdout), label).toBe('{"accepted":true}');
+      expect(on.fuel! * 5, label).toBeLessThan(off.fuel!);
+    }
+    // A network probe anywhere, before or after the trigger: JS decides (and finds the bind).
+    for (const label of ["a probe after the bind", "a probe before the bind", "a grpc probe in another container", "a probe in an earlier container", "a native sidecar's probe", "an escaped bind, then a probe"])
+      expect(decoder.decode((await run(label)).stdout), label).toMatch(/bound only on loopback/);
+    for (const label of ["a probe on another port", "httpGet outside a probe (a lifecycle hook)", "a probe of an init container that is not a sidecar"]) {
+      const [on, off] = [await run(label), await run(label, "reject-loopback-probes.no-precheck")];
+      expect(decoder.decode(on.stdout), label).toBe('{"accepted":true}');
+      expect(on.fuel! * 5, label).toBeGreaterThan(off.fuel!); // armed: the JS path ran
+    }
   });
 
   it("for every special byte at every offset of an unscanned string (the glue reads such strings eight bytes at a time)", async () => {
