@@ -44,26 +44,48 @@ function defaultPortFor(spec: ListenSpec, image: string): number | null {
   return spec.defaultPort ?? null;
 }
 
-interface SpecIndex {
-  /** Listen specs by flag name without dashes. */
-  byName: Map<string, ListenSpec>;
-  /** Flag names that carry a port for some spec (`port`, `secure-port`, …). */
-  portFlags: Set<string>;
+/** What a flag, as written, means to us. */
+interface FlagEntry {
+  /** The flag's name without dashes (`flagName`): hits and port values are kept by it. */
+  key: string;
+  /** The listen spec it sets, if any. */
+  spec?: ListenSpec;
+  /** The `flagName` of the spec's port flag, if it has one. */
+  portKey?: string;
+  /** It carries a port for some spec (`port`, `secure-port`, …). */
+  isPort: boolean;
 }
 
 /**
- * Specs by normalised flag name, built once per spec list. The default lists are
- * indexed at module load, which the build runs before the snapshot, so a policy
- * using them never builds an index at admission time.
+ * Flags by every written form that `flagName` reads as theirs (`-name`, `--name`),
+ * built once per spec list, so a word costs one Map lookup (in QuickJS each string
+ * operation per word shows). The default lists are indexed at module load, which
+ * the build runs before the snapshot, so a policy using them never builds an index
+ * at admission time.
  */
-const specIndexCache = new WeakMap<readonly ListenSpec[], SpecIndex>();
-function specIndex(specs: readonly ListenSpec[]): SpecIndex {
+const specIndexCache = new WeakMap<readonly ListenSpec[], Map<string, FlagEntry>>();
+function specIndex(specs: readonly ListenSpec[]): Map<string, FlagEntry> {
   let index = specIndexCache.get(specs);
   if (!index) {
-    index = { byName: new Map(), portFlags: new Set() };
+    const byKey = new Map<string, FlagEntry>();
+    const entry = (key: string): FlagEntry => {
+      let e = byKey.get(key);
+      if (!e) byKey.set(key, (e = { key, isPort: false }));
+      return e;
+    };
     for (const s of specs) {
-      if (!index.byName.has(flagName(s.name))) index.byName.set(flagName(s.name), s);
-      if (s.portFrom !== undefined) index.portFlags.add(flagName(s.portFrom));
+      const e = entry(flagName(s.name));
+      if (!e.spec) {
+        e.spec = s;
+        if (s.portFrom !== undefined) e.portKey = flagName(s.portFrom);
+      }
+      if (s.portFrom !== undefined) entry(flagName(s.portFrom)).isPort = true;
+    }
+    index = new Map();
+    for (const [key, e] of byKey) {
+      // The written forms flagName maps to this key: `--key` always; `-key` unless it would read as `--…`.
+      index.set(`--${key}`, e);
+      if (key.charCodeAt(0) !== 45 /* - */) index.set(`-${key}`, e);
     }
     specIndexCache.set(specs, index);
   }
@@ -85,7 +107,7 @@ export function containerListeners(container: Container, specs: ListenerSpecs, b
   const name = typeof container.name === "string" ? container.name : "";
   const image = typeof container.image === "string" ? container.image : "";
   const env = new ContainerEnv(container, budget);
-  const { byName, portFlags } = specIndex(specs.flags);
+  const flags = specIndex(specs.flags);
   const out: Listener[] = [];
   let nextOrigin = 0;
   const add = (spec: ListenSpec, setting: string, value: string, source: Listener["source"], portText: string | undefined) => {
@@ -102,7 +124,7 @@ export function containerListeners(container: Container, specs: ListenerSpecs, b
   for (let p = 0; p < programs.length; p++) {
     const words = programs[p]!.argv;
     // Per flag name the hits that count: the last one, or all for repeatable specs.
-    let hits: Map<string, { spec: ListenSpec; written: string; value: string }[]> | null = null;
+    let hits: Map<string, { entry: FlagEntry; written: string; value: string }[]> | null = null;
     let portValues: Map<string, string> | null = null;
     for (let i = 1; i < words.length; i++) {
       const w = words[i]!;
@@ -110,26 +132,25 @@ export function containerListeners(container: Container, specs: ListenerSpecs, b
       if (w === "--") break; // everything after is an argument, not a flag
       const eq = w.indexOf("=");
       const flag = eq >= 0 ? w.slice(0, eq) : w;
-      const key = flagName(flag);
-      const spec = byName.get(key);
-      const isPort = portFlags.has(key);
-      if (!spec && !isPort) continue;
+      const entry = flags.get(flag);
+      if (entry === undefined) continue;
       let value = "";
       if (eq >= 0) value = w.slice(eq + 1);
       else if (i + 1 < words.length) value = words[++i]!; // a value flag takes the next word, whatever it is
-      if (spec) {
-        const hit = { spec, written: flag, value };
-        const same = (hits ??= new Map()).get(key);
-        if (same && spec.repeatable) same.push(hit);
-        else hits.set(key, [hit]);
+      if (entry.spec) {
+        const hit = { entry, written: flag, value };
+        const same = (hits ??= new Map()).get(entry.key);
+        if (same && entry.spec.repeatable) same.push(hit);
+        else hits.set(entry.key, [hit]);
       }
-      if (isPort) (portValues ??= new Map()).set(key, value);
+      if (entry.isPort) (portValues ??= new Map()).set(entry.key, value);
     }
     if (hits)
       for (const list of hits.values())
         for (let h = 0; h < list.length; h++) {
           const hit = list[h]!;
-          add(hit.spec, hit.written, hit.value, "arg", hit.spec.portFrom !== undefined ? portValues?.get(flagName(hit.spec.portFrom)) : undefined);
+          const portKey = hit.entry.portKey;
+          add(hit.entry.spec!, hit.written, hit.value, "arg", portKey !== undefined ? portValues?.get(portKey) : undefined);
         }
   }
   if (env.size > 0)

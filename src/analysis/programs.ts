@@ -152,7 +152,8 @@ function pushTokens(argv: string[], list: unknown, env: ContainerEnv, expand: bo
     const token: unknown = list[i];
     if (typeof token !== "string") continue;
     // Over a limit the token is unknown: keep it as written, `$(VAR)` and all.
-    argv.push(expand ? (env.expand(token) ?? token) : token);
+    // Tested here first: most tokens hold no `$`, and the call costs more than the test.
+    argv.push(expand && token.indexOf("$") >= 0 ? (env.expand(token) ?? token) : token);
   }
 }
 

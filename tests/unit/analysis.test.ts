@@ -49,6 +49,18 @@ describe("listeners from the command line", () => {
     expect(binds(c({ command: ["sh", "-c"], args: ["exec /bin/app --listen-address=127.0.0.1:7000 --verbose"] }))).toEqual(["loopback:127.0.0.1:7000"]);
   });
 
+  it("reads a flag written with one or two dashes only, as Go's flag packages do, custom flags too", () => {
+    expect(binds(c({ args: ["---listen-address=127.0.0.1:8080", "listen-address=127.0.0.1:8081"] }))).toEqual([]);
+    expect(binds(c({ args: ["-listen-address", "127.0.0.1:8082", "--bind-address=127.0.0.1", "-secure-port", "+08443"] }))).toEqual([
+      "loopback:127.0.0.1:8082",
+      "loopback:127.0.0.1:8443",
+    ]);
+    // Spec names are read the same way: `---x` names the flag `-x`, which only `---x` spells.
+    const custom = { flags: [{ name: "---x", form: "address" as const }, { name: "y", form: "address" as const, portFrom: "--p" }], envVars: [] };
+    const customBinds = (args: string[]) => containerListeners(c({ args }), custom).map((l) => `${l.setting}=${l.host}:${l.port}`);
+    expect(customBinds(["---x=127.0.0.1:1", "--x=127.0.0.3:3", "-y=127.0.0.2", "-p=2"])).toEqual(["---x=127.0.0.1:1", "-y=127.0.0.2:2"]);
+  });
+
   it("does not read client URLs such as kube-rbac-proxy's --upstream", () => {
     expect(binds(c({ args: ["--upstream=http://127.0.0.1:8081/"] }))).toEqual([]);
   });
