@@ -34,21 +34,10 @@
 import { SKIP_CONTAINERS_ANNOTATION } from "./opt-out.js";
 import { MAX_CHECKED_CONTAINERS } from "./reachability.js";
 
-export type CleanValueType = "object" | "empty-object" | "array" | "string" | "number" | "port" | "boolean" | "null";
-
-export interface CleanKeyRule {
-  key: string;
-  depth?: number;
-  types: readonly CleanValueType[];
-  elements?: readonly CleanValueType[];
-  requiredKey?: string;
-  maxElements?: number;
-  scan?: boolean;
-  role?: "scope-list" | "name-list" | "name" | "reference" | "no-references";
-  armsTriggers?: boolean;
-}
-
-export const CLEAN_OBJECT_RULES: readonly CleanKeyRule[] = [
+// Plain data, typed where the policies hand it to the glue (policies/shared/precheck.ts
+// checks it against PrecheckRule): the analysis states the conditions, it does not
+// depend on the pre-check's contract.
+export const CLEAN_OBJECT_RULES = [
   { key: "hostNetwork", types: ["boolean", "null"] },
   { key: "containers", types: ["array", "null"], elements: ["object"], requiredKey: "name", maxElements: MAX_CHECKED_CONTAINERS, role: "scope-list" },
   { key: "initContainers", types: ["array", "null"], elements: ["object"], requiredKey: "name", maxElements: MAX_CHECKED_CONTAINERS, role: "scope-list" },
@@ -68,7 +57,7 @@ export const CLEAN_OBJECT_RULES: readonly CleanKeyRule[] = [
   { key: "port", types: ["port", "string"], role: "reference" },
   { key: "host", types: ["string", "null"], scan: true },
   { key: SKIP_CONTAINERS_ANNOTATION, types: [] },
-];
+] as const;
 
 export const LOOPBACK_TRIGGERS: readonly string[] = ["127", "177", "0x", "::", "localhost", "loopback", "ip6-", "$", "%"];
 
