@@ -441,7 +441,7 @@ ${
           (local.set $c (i32.load8_u (local.get $p)))
           (if (i32.eq (local.get $c) (i32.const 117)) ;; \\uXXXX
             (then
-              ;; an escape in a scanned string could spell a trigger: one
+              ;; an escape in a scanned string could spell a trigger: count it as one
               (if (local.get $scan)
                 (then
                   (if (global.get $pc_armed) (then (return (i32.const 0))))
@@ -585,7 +585,8 @@ ${
     (i32.div_u (i32.sub (local.get $r) (i32.add (global.get $pc) (call $pc_word (i32.const 11)))) (i32.const 16)))
 
   ;; The pre-check proper: 1 when the bytes are one well-formed JSON object that
-  ;; satisfies every rule and whose scanned strings hold no trigger. One pass, no
+  ;; satisfies every rule and whose scanned strings hold no trigger (or that has no
+  ;; member arming triggers, when some rule arms them). One pass, no
   ;; recursion (an explicit frame stack bounded by the table's maxDepth).
   ;; Type bits: 1 object, 2 empty object, 4 array, 8 string, 16 number, 32 port, 64 boolean, 128 null.
   ;; A frame (8 bytes per depth): kind (1 object, 2 array), flags (1 no keys allowed,

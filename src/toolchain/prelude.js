@@ -262,6 +262,8 @@
       u8(r.scan ? 1 : 0); u8(typeMask(r.types, r.key));
       u8(typeMask(r.elements, r.key + " elements")); u8(role(r));
       u16(ruleId(r.requiredKey, "required key"));
+      // 16 bytes per rule: key offset, key length, depth, scan, types, element types, role,
+      // required key, element limit, arms triggers, one unused byte.
       u16(maxElements(r)); u8(r.armsTriggers === true ? 1 : 0); u8(0);
       at += keys[i].length;
     });
