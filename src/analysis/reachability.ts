@@ -203,8 +203,11 @@ const FIX_HINT: Record<ProbeTarget["handler"], string> = {
   grpc: "a grpc probe always dials the pod IP: bind a non-loopback address, or replace the probe with an exec probe using grpc_health_probe against the loopback address",
 };
 
-/** Findings for one probe target given the pod's binds. Constant time per probe. */
-export function judgeTarget(target: ProbeTarget, spec: PodSpec, byPort: ReadonlyMap<number, PortBinds>, workload: WorkloadRef): Finding | null {
+/**
+ * Findings for one probe target given the pod's binds, which it asks for only when
+ * the probe dials a resolved port on the pod (or node) IP. Constant time per probe.
+ */
+export function judgeTarget(target: ProbeTarget, spec: PodSpec, podBinds: () => ReadonlyMap<number, PortBinds>, workload: WorkloadRef): Finding | null {
   if (target.port === null) {
     const name = clip(String(target.portSpec));
     return {
@@ -229,7 +232,7 @@ export function judgeTarget(target: ProbeTarget, spec: PodSpec, byPort: Readonly
       fix: `${FIX_HINT[target.handler]}; remove "host" to probe the pod IP`,
     };
   }
-  const binds = byPort.get(target.port);
+  const binds = podBinds().get(target.port);
   if (!binds || !binds.loopbackOnly) return null;
   const listed = listedBinds(binds, target.container);
   const dialed = hostNetwork ? "the node IP (hostNetwork)" : "the pod IP";
@@ -327,13 +330,6 @@ export function checkWorkload(object: unknown, options: AnalysisOptions = DEFAUL
   return { workload: template.workload, findings, malformed, optOut, skipped };
 }
 
-const NO_BINDS: ReadonlyMap<number, PortBinds> = new Map();
-
-/** Whether judging the target reads the pod's binds (a resolved port the kubelet dials on the pod or node IP). */
-function readsBinds(target: ProbeTarget): boolean {
-  return target.port !== null && (target.host === undefined || target.handler === "grpc");
-}
-
 function templateFindings(template: PodTemplate, options: AnalysisOptions, advice: string | undefined): Finding[] {
   const findings: Finding[] = [];
   const targets = probeTargets(template.spec, template.kubeletProbes);
@@ -342,11 +338,11 @@ function templateFindings(template: PodTemplate, options: AnalysisOptions, advic
   // pre-check relies on this (a loopback address in such a pod's commands changes
   // nothing), see clean-object.ts.
   let byPort: ReadonlyMap<number, PortBinds> | null = null;
+  const podBinds = () => (byPort ??= podBindsByPort(template.spec, options));
   for (let i = 0; i < targets.length; i++) {
     const target = targets[i]!;
     if (!inScope(target.container, options)) continue;
-    if (byPort === null && readsBinds(target)) byPort = podBindsByPort(template.spec, options);
-    const f = judgeTarget(target, template.spec, byPort ?? NO_BINDS, template.workload);
+    const f = judgeTarget(target, template.spec, podBinds, template.workload);
     if (f) {
       if (advice !== undefined && f.reason !== "unresolvable-port-name") f.advice = advice;
       findings.push(f);

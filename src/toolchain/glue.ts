@@ -394,6 +394,13 @@ ${
   ;; the closing quote, or 0 when the string is not well-formed (or, when $scan is
   ;; set, when its text contains a trigger). Sets $pc_key_escaped: 1 for simple
   ;; escapes, 2 for \\u escapes.
+  ;; A trigger in a scanned string: 1 = the scan fails (triggers are armed); else it
+  ;; taints the scan (an arming key seen later fails it) and the caller stops scanning.
+  (func $pc_trigger (result i32)
+    (if (global.get $pc_armed) (then (return (i32.const 1))))
+    (global.set $pc_tainted (i32.const 1))
+    (i32.const 0))
+
   (func $pc_string (param $p i32) (param $end i32) (param $scan i32) (result i32)
     (local $c i32) (local $st i32) (local $digits i32) (local $colons i32) (local $n i32) (local $lo i32) (local $hi i32)
     (local $dfa i32) (local $accept i32) (local $transparent i32)
@@ -444,8 +451,7 @@ ${
               ;; an escape in a scanned string could spell a trigger: count it as one
               (if (local.get $scan)
                 (then
-                  (if (global.get $pc_armed) (then (return (i32.const 0))))
-                  (global.set $pc_tainted (i32.const 1))
+                  (if (call $pc_trigger) (then (return (i32.const 0))))
                   (local.set $scan (i32.const 0))))
               (if (i32.gt_u (i32.add (local.get $p) (i32.const 5)) (local.get $end)) (then (return (i32.const 0))))
               (if (i32.eqz (i32.and (i32.and (call $pc_is_hex (i32.load8_u offset=1 (local.get $p))) (call $pc_is_hex (i32.load8_u offset=2 (local.get $p))))
@@ -499,11 +505,10 @@ ${
                 (then
                   (local.set $st (i32.load8_u (i32.add (local.get $dfa) (i32.add (i32.shl (local.get $st) (i32.const 8)) (local.get $c)))))
                   (if (i32.load8_u (i32.add (local.get $accept) (local.get $st))) (then (local.set $st (i32.const -1))))))
-              ;; a trigger: fall back if armed, else taint the scan and read the rest plainly
+              ;; a trigger: the rest of the string is read plainly
               (if (i32.lt_s (local.get $st) (i32.const 0))
                 (then
-                  (if (global.get $pc_armed) (then (return (i32.const 0))))
-                  (global.set $pc_tainted (i32.const 1))
+                  (if (call $pc_trigger) (then (return (i32.const 0))))
                   (local.set $scan (i32.const 0))))))))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $next))
