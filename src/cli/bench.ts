@@ -226,6 +226,8 @@ request missed the deadline or an answer was over the limit.`,
     const policyDir = resolve(values.policy);
     if (!existsSync(join(policyDir, "policy.ts"))) throw new UsageError(`${values.policy} is not a policy folder`);
     const settings = readSettings(values);
+    // Checked before minutes of measuring, not after them.
+    if (values.mix !== undefined && values.mix !== "none" && !existsSync(values.mix)) throw new UsageError(`--mix ${values.mix}: no such file or folder`);
     const requests: { label: string; request: unknown }[] = [];
     // Default traffic: the broken seed case, and the clean requests a cluster mostly sends
     // (bench/requests: a GitOps Deployment CREATE and UPDATE, a ReplicaSet-created Pod).
@@ -289,7 +291,6 @@ request missed the deadline or an answer was over the limit.`,
 
     // The traffic mix: real workloads (../shared/corpus when present, or --mix DIR) and the policy's violating test_data.
     const mixDir = values.mix ?? (existsSync(DEFAULT_MIX_DIR) ? DEFAULT_MIX_DIR : undefined);
-    if (values.mix !== undefined && !existsSync(values.mix)) throw new UsageError(`--mix ${values.mix}: no such file or folder`);
     if (mixDir === undefined) console.log(`
 traffic mix skipped: no ${DEFAULT_MIX_DIR} (--mix DIR reads workloads from a folder of manifests)`);
     else if (values.mix !== "none") {

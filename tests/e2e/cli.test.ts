@@ -95,6 +95,16 @@ describe("flags", () => {
   });
 });
 
+describe("bench", () => {
+  // It used to measure every module for minutes and only then say the folder was missing.
+  it("a missing --mix folder is a usage error before anything is built or measured", () => {
+    const r = runCli(["bench", "--mix", "/nonexistent/mix-folder", "--engine", "node", "--iterations", "1"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--mix \/nonexistent\/mix-folder: no such file or folder/);
+    expect(r.stderr).not.toMatch(/building|evaluations/);
+  });
+});
+
 describe("--help", () => {
   it.each(["build", "run", "audit", "push", "pull", "publish", "scaffold", "bench", "version"])("%s --help shows usage and examples", (command) => {
     const r = runCli([command, "--help"]);
