@@ -104,24 +104,52 @@ interface Measurement {
 }
 
 /** Thrown when a run hits the deadline: the row says so instead of timings. */
-class DeadlineHit extends Error {}
 
-async function measure(engine: Engine, variant: Variant, action: "validate" | "validate-settings", stdin: Uint8Array, iterations: number, timeoutSeconds: number | null): Promise<{ total: Stats; start: Stats }> {
-  const bytes = new Uint8Array(readFileSync(variant.path));
-  const module = engine === "node" ? await compileModule(bytes) : null;
-  const once = (): Promise<WasiResult & { interrupted?: boolean }> => (module ? runWasi(module, action, stdin) : runWasmtime(bytes, action, stdin, { timeoutSeconds }));
+/**
+ * Every variant on one input, in turns: evaluation i of each variant runs before
+ * evaluation i + 1 of any, starting with a different variant each round, so a
+ * slow or fast stretch of the machine (frequency, a neighbour's load) falls on
+ * all of them alike and their ratios hold. Measured one after the other, the
+ * same modules' wasmtime ratio moved between 1.3× and 3.6× from run to run.
+ * A variant that hits the deadline stops there and is reported as such.
+ */
+async function measureInTurns(
+  engine: Engine,
+  variants: readonly Variant[],
+  action: "validate" | "validate-settings",
+  stdin: Uint8Array,
+  iterations: number,
+  timeoutSeconds: number | null,
+): Promise<({ total: Stats; start: Stats } | "deadline")[]> {
+  const runners = await Promise.all(
+    variants.map(async (variant) => {
+      const bytes = new Uint8Array(readFileSync(variant.path));
+      const module = engine === "node" ? await compileModule(bytes) : null;
+      return {
+        variant,
+        once: (): Promise<WasiResult & { interrupted?: boolean }> => (module ? runWasi(module, action, stdin) : runWasmtime(bytes, action, stdin, { timeoutSeconds })),
+        totals: [] as number[],
+        starts: [] as number[],
+        deadline: false,
+      };
+    }),
+  );
   const warmup = Math.min(20, Math.max(3, Math.floor(iterations / 10)));
-  const totals: number[] = [];
-  const starts: number[] = [];
-  for (let i = 0; i < warmup + iterations; i++) {
-    const r = await once();
-    if (r.interrupted) throw new DeadlineHit();
-    if (r.exitCode !== 0) throw new Error(`${variant.label}: ${action} failed: ${r.trap ?? r.stderr}`);
-    if (i < warmup) continue;
-    totals.push(r.instantiateMs + r.startMs);
-    starts.push(r.startMs);
-  }
-  return { total: stats(totals), start: stats(starts) };
+  for (let i = 0; i < warmup + iterations; i++)
+    for (let k = 0; k < runners.length; k++) {
+      const runner = runners[(i + k) % runners.length]!;
+      if (runner.deadline) continue;
+      const r = await runner.once();
+      if (r.interrupted) {
+        runner.deadline = true;
+        continue;
+      }
+      if (r.exitCode !== 0) throw new Error(`${runner.variant.label}: ${action} failed: ${r.trap ?? r.stderr}`);
+      if (i < warmup) continue;
+      runner.totals.push(r.instantiateMs + r.startMs);
+      runner.starts.push(r.startMs);
+    }
+  return runners.map((r) => (r.deadline ? "deadline" : { total: stats(r.totals), start: stats(r.starts) }));
 }
 
 const fmt = (n: number) => n.toFixed(3).padStart(8);
@@ -140,7 +168,8 @@ Builds (cached in .cache/bench/) three modules with the same toolchain: the
 policy, the same policy in Javy semantics (top level run in every _start), and
 the floor (the protocol layer with an empty policy). Then, in this one process,
 evaluates each request N times per module with a fresh instance per evaluation,
-as policy-server does, and prints min / median / p90 in milliseconds of
+as policy-server does, the three modules taking turns (so machine noise hits
+them alike and the ratios hold), and prints min / median / p90 in milliseconds of
   total   instantiate + _start (what node:wasi costs end to end)
   _start  the evaluation itself (policy-server instantiates from a pre-built
           image, so per request it pays essentially this)
@@ -248,23 +277,25 @@ request missed the deadline or an answer was over the limit.`,
       const validateInput = new TextEncoder().encode(JSON.stringify({ request: req.request, settings }));
       const settingsInput = new TextEncoder().encode(JSON.stringify(settings));
       console.error(`request ${req.label}: ${(validateInput.length / 1024).toFixed(1)} KiB on stdin`);
-      for (const engine of engines)
-        for (const v of variants) {
-          console.error(`  ${engine}: ${v.label}: ${iterations} evaluations…`);
-          for (const [phase, input] of [["validate-settings", settingsInput], ["validate", validateInput]] as const) {
+      for (const engine of engines) {
+        console.error(`  ${engine}: ${variants.length} modules in turns, ${iterations} evaluations each…`);
+        for (const [phase, input] of [["validate-settings", settingsInput], ["validate", validateInput]] as const) {
+          let measured: Awaited<ReturnType<typeof measureInTurns>>;
+          try {
+            measured = await measureInTurns(engine, variants, phase, input, iterations, timeoutSeconds);
+          } catch (e) {
+            engineError(e);
+          }
+          for (let k = 0; k < variants.length; k++) {
+            const v = variants[k]!;
+            const m = measured[k]!;
             const row = { engine, variant: v.label, request: req.label, phase };
-            try {
-              const measured = await measure(engine, v, phase, input, iterations, timeoutSeconds);
-              const fuel = engine === "wasmtime" && phase === "validate" ? ((await runWasmtime(new Uint8Array(readFileSync(v.path)), phase, input, { fuel: true })).fuel ?? undefined) : undefined;
-              results.push({ ...row, ...measured, ...(fuel === undefined ? {} : { fuel }) });
-            } catch (e) {
-              if (!(e instanceof DeadlineHit)) engineError(e);
-              const none = { min: NaN, median: NaN, p90: NaN };
-              const fuel = (await runWasmtime(new Uint8Array(readFileSync(v.path)), phase, input, { fuel: true })).fuel ?? undefined;
-              results.push({ ...row, total: none, start: none, deadline: true, ...(fuel === undefined ? {} : { fuel }) });
-            }
+            const fuel = engine === "wasmtime" && (phase === "validate" || m === "deadline") ? ((await runWasmtime(new Uint8Array(readFileSync(v.path)), phase, input, { fuel: true })).fuel ?? undefined) : undefined;
+            const none = { min: NaN, median: NaN, p90: NaN };
+            results.push({ ...row, ...(m === "deadline" ? { total: none, start: none, deadline: true } : m), ...(fuel === undefined ? {} : { fuel }) });
           }
         }
+      }
     }
 
     const width = Math.max(...variants.map((v) => v.label.length));
@@ -273,7 +304,9 @@ request missed the deadline or an answer was over the limit.`,
       for (const engine of engines) {
         console.log(`\n${req.label} — ${engine === "wasmtime" ? `wasmtime ${WASMTIME_VERSION}` : "node:wasi"}`);
         console.log(`  ${"module".padEnd(width)}  ${"phase".padEnd(17)}  ${"total min".padStart(9)} ${"median".padStart(8)} ${"p90".padStart(8)}   ${"_start min".padStart(10)} ${"median".padStart(8)} ${"p90".padStart(8)}${engine === "wasmtime" ? "   wasm instructions" : ""}`);
-        for (const m of results.filter((r) => r.request === req.label && r.engine === engine)) {
+        // One module's rows together, as before the modules took turns.
+        const rows = variants.flatMap((v) => results.filter((r) => r.request === req.label && r.engine === engine && r.variant === v.label));
+        for (const m of rows) {
           const times = m.deadline
             ? `${`hit the ${timeoutSeconds} s deadline: policy-server answers 500`.padEnd(56)}`
             : `${fmt(m.total.min).padStart(9)} ${fmt(m.total.median)} ${fmt(m.total.p90)}   ${fmt(m.start.min).padStart(10)} ${fmt(m.start.median)} ${fmt(m.start.p90)}`;
