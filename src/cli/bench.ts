@@ -103,7 +103,8 @@ interface Measurement {
   deadline?: boolean;
 }
 
-/** Thrown when a run hits the deadline: the row says so instead of timings. */
+/** A variant's timings on one input, or "deadline" when a run hit it (the row says so instead). */
+type TurnResult = { total: Stats; start: Stats } | "deadline";
 
 /**
  * Every variant on one input, in turns: evaluation i of each variant runs before
@@ -120,7 +121,7 @@ async function measureInTurns(
   stdin: Uint8Array,
   iterations: number,
   timeoutSeconds: number | null,
-): Promise<({ total: Stats; start: Stats } | "deadline")[]> {
+): Promise<TurnResult[]> {
   const runners = await Promise.all(
     variants.map(async (variant) => {
       const bytes = new Uint8Array(readFileSync(variant.path));
@@ -284,7 +285,7 @@ request missed the deadline or an answer was over the limit.`,
           // compared with the policy) runs on its own after them: among the three, whichever module
           // followed it more often would run with colder caches and look slower.
           const [policy, javy, floor] = variants as [Variant, Variant, Variant];
-          let measured: Awaited<ReturnType<typeof measureInTurns>>;
+          let measured: TurnResult[];
           try {
             const [p, f] = await measureInTurns(engine, [policy, floor], phase, input, iterations, timeoutSeconds);
             const [j] = await measureInTurns(engine, [javy], phase, input, iterations, timeoutSeconds);
