@@ -19,6 +19,7 @@ import { podTemplateOf } from "../analysis/workload.js";
 import type { Engine } from "../toolchain/evaluate.js";
 import { compileModule, runWasi } from "../toolchain/wasi-runner.js";
 import { runWasmtime } from "../toolchain/wasmtime-runner.js";
+import { inTurns } from "./turns.js";
 
 export interface MixRequest {
   label: string;
@@ -69,18 +70,16 @@ async function measureOne(engine: Engine, policy: Uint8Array, policyModule: WebA
     const ratio = p.fuel! / f.fuel!;
     return { verdict: verdict(p.stdout), ratio, native: ratio < 0.2 };
   }
-  const ps: number[] = [];
-  const fs: number[] = [];
   let answer: Uint8Array = new Uint8Array();
-  for (let i = 0; i < iterations + 2; i++) {
-    const p = await runWasi(policyModule, "validate", stdin);
-    const f = await runWasi(floorModule, "validate", stdin);
-    if (p.exitCode !== 0 || f.exitCode !== 0) throw new Error(`a run failed: ${p.stderr.toString() || f.stderr.toString()}`);
-    answer = p.stdout;
-    if (i < 2) continue; // warm-up
-    ps.push(p.startMs);
-    fs.push(f.startMs);
-  }
+  const run = (module: WebAssembly.Module, isPolicy: boolean) => async (): Promise<number> => {
+    const r = await runWasi(module, "validate", stdin);
+    if (r.exitCode !== 0) throw new Error(`a run failed: ${r.stderr.toString()}`);
+    if (isPolicy) answer = r.stdout;
+    return r.startMs;
+  };
+  const [policyRuns, floorRuns] = await inTurns([run(policyModule, true), run(floorModule, false)], iterations, 2);
+  const ps = policyRuns!.results;
+  const fs = floorRuns!.results;
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
   const ratio = median(ps) / median(fs);
   return { verdict: verdict(answer), ratio, native: ratio < 0.2 };

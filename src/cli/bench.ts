@@ -18,6 +18,7 @@ import { runWasmtime, WASMTIME_VERSION } from "../toolchain/wasmtime-runner.js";
 import { sourceHash } from "../toolchain/source-hash.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
 import { benchMix, trafficMix } from "./bench-mix.js";
+import { inTurns } from "./turns.js";
 import { fleetYaml } from "./fleet.js";
 import { engineError, parseEngine, parseTimeout, readSettings } from "./run.js";
 import { MAX_REQUEST_BYTES, SHAPES, shapeCase } from "./worst-case.js";
@@ -106,14 +107,7 @@ interface Measurement {
 /** A variant's timings on one input, or "deadline" when a run hit it (the row says so instead). */
 type TurnResult = { total: Stats; start: Stats } | "deadline";
 
-/**
- * Every variant on one input, in turns: evaluation i of each variant runs before
- * evaluation i + 1 of any, starting with a different variant each round, so a
- * slow or fast stretch of the machine (frequency, a neighbour's load) falls on
- * all of them alike and their ratios hold. Measured one after the other, the
- * same modules' wasmtime ratio moved between 1.3× and 3.6× from run to run.
- * A variant that hits the deadline stops there and is reported as such.
- */
+/** Every variant on one input, in turns (turns.ts); a variant that hits the deadline stops there. */
 async function measureInTurns(
   engine: Engine,
   variants: readonly Variant[],
@@ -122,35 +116,22 @@ async function measureInTurns(
   iterations: number,
   timeoutSeconds: number | null,
 ): Promise<TurnResult[]> {
-  const runners = await Promise.all(
+  const runs = await Promise.all(
     variants.map(async (variant) => {
       const bytes = new Uint8Array(readFileSync(variant.path));
       const module = engine === "node" ? await compileModule(bytes) : null;
-      return {
-        variant,
-        once: (): Promise<WasiResult & { interrupted?: boolean }> => (module ? runWasi(module, action, stdin) : runWasmtime(bytes, action, stdin, { timeoutSeconds })),
-        totals: [] as number[],
-        starts: [] as number[],
-        deadline: false,
+      return async (): Promise<{ total: number; start: number } | "stop"> => {
+        const r: WasiResult & { interrupted?: boolean } = module ? await runWasi(module, action, stdin) : await runWasmtime(bytes, action, stdin, { timeoutSeconds });
+        if (r.interrupted) return "stop";
+        if (r.exitCode !== 0) throw new Error(`${variant.label}: ${action} failed: ${r.trap ?? r.stderr}`);
+        return { total: r.instantiateMs + r.startMs, start: r.startMs };
       };
     }),
   );
   const warmup = Math.min(20, Math.max(3, Math.floor(iterations / 10)));
-  for (let i = 0; i < warmup + iterations; i++)
-    for (let k = 0; k < runners.length; k++) {
-      const runner = runners[(i + k) % runners.length]!;
-      if (runner.deadline) continue;
-      const r = await runner.once();
-      if (r.interrupted) {
-        runner.deadline = true;
-        continue;
-      }
-      if (r.exitCode !== 0) throw new Error(`${runner.variant.label}: ${action} failed: ${r.trap ?? r.stderr}`);
-      if (i < warmup) continue;
-      runner.totals.push(r.instantiateMs + r.startMs);
-      runner.starts.push(r.startMs);
-    }
-  return runners.map((r) => (r.deadline ? "deadline" : { total: stats(r.totals), start: stats(r.starts) }));
+  return (await inTurns(runs, iterations, warmup)).map(({ results, stopped }) =>
+    stopped ? "deadline" : { total: stats(results.map((r) => r.total)), start: stats(results.map((r) => r.start)) },
+  );
 }
 
 const fmt = (n: number) => n.toFixed(3).padStart(8);
