@@ -254,6 +254,8 @@ request missed the deadline or an answer was over the limit.`,
     if (!values["request-path"]) requests.push({ label: "generated 1 MB StatefulSet", request: largeWorkloadRequest() });
 
     const variants = await buildVariants(policyDir, (s) => console.error(s));
+    // buildVariants' order: the policy, its Javy-semantics build, the floor.
+    const [policyVariant, javyVariant, floorVariant] = variants as [Variant, Variant, Variant];
     const results: Measurement[] = [];
     for (const req of requests) {
       const validateInput = new TextEncoder().encode(JSON.stringify({ request: req.request, settings }));
@@ -265,11 +267,10 @@ request missed the deadline or an answer was over the limit.`,
           // The policy and the floor take turns; the Javy-semantics build (10–100× slower, only
           // compared with the policy) runs on its own after them: among the three, whichever module
           // followed it more often would run with colder caches and look slower.
-          const [policy, javy, floor] = variants as [Variant, Variant, Variant];
           let measured: TurnResult[];
           try {
-            const [p, f] = await measureInTurns(engine, [policy, floor], phase, input, iterations, timeoutSeconds);
-            const [j] = await measureInTurns(engine, [javy], phase, input, iterations, timeoutSeconds);
+            const [p, f] = await measureInTurns(engine, [policyVariant, floorVariant], phase, input, iterations, timeoutSeconds);
+            const [j] = await measureInTurns(engine, [javyVariant], phase, input, iterations, timeoutSeconds);
             measured = [p!, j!, f!];
           } catch (e) {
             engineError(e);
@@ -301,9 +302,9 @@ request missed the deadline or an answer was over the limit.`,
           console.log(`  ${m.variant.padEnd(width)}  ${m.phase.padEnd(17)}  ${times}${m.fuel === undefined ? "" : `   ${m.fuel.toLocaleString("en-US").padStart(17)}`}`);
         }
         const median = (label: string) => results.find((r) => r.request === req.label && r.engine === engine && r.variant === label && r.phase === "validate")!.start.median;
-        const [policy, javy, floor] = variants.map((v) => median(v.label)) as [number, number, number];
+        const [policy, javy, floor] = [median(policyVariant.label), median(javyVariant.label), median(floorVariant.label)];
         const fuelOf = (label: string) => results.find((r) => r.request === req.label && r.engine === engine && r.variant === label && r.phase === "validate")?.fuel;
-        const [policyFuel, floorFuel] = [fuelOf(variants[0]!.label), fuelOf(variants[2]!.label)];
+        const [policyFuel, floorFuel] = [fuelOf(policyVariant.label), fuelOf(floorVariant.label)];
         const instructions = policyFuel !== undefined && floorFuel !== undefined ? `; wasm instructions policy / floor = ${(policyFuel / floorFuel).toFixed(2)}×` : "";
         console.log(`  ratios (validate _start median): policy / floor = ${(policy / floor).toFixed(2)}×, javy semantics / policy = ${(javy / policy).toFixed(2)}×${instructions}`);
       }
