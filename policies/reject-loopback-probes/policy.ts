@@ -5,7 +5,7 @@
 import { describeWorkload, findingRecordsJson, summarizeFindings, type AnalysisOptions } from "../../src/analysis/reachability.js";
 import { judgeAdmission } from "../../src/analysis/update.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
-import { declareCleanRequestPrecheck } from "../shared/precheck.js";
+import { declareCleanRequestPrecheck, withPrecheckFacts } from "../shared/precheck.js";
 import { declareAnalysisWorkBudget } from "../shared/work-budget.js";
 import { accept, reject } from "../../src/kubewarden/protocol.js";
 import { describeOptOut } from "../../src/analysis/opt-out.js";
@@ -17,7 +17,7 @@ import validateSchema from "./settings.validate.generated.js";
 definePolicy<AnalysisOptions>({
   parseSettings: settingsParser(validateSchema as SchemaValidator, (s: RejectLoopbackProbesSettings) => analysisOptions(s)),
   validate(request, options) {
-    const judgement = judgeAdmission(request.operation, request.object, request.oldObject, options);
+    const judgement = judgeAdmission(request.operation, request.object, request.oldObject, withPrecheckFacts(options));
     if (judgement.kind === "none") return accept(judgement.note ? { warnings: [judgement.note] } : {});
     if (judgement.kind === "malformed")
       return reject(`${describeWorkload(judgement.workload)}: cannot check the probes of a malformed object: ${judgement.malformed.join("; ")}`, { code: 400 });

@@ -14,7 +14,7 @@ import { clipWarnings, listLines, MAX_ANSWER_BYTES, plural } from "../../src/kub
 import type { JsonEdit } from "../../src/kubewarden/json-text.js";
 import { answerBytes, definePolicy } from "../../src/kubewarden/policy.js";
 import { accept, mutate, RawJson, type ValidationResponse } from "../../src/kubewarden/protocol.js";
-import { declareCleanRequestPrecheck } from "../shared/precheck.js";
+import { declareCleanRequestPrecheck, withPrecheckFacts } from "../shared/precheck.js";
 import { declareAnalysisWorkBudget } from "../shared/work-budget.js";
 import { analysisOptions, settingsParser, type SchemaValidator } from "../shared/settings.js";
 import type { RewriteLoopbackProbesSettings } from "./settings.generated.js";
@@ -66,7 +66,7 @@ definePolicy<Options>({
     rewrite: { strategy: s.strategy ?? "exec", images: { withShell: s.imagesWithShell ?? [], withoutShell: s.imagesWithoutShell ?? [] } },
   })),
   validate(request, options, context) {
-    const judgement = judgeAdmission(request.operation, request.object, request.oldObject, options.analysis);
+    const judgement = judgeAdmission(request.operation, request.object, request.oldObject, withPrecheckFacts(options.analysis));
     if (judgement.kind === "none") return accepted(judgement.note ? [judgement.note] : []);
     // Malformed objects are left alone (the API server rejects them anyway); say why.
     if (judgement.kind === "malformed") return accepted([`${describeWorkload(judgement.workload)}: not rewritten, malformed object: ${judgement.malformed.join("; ")}`]);

@@ -28,6 +28,9 @@
  *   (`1'2'7`). Binds matter only to a probe that dials a port, and the analysis
  *   reads no binds at all without one (templateFindings), so a job's
  *   `--listen-address=127.0.0.1:8080` changes nothing.
+ * The rules other than the triggers are relied on alone too: when every rule held
+ * and only trigger text sent a request to JS, the policies tell the analysis that
+ * the types are verified (`typesVerified`) and it skips podSpecShapeProblems.
  * Keep this in step with shape.ts, probes.ts, listeners.ts and host.ts: the
  * differential tests (pre-check on vs off) fail when it is not.
  */

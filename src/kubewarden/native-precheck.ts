@@ -78,10 +78,23 @@ export interface NativePrecheck {
 }
 
 declare const __lpp_declarePrecheck: ((config: NativePrecheck) => boolean) | undefined;
+declare const __lpp_precheckRulesHeld: (() => boolean) | undefined;
 
 /** Install the pre-check (at build time, before the snapshot). False when the glue has none (or it is built off). */
 export function declareNativePrecheck(config: NativePrecheck): boolean {
   return typeof __lpp_declarePrecheck === "function" ? __lpp_declarePrecheck(config) : false;
+}
+
+/**
+ * Did this request's pre-check find every rule satisfied, and send the request
+ * to JS only because a scanned string held trigger text? Then the JS may rely on
+ * what the rules say (the types, required keys, resolvable references), never on
+ * the absence of triggers. False wherever no pre-check ran (other actions,
+ * settings other than the default, a Javy build, `nativePrecheck: false`), so
+ * relying on it only ever skips work the JS would find nothing in.
+ */
+export function precheckRulesHeld(): boolean {
+  return typeof __lpp_precheckRulesHeld === "function" && __lpp_precheckRulesHeld();
 }
 
 /**

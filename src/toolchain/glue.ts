@@ -99,6 +99,7 @@ export const HOST_FUNCTIONS = {
   hostCall: "__lpp_host_h",
   installPrecheck: "__lpp_host_p",
   stdinLength: "__lpp_host_n",
+  precheckVerdict: "__lpp_host_v",
   workBudget: "__lpp_host_t",
 } as const;
 
@@ -283,9 +284,15 @@ ${
   (global $pc_key_escaped (mut i32) (i32.const 0))
   ;; Triggers count only once a member whose rule arms them is present (header word 15
   ;; says whether they count from the start): a trigger seen before that taints the
-  ;; scan, and an arming key after a taint falls back, as does a trigger after arming.
+  ;; scan, and an arming key after a taint makes it count, as does a trigger after arming.
   (global $pc_armed (mut i32) (i32.const 0))
   (global $pc_tainted (mut i32) (i32.const 0))
+  ;; A trigger counted (armed): the request goes to JS, but the scan reads on, so
+  ;; that JS can still learn that every rule held (see $pc_rules_held).
+  (global $pc_triggered (mut i32) (i32.const 0))
+  ;; This request's scan found every rule satisfied and sent it to JS only for
+  ;; trigger text: what JS may rely on (precheckVerdict(), the "v" host function).
+  (global $pc_rules_held (mut i32) (i32.const 0))
   ;; Named references (rule roles, see native-precheck.ts): inside one scope object
   ;; (an element of a scope-list array), the names its name list declares and the
   ;; references made below it, as (address, length) pairs of raw string bytes.
@@ -394,12 +401,13 @@ ${
   ;; the closing quote, or 0 when the string is not well-formed (or, when $scan is
   ;; set, when its text contains a trigger). Sets $pc_key_escaped: 1 for simple
   ;; escapes, 2 for \\u escapes.
-  ;; A trigger in a scanned string: 1 = the scan fails (triggers are armed); else it
-  ;; taints the scan (an arming key seen later fails it) and the caller stops scanning.
-  (func $pc_trigger (result i32)
-    (if (global.get $pc_armed) (then (return (i32.const 1))))
-    (global.set $pc_tainted (i32.const 1))
-    (i32.const 0))
+  ;; A trigger in a scanned string: it counts when triggers are armed (an arming key
+  ;; seen later makes it count too), and it taints the scan either way: the caller
+  ;; stops scanning this string, later strings are read plainly, and the rules are
+  ;; still checked to the end.
+  (func $pc_trigger
+    (if (global.get $pc_armed) (then (global.set $pc_triggered (i32.const 1))))
+    (global.set $pc_tainted (i32.const 1)))
 
   (func $pc_string (param $p i32) (param $end i32) (param $scan i32) (result i32)
     (local $c i32) (local $st i32) (local $digits i32) (local $colons i32) (local $n i32) (local $lo i32) (local $hi i32)
@@ -451,7 +459,7 @@ ${
               ;; an escape in a scanned string could spell a trigger: count it as one
               (if (local.get $scan)
                 (then
-                  (if (call $pc_trigger) (then (return (i32.const 0))))
+                  (call $pc_trigger)
                   (local.set $scan (i32.const 0))))
               (if (i32.gt_u (i32.add (local.get $p) (i32.const 5)) (local.get $end)) (then (return (i32.const 0))))
               (if (i32.eqz (i32.and (i32.and (call $pc_is_hex (i32.load8_u offset=1 (local.get $p))) (call $pc_is_hex (i32.load8_u offset=2 (local.get $p))))
@@ -508,7 +516,7 @@ ${
               ;; a trigger: the rest of the string is read plainly
               (if (i32.lt_s (local.get $st) (i32.const 0))
                 (then
-                  (if (call $pc_trigger) (then (return (i32.const 0))))
+                  (call $pc_trigger)
                   (local.set $scan (i32.const 0))))))))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $next))
@@ -590,8 +598,9 @@ ${
     (i32.div_u (i32.sub (local.get $r) (i32.add (global.get $pc) (call $pc_word (i32.const 11)))) (i32.const 16)))
 
   ;; The pre-check proper: 1 when the bytes are one well-formed JSON object that
-  ;; satisfies every rule and whose scanned strings hold no trigger (or that has no
-  ;; member arming triggers, when some rule arms them). One pass, no
+  ;; satisfies every rule; $pc_triggered then says whether a scanned string held
+  ;; trigger text that counts (in an input with a member arming triggers, when some
+  ;; rule arms them). One pass, no
   ;; recursion (an explicit frame stack bounded by the table's maxDepth).
   ;; Type bits: 1 object, 2 empty object, 4 array, 8 string, 16 number, 32 port, 64 boolean, 128 null.
   ;; A frame (8 bytes per depth): kind (1 object, 2 array), flags (1 no keys allowed,
@@ -606,6 +615,7 @@ ${
     (global.set $pc_scope (i32.const 0))
     (global.set $pc_armed (call $pc_word (i32.const 15)))
     (global.set $pc_tainted (i32.const 0))
+    (global.set $pc_triggered (i32.const 0))
     (i64.store (global.get $pc_frames) (i64.const 0))
     (local.set $max (call $pc_word (i32.const 2)))
     (local.set $mask (i32.const 1))
@@ -865,7 +875,7 @@ ${
             (local.set $scan (i32.load8_u offset=6 (local.get $rule)))
             (if (i32.load8_u offset=14 (local.get $rule))
               (then
-                (br_if $fail (global.get $pc_tainted))
+                (if (global.get $pc_tainted) (then (global.set $pc_triggered (i32.const 1))))
                 (global.set $pc_armed (i32.const 1))))
             ;; roles: 1 scope list, 2 name list, 3 name, 4 reference, 5 no references
             (local.set $c (i32.load8_u offset=9 (local.get $rule)))
@@ -908,6 +918,10 @@ ${
     (if (i32.gt_u (global.get $stdin_len) (call $pc_word (i32.const 3))) (then (return (i32.const 0))))
     (if (i32.eqz (call $argv1_is (i32.add (global.get $strings) (i32.const ${validateAction.offset})))) (then (return (i32.const 0))))
     (if (i32.eqz (call $pc_scan (global.get $stdin_buf) (i32.add (global.get $stdin_buf) (global.get $stdin_len)))) (then (return (i32.const 0))))
+    (if (global.get $pc_triggered)
+      (then
+        (global.set $pc_rules_held (i32.const 1))
+        (return (i32.const 0))))
     (call $write_all (i32.const 1) (i32.add (global.get $pc) (call $pc_word (i32.const 0))) (call $pc_word (i32.const 1)))
     (i32.const 1))
 
@@ -984,6 +998,11 @@ ${
 
   ;; stdinLength() → bytes of stdin read natively and not yet handed to JS, or -1
   ;; when the native read did not reach the end (JS then reads the rest itself).
+  ;; precheckVerdict() → 1 when this request's pre-check held every rule and fell
+  ;; back only for trigger text, else 0.
+  (func $host_precheck_verdict (result i32)
+    (call $number (global.get $pc_rules_held)))
+
   (func $host_stdin_length (result i32)
     (if (i32.eqz (global.get $stdin_whole)) (then (return (call $number (i32.const -1)))))
     (call $number (i32.sub (global.get $stdin_len) (global.get $stdin_pos))))
@@ -1290,6 +1309,7 @@ ${
     (if (i32.eq (local.get $which) (i32.const 106)) (then (return (call $host_json_depth (local.get $argv)))))  ;; j
     (if (i32.eq (local.get $which) (i32.const 112)) (then (return (call $host_install_precheck (local.get $argv)))))  ;; p
     (if (i32.eq (local.get $which) (i32.const 110)) (then (return (call $host_stdin_length))))  ;; n
+    (if (i32.eq (local.get $which) (i32.const 118)) (then (return (call $host_precheck_verdict))))  ;; v
     (if (i32.eq (local.get $which) (i32.const 116)) (then (return (call $host_work_budget (local.get $argv)))))  ;; t
 ${hostCalls ? "    (if (i32.eq (local.get $which) (i32.const 104)) (then (return (call $host_hostcall (local.get $argv)))))  ;; h\n" : ""}    (call $qjs_get_undefined))
   ;; --- the engine's clock and entropy (see DETERMINISTIC_DURING_INIT) ---

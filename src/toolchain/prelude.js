@@ -17,9 +17,10 @@
     hostCall: g.__lpp_host_h,
     precheck: g.__lpp_host_p,
     stdinLength: g.__lpp_host_n,
+    precheckVerdict: g.__lpp_host_v,
     workBudget: g.__lpp_host_t,
   };
-  ["r", "w", "d", "e", "a", "x", "j", "h", "p", "n", "t"].forEach(function (k) {
+  ["r", "w", "d", "e", "a", "x", "j", "h", "p", "n", "v", "t"].forEach(function (k) {
     delete g["__lpp_host_" + k];
   });
 
@@ -289,6 +290,11 @@
     if (whole(polls, "polls") === 0) throw new TypeError("work budget: polls must be at least 1");
     var bytes = host.encode(String(answer));
     return host.workBudget(polls, bytes.buffer, bytes.byteOffset, bytes.byteLength, whole(hardNumbers || 0, "hardNumbers")) === 1;
+  };
+  // True when this request's native pre-check found every rule satisfied and sent
+  // the request to JS only for trigger text (src/kubewarden/native-precheck.ts).
+  g.__lpp_precheckRulesHeld = function () {
+    return typeof host.precheckVerdict === "function" && host.precheckVerdict() === 1;
   };
   // The whole of stdin the glue already read, in one exact-size buffer (null when it did not).
   g.__lpp_readStdinWhole = function () {

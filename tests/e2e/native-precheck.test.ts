@@ -355,4 +355,29 @@ describe("native pre-check: fires on clean requests", () => {
       expect(on.fuel! * 5).toBeLessThan(off.fuel!);
     }
   });
+
+  it("tells the JS when every rule held and only loopback text sent the request there: the shape check is skipped", async () => {
+    const broken = JSON.parse(readFileSync(join(ROOT, "policies/reject-loopback-probes/test_data/prometheus-listenlocal-broken.json"), "utf8"));
+    const withTypo = structuredClone(broken);
+    // A wrong type where the rules look (an env name that is a number): the rules fail, so the check runs.
+    withTypo.object.spec.template.spec.containers[1].env[0].name = 5;
+    for (const policy of POLICIES) {
+      const fuel = async (body: unknown) => {
+        const stdin = encoder.encode(JSON.stringify({ request: body, settings: {} }));
+        const on = await runWasmtime(wasmBytes(policy), "validate", stdin, { fuel: true });
+        const off = await runWasmtime(wasmBytes(`${policy}.no-precheck`), "validate", stdin, { fuel: true });
+        expect(decoder.decode(on.stdout)).toBe(decoder.decode(off.stdout));
+        return { answer: decoder.decode(on.stdout), saved: off.fuel! - on.fuel! };
+      };
+      const clean = await fuel(broken);
+      expect(clean.answer).toContain("config-reloader");
+      // Without the pre-check the JS checks the shape (~0.2 M instructions); with it the
+      // glue scans the whole request instead (~0.1 M) and the JS skips the check.
+      expect(clean.saved).toBeGreaterThan(50_000);
+      const typo = await fuel(withTypo);
+      expect(typo.answer).toContain("env[0].name must be a string, got a number");
+      // The scan stopped at the typo and claimed nothing: it costs what it cost before.
+      expect(typo.saved).toBeLessThan(0);
+    }
+  });
 });
