@@ -398,8 +398,8 @@ ${
     (i32.const 1))
 
   ;; A JSON string body starting after its opening quote. Returns the position after
-  ;; the closing quote, or 0 when the string is not well-formed (or, when $scan is
-  ;; set, when its text contains a trigger). Sets $pc_key_escaped: 1 for simple
+  ;; the closing quote, or 0 when the string is not well-formed; trigger text in it,
+  ;; when $scan is set, goes to $pc_trigger. Sets $pc_key_escaped: 1 for simple
   ;; escapes, 2 for \\u escapes.
   ;; A trigger in a scanned string: it counts when triggers are armed (an arming key
   ;; seen later makes it count too), and it taints the scan either way: the caller
