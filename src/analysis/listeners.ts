@@ -21,6 +21,15 @@ export interface Listener {
   source: "arg" | "env";
   /** Listeners of one container read from one value (a URL list gives many) share this number. */
   origin?: number;
+  /** Made on every path the container can take (see Program.certain); only certain binds make findings. */
+  certain: boolean;
+}
+
+/** What one container binds, or why that is unknown. */
+export interface ContainerBinds {
+  listeners: Listener[];
+  /** Set when a work bound stopped the reading (see ContainerPrograms.unread): the binds are unknown. */
+  unread?: string;
 }
 
 export interface ListenerSpecs {
@@ -104,25 +113,33 @@ specIndex(DEFAULT_LISTEN_FLAGS);
  * allocation on this path shows in the admission latency.
  */
 export function containerListeners(container: Container, specs: ListenerSpecs, budget: ExpansionBudget = newBudget()): Listener[] {
+  return containerBinds(container, specs, budget).listeners;
+}
+
+/** containerListeners, with the reason when a work bound left the container's binds unknown (then no listeners). */
+export function containerBinds(container: Container, specs: ListenerSpecs, budget: ExpansionBudget = newBudget()): ContainerBinds {
   const name = typeof container.name === "string" ? container.name : "";
   const image = typeof container.image === "string" ? container.image : "";
   const env = new ContainerEnv(container, budget);
   const flags = specIndex(specs.flags);
   const out: Listener[] = [];
   let nextOrigin = 0;
-  const add = (spec: ListenSpec, setting: string, value: string, source: Listener["source"], portText: string | undefined) => {
+  const add = (spec: ListenSpec, setting: string, value: string, source: Listener["source"], portText: string | undefined, certain: boolean) => {
     const addrs = parseListenValue(value, spec.form);
     const origin = nextOrigin++;
     for (let i = 0; i < addrs.length; i++) {
       const addr = addrs[i]!;
       const port = addr.port ?? (portText !== undefined ? parsePort(portText) : null) ?? defaultPortFor(spec, image);
-      out.push({ container: name, host: addr.host, hostClass: classifyHost(addr.host), port, setting, value, source, origin });
+      out.push({ container: name, host: addr.host, hostClass: classifyHost(addr.host), port, setting, value, source, origin, certain });
     }
   };
 
-  const programs = containerPrograms(container, env);
+  const read = containerPrograms(container, env);
+  if (read.unread !== undefined) return { listeners: [], unread: read.unread };
+  const programs = read.programs;
   for (let p = 0; p < programs.length; p++) {
     const words = programs[p]!.argv;
+    const certain = programs[p]!.certain;
     // Per flag name the hits that count: the last one, or all for repeatable specs.
     let hits: Map<string, { entry: FlagEntry; written: string; value: string }[]> | null = null;
     let portValues: Map<string, string> | null = null;
@@ -150,14 +167,14 @@ export function containerListeners(container: Container, specs: ListenerSpecs, b
         for (let h = 0; h < list.length; h++) {
           const hit = list[h]!;
           const portKey = hit.entry.portKey;
-          add(hit.entry.spec!, hit.written, hit.value, "arg", portKey !== undefined ? portValues?.get(portKey) : undefined);
+          add(hit.entry.spec!, hit.written, hit.value, "arg", portKey !== undefined ? portValues?.get(portKey) : undefined, certain);
         }
   }
   if (env.size > 0)
     for (let i = 0; i < specs.envVars.length; i++) {
       const spec = specs.envVars[i]!;
       const value = env.get(spec.name);
-      if (value !== undefined) add(spec, spec.name, value, "env", spec.portFrom ? env.get(spec.portFrom) : undefined);
+      if (value !== undefined) add(spec, spec.name, value, "env", spec.portFrom ? env.get(spec.portFrom) : undefined, true);
     }
-  return out;
+  return { listeners: out };
 }

@@ -28,11 +28,39 @@ import type { Container } from "kubernetes-types/core/v1";
 import type { ContainerEnv } from "./env-expansion.js";
 import { parseShellScript, scriptPrograms } from "./shell.js";
 
+/**
+ * One process the container can run: the contract between the shell and wrapper
+ * model (this module, shell.ts) and the program knowledge that reads binds from
+ * it (listeners.ts). Nothing downstream re-reads scripts or wrappers.
+ */
 export interface Program {
-  /** argv: the program name (possibly unknown, e.g. `$(…)`) and its arguments. */
+  /** argv: the program name (possibly unknown, e.g. `$(…)`, or ENTRYPOINT) and its arguments, wrappers stripped. */
   argv: string[];
   /** How the program was found, for messages: "command" or "sh -c". */
   via: "command" | "sh -c" | "script";
+  /**
+   * The environment the program starts with: the container's, as changed on the way
+   * (a script's `export`, `NAME=value cmd`, `env NAME=value`, `env -u NAME`, `env -i`).
+   * undefined = unknown (valueFrom, over a limit, or unset).
+   */
+  env: (name: string) => string | undefined;
+  /**
+   * True when the program runs on every path the container can take, given what the
+   * pod spec fixes; false when only a path the analysis cannot decide runs it. A bind
+   * is a finding only when made on every path (reachability.ts).
+   */
+  certain: boolean;
+}
+
+/** The programs of one container, or why they could not all be read. */
+export interface ContainerPrograms {
+  programs: Program[];
+  /**
+   * Set when reading stopped at a work bound (too many words, listeners, nested
+   * wrappers): the container's binds are then unknown (a warning, never a finding),
+   * and the rest of the pod is judged as usual.
+   */
+  unread?: string;
 }
 
 const SHELLS = new Set(["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh"]);
@@ -126,23 +154,24 @@ function shellScript(argv: string[]): { script: string; positional: string[] } |
 }
 
 /** The programs a container runs (usually one). */
-export function containerPrograms(container: Container, env: ContainerEnv): Program[] {
+export function containerPrograms(container: Container, env: ContainerEnv): ContainerPrograms {
   const argv: string[] = [];
   const expand = env.size > 0;
   pushTokens(argv, container.command, env, expand);
   const hasCommand = argv.length > 0;
   pushTokens(argv, container.args, env, expand);
-  if (argv.length === 0) return [];
   // Without `command`, args go to the image's entrypoint: argv[0] is not in the
   // manifest. Unless args start with a shell or a process wrapper (images whose
-  // entrypoint is `tini --` and the like), the entrypoint is the program.
+  // entrypoint is `tini --` and the like), the entrypoint is the program, with
+  // no args too: what an image binds by default is read from the image (listeners.ts).
   if (!hasCommand) {
-    const first = baseName(argv[0]!);
+    const first = argv.length === 0 ? "" : baseName(argv[0]!);
     if (!SHELLS.has(first) && !WRAPPERS.has(first) && first !== "busybox") argv.unshift(ENTRYPOINT);
   }
+  if (argv.length === 0) return { programs: [] };
   const out: Program[] = [];
   collect(argv, "command", env, 0, out);
-  return out;
+  return { programs: out };
 }
 
 /** The string tokens of a command/args list, `$(VAR)`-expanded when the container has env. */
@@ -170,14 +199,15 @@ function collect(argvIn: string[], via: Program["via"], env: ContainerEnv, nesti
     name = baseName(argv[0]!);
   }
   if (CLIENT_PROGRAMS.has(name)) return;
+  const lookup = (n: string) => env.get(n);
   if (!SHELLS.has(name)) {
-    out.push({ argv, via });
+    out.push({ argv, via, env: lookup, certain: true });
     return;
   }
   const shell = shellScript(argv);
   if (shell === null) return;
   if ("file" in shell) {
-    out.push({ argv: shell.file, via: "script" });
+    out.push({ argv: shell.file, via: "script", env: lookup, certain: true });
     return;
   }
   if (nesting >= MAX_NESTING) return;

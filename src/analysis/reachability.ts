@@ -10,7 +10,7 @@
 import type { PodSpec } from "kubernetes-types/core/v1";
 import { classifyHost } from "./host.js";
 import { newBudget, type ExpansionBudget } from "./env-expansion.js";
-import { containerListeners, type Listener, type ListenerSpecs } from "./listeners.js";
+import { containerBinds, type Listener, type ListenerSpecs } from "./listeners.js";
 import { DEFAULT_LISTEN_ENV_VARS, DEFAULT_LISTEN_FLAGS } from "./listen-specs.js";
 import { probeTargets, runningContainers, type ProbeTarget } from "./probes.js";
 import { isSkipped, optOutOf, type OptOut } from "./opt-out.js";
@@ -127,31 +127,51 @@ export interface PortBinds {
   listeners: Listener[];
   /** True when every bind is a loopback address. */
   loopbackOnly: boolean;
+  /** True when some loopback bind is made on every path (Listener.certain): a finding needs one. */
+  certainLoopback: boolean;
   /** Each container's first bind of the port. */
   byContainer: Map<string, Listener>;
   /** The binds without repeats of one value (a URL list naming the port 4,000 times is listed once). */
   distinct: Listener[];
 }
 
+/** All known binds in the pod, by port, and the containers whose binds a work bound left unknown. */
+export interface PodBinds {
+  byPort: Map<number, PortBinds>;
+  /** One line per container whose binds are unknown (ContainerBinds.unread): warnings, never findings. */
+  unread: string[];
+}
+
 /** All known binds in the pod, by port, built in one pass. */
 export function podBindsByPort(spec: PodSpec, specs: ListenerSpecs, budget: ExpansionBudget = newBudget()): Map<number, PortBinds> {
+  return podBinds(spec, specs, budget).byPort;
+}
+
+export function podBinds(spec: PodSpec, specs: ListenerSpecs, budget: ExpansionBudget = newBudget()): PodBinds {
   const byPort = new Map<number, PortBinds>();
+  const unread: string[] = [];
   const running = runningContainers(spec);
   for (let r = 0; r < running.length; r++) {
-    const listeners = containerListeners(running[r]!.container, specs, budget);
+    const read = containerBinds(running[r]!.container, specs, budget);
+    if (read.unread !== undefined) {
+      const name = running[r]!.container.name;
+      unread.push(`container "${clip(typeof name === "string" ? name : "")}": binds not read (${read.unread}); its probes and ports are judged without them`);
+    }
+    const listeners = read.listeners;
     for (let i = 0; i < listeners.length; i++) {
       const l = listeners[i]!;
       if (l.port === null) continue;
       let binds = byPort.get(l.port);
-      if (!binds) byPort.set(l.port, (binds = { listeners: [], loopbackOnly: true, byContainer: new Map(), distinct: [] }));
+      if (!binds) byPort.set(l.port, (binds = { listeners: [], loopbackOnly: true, certainLoopback: false, byContainer: new Map(), distinct: [] }));
       binds.listeners.push(l);
       const previous = binds.distinct[binds.distinct.length - 1];
       if (previous === undefined || !sameValue(previous, l)) binds.distinct.push(l);
       if (l.hostClass !== "loopback") binds.loopbackOnly = false;
+      else if (l.certain) binds.certainLoopback = true;
       if (!binds.byContainer.has(l.container)) binds.byContainer.set(l.container, l);
     }
   }
-  return byPort;
+  return { byPort, unread };
 }
 
 /** All known binds in the pod, by port. */
@@ -239,7 +259,9 @@ export function judgeTarget(target: ProbeTarget, spec: PodSpec, podBinds: () => 
     };
   }
   const binds = podBinds().get(target.port);
-  if (!binds || !binds.loopbackOnly) return null;
+  // Every bind of the port is loopback, and one of them is made on every path the
+  // container can take: a bind only an undecidable path makes is not a finding.
+  if (!binds || !binds.loopbackOnly || !binds.certainLoopback) return null;
   const listed = listedBinds(binds, target.container);
   const dialed = hostNetwork ? "the node IP (hostNetwork)" : "the pod IP";
   return {
@@ -306,6 +328,8 @@ export interface WorkloadCheck {
   skipped: Finding[];
   /** Why the object was not checked at all (over MAX_CHECKED_CONTAINERS); findings are then empty. */
   notChecked?: string;
+  /** What was judged without some input (a container whose binds a work bound left unknown): warnings for the answer. */
+  warnings: string[];
 }
 
 /** Why a pod spec has too many containers to check, or null. */
@@ -322,21 +346,23 @@ function overContainerLimit(spec: PodSpec): string | null {
 /** What a policy needs to decide: findings, or why the object cannot be checked. */
 export function checkWorkload(object: unknown, options: AnalysisOptions = DEFAULT_ANALYSIS_OPTIONS): WorkloadCheck {
   const template = podTemplateOf(object);
-  if (!template) return { workload: null, findings: [], malformed: [], optOut: null, skipped: [] };
+  if (!template) return { workload: null, findings: [], malformed: [], optOut: null, skipped: [], warnings: [] };
   const optOut = optOutOf(object, template);
   const tooMany = overContainerLimit(template.spec);
-  if (tooMany !== null) return { workload: template.workload, findings: [], malformed: [], optOut, skipped: [], notChecked: tooMany };
+  if (tooMany !== null) return { workload: template.workload, findings: [], malformed: [], optOut, skipped: [], notChecked: tooMany, warnings: [] };
   const malformed = options.typesVerified === true ? [] : podSpecShapeProblems(template);
-  if (malformed.length > 0) return { workload: template.workload, findings: [], malformed, optOut, skipped: [] };
-  const all = templateFindings(template, options, adviceFor(object));
-  if (optOut === null) return { workload: template.workload, findings: all, malformed, optOut, skipped: [] };
+  if (malformed.length > 0) return { workload: template.workload, findings: [], malformed, optOut, skipped: [], warnings: [] };
+  const warnings: string[] = [];
+  const all = templateFindings(template, options, adviceFor(object), warnings);
+  if (optOut === null) return { workload: template.workload, findings: all, malformed, optOut, skipped: [], warnings };
   const findings: Finding[] = [];
   const skipped: Finding[] = [];
   for (let i = 0; i < all.length; i++) (isSkipped(optOut, all[i]!.target.container) ? skipped : findings).push(all[i]!);
-  return { workload: template.workload, findings, malformed, optOut, skipped };
+  return { workload: template.workload, findings, malformed, optOut, skipped, warnings };
 }
 
-function templateFindings(template: PodTemplate, options: AnalysisOptions, advice: string | undefined): Finding[] {
+/** The findings of a pod template; lines about binds left unknown go to `warnings`. */
+function templateFindings(template: PodTemplate, options: AnalysisOptions, advice: string | undefined, warnings: string[] = []): Finding[] {
   const findings: Finding[] = [];
   const targets = probeTargets(template.spec, template.kubeletProbes);
   // The binds are read only once a probe needs them: a pod without network probes
@@ -344,11 +370,18 @@ function templateFindings(template: PodTemplate, options: AnalysisOptions, advic
   // pre-check relies on this (a loopback address in such a pod's commands changes
   // nothing), see clean-object.ts.
   let byPort: ReadonlyMap<number, PortBinds> | null = null;
-  const podBinds = () => (byPort ??= podBindsByPort(template.spec, options));
+  const podBindsOnce = () => {
+    if (byPort === null) {
+      const read = podBinds(template.spec, options);
+      byPort = read.byPort;
+      for (let i = 0; i < read.unread.length; i++) warnings.push(`${describeWorkload(template.workload)}: ${read.unread[i]!}`);
+    }
+    return byPort;
+  };
   for (let i = 0; i < targets.length; i++) {
     const target = targets[i]!;
     if (!inScope(target.container, options)) continue;
-    const f = judgeTarget(target, template.spec, podBinds, template.workload);
+    const f = judgeTarget(target, template.spec, podBindsOnce, template.workload);
     if (f) {
       if (advice !== undefined && f.reason !== "unresolvable-port-name") f.advice = advice;
       findings.push(f);

@@ -83,6 +83,7 @@ export function judgeAdmission(operation: Operation, object: unknown, oldObject:
   }
   const notes: string[] = [];
   if (check.optOut) notes.push(`${describeWorkload(workload)}: ${describeOptOut(check.optOut)}`);
+  for (let i = 0; i < check.warnings.length; i++) notes.push(check.warnings[i]!);
   let findings = check.findings;
   const preExisting: Finding[] = [];
   let preExistingNote: string | undefined;

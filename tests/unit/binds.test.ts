@@ -17,7 +17,7 @@ const specs = { flags: DEFAULT_LISTEN_FLAGS, envVars: DEFAULT_LISTEN_ENV_VARS };
 const c = (extra: Partial<Container>): Container => ({ name: "app", image: "example/app:1", ...extra });
 const binds = (container: Container) => containerListeners(container, specs).map((l) => `${l.hostClass}:${l.host}:${l.port}`);
 const sh = (script: string, extra: Partial<Container> = {}) => c({ command: ["/bin/sh", "-c", script], ...extra });
-const programs = (container: Container) => containerPrograms(container, new ContainerEnv(container, newBudget())).map((p) => p.argv.join(" "));
+const programs = (container: Container) => containerPrograms(container, new ContainerEnv(container, newBudget())).programs.map((p) => p.argv.join(" "));
 
 describe("numeric IPv4 forms as inet_aton reads them", () => {
   it.each([
