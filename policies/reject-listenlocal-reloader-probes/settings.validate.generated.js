@@ -3,15 +3,17 @@
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","title":"RejectListenlocalReloaderProbesSettings","description":"Settings of reject-listenlocal-reloader-probes. All optional: with none the policy looks the operator up through the host (apps/v1 Deployments) and rejects affected objects.","type":"object","additionalProperties":false,"properties":{"action":{"type":"string","enum":["reject","warn"],"default":"reject","description":"reject: deny an affected object. warn: accept it with a warning that kubectl prints."},"operatorVersion":{"type":"string","pattern":"^v?[0-9]{1,6}\\.[0-9]{1,6}\\.[0-9]{1,6}$","description":"Pin the prometheus-operator version (e.g. v0.74.0) instead of looking up its Deployment, for clusters where the policy may not list Deployments. Requires configReloaderProbes; the host is then not asked."},"configReloaderProbes":{"type":"boolean","description":"With operatorVersion: whether the operator runs with --enable-config-reloader-probes."}},"dependencies":{"operatorVersion":["configReloaderProbes"],"configReloaderProbes":["operatorVersion"]}};
-const pattern0 = new RegExp("^v?[0-9]{1,6}\\.[0-9]{1,6}\\.[0-9]{1,6}$", "u");
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","title":"RejectListenlocalReloaderProbesSettings","description":"Settings of reject-listenlocal-reloader-probes. All optional: with none the policy reads the operator Deployments in the default trustedOperators namespaces through the host and rejects affected objects.","type":"object","additionalProperties":false,"properties":{"action":{"type":"string","enum":["reject","warn"],"default":"reject","description":"reject: deny an affected object. warn: accept it with a warning that kubectl prints."},"trustedOperators":{"type":"array","description":"Where prometheus-operator may run: a namespace (every Deployment in it may be the operator) or namespace/name (that Deployment only). Deployments anywhere else are never read as operators, so only who may write there can influence a verdict. Replaces the default list (kube-prometheus, OpenShift and Rancher namespaces; kube-prometheus-stack and Bitnami install into their release namespace: add it if it is not monitoring).","items":{"type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$"},"minItems":1,"maxItems":32,"uniqueItems":true,"default":["monitoring","openshift-monitoring","openshift-user-workload-monitoring","cattle-monitoring-system"]},"operatorImages":{"type":"array","description":"Images that are prometheus-operator besides the built-in spellings (…/prometheus-operator, Rancher's mirrored-prometheus-operator-prometheus-operator, OpenShift's ose-prometheus-operator), for private mirrors that rename it: * wildcard, matched against the image without tag and digest and against the image as written. Their tag is read as the operator's version.","items":{"type":"string","minLength":1,"maxLength":256},"maxItems":32,"default":[]},"whenNoOperator":{"type":"string","enum":["warn","accept"],"default":"warn","description":"A listenLocal object that no trusted operator reconciles: warn (its operator may run where the policy does not look) or accept (trustedOperators lists every operator of the cluster)."},"operatorVersion":{"type":"string","pattern":"^v?[0-9]{1,6}\\.[0-9]{1,6}\\.[0-9]{1,6}$","description":"Pin the prometheus-operator version (e.g. v0.74.0) instead of looking up its Deployment, for clusters where the policy may not list Deployments. Requires configReloaderProbes; the host is then not asked, and trustedOperators, operatorImages and whenNoOperator do not apply."},"configReloaderProbes":{"type":"boolean","description":"With operatorVersion: whether the operator runs with --enable-config-reloader-probes."}},"dependencies":{"operatorVersion":["configReloaderProbes"],"configReloaderProbes":["operatorVersion"]}};
+const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$", "u");
+const pattern1 = new RegExp("^v?[0-9]{1,6}\\.[0-9]{1,6}\\.[0-9]{1,6}$", "u");
+const func2 = require("ajv/dist/runtime/ucs2length").default;
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(((key0 === "action") || (key0 === "operatorVersion")) || (key0 === "configReloaderProbes"))){
+if(!((((((key0 === "action") || (key0 === "trustedOperators")) || (key0 === "operatorImages")) || (key0 === "whenNoOperator")) || (key0 === "operatorVersion")) || (key0 === "configReloaderProbes"))){
 const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err0];
@@ -75,11 +77,11 @@ vErrors.push(err4);
 errors++;
 }
 }
-if(data.operatorVersion !== undefined){
-let data1 = data.operatorVersion;
-if(typeof data1 === "string"){
-if(!pattern0.test(data1)){
-const err5 = {instancePath:instancePath+"/operatorVersion",schemaPath:"#/properties/operatorVersion/pattern",keyword:"pattern",params:{pattern: "^v?[0-9]{1,6}\\.[0-9]{1,6}\\.[0-9]{1,6}$"},message:"must match pattern \""+"^v?[0-9]{1,6}\\.[0-9]{1,6}\\.[0-9]{1,6}$"+"\""};
+if(data.trustedOperators !== undefined){
+let data1 = data.trustedOperators;
+if(Array.isArray(data1)){
+if(data1.length > 32){
+const err5 = {instancePath:instancePath+"/trustedOperators",schemaPath:"#/properties/trustedOperators/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -88,9 +90,8 @@ vErrors.push(err5);
 }
 errors++;
 }
-}
-else {
-const err6 = {instancePath:instancePath+"/operatorVersion",schemaPath:"#/properties/operatorVersion/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data1.length < 1){
+const err6 = {instancePath:instancePath+"/trustedOperators",schemaPath:"#/properties/trustedOperators/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -99,10 +100,12 @@ vErrors.push(err6);
 }
 errors++;
 }
-}
-if(data.configReloaderProbes !== undefined){
-if(typeof data.configReloaderProbes !== "boolean"){
-const err7 = {instancePath:instancePath+"/configReloaderProbes",schemaPath:"#/properties/configReloaderProbes/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+const len0 = data1.length;
+for(let i0=0; i0<len0; i0++){
+let data2 = data1[i0];
+if(typeof data2 === "string"){
+if(!pattern0.test(data2)){
+const err7 = {instancePath:instancePath+"/trustedOperators/" + i0,schemaPath:"#/properties/trustedOperators/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -112,14 +115,182 @@ vErrors.push(err7);
 errors++;
 }
 }
-}
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err8 = {instancePath:instancePath+"/trustedOperators/" + i0,schemaPath:"#/properties/trustedOperators/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err8];
 }
 else {
 vErrors.push(err8);
+}
+errors++;
+}
+}
+let i1 = data1.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data1[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err9 = {instancePath:instancePath+"/trustedOperators",schemaPath:"#/properties/trustedOperators/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/trustedOperators",schemaPath:"#/properties/trustedOperators/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data.operatorImages !== undefined){
+let data3 = data.operatorImages;
+if(Array.isArray(data3)){
+if(data3.length > 32){
+const err11 = {instancePath:instancePath+"/operatorImages",schemaPath:"#/properties/operatorImages/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+const len1 = data3.length;
+for(let i2=0; i2<len1; i2++){
+let data4 = data3[i2];
+if(typeof data4 === "string"){
+if(func2(data4) > 256){
+const err12 = {instancePath:instancePath+"/operatorImages/" + i2,schemaPath:"#/properties/operatorImages/items/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(func2(data4) < 1){
+const err13 = {instancePath:instancePath+"/operatorImages/" + i2,schemaPath:"#/properties/operatorImages/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/operatorImages/" + i2,schemaPath:"#/properties/operatorImages/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/operatorImages",schemaPath:"#/properties/operatorImages/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.whenNoOperator !== undefined){
+let data5 = data.whenNoOperator;
+if(typeof data5 !== "string"){
+const err16 = {instancePath:instancePath+"/whenNoOperator",schemaPath:"#/properties/whenNoOperator/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(!((data5 === "warn") || (data5 === "accept"))){
+const err17 = {instancePath:instancePath+"/whenNoOperator",schemaPath:"#/properties/whenNoOperator/enum",keyword:"enum",params:{allowedValues: schema11.properties.whenNoOperator.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.operatorVersion !== undefined){
+let data6 = data.operatorVersion;
+if(typeof data6 === "string"){
+if(!pattern1.test(data6)){
+const err18 = {instancePath:instancePath+"/operatorVersion",schemaPath:"#/properties/operatorVersion/pattern",keyword:"pattern",params:{pattern: "^v?[0-9]{1,6}\\.[0-9]{1,6}\\.[0-9]{1,6}$"},message:"must match pattern \""+"^v?[0-9]{1,6}\\.[0-9]{1,6}\\.[0-9]{1,6}$"+"\""};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/operatorVersion",schemaPath:"#/properties/operatorVersion/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data.configReloaderProbes !== undefined){
+if(typeof data.configReloaderProbes !== "boolean"){
+const err20 = {instancePath:instancePath+"/configReloaderProbes",schemaPath:"#/properties/configReloaderProbes/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+else {
+const err21 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
 }
 errors++;
 }
