@@ -341,7 +341,7 @@ function versionOf(ref: ImageReference, identity: ImageIdentity, labelSets: read
   if (fromTag) return { version: fromTag };
   const labelled = labelledVersion(labelSets);
   if (labelled?.version) return { version: labelled.version, versionSource: `label ${VERSION_LABEL}: ${clip(labelled.text, 40)}` };
-  const digest = ref.digest === undefined ? "" : ` (${clip(ref.digest, 19)})`;
+  const digest = ref.digest === undefined ? "" : ` (${clip(ref.digest, 23)})`;
   const why = !identity.tagIsVersion
     ? identity.spelling === "labels"
       ? "its image name says nothing about the version"
