@@ -90,6 +90,38 @@ describe("the README CI example on a chart-like render", () => {
     expect(withContext.code, withContext.stderr).toBe(1);
   });
 
+  it("no operator in the render: each listenLocal CR is warned about (never a silent pass), nothing is flagged", () => {
+    const dir = mkdtempSync(join(work, "none-"));
+    writeFileSync(join(dir, "r.yaml"), RENDER.replace(/# Source: monitoring\/templates\/prometheus-operator\/deployment\.yaml[\s\S]*?---\n/, ""));
+    const r = runCli(["audit", join(dir, "r.yaml"), "--bundle", bundle]);
+    expect(r.code, r.stderr).toBe(0);
+    const warnings = r.stderr.match(/warning: .*reject-listenlocal-reloader-probes: .*no prometheus-operator that reconciles it was found where the policy looks for one \(trustedOperators: monitoring, /g);
+    expect(warnings).toHaveLength(4);
+  });
+
+  it("the operator rendered into a namespace the policy does not trust (helm template without --namespace): warned, not flagged; trusting it flags", () => {
+    const dir = mkdtempSync(join(work, "default-ns-"));
+    writeFileSync(join(dir, "r.yaml"), RENDER.replaceAll("namespace: monitoring", "namespace: default"));
+    const untrusted = runCli(["audit", join(dir, "r.yaml"), "--bundle", bundle, "--format", "json"]);
+    expect(untrusted.code, untrusted.stderr).toBe(0);
+    expect(untrusted.stderr.match(/no prometheus-operator that reconciles it was found/g)).toHaveLength(4);
+    const trusted = runCli(["audit", join(dir, "r.yaml"), "--bundle", bundle, "--format", "json", "--settings-json", JSON.stringify({ "reject-listenlocal-reloader-probes": { trustedOperators: ["default"] } })]);
+    expect(trusted.code, trusted.stderr).toBe(1);
+    expect(trusted.stdout).toContain("prometheus-operator default/monitoring-operator (v0.74.0, --enable-config-reloader-probes=true)");
+  });
+
+  it("a tenant's look-alike operator beside a fixed one neither flags nor warns", () => {
+    const dir = mkdtempSync(join(work, "tenant-"));
+    writeFileSync(join(dir, "r.yaml"), RENDER.replace("prometheus-operator:v0.74.0", "prometheus-operator:v0.76.0"));
+    const lookAlike = RENDER.split("\n---\n").find((d) => d.includes("kind: Deployment"))!.replace("namespace: monitoring", "namespace: team-a");
+    writeFileSync(join(dir, "tenant.yaml"), lookAlike);
+    expect(lookAlike).toContain("prometheus-operator:v0.74.0");
+    const r = runCli(["audit", join(dir, "r.yaml"), "--bundle", bundle, "--context", join(dir, "tenant.yaml"), "--format", "json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain("reject-listenlocal-reloader-probes");
+    expect(r.stdout).not.toContain("team-a");
+  });
+
   it("per-policy settings: warn instead of reject passes the audit and prints the warning", () => {
     const dir = mkdtempSync(join(work, "warn-"));
     writeFileSync(join(dir, "r.yaml"), RENDER);
@@ -128,6 +160,32 @@ describe("run with host capabilities", () => {
     const r = runCli(["run", module(), "-r", join(data, "prometheus-listenlocal.json"), "--replay-host-capabilities-interactions", join(data, "sessions", "operator-v0.74.0-probes.yml")]);
     expect(JSON.parse(r.stdout).allowed).toBe(false);
     expect(r.stderr).not.toContain("not replayed");
+  });
+
+  it("--context answers namespace-scoped lists: objects without a namespace land in default, outside the trusted namespaces", () => {
+    const f = join(work, "operator-no-namespace.yaml");
+    writeFileSync(f, readFileSync(operatorFile(), "utf8").replace(/\n\s*namespace: monitoring/, ""));
+    const r = runCli(["run", module(), "-r", join(data, "alertmanager-listenlocal.json"), "--context", f]);
+    const response = JSON.parse(r.stdout);
+    expect(response.allowed).toBe(true);
+    expect(response.warnings[0]).toContain("no prometheus-operator that reconciles it was found");
+    const trusted = runCli(["run", module(), "-r", join(data, "alertmanager-listenlocal.json"), "--context", f, "--settings-json", '{"trustedOperators":["default"]}']);
+    expect(JSON.parse(trusted.stdout).status.message).toContain("prometheus-operator default/monitoring-operator (v0.74.0");
+  });
+
+  it("--replay-host-capabilities-interactions replays per-namespace lists (OpenShift's two operators)", () => {
+    const request = JSON.parse(readFileSync(join(data, "prometheus-listenlocal.json"), "utf8"));
+    request.namespace = request.object.metadata.namespace = "openshift-monitoring";
+    request.object.metadata.annotations = { "operator.prometheus.io/controller-id": "openshift-monitoring/prometheus-operator" };
+    const req = join(work, "openshift-request.json");
+    writeFileSync(req, JSON.stringify(request));
+    const r = runCli(["run", module(), "-r", req, "--replay-host-capabilities-interactions", join(data, "sessions", "openshift.yml")]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).status.message).toContain("prometheus-operator openshift-monitoring/prometheus-operator (v0.73.2 from its label app.kubernetes.io/version: 0.73.2");
+    expect(r.stderr).not.toContain("not replayed");
+    // A session recorded with other settings no longer matches: kwctl's "unexpected request", as a warning.
+    const mismatch = runCli(["run", module(), "-r", req, "--replay-host-capabilities-interactions", join(data, "sessions", "openshift.yml"), "--settings-json", '{"trustedOperators":["cattle-monitoring-system"]}']);
+    expect(JSON.parse(mismatch.stdout).warnings[0]).toContain("Replay error: unexpected request");
   });
 
   it("bad usage: both sources, an unreadable session, a malformed context file", () => {
