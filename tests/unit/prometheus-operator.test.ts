@@ -4,16 +4,18 @@
  * package reads it, which objects it reconciles (as prometheus-operator decides)
  * and the verdict.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { generatedFiles } from "../../scripts/generate-settings.js";
 import { parseMetadata } from "../../src/toolchain/metadata.js";
+import { readManifests } from "../../src/audit/read.js";
 import { ROOT, runCli } from "../helpers.js";
 import { assess, decide, isAffectedVersion, judgeOperator, monitoringResource, needsOperatorCheck, type MonitoringResource } from "../../src/analysis/prometheus-operator.js";
 import {
   DEFAULT_TRUSTED_OPERATORS,
+  formatVersion,
   operatorImage,
   type OperatorEvidence,
   operatorsInDeployments,
@@ -393,6 +395,34 @@ describe("the decision: affected, uncertain, no operator, clear", () => {
     expect(d.message).toContain("and 35 more");
     expect(d.message).toContain("listening only on localhost:8080");
     expect(d.message.length).toBeLessThan(3000);
+  });
+});
+
+describe("the real manifests of ../shared/corpus", () => {
+  const corpus = join(ROOT, "..", "shared", "corpus");
+  it.runIf(existsSync(corpus))("recognises exactly the operator Deployments among all of them, with their versions and scope", () => {
+    const deployments = readManifests([corpus]).objects.filter((o) => (o.object as { kind?: unknown }).kind === "Deployment");
+    expect(deployments.length).toBeGreaterThan(400);
+    const found = deployments.flatMap((d) => operatorsInDeployments([d.object]).map((op) => [relative(corpus, d.file), op.name, op.version && formatVersion(op.version)]));
+    expect(found.sort()).toEqual(
+      [
+        ["metallb__metallb/dev-env/kube-prometheus/manifests/setup/prometheus-operator-deployment.yaml", "monitoring/prometheus-operator", "v0.57.0"],
+        // cluster-monitoring-operator leaves the image empty (set from the release image at run time): known by its labels.
+        ["openshift__cluster-monitoring-operator/assets/prometheus-operator-user-workload/deployment.yaml", "openshift-user-workload-monitoring/prometheus-operator", "v0.93.1"],
+        ["openshift__cluster-monitoring-operator/assets/prometheus-operator/deployment.yaml", "openshift-monitoring/prometheus-operator", "v0.93.1"],
+        ["prometheus-operator__kube-prometheus/manifests/prometheusOperator-deployment.yaml", "monitoring/prometheus-operator", "v0.93.1"],
+        ["prometheus-operator__kube-prometheus@2e73de01/manifests/setup/prometheus-operator-deployment.yaml", "monitoring/prometheus-operator", "v0.36.0"],
+        ["prometheus-operator__prometheus-operator/example/non-rbac/prometheus-operator.yaml", "default/prometheus-operator", "v0.52.0"],
+        ["prometheus-operator__prometheus-operator/example/rbac/prometheus-operator/prometheus-operator-deployment.yaml", "default/prometheus-operator", "v0.93.0"],
+      ].sort(),
+    );
+    // OpenShift's platform operator reconciles its own, annotated objects only.
+    const cmo = deployments.find((d) => d.file.endsWith("assets/prometheus-operator/deployment.yaml"))!;
+    const [op] = operatorsInDeployments([cmo.object]);
+    const annotated = { annotations: { "operator.prometheus.io/controller-id": "openshift-monitoring/prometheus-operator" } };
+    expect(operatorSelects(op!, resource("Prometheus", { namespace: "openshift-monitoring", ...annotated })).selects).toBe(true);
+    expect(operatorSelects(op!, resource("Prometheus", { namespace: "openshift-monitoring" })).selects).toBe(false);
+    expect(operatorSelects(op!, resource("Prometheus", { namespace: "team-b", ...annotated })).selects).toBe(false);
   });
 });
 
