@@ -6,11 +6,13 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import fc from "fast-check";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { generatedFiles } from "../../scripts/generate-settings.js";
 import { parseMetadata } from "../../src/toolchain/metadata.js";
 import { readManifests } from "../../src/audit/read.js";
+import { RUNS, SEED } from "../generators.js";
 import { ROOT, runCli } from "../helpers.js";
 import { assess, decide, isAffectedVersion, judgeOperator, monitoringResource, needsOperatorCheck, type MonitoringResource } from "../../src/analysis/prometheus-operator.js";
 import {
@@ -395,6 +397,49 @@ describe("the decision: affected, uncertain, no operator, clear", () => {
     expect(d.message).toContain("and 35 more");
     expect(d.message).toContain("listening only on localhost:8080");
     expect(d.message.length).toBeLessThan(3000);
+  });
+});
+
+describe("property: Deployments outside the trusted locations never change a decision", () => {
+  const trusted = ["monitoring", "cattle-monitoring-system/rancher-monitoring-operator"].map(parseOperatorLocation);
+  const namespaces = ["monitoring", "cattle-monitoring-system", "team-a", "team-b", "default", "kube-system"];
+  const image = fc.tuple(
+    fc.constantFrom("quay.io/prometheus-operator/prometheus-operator", "rancher/mirrored-prometheus-operator-prometheus-operator", "registry.redhat.io/openshift4/ose-prometheus-operator", "nginx"),
+    fc.constantFrom(":v0.64.0", ":v0.70.0", ":v0.74.0", ":v0.76.0", "@sha256:00", ":latest"),
+  ).map(([repo, ref]) => repo + ref);
+  const args = fc.subarray(["--enable-config-reloader-probes", "--namespaces=team-b", "--deny-namespaces=team-b", "--prometheus-instance-namespaces=monitoring", "--prometheus-instance-selector=team=b", "--controller-id=x", "--localhost=127.0.0.1"]);
+  const deployment = fc.record({
+    namespace: fc.constantFrom(...namespaces),
+    name: fc.constantFrom("prometheus-operator", "rancher-monitoring-operator", "look-alike"),
+    image,
+    args,
+    labelled: fc.boolean(),
+    replicas: fc.constantFrom(0, 1),
+  }).map((d) => ({
+    metadata: { name: d.name, namespace: d.namespace, ...(d.labelled ? { labels: { "app.kubernetes.io/name": "prometheus-operator", "app.kubernetes.io/version": "0.74.0" } } : {}) },
+    spec: { replicas: d.replicas, template: { spec: { containers: [{ name: "prometheus-operator", image: d.image, args: d.args }] } } },
+  }));
+  const object = fc.record({ namespace: fc.constantFrom(...namespaces), team: fc.constantFrom("a", "b", undefined), kind: fc.constantFrom("Prometheus", "Alertmanager") });
+  const search = { locations: ["monitoring", "cattle-monitoring-system/rancher-monitoring-operator"], missing: [] };
+  const decision = (listings: { namespace: string; items: unknown[] }[], r: MonitoringResource) => {
+    const { deployments, missing } = trustedDeployments(listings, trusted);
+    return decide(r, operatorsInDeployments(deployments), { ...search, missing });
+  };
+
+  it("a host answering every namespace's Deployments for each list gives the decision of an honest one", () => {
+    fc.assert(
+      fc.property(fc.array(deployment, { maxLength: 8 }), object, (all, o) => {
+        const r = resource(o.kind, { namespace: o.namespace, ...(o.team ? { labels: { team: o.team } } : {}) });
+        const honest = trustedNamespaces(trusted).map((namespace) => ({ namespace, items: all.filter((d) => d.metadata.namespace === namespace) }));
+        const careless = trustedNamespaces(trusted).map((namespace) => ({ namespace, items: all }));
+        expect(decision(careless, r)).toEqual(decision(honest, r));
+        // And adding look-alikes outside the trusted locations changes nothing.
+        const tenants = all.map((d) => ({ ...d, metadata: { ...d.metadata, namespace: "team-a" } }));
+        const withTenants = honest.map((l) => ({ ...l, items: [...l.items, ...tenants] }));
+        expect(decision(withTenants, r)).toEqual(decision(honest, r));
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
   });
 });
 
