@@ -275,8 +275,27 @@ export class RegistryClient {
   }
 
   async getManifest(reference: string): Promise<{ bytes: Uint8Array; digest: string }> {
-    const reply = await this.request("GET", `${this.ref.repository}/manifests/${reference}`, { headers: { accept: `${OCI_MANIFEST_MEDIA_TYPE}, ${DOCKER_MANIFEST_MEDIA_TYPE}` } });
+    const reply = await this.manifestRequest(reference);
     if (reply.status !== 200) throw await this.failure(`fetch manifest ${reference}`, reply);
+    return this.manifestOf(reply, reference);
+  }
+
+  /** As getManifest, but null when the registry answers 404 (no such tag or digest). */
+  async findManifest(reference: string): Promise<{ bytes: Uint8Array; digest: string } | null> {
+    const reply = await this.manifestRequest(reference);
+    if (reply.status === 404) {
+      reply.discard();
+      return null;
+    }
+    if (reply.status !== 200) throw await this.failure(`fetch manifest ${reference}`, reply);
+    return this.manifestOf(reply, reference);
+  }
+
+  private manifestRequest(reference: string): Promise<Reply> {
+    return this.request("GET", `${this.ref.repository}/manifests/${reference}`, { headers: { accept: `${OCI_MANIFEST_MEDIA_TYPE}, ${DOCKER_MANIFEST_MEDIA_TYPE}` } });
+  }
+
+  private async manifestOf(reply: Reply, reference: string): Promise<{ bytes: Uint8Array; digest: string }> {
     const bytes = new Uint8Array(await reply.readAll(MAX_MANIFEST_BYTES, "a manifest"));
     const digest = sha256(bytes);
     if (DIGEST.test(reference) && digest !== reference) throw new OciError(`manifest digest mismatch: asked for ${reference}, the registry sent content with digest ${digest}; refusing it`);
