@@ -12,7 +12,7 @@ import { readManifestsParallel } from "../audit/read-parallel.js";
 import { KubernetesObjects } from "../toolchain/kubernetes-context.js";
 import { type AuditReport, formatJson, formatPolicyReports, formatTable, location, objectLabel, sarifLog, useColor } from "../audit/report.js";
 import { manifestSourceAccess, sourceRoot } from "../audit/sources.js";
-import { bundledModule, loadModuleSource, packageJson } from "./module-source.js";
+import { bundledModule, loadModuleSource, packageJson, VERIFICATION_HELP, VERIFICATION_OPTIONS, verificationFromFlags } from "./module-source.js";
 import { readSettings } from "./run.js";
 
 const FORMATS = ["table", "json", "policyreport", "sarif"] as const;
@@ -82,6 +82,9 @@ ${outputHelp()}
   --rewrite-policy M     mutating module, the same way (default: the bundled
                          rewrite-loopback-probes module)
   --plain-http           pull registry:// modules over HTTP (local registries)
+  -k, --verification-key, -a, --verification-annotation, --verification-config-path
+                         check the signatures of the registry:// modules (--policy,
+                         --rewrite-policy) before using them; see below
   --namespace N          namespace of objects that name none (default: default, as kubectl)
   --policy-name N        the ClusterAdmissionPolicy's name in PolicyReports (results name
                          it clusterwide-N; default: reject-loopback-probes, as deploy/)
@@ -108,6 +111,10 @@ What each document becomes (JSON output: status, errorKind, skipReason):
   pass     everything else
 Removed apiVersions (extensions/v1beta1, apps/v1beta1|2, batch/v1beta1) are
 evaluated as their apps/v1 or batch/v1 successors.
+
+${VERIFICATION_HELP}
+  A local --policy file cannot be verified and is refused with these flags; the
+  modules bundled with this CLI are part of the package you installed.
 
 Exit codes (the first that applies):
   2  bad usage, a path that cannot be read, or any error: the audit is incomplete
@@ -144,6 +151,7 @@ Examples:
       quiet: { type: "boolean", short: "q", default: false },
       timeout: { type: "string", default: "2" },
       threads: { type: "string" },
+      ...VERIFICATION_OPTIONS,
     });
     const format = values.format as Format;
     if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got ${values.format}`);
@@ -153,15 +161,20 @@ Examples:
     if (values.diff && format === "policyreport")
       throw new UsageError("--diff does not go with --format policyreport: a PolicyReport has no place for a patch (use --format json or sarif for patches with the findings)");
     const settings = readSettings(values);
+    const verification = verificationFromFlags(values);
+    if (verification && !values.policy?.startsWith("registry://") && !values["rewrite-policy"].startsWith("registry://"))
+      throw new UsageError("signature verification applies to registry:// modules: give --policy registry://… (or --rewrite-policy registry://…)");
     const pull = { plainHttp: values["plain-http"] };
+    // Only registry:// modules are verified (a local --policy with -k is refused by loadModuleSource).
+    const verifyIfRemote = (spec: string) => ({ ...pull, ...(verification && (spec.startsWith("registry://") || spec === values.policy) ? { verification } : {}) });
     const bundle: BundledPolicy[] = values.policy
-      ? [{ name: basename(values.policy.replace(/[:@].*$/, ""), ".wasm"), file: values.policy, policy: await loadPolicy((await loadModuleSource(values.policy, pull)).bytes) }]
+      ? [{ name: basename(values.policy.replace(/[:@].*$/, ""), ".wasm"), file: values.policy, policy: await loadPolicy((await loadModuleSource(values.policy, verifyIfRemote(values.policy))).bytes) }]
       : await loadValidatingPolicies(values.bundle);
     if (bundle.length === 0) throw new UsageError(`no validating modules in ${values.bundle}: build the policies first (make build) or give --policy`);
     // PolicyReports name one policy (--policy-name); its metadata gives severity and category.
     const validator = (bundle.find((p) => p.name === "reject-loopback-probes") ?? bundle[0]!).policy;
     const names = bundle.map((p) => p.name);
-    const rewriter = values.diff || values.fix ? await loadPolicy((await loadModuleSource(values["rewrite-policy"], pull)).bytes) : undefined;
+    const rewriter = values.diff || values.fix ? await loadPolicy((await loadModuleSource(values["rewrite-policy"], verifyIfRemote(values["rewrite-policy"]))).bytes) : undefined;
     for (const [policy, s, label] of [
       ...bundle.map((p) => [p.policy, settingsFor(p.name, settings, names), p.file] as const),
       ...(rewriter ? [[rewriter, rewriterSettings(settings, names), values["rewrite-policy"]] as const] : []),

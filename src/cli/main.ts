@@ -14,6 +14,8 @@ import { packageJson } from "./module-source.js";
 import { pullCommand, publishCommand, pushCommand } from "./registry.js";
 import { runCommand } from "./run.js";
 import { scaffoldCommand } from "./scaffold.js";
+import { signCommand } from "./sign.js";
+import { verifyCommand } from "./verify.js";
 
 interface Entry {
   name: string;
@@ -44,6 +46,9 @@ const commands: Entry[] = [
   now(pushCommand),
   now(pullCommand),
   now(publishCommand),
+  now(signCommand),
+  now(verifyCommand),
+  { name: "sbom", summary: "write each policy's SPDX 2.3 SBOM (deterministic), signed with --sign-key", load: async () => (await import("./sbom.js")).sbomCommand },
   now(scaffoldCommand),
   { name: "bench", summary: "time a policy against the floor and a Javy-semantics build (like kwctl bench)", load: async () => (await import("./bench.js")).benchCommand },
   now(versionCommand),
@@ -59,8 +64,14 @@ const EXAMPLES: Record<string, string[]> = {
     "loopback-probes run registry://ghcr.io/loopback-probe-policies/policies/rewrite-loopback-probes:v0.1.0 -r review.json --settings-json '{\"strategy\":\"remove\"}'",
   ],
   push: ["loopback-probes push dist/reject-loopback-probes.wasm registry://localhost:5000/policies/reject-loopback-probes:v0.1.0 --plain-http"],
-  pull: ["loopback-probes pull registry://ghcr.io/loopback-probe-policies/policies/reject-loopback-probes:v0.1.0 -o reject.wasm"],
-  publish: ["docker login ghcr.io && loopback-probes publish ghcr.io/loopback-probe-policies/policies"],
+  pull: [
+    "loopback-probes pull registry://ghcr.io/loopback-probe-policies/policies/reject-loopback-probes:v0.1.0 -o reject.wasm",
+    "loopback-probes pull registry://ghcr.io/loopback-probe-policies/policies/reject-loopback-probes:v0.1.0 -o reject.wasm -k policy-signing.pub",
+  ],
+  publish: [
+    "docker login ghcr.io && loopback-probes publish ghcr.io/loopback-probe-policies/policies",
+    "COSIGN_PASSWORD=… loopback-probes publish ghcr.io/loopback-probe-policies/policies --sign-key cosign.key",
+  ],
   bench: ["loopback-probes bench --policy policies/reject-loopback-probes", "loopback-probes bench --worst-case --shape one-port-binds-probes --shape url-list"],
   version: ["loopback-probes --version"],
 };

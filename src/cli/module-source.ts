@@ -12,8 +12,11 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { type ClientOptions, dockerConfigCredentials, parseReference } from "../toolchain/oci.js";
+import { type ClientOptions, dockerConfigCredentials, OciError, parseReference } from "../toolchain/oci.js";
 import { pullToCache } from "../toolchain/oci-files.js";
+import { formatVerification, SignatureError, type Verification, verifyModule } from "../toolchain/signatures.js";
+import { KeyError, loadVerificationKey } from "../toolchain/signing-keys.js";
+import { MAX_CONFIG_BYTES, parseVerificationConfig, type Signature, type VerificationConfig, VerificationConfigError } from "../toolchain/verification-config.js";
 import { isWasm } from "../toolchain/wasm-binary.js";
 import { UsageError } from "./command.js";
 
@@ -74,6 +77,113 @@ export interface ModuleSource {
   label: string;
 }
 
+/** kwctl's verification flags, for every command that loads a registry:// module. */
+export const VERIFICATION_OPTIONS = {
+  "verification-key": { type: "string", short: "k", multiple: true },
+  "verification-annotation": { type: "string", short: "a", multiple: true },
+  "verification-config-path": { type: "string" },
+} as const;
+
+export const VERIFICATION_HELP = `Signature verification (kwctl's flags; registry:// modules only):
+  -k, --verification-key PUB.pem     a public key (PEM) that must have signed the module;
+                                     repeatable: every key must
+  -a, --verification-annotation K=V  an annotation each -k signature must carry in its
+                                     payload's "optional"; repeatable
+  --verification-config-path FILE    a Kubewarden verification config (allOf, anyOf with
+                                     minimumMatches, pubKey entries; keyless entries are
+                                     reported as needing kwctl or cosign, never passed)
+  The reference is resolved to a digest once, that digest's signatures
+  (sha256-<hex>.sig) are checked, and only that digest is pulled: a module that
+  fails is never written, cached or run.`;
+
+export class VerificationFailed extends Error {}
+
+/** Where a verification config came from: kwctl flags or a file. */
+export interface ModuleVerification {
+  config: VerificationConfig;
+  /** "-k cosign.pub" or the config path, for messages. */
+  source: string;
+}
+
+function readSmallFile(path: string, what: string, limit: number): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  if (text.length > limit) throw new UsageError(`${what} ${path} is larger than ${limit} bytes`);
+  return text;
+}
+
+/** KEY=VALUE pairs of -a (the first "=" splits; a later pair with the same KEY wins, as in kwctl). */
+export function annotationPairs(values: readonly string[] | undefined, flag = "-a"): Record<string, string> {
+  const pairs: [string, string][] = [];
+  for (const item of values ?? []) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new UsageError(`${flag} takes KEY=VALUE, got "${item.slice(0, 60)}"`);
+    pairs.push([item.slice(0, eq), item.slice(eq + 1)]);
+  }
+  return Object.fromEntries(pairs);
+}
+
+/**
+ * The verification the flags ask for, as kwctl builds it: each -k is an allOf
+ * pubKey entry carrying every -a; --verification-config-path reads a config and
+ * excludes the other flags. Undefined when no flag is given.
+ */
+export function verificationFromFlags(values: { "verification-key"?: string[]; "verification-annotation"?: string[]; "verification-config-path"?: string }): ModuleVerification | undefined {
+  const keys = values["verification-key"] ?? [];
+  const annotations = annotationPairs(values["verification-annotation"]);
+  const configPath = values["verification-config-path"];
+  const flagsGiven = keys.length > 0 || Object.keys(annotations).length > 0;
+  if (configPath !== undefined) {
+    if (flagsGiven) throw new UsageError("--verification-config-path cannot be used together with -k/--verification-key or -a/--verification-annotation (put the keys and annotations in the config)");
+    try {
+      return { config: parseVerificationConfig(readSmallFile(configPath, "verification config", MAX_CONFIG_BYTES)), source: configPath };
+    } catch (e) {
+      if (e instanceof VerificationConfigError) throw new UsageError(`${configPath}: ${e.message}`);
+      throw e;
+    }
+  }
+  if (!flagsGiven) return undefined;
+  if (keys.length === 0) throw new UsageError("-a/--verification-annotation needs -k/--verification-key: annotations are checked on the signatures of a key");
+  const allOf: Signature[] = keys.map((path) => {
+    const pem = readSmallFile(path, "verification key", 64 * 1024);
+    try {
+      loadVerificationKey(pem, path);
+    } catch (e) {
+      if (e instanceof KeyError) throw new UsageError(e.message);
+      throw e;
+    }
+    // owner is informational in Kubewarden; the path names the key in messages.
+    return { kind: "pubKey", key: pem, owner: path, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) };
+  });
+  return { config: { apiVersion: "v1", allOf }, source: keys.map((k) => `-k ${k}`).join(" ") };
+}
+
+/**
+ * Verifies `spec` (registry:// only) and returns the verification; a failed one
+ * throws VerificationFailed with every rule's outcome. Progress goes to stderr.
+ */
+export async function verifyModuleSource(spec: string, verification: ModuleVerification, options: ClientOptions): Promise<Verification> {
+  if (!spec.startsWith("registry://")) throw new UsageError(`${spec}: signature verification needs a registry:// reference (signatures live in the registry, beside the module)`);
+  let result: Verification;
+  try {
+    result = await verifyModule(spec, verification.config, options);
+  } catch (e) {
+    if (e instanceof OciError || e instanceof SignatureError) {
+      const cause = (e as Error & { cause?: { message?: string } }).cause?.message;
+      throw new VerificationFailed(`cannot verify ${spec}: ${e.message}${cause ? ` (${cause})` : ""}`);
+    }
+    throw e;
+  }
+  const lines = formatVerification(result);
+  if (!result.verified) throw new VerificationFailed(lines.join("\n"));
+  console.error(lines.join("\n"));
+  return result;
+}
+
 /**
  * Read a module named by a path or pulled from `registry://HOST/REPO[:TAG|@sha256:…]`.
  *
@@ -83,8 +193,10 @@ export interface ModuleSource {
  * to their digest; a tag is mutable, so it is resolved against the registry every time.
  * Credentials come from the docker config (as for `pull`) unless given.
  */
-export async function loadModuleSource(spec: string, options: ClientOptions = {}): Promise<ModuleSource> {
+export async function loadModuleSource(spec: string, options: ClientOptions & { verification?: ModuleVerification | undefined } = {}): Promise<ModuleSource> {
+  const { verification, ...clientOptions } = options;
   if (!spec.startsWith("registry://")) {
+    if (verification) throw new UsageError(`${spec}: signature verification needs a registry:// reference (signatures live in the registry, beside the module)`);
     const bytes = readModuleFile(spec);
     if (!isWasm(bytes)) throw new UsageError(`${spec} is not a WebAssembly module (no \\0asm header)`, false);
     return { bytes, label: spec };
@@ -95,12 +207,18 @@ export async function loadModuleSource(spec: string, options: ClientOptions = {}
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  if (verification) {
+    // Verify first, then pull only the digest that was verified: a tag moved in between changes nothing.
+    const verified = await verifyModuleSource(spec, verification, { credentials: dockerConfigCredentials(ref.registry), ...clientOptions });
+    const loaded = await loadModuleSource(verified.immutable, clientOptions);
+    return { ...loaded, label: `${spec} (${verified.digest}, signature verified)` };
+  }
   // The one call into the registry client: pullToCache verifies every digest and
   // size, keys the cache by digest, re-hashes cached files before reuse, and serves
   // a digest-pinned reference without the network once cached.
   let pulled;
   try {
-    pulled = await pullToCache(spec, { cacheDir: join(cacheDir(), "oci"), credentials: dockerConfigCredentials(ref.registry), ...options });
+    pulled = await pullToCache(spec, { cacheDir: join(cacheDir(), "oci"), credentials: dockerConfigCredentials(ref.registry), ...clientOptions });
   } catch (e) {
     const cause = (e as Error & { cause?: { message?: string } }).cause?.message;
     throw new UsageError(`cannot pull ${spec}: ${(e as Error).message}${cause ? ` (${cause})` : ""}`, false);

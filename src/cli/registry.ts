@@ -6,9 +6,12 @@ import { pullToFile } from "../toolchain/oci-files.js";
 import { DEFAULT_TIMEOUTS } from "../toolchain/oci-http.js";
 import { policyDirs } from "./build.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
+import { annotationPairs, VERIFICATION_HELP, VERIFICATION_OPTIONS, verificationFromFlags, verifyModuleSource } from "./module-source.js";
 import { readModule } from "./run.js";
+import { checkAnnotations, describeSigning, readSigningKey, SIGNING_KEY_HELP, SIGNING_KEY_OPTIONS } from "./signing-key.js";
+import { signModule } from "../toolchain/signatures.js";
 
-const AUTH_OPTIONS = {
+export const AUTH_OPTIONS = {
   "plain-http": { type: "boolean", default: false },
   username: { type: "string", short: "u" },
   password: { type: "string", short: "p" },
@@ -19,7 +22,7 @@ const AUTH_OPTIONS = {
   "transfer-timeout": { type: "string" },
 } as const;
 
-const AUTH_HELP = `  --plain-http         talk HTTP instead of HTTPS (local registries)
+export const AUTH_HELP = `  --plain-http         talk HTTP instead of HTTPS (local registries)
   -u, --username U     registry user (with --password or --password-stdin)
   -p, --password P     registry password
   --password-stdin     read the password from stdin
@@ -41,7 +44,7 @@ function seconds(flag: string, value: string | undefined, fallbackMs: number): n
   return Math.round(n * 1000);
 }
 
-type NetworkFlags = {
+export type NetworkFlags = {
   "plain-http": boolean;
   username?: string;
   password?: string;
@@ -52,7 +55,7 @@ type NetworkFlags = {
   "transfer-timeout"?: string;
 };
 
-function clientOptions(values: NetworkFlags, registry: string): ClientOptions {
+export function clientOptions(values: NetworkFlags, registry: string): ClientOptions {
   const timeouts = {
     connectMs: seconds("connect-timeout", values["connect-timeout"], DEFAULT_TIMEOUTS.connectMs),
     idleMs: seconds("idle-timeout", values["idle-timeout"], DEFAULT_TIMEOUTS.idleMs),
@@ -106,18 +109,26 @@ the manifest's digest is computed here and checked against the reference's pin
 and the registry's Docker-Content-Digest. FILE appears only once every check
 passed (temp file + rename in its folder); an existing FILE is kept unless
 --force, and a symlink at FILE is replaced, never followed.
+With -k or --verification-config-path the signatures are checked first and
+the verified digest is what is pulled; a module that fails is never written.
 
 Options:
   -o, --output FILE    where to write the module (required)
   --force              replace an existing FILE
-${AUTH_HELP}`,
+${AUTH_HELP}
+
+${VERIFICATION_HELP}`,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, { ...AUTH_OPTIONS, output: { type: "string", short: "o" }, force: { type: "boolean", default: false } });
+    const { values, positionals } = parseFlags(argv, { ...AUTH_OPTIONS, ...VERIFICATION_OPTIONS, output: { type: "string", short: "o" }, force: { type: "boolean", default: false } });
     if (positionals.length !== 1) throw new UsageError("expected one registry://HOST/REPOSITORY[:TAG|@DIGEST] source");
     if (!values.output) throw new UsageError("missing --output FILE");
+    const verification = verificationFromFlags(values);
     const ref = parseReference(positionals[0]!);
-    const pulled = await pullToFile(positionals[0]!, values.output, { ...clientOptions(values, ref.registry), force: values.force });
-    console.error(`pulled ${pulled.bytes} bytes (manifest ${pulled.digest}) → ${values.output}`);
+    const options = clientOptions(values, ref.registry);
+    // Verified: pull the digest that was verified, never the tag a second time.
+    const source = verification ? (await verifyModuleSource(positionals[0]!, verification, options)).immutable : positionals[0]!;
+    const pulled = await pullToFile(source, values.output, { ...options, force: values.force });
+    console.error(`pulled ${pulled.bytes} bytes (manifest ${pulled.digest}${verification ? ", signature verified" : ""}) → ${values.output}`);
     return 0;
   },
 };
@@ -125,19 +136,29 @@ ${AUTH_HELP}`,
 export const publishCommand: Command = {
   name: "publish",
   summary: "push every built policy as REGISTRY/<name>:v<io.kubewarden.policy.version>",
-  help: `Usage: loopback-probes publish HOST[:PORT]/PATH [--dist DIR] [push options]
+  help: `Usage: loopback-probes publish HOST[:PORT]/PATH [--dist DIR] [--sign-key KEY [-a K=V]…] [push options]
 
 Pushes dist/<name>.wasm for every policy under policies/ to
 registry://HOST[:PORT]/PATH/<name>:v<version>, the version taken from the
 module's io.kubewarden.policy.version annotation (what make publish runs).
+With --sign-key, each pushed digest is signed as \`loopback-probes sign\` does.
 
 Options:
   --dist DIR           where the built modules are (default: dist)
+  --sign-key KEY       sign what is pushed with this private key (see sign --help)
+  -a, --annotation K=V annotation for the signatures' payload; repeatable
+${SIGNING_KEY_HELP}
 ${AUTH_HELP}`,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, { ...AUTH_OPTIONS, dist: { type: "string", default: "dist" } });
+    const { values, positionals } = parseFlags(argv, { ...AUTH_OPTIONS, ...SIGNING_KEY_OPTIONS, dist: { type: "string", default: "dist" }, "sign-key": { type: "string" }, annotation: { type: "string", short: "a", multiple: true } });
     if (positionals.length !== 1) throw new UsageError("expected the registry prefix HOST[:PORT]/PATH");
+    const annotations = annotationPairs(values.annotation);
+    if (values.annotation && !values["sign-key"]) throw new UsageError("-a/--annotation needs --sign-key");
+    checkAnnotations(annotations);
+    // Read (and decrypt) the key before pushing anything: a wrong passphrase stops the release early.
+    const key = values["sign-key"] ? readSigningKey(values["sign-key"], values) : undefined;
     const prefix = positionals[0]!.replace(/^registry:\/\//, "").replace(/\/$/, "");
+    let options: ClientOptions | undefined;
     for (const dir of policyDirs()) {
       const name = basename(dir);
       const module = readModule(`${values.dist}/${name}.wasm`);
@@ -145,8 +166,11 @@ ${AUTH_HELP}`,
       if (!version) throw new UsageError(`${values.dist}/${name}.wasm has no io.kubewarden.policy.version annotation`);
       const destination = `registry://${prefix}/${name}:v${version}`;
       const ref = parseReference(destination);
-      const result = await pushModule(module, destination, clientOptions(values, ref.registry));
+      // Once: --password-stdin can be read only once, and every policy goes to the same registry.
+      options ??= clientOptions(values, ref.registry);
+      const result = await pushModule(module, destination, options);
       console.log(`${destination} → ${result.immutable}`);
+      if (key) console.error(describeSigning(await signModule(result.immutable, key, annotations, options), key));
     }
     return 0;
   },

@@ -15,7 +15,7 @@ import {
 } from "../toolchain/evaluate.js";
 import { WasmtimeModuleError, WasmtimeUnavailable } from "../toolchain/wasmtime-runner.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
-import { loadModuleSource } from "./module-source.js";
+import { loadModuleSource, type ModuleVerification, VERIFICATION_HELP, VERIFICATION_OPTIONS, verificationFromFlags } from "./module-source.js";
 import { hostCallFromFlags } from "./host-context.js";
 
 /** Settings from --settings-json or --settings-path (YAML or JSON); {} when neither. */
@@ -41,9 +41,9 @@ export function readModule(path: string | undefined): Uint8Array {
 }
 
 /** Load a module given on the command line (a path or registry://…): not a wasm module is bad input (exit 2), with its name. */
-export async function loadModuleArgument(path: string | undefined): Promise<LoadedPolicy> {
+export async function loadModuleArgument(path: string | undefined, verification?: ModuleVerification): Promise<LoadedPolicy> {
   if (!path) throw new UsageError("missing the module: a path or registry://HOST/REPO[:TAG|@sha256:…]");
-  const bytes = (await loadModuleSource(path)).bytes;
+  const bytes = (await loadModuleSource(path, { verification })).bytes;
   try {
     return await loadPolicy(bytes);
   } catch (e) {
@@ -96,6 +96,7 @@ export const runCommand: Command = {
                            [--engine wasmtime|node] [--timeout SECONDS]
                            [--mode protect|monitor] [--pretty]
                            [--context FILE]… | [--replay-host-capabilities-interactions FILE]
+                           [-k PUB.pem… [-a K=V]… | --verification-config-path FILE]
 
 Evaluates like \`kwctl run\` and answers like policy-server: runs
 validate-settings first (invalid settings → "Provided settings are not valid: …"
@@ -140,8 +141,10 @@ Options:
                       evaluation is interrupted after 1 to 2 s); 0: none
   --mode MODE         the ClusterAdmissionPolicy mode (default protect)
 
-Exit codes: 0 evaluated (accepted or rejected), 1 settings rejected or the engine
-failed, 2 bad usage, unreadable input, a request missing required fields, or a
+${VERIFICATION_HELP}
+
+Exit codes: 0 evaluated (accepted or rejected), 1 settings rejected, the engine
+failed or the signatures did not verify, 2 bad usage, unreadable input, a request missing required fields, or a
 module that is not WebAssembly.`,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, {
@@ -154,6 +157,7 @@ module that is not WebAssembly.`,
       pretty: { type: "boolean", default: false },
       context: { type: "string", multiple: true },
       "replay-host-capabilities-interactions": { type: "string" },
+      ...VERIFICATION_OPTIONS,
     });
     if (positionals.length > 1) throw new UsageError(`expected one module, got ${positionals.length}`);
     const engine = parseEngine(values.engine, "wasmtime");
@@ -163,7 +167,7 @@ module that is not WebAssembly.`,
     const mode = (values.mode ?? "protect") as "protect" | "monitor";
     if (!values["request-path"]) throw new UsageError("missing --request-path (a file, or - for stdin)");
     const settings = readSettings(values);
-    const policy = await loadModuleArgument(positionals[0]);
+    const policy = await loadModuleArgument(positionals[0], verificationFromFlags(values));
     let request: AdmissionRequest;
     try {
       request = admissionRequestOf(readRequest(values["request-path"]));

@@ -5,7 +5,8 @@ import { parseMetadata, type PolicyMetadata, readMetadata } from "../toolchain/m
 import { artifactHubPackage, artifactHubYaml, ociImage, policyManifest } from "../toolchain/scaffold.js";
 import { loadPolicy, validateSettings } from "../toolchain/evaluate.js";
 import { type Command, outputHelp, OUTPUT_OPTION, parseFlags, UsageError, writeReport } from "./command.js";
-import { bundledModule, loadModuleSource, policyDirs } from "./module-source.js";
+import { type Signature, type VerificationConfig, verificationConfigYaml } from "../toolchain/verification-config.js";
+import { annotationPairs, bundledModule, loadModuleSource, policyDirs, verificationFromFlags } from "./module-source.js";
 import { readSettings } from "./run.js";
 
 /** Keep createdAt across regenerations of the same version, so the files are reproducible. */
@@ -62,13 +63,16 @@ async function moduleFor(source: string, isFolder: boolean, plainHttp: boolean):
 
 export const scaffoldCommand: Command = {
   name: "scaffold",
-  summary: "generate artifacthub-pkg.yml files, or a (Cluster)AdmissionPolicy manifest",
+  summary: "generate artifacthub-pkg.yml files, a (Cluster)AdmissionPolicy manifest, or a verification config",
   help: `Usage:
   loopback-probes scaffold artifacthub [--check]
   loopback-probes scaffold manifest (MODULE.wasm | registry://… | POLICY_DIR)
         [--mode monitor|protect] [--type ClusterAdmissionPolicy|AdmissionPolicy]
         [--module-url registry://…] [--name N] [--namespace NS] [--skip-namespace NS]…
         [--settings-path F | --settings-json J] [-o FILE]
+  loopback-probes scaffold verification-config -k PUB.pem… [-a K=V]…
+        [--github-owner ORG [--github-repo REPO]] [--minimum-matches N]
+        [--configmap NAME [--namespace NS]] [-o FILE]
 
 artifacthub: writes policies/<name>/artifacthub-pkg.yml as \`kwctl scaffold
 artifacthub\` derives it from metadata.yml + questions-ui.yml (maintainers
@@ -92,6 +96,16 @@ anything is written: a manifest the policy would refuse is never produced
 (exit 1 with the policy's message). For a POLICY_DIR this needs the built
 module (make build); without it, settings given on the command line are an
 error and the default {} is written unchecked.
+
+verification-config: writes a Kubewarden verification config (what
+\`loopback-probes verify\`, \`kwctl --verification-config-path\` and a PolicyServer's
+spec.verificationConfig read) that requires a signature by each -k public key,
+carrying every -a annotation. --github-owner adds a keyless githubAction entry
+(checked by policy-server and kwctl, which have the Sigstore trust root; not by
+\`loopback-probes verify\`). The entries go to allOf (all required), or with
+--minimum-matches N to anyOf (any N). --configmap NAME wraps it in the ConfigMap a
+PolicyServer's spec.verificationConfig names (key verification-config; namespace
+--namespace, default kubewarden: the PolicyServer's own).
 
 Options:
 ${outputHelp("the manifest")}
@@ -172,6 +186,46 @@ Examples:
       writeReport(stringify(manifest, { lineWidth: 0 }), values.output);
       return 0;
     }
-    throw new UsageError(`expected "artifacthub" or "manifest", got ${sub === undefined ? "nothing" : `"${sub}"`}`);
+    if (sub === "verification-config") {
+      const { values } = parseFlags(
+        rest,
+        {
+          "verification-key": { type: "string", short: "k", multiple: true },
+          "verification-annotation": { type: "string", short: "a", multiple: true },
+          "github-owner": { type: "string" },
+          "github-repo": { type: "string" },
+          "minimum-matches": { type: "string" },
+          configmap: { type: "string" },
+          namespace: { type: "string", default: "kubewarden" },
+          ...OUTPUT_OPTION,
+        },
+        false,
+      );
+      const annotations = annotationPairs(values["verification-annotation"]);
+      // The -k entries as verify builds them from the same flags (keys read and checked).
+      const fromKeys = values["verification-key"]?.length ? verificationFromFlags(values)!.config.allOf! : [];
+      if (values["github-repo"] !== undefined && values["github-owner"] === undefined) throw new UsageError("--github-repo needs --github-owner");
+      const signatures: Signature[] = [
+        ...fromKeys.map((s) => (s.kind === "pubKey" ? { ...s, owner: basename(s.owner ?? "key").replace(/\.(pub|pem)$/, "") } : s)),
+        ...(values["github-owner"] !== undefined
+          ? [{ kind: "githubAction" as const, owner: values["github-owner"], ...(values["github-repo"] !== undefined ? { repo: values["github-repo"] } : {}), ...(Object.keys(annotations).length > 0 ? { annotations } : {}) }]
+          : []),
+      ];
+      if (signatures.length === 0) throw new UsageError("give at least one -k PUB.pem (or --github-owner ORG)");
+      let config: VerificationConfig;
+      if (values["minimum-matches"] !== undefined) {
+        const n = Number(values["minimum-matches"]);
+        if (!/^\d+$/.test(values["minimum-matches"]) || n < 1 || n > signatures.length) throw new UsageError(`--minimum-matches must be a whole number from 1 to ${signatures.length} (the number of entries)`);
+        config = { apiVersion: "v1", anyOf: { minimumMatches: n, signatures } };
+      } else config = { apiVersion: "v1", allOf: signatures };
+      const yaml = verificationConfigYaml(config);
+      const header = "# Kubewarden verification config (loopback-probes scaffold verification-config).\n# Check a policy with it: loopback-probes verify registry://… --verification-config-path FILE\n";
+      const text = values.configmap
+        ? `${header}${stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: values.configmap, namespace: values.namespace }, data: { "verification-config": yaml } }, { lineWidth: 0 })}`
+        : `${header}${yaml}`;
+      writeReport(text, values.output);
+      return 0;
+    }
+    throw new UsageError(`expected "artifacthub", "manifest" or "verification-config", got ${sub === undefined ? "nothing" : `"${sub}"`}`);
   },
 };

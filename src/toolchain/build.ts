@@ -47,20 +47,22 @@ export interface BuildResult {
 
 const preludePath = fileURLToPath(new URL("./prelude.js", import.meta.url));
 
+/** How policy.ts becomes the one script a module runs (sbom.ts bundles the same way to list what it includes). */
+export const BUNDLE_OPTIONS = {
+  bundle: true,
+  write: false,
+  format: "iife",
+  platform: "neutral",
+  target: "es2022",
+  mainFields: ["module", "main"],
+  minify: true,
+  legalComments: "none",
+  charset: "utf8",
+  logLevel: "silent",
+} as const satisfies Parameters<typeof esbuild>[0];
+
 export async function bundle(entry: string): Promise<string> {
-  const result = await esbuild({
-    entryPoints: [entry],
-    bundle: true,
-    write: false,
-    format: "iife",
-    platform: "neutral",
-    target: "es2022",
-    mainFields: ["module", "main"],
-    minify: true,
-    legalComments: "none",
-    charset: "utf8",
-    logLevel: "silent",
-  });
+  const result = await esbuild({ ...BUNDLE_OPTIONS, entryPoints: [entry] });
   return result.outputFiles[0]!.text;
 }
 
