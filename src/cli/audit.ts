@@ -12,7 +12,7 @@ import { readManifestsParallel } from "../audit/read-parallel.js";
 import { KubernetesObjects } from "../toolchain/kubernetes-context.js";
 import { type AuditReport, formatJson, formatPolicyReports, formatTable, location, objectLabel, sarifLog, useColor } from "../audit/report.js";
 import { manifestSourceAccess, sourceRoot } from "../audit/sources.js";
-import { bundledModule, loadModuleSource, packageJson, VERIFICATION_HELP, VERIFICATION_OPTIONS, verificationFromFlags } from "./module-source.js";
+import { bundledModule, loadModuleSource, packageJson, VERIFICATION_HELP, VERIFICATION_OPTIONS, VerificationFailed, verificationFromFlags } from "./module-source.js";
 import { readSettings } from "./run.js";
 
 const FORMATS = ["table", "json", "policyreport", "sarif"] as const;
@@ -117,7 +117,8 @@ ${VERIFICATION_HELP}
   modules bundled with this CLI are part of the package you installed.
 
 Exit codes (the first that applies):
-  2  bad usage, a path that cannot be read, or any error: the audit is incomplete
+  2  bad usage, a path that cannot be read, a module whose signatures do not verify,
+     or any error: the audit is incomplete
      (findings are still reported)
   1  findings (with --fix: findings the rewrite did not fix)
   0  no findings (skipped documents do not count)
@@ -167,14 +168,23 @@ Examples:
     const pull = { plainHttp: values["plain-http"] };
     // Only registry:// modules are verified (a local --policy with -k is refused by loadModuleSource).
     const verifyIfRemote = (spec: string) => ({ ...pull, ...(verification && (spec.startsWith("registry://") || spec === values.policy) ? { verification } : {}) });
+    // A module that fails verification is an error (exit 2: nothing was audited), never "findings" (exit 1).
+    const loadModule = async (spec: string) => {
+      try {
+        return await loadPolicy((await loadModuleSource(spec, verifyIfRemote(spec))).bytes);
+      } catch (e) {
+        if (e instanceof VerificationFailed) throw new UsageError(e.message, false);
+        throw e;
+      }
+    };
     const bundle: BundledPolicy[] = values.policy
-      ? [{ name: basename(values.policy.replace(/[:@].*$/, ""), ".wasm"), file: values.policy, policy: await loadPolicy((await loadModuleSource(values.policy, verifyIfRemote(values.policy))).bytes) }]
+      ? [{ name: basename(values.policy.replace(/[:@].*$/, ""), ".wasm"), file: values.policy, policy: await loadModule(values.policy) }]
       : await loadValidatingPolicies(values.bundle);
     if (bundle.length === 0) throw new UsageError(`no validating modules in ${values.bundle}: build the policies first (make build) or give --policy`);
     // PolicyReports name one policy (--policy-name); its metadata gives severity and category.
     const validator = (bundle.find((p) => p.name === "reject-loopback-probes") ?? bundle[0]!).policy;
     const names = bundle.map((p) => p.name);
-    const rewriter = values.diff || values.fix ? await loadPolicy((await loadModuleSource(values["rewrite-policy"], verifyIfRemote(values["rewrite-policy"]))).bytes) : undefined;
+    const rewriter = values.diff || values.fix ? await loadModule(values["rewrite-policy"]) : undefined;
     for (const [policy, s, label] of [
       ...bundle.map((p) => [p.policy, settingsFor(p.name, settings, names), p.file] as const),
       ...(rewriter ? [[rewriter, rewriterSettings(settings, names), values["rewrite-policy"]] as const] : []),

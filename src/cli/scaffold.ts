@@ -221,7 +221,7 @@ Examples:
       const yaml = verificationConfigYaml(config);
       const header = "# Kubewarden verification config (loopback-probes scaffold verification-config).\n# Check a policy with it: loopback-probes verify registry://… --verification-config-path FILE\n";
       const text = values.configmap
-        ? `${header}${stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: values.configmap, namespace: values.namespace }, data: { "verification-config": yaml } }, { lineWidth: 0 })}`
+        ? `${header}${stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: values.configmap, namespace: values.namespace }, data: { "verification-config": yaml } }, { lineWidth: 0, aliasDuplicateObjects: false })}`
         : `${header}${yaml}`;
       writeReport(text, values.output);
       return 0;

@@ -92,7 +92,7 @@ export function spdxTime(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-const spdxId = (...parts: string[]) => `SPDXRef-${parts.join("-").replace(/[^A-Za-z0-9.-]+/g, "-")}`;
+const spdxId = (...parts: string[]) => `SPDXRef-${parts.join("-").replace(/[^A-Za-z0-9.-]+/g, "-").replace(/-{2,}/g, "-")}`;
 const hex = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
 
 /** `sha512-<base64>` (npm's integrity) → SPDX checksum. */

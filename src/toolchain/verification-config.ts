@@ -188,7 +188,15 @@ export function describeSignature(s: Signature): string {
 
 /** The YAML of a config (keys in Kubewarden's order; PEM keys as block literals), checked by parsing it back. */
 export function verificationConfigYaml(config: VerificationConfig): string {
-  const text = stringify(config, { lineWidth: 0 });
+  // Field order as Kubewarden's docs and kwctl write them: kind, owner, key, annotations.
+  const ordered = (s: Signature): Signature =>
+    s.kind === "pubKey" ? { kind: s.kind, ...(s.owner !== undefined ? { owner: s.owner } : {}), key: s.key, ...(s.annotations ? { annotations: s.annotations } : {}) } : s;
+  const shaped: VerificationConfig = {
+    apiVersion: "v1",
+    ...(config.allOf ? { allOf: config.allOf.map(ordered) } : {}),
+    ...(config.anyOf ? { anyOf: { minimumMatches: config.anyOf.minimumMatches, signatures: config.anyOf.signatures.map(ordered) } } : {}),
+  };
+  const text = stringify(shaped, { lineWidth: 0, aliasDuplicateObjects: false });
   verificationConfigOf(parseDocument(text).toJS());
   return text;
 }
