@@ -17,11 +17,15 @@ const onPath = (binary: string) => (process.env.PATH ?? "").split(delimiter).som
 /** What is missing, each with the command that installs it. */
 export function missingPrerequisites(): { what: string; command: string }[] {
   const missing: { what: string; command: string }[] = [];
-  // Debian packages: the CNCF distribution registry for the OCI tests (its htpasswd file is a fixed bcrypt entry).
-  const apt = [["docker-registry", "docker-registry"]].filter(([binary]) => !onPath(binary!));
+  // Debian packages: the CNCF distribution registry for the OCI tests (its htpasswd file is a fixed bcrypt entry),
+  // and openssl, the signature tests' independent verifier.
+  const apt = [
+    ["docker-registry", "docker-registry"],
+    ["openssl", "openssl"],
+  ].filter(([binary]) => !onPath(binary!));
   if (apt.length > 0)
     missing.push({
-      what: `${apt.map(([b]) => b).join(", ")} (OCI registry tests)`,
+      what: `${apt.map(([b]) => b).join(", ")} (OCI registry and signature tests)`,
       command: `apt-get install -y --no-install-recommends ${apt.map(([, p]) => p).join(" ")}   # as root`,
     });
   const venv = `python3 -m venv .cache/wasmtime && .cache/wasmtime/bin/pip install wasmtime==${WASMTIME_VERSION}`;

@@ -9,7 +9,8 @@
  * its temporary folder removed.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { get as httpsGet } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +26,22 @@ const START_LIMIT_MS = 15_000;
 export interface TestRegistry {
   host: string;
   stop(): Promise<void>;
+}
+
+/** The test certificate (CN loopback-probes test registry; 127.0.0.1, 127.0.0.2, localhost) a TLS registry serves. */
+export const TLS_CERT = join(import.meta.dirname, "tls", "cert.pem");
+const TLS_KEY = join(import.meta.dirname, "tls", "key.pem");
+
+/** The status of GET https://host/v2/, trusting only the test certificate. */
+function httpsStatus(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(`https://${host}/v2/`, { ca: readFileSync(TLS_CERT), timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+  });
 }
 
 function freePort(): Promise<number> {
@@ -69,7 +86,11 @@ function stopChild(child: ChildProcess, dir: string): Promise<void> {
   });
 }
 
-export async function startRegistry(auth = false): Promise<TestRegistry> {
+/**
+ * `tls`: serve https with tests/support/tls (a client trusts it with
+ * NODE_EXTRA_CA_CERTS=TLS_CERT), for commands that have no --plain-http.
+ */
+export async function startRegistry(auth = false, tls = false): Promise<TestRegistry> {
   const binary = dockerRegistryBinary();
   const dir = mkdtempSync(join(tmpdir(), "lpp-registry-"));
   let child: ChildProcess | null = null;
@@ -80,7 +101,8 @@ export async function startRegistry(auth = false): Promise<TestRegistry> {
       writeFileSync(join(dir, "htpasswd"), TEST_HTPASSWD);
       authBlock = `auth:\n  htpasswd:\n    realm: test\n    path: ${join(dir, "htpasswd")}\n`;
     }
-    writeFileSync(join(dir, "config.yml"), `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "data")}\nhttp:\n  addr: 127.0.0.1:${port}\n${authBlock}`);
+    const tlsBlock = tls ? `  tls:\n    certificate: ${TLS_CERT}\n    key: ${TLS_KEY}\n` : "";
+    writeFileSync(join(dir, "config.yml"), `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "data")}\nhttp:\n  addr: 127.0.0.1:${port}\n${tlsBlock}${authBlock}`);
     const started = spawn(binary, ["serve", join(dir, "config.yml")], { stdio: ["ignore", "ignore", "pipe"] });
     child = started;
     running.add(started);
@@ -93,9 +115,14 @@ export async function startRegistry(auth = false): Promise<TestRegistry> {
     for (let attempt = 0; ; attempt++) {
       if (started.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
       try {
-        const r = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(2_000) });
-        await r.arrayBuffer();
-        if (r.status === 200 || r.status === 401) break;
+        let status: number;
+        if (tls) status = await httpsStatus(host);
+        else {
+          const r = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(2_000) });
+          await r.arrayBuffer();
+          status = r.status;
+        }
+        if (status === 200 || status === 401) break;
       } catch {
         /* not listening yet */
       }
