@@ -9,7 +9,7 @@ MODULE_INPUTS := $(shell find src/analysis src/kubewarden src/toolchain policies
 # a prerequisite, and node_modules is only an order-only one for the modules.
 DEPS := node_modules/.package-lock.json
 
-.PHONY: all build test demo clean package publish
+.PHONY: all build test demo clean package publish sbom
 
 all: build
 
@@ -34,7 +34,12 @@ package: build | $(DEPS)
 clean:
 	rm -rf dist lib .cache
 
-# make publish REGISTRY=host[:port]/path [PUSH_FLAGS=--plain-http]
+# make publish REGISTRY=host[:port]/path [PUSH_FLAGS=--plain-http] [SIGN_KEY=cosign.key]
+# (an encrypted key's passphrase comes from the COSIGN_PASSWORD environment variable)
 publish: build
-	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=host[:port]/path [PUSH_FLAGS=--plain-http]" >&2; exit 2; }
-	$(CLI) publish $(REGISTRY) $(PUSH_FLAGS)
+	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=host[:port]/path [PUSH_FLAGS=--plain-http] [SIGN_KEY=cosign.key]" >&2; exit 2; }
+	$(CLI) publish $(REGISTRY) $(PUSH_FLAGS) $(if $(SIGN_KEY),--sign-key $(SIGN_KEY))
+
+# make sbom [SIGN_KEY=cosign.key]: dist/<name>-sbom.spdx.json (+ .sig), the release's SBOM assets
+sbom: build
+	$(CLI) sbom $(if $(SIGN_KEY),--sign-key $(SIGN_KEY))
