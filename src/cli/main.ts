@@ -73,6 +73,7 @@ const EXAMPLES: Record<string, string[]> = {
     "COSIGN_PASSWORD=… loopback-probes publish ghcr.io/loopback-probe-policies/policies --sign-key cosign.key",
   ],
   bench: ["loopback-probes bench --policy policies/reject-loopback-probes", "loopback-probes bench --worst-case --shape one-port-binds-probes --shape url-list"],
+  sbom: ["loopback-probes sbom -o release/ --sign-key policy-signing.key", "SOURCE_DATE_EPOCH=1700000000 loopback-probes sbom policies/reject-loopback-probes"],
   version: ["loopback-probes --version"],
 };
 

@@ -40,8 +40,8 @@ ${SIGNING_KEY_HELP}
 ${AUTH_HELP}
 
 Examples:
-  COSIGN_PASSWORD=… loopback-probes sign registry://ghcr.io/acme/policies/reject-loopback-probes:v0.1.0 --key cosign.key -a env=prod
-  loopback-probes sign registry://localhost:5000/policies/reject-loopback-probes@sha256:… --key policy-signing.key --plain-http`,
+  loopback-probes sign registry://localhost:5000/policies/reject-loopback-probes:v0.1.0 --key policy-signing.key --plain-http
+  COSIGN_PASSWORD=… loopback-probes sign registry://ghcr.io/acme/policies/reject-loopback-probes:v0.1.0 --key cosign.key -a env=prod`,
   async run(argv) {
     const { values, positionals } = parseFlags(argv, { ...AUTH_OPTIONS, ...SIGNING_KEY_OPTIONS, key: { type: "string" }, annotation: { type: "string", short: "a", multiple: true } });
     if (positionals.length !== 1) throw new UsageError("expected one registry://HOST/REPOSITORY[:TAG|@sha256:…] reference");

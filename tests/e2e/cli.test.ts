@@ -48,7 +48,7 @@ describe("flags", () => {
 
   it("an unknown short flag lists the short flags of the command", () => {
     const r = runCli(["audit", "-x", BROKEN]);
-    expect(r.stderr.split("\n")[0]).toBe("loopback-probes audit: unknown flag -x (short flags here: -f, -o, -n, -q, -h)");
+    expect(r.stderr.split("\n")[0]).toBe("loopback-probes audit: unknown flag -x (short flags here: -f, -o, -n, -q, -k, -a, -h)");
   });
 
   it("a missing value and a value given to a switch are named", () => {
@@ -106,7 +106,7 @@ describe("bench", () => {
 });
 
 describe("--help", () => {
-  it.each(["build", "run", "audit", "push", "pull", "publish", "scaffold", "bench", "version"])("%s --help shows usage and examples", (command) => {
+  it.each(["build", "run", "audit", "push", "pull", "publish", "scaffold", "bench", "version", "sign", "verify", "sbom"])("%s --help shows usage and examples", (command) => {
     const r = runCli([command, "--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage:/);
@@ -207,7 +207,7 @@ describe("test prerequisites", () => {
     process.env.PATH = "";
     try {
       const missing = missingPrerequisites();
-      expect(missing.map((m) => m.command)).toContain("apt-get install -y --no-install-recommends docker-registry   # as root");
+      expect(missing.map((m) => m.command)).toContain("apt-get install -y --no-install-recommends docker-registry openssl   # as root");
     } finally {
       process.env.PATH = path;
     }
