@@ -31,8 +31,8 @@ export const OCI_CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json";
 export const SIMPLE_SIGNING_TYPE = "cosign container image signature";
 /** Signature layers read from one manifest; more is not a policy's signature set but an attack on the reader. */
 export const MAX_SIGNATURE_LAYERS = 256;
-/** Largest payload read (cosign's are a few hundred bytes, annotations included). */
-export const MAX_PAYLOAD_BYTES = 256 * 1024;
+/** Largest payload read (cosign's are a few hundred bytes, annotations included): with MAX_SIGNATURE_LAYERS, at most 16 MiB per verification. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
 /** The keys of `optional` sigstore-rs reads as typed fields, so never as annotations. */
 const TYPED_OPTIONAL_FIELDS = new Set(["creator", "timestamp"]);
 
