@@ -26,8 +26,8 @@ annotations adds nothing.
 
 Keys (PEM): PKCS#8 "PRIVATE KEY" (or "ENCRYPTED PRIVATE KEY"), openssl's "EC
 PRIVATE KEY" / "RSA PRIVATE KEY", or cosign's cosign.key (\`cosign
-generate-key-pair\`). ECDSA P-256 (what cosign makes), P-384, P-521, RSA
-2048-8192 and Ed25519: what Kubewarden can verify. Make one with
+generate-key-pair\`). ECDSA P-256 (what cosign makes), P-384, RSA 2048-4096
+and Ed25519: what every Kubewarden release in use can verify. Make one with
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out policy-signing.key
   openssl pkey -in policy-signing.key -pubout -out policy-signing.pub
 

@@ -1,11 +1,14 @@
 /**
  * Signing and verification keys as cosign and Kubewarden use them, over node:crypto.
  *
- * What Kubewarden's verifier (sigstore-rs `CosignVerificationKey::try_from_pem`)
- * accepts is what we accept, each with the hash it implies: ECDSA P-256/SHA-256,
- * P-384/SHA-384, P-521/SHA-512 (DER signatures), RSA PKCS#1 v1.5/SHA-256 (2048 to
- * 8192 bits) and Ed25519. A key of any other kind is refused when it is loaded,
- * never turned into a signature nobody can check.
+ * What Kubewarden's verifier reads is what we accept, each with the hash it
+ * implies: ECDSA P-256/SHA-256 and P-384/SHA-384 (DER signatures), RSA PKCS#1
+ * v1.5/SHA-256 and Ed25519. That is sigstore-rs 0.13.0 (`CosignVerificationKey::
+ * try_from_der`, the version policy-server and kwctl build with), narrowed to
+ * what its successors read too: no P-521 (0.13.0 cannot read it), RSA from 2048
+ * (newer sigstore-rs refuses less) to 4096 bits (0.13.0's rsa crate refuses more).
+ * A key of any other kind is refused when it is loaded, never turned into a
+ * signature nobody can check.
  *
  * Private keys: PKCS#8 PEM ("PRIVATE KEY", or "ENCRYPTED PRIVATE KEY" with a
  * passphrase), the SEC1/PKCS#1 PEMs openssl writes ("EC PRIVATE KEY", "RSA
@@ -43,8 +46,9 @@ export interface VerificationKey {
 const CURVES: Readonly<Record<string, { name: string; hash: Hash }>> = {
   prime256v1: { name: "P-256", hash: "sha256" },
   secp384r1: { name: "P-384", hash: "sha384" },
-  secp521r1: { name: "P-521", hash: "sha512" },
 };
+/** RSA sizes every Kubewarden release in use can verify (see the file comment). */
+const RSA_BITS = { min: 2048, max: 4096 };
 
 /** The hash and a name for a key Kubewarden can verify; a KeyError for any other key. */
 function describe(key: KeyObject): { kind: string; hash: Hash } {
@@ -52,16 +56,16 @@ function describe(key: KeyObject): { kind: string; hash: Hash } {
   const details = key.asymmetricKeyDetails ?? {};
   if (type === "ec") {
     const curve = details.namedCurve !== undefined && Object.hasOwn(CURVES, details.namedCurve) ? CURVES[details.namedCurve] : undefined;
-    if (!curve) throw new KeyError(`an EC key on curve ${details.namedCurve ?? "(unknown)"} cannot be verified by Kubewarden (P-256, P-384 and P-521 can)`);
+    if (!curve) throw new KeyError(`an EC key on curve ${details.namedCurve ?? "(unknown)"} cannot be verified by Kubewarden (P-256 and P-384 can)`);
     return { kind: `ECDSA ${curve.name}`, hash: curve.hash };
   }
   if (type === "rsa") {
     const bits = details.modulusLength ?? 0;
-    if (bits < 2048 || bits > 8192) throw new KeyError(`an RSA key of ${bits} bits cannot be verified by Kubewarden (2048 to 8192 bits can)`);
+    if (bits < RSA_BITS.min || bits > RSA_BITS.max) throw new KeyError(`an RSA key of ${bits} bits cannot be verified by every Kubewarden release (${RSA_BITS.min} to ${RSA_BITS.max} bits can)`);
     return { kind: `RSA ${bits}`, hash: "sha256" };
   }
   if (type === "ed25519") return { kind: "Ed25519", hash: null };
-  throw new KeyError(`a ${type ?? "unknown"} key cannot be verified by Kubewarden (ECDSA P-256/P-384/P-521, RSA and Ed25519 keys can)`);
+  throw new KeyError(`a ${type ?? "unknown"} key cannot be verified by Kubewarden (ECDSA P-256/P-384, RSA and Ed25519 keys can)`);
 }
 
 export function fingerprint(publicKey: KeyObject): string {

@@ -70,7 +70,7 @@ describe("simple signing payloads", () => {
 });
 
 describe("signing keys", () => {
-  const kinds: KeyKind[] = ["P-256", "P-384", "P-521", "RSA-2048", "Ed25519"];
+  const kinds: KeyKind[] = ["P-256", "P-384", "RSA-2048", "Ed25519"];
   it.each(kinds)("%s: signs what node:crypto and openssl verify, and nothing else", (kind) => {
     const key = makeKey(kind);
     const signing = loadSigningKey(key.privatePem, "test.key");
@@ -96,7 +96,11 @@ describe("signing keys", () => {
     const k1 = generateKeyPairSync("ec", { namedCurve: "secp256k1" }).privateKey.export({ type: "pkcs8", format: "pem" });
     expect(() => loadSigningKey(String(k1), "k1.key")).toThrow(/curve secp256k1 cannot be verified by Kubewarden/);
     const small = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs8", format: "pem" });
-    expect(() => loadSigningKey(String(small), "small.key")).toThrow(/1024 bits cannot be verified/);
+    expect(() => loadSigningKey(String(small), "small.key")).toThrow(/1024 bits cannot be verified by every Kubewarden release \(2048 to 4096 bits can\)/);
+    // sigstore-rs 0.13.0 (policy-server's) reads neither P-521 nor RSA over 4096 bits.
+    expect(() => loadSigningKey(makeKey("P-521").privatePem, "p521.key")).toThrow(/curve secp521r1 cannot be verified by Kubewarden \(P-256 and P-384 can\)/);
+    const large = generateKeyPairSync("rsa", { modulusLength: 4104 }).publicKey.export({ type: "spki", format: "pem" });
+    expect(() => loadVerificationKey(String(large), "large.pub")).toThrow(/4104 bits/);
     const ed448 = generateKeyPairSync("ed448").publicKey.export({ type: "spki", format: "pem" });
     expect(() => loadVerificationKey(String(ed448), "ed448.pub")).toThrow(/ed448 key cannot be verified/);
     expect(() => loadSigningKey(makeKey().publicPem, "a.pub")).toThrow(/public key, not a private key/);
