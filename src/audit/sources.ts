@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import type { AuditResult } from "./evaluate.js";
 import { fixedFileText } from "./fix.js";
 import type { ManifestSource } from "./read.js";
-import type { SourceAccess } from "./report.js";
+import type { SourceAccess } from "./report/common.js";
 
 /** The nearest directory from `start` upwards holding `.git` (a repository or worktree root), else `start`. */
 export function sourceRoot(start: string): string {

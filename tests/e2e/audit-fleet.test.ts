@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditObjects } from "../../src/audit/evaluate.js";
 import { auditPolicies } from "../../src/audit/policies.js";
 import { readManifests } from "../../src/audit/read.js";
-import { formatJson } from "../../src/audit/report.js";
+import { formatJson } from "../../src/audit/report/json.js";
 import { manifestSourceAccess } from "../../src/audit/sources.js";
 import { fleetYaml } from "../../src/cli/fleet.js";
 import { EvaluationPool } from "../../src/toolchain/evaluation-pool.js";

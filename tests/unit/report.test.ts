@@ -8,24 +8,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { FindingRecord } from "../../src/analysis/reachability.js";
-import {
-  type AuditReport,
-  artifactLocation,
-  bindPaths,
-  fitWidths,
-  formatJson,
-  formatTable,
-  lineReplacement,
-  mentionsFlag,
-  type PolicyReportOptions,
-  policyReports,
-  probePath,
-  reportName,
-  sarifLog,
-  type SourceAccess,
-  truncate,
-  useColor,
-} from "../../src/audit/report.js";
+import { type AuditReport, bindPaths, mentionsFlag, probePath, type SourceAccess } from "../../src/audit/report/common.js";
+import { formatJson } from "../../src/audit/report/json.js";
+import { type PolicyReportOptions, policyReports, reportName } from "../../src/audit/report/policyreport.js";
+import { artifactLocation, lineReplacement, sarifLog } from "../../src/audit/report/sarif.js";
+import { fitWidths, formatTable, truncate, useColor } from "../../src/audit/report/table.js";
 import type { AuditResult } from "../../src/audit/evaluate.js";
 import type { PolicyMetadata } from "../../src/toolchain/metadata.js";
 import { ROOT } from "../helpers.js";

@@ -1,0 +1,181 @@
+/**
+ * What every output format of `loopback-probes audit` shares: the report's
+ * shape, the summary, object labels and where a finding is written in its file.
+ * One module per format sits beside this one (table, json, policyreport, sarif).
+ *
+ * Everything here is a pure function of the audit results. What needs the
+ * source text (positions inside a file, the text `--fix` would write) comes in
+ * through `SourceAccess`, so the formats do not care how the files were read.
+ */
+import type { FindingRecord } from "../../analysis/reachability.js";
+import { runningContainers } from "../../analysis/probes.js";
+import { podTemplateOf } from "../../analysis/workload.js";
+import type { AuditResult, AuditStatus } from "../evaluate.js";
+import type { JsonPath, ManifestError, ManifestObject, ManifestSkip, SourcePosition } from "../read.js";
+
+/** 1-based line and column (UTF-16 code units, as JavaScript strings count them). */
+export type Position = SourcePosition;
+export type { JsonPath };
+
+/**
+ * What the reports need from the source text. Every member may answer null
+ * (unknown): the reports then fall back to the object's first line.
+ */
+export interface SourceAccess {
+  /**
+   * Where `path` (inside the object) is written in the object's file: for a
+   * mapping entry the position of its key, for a sequence item the item's.
+   */
+  locate(manifest: ManifestObject, path: JsonPath): Position | null;
+  /** Where the problem of an unreadable document is (the YAML error, or the document's start). */
+  locateError(error: ManifestError): Position | null;
+  /** The whole file's text before and after `--fix` applies this result's patch alone. */
+  fixedText(result: AuditResult): { before: string; after: string } | null;
+}
+
+export interface AuditReport {
+  results: AuditResult[];
+  errors: ManifestError[];
+  /** Documents that are not objects to evaluate (patches, templates, chart files…), with the reason. */
+  skipped?: ManifestSkip[];
+  files: string[];
+  /** Paths that could not be read at all (missing, permissions). */
+  unreadable?: ManifestError[];
+  /** Positions and fix texts; without it every location is the object's first line. */
+  source?: SourceAccess;
+}
+
+export interface Summary {
+  files: number;
+  objects: number;
+  pass: number;
+  fail: number;
+  error: number;
+  skip: number;
+  /** Of `skip`: objects accepted while their own opt-out annotation left probes unchecked. */
+  optedOut: number;
+  findings: number;
+  warnings: number;
+  badDocuments: number;
+}
+
+export function summarize(report: AuditReport): Summary {
+  const count = (s: AuditStatus) => report.results.filter((r) => r.status === s).length;
+  return {
+    files: report.files.length,
+    objects: report.results.length,
+    pass: count("pass"),
+    fail: count("fail"),
+    error: count("error"),
+    skip: count("skip"),
+    optedOut: report.results.filter((r) => r.skipReason === "opt-out").length,
+    findings: report.results.reduce((n, r) => n + Math.max(r.findings.length, r.status === "fail" ? 1 : 0), 0),
+    warnings: report.results.reduce((n, r) => n + (r.rewriteWarnings?.length ?? 0), 0),
+    badDocuments: report.errors.length,
+  };
+}
+
+interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+}
+export const meta = (r: AuditResult): ObjectMeta => {
+  const m = r.manifest.object.metadata;
+  if (typeof m !== "object" || m === null || Array.isArray(m)) return {};
+  const out: ObjectMeta = {};
+  for (const key of ["name", "namespace", "uid", "resourceVersion"] as const) {
+    const v: unknown = Object.hasOwn(m, key) ? (m as Record<string, unknown>)[key] : undefined;
+    if (typeof v === "string" && v !== "") out[key] = v;
+  }
+  return out;
+};
+export const objectLabel = (r: AuditResult) => {
+  const m = meta(r);
+  return `${String(r.manifest.object.kind)}/${m.namespace ? `${m.namespace}/` : ""}${m.name ?? "?"}`;
+};
+export const location = (r: AuditResult) => `${r.manifest.file}:${r.manifest.line}`;
+
+// ---------- where a finding is written ----------
+
+/** JSON path of the probe a finding is about (`…/containers/1/livenessProbe`), or null. */
+export function probePath(object: unknown, finding: Pick<FindingRecord, "container" | "probe">): JsonPath | null {
+  const template = podTemplateOf(object);
+  if (!template) return null;
+  const hit = runningContainers(template.spec).find((c) => c.container.name === finding.container);
+  return hit ? [...template.path, hit.list, hit.index, finding.probe] : null;
+}
+
+const isSpace = (c: string | undefined) => c === undefined || c === " " || c === "\t" || c === "\n" || c === '"' || c === "'";
+
+/**
+ * Does `word` (an args/command entry, maybe a whole `sh -c` script) pass `flag`
+ * as a flag of its own: `--listen-address` in `--listen-address=…` but not in
+ * `--cluster.listen-address=…`.
+ */
+export function mentionsFlag(word: string, flag: string): boolean {
+  for (let at = word.indexOf(flag); at >= 0; at = word.indexOf(flag, at + 1)) {
+    const after = word[at + flag.length];
+    if (isSpace(word[at - 1]) && (after === "=" || isSpace(after))) return true;
+  }
+  return false;
+}
+
+/**
+ * JSON paths of the settings that bind the probed port: the command/args word
+ * that carries the flag, or the env entry. The probed container first, then
+ * the pod's other containers (a sidecar may bind the port).
+ */
+export function bindPaths(object: unknown, finding: Pick<FindingRecord, "container" | "binds">): { bind: string; path: JsonPath }[] {
+  const template = podTemplateOf(object);
+  if (!template) return [];
+  const containers = runningContainers(template.spec);
+  containers.sort((a, b) => Number(b.container.name === finding.container) - Number(a.container.name === finding.container));
+  const out: { bind: string; path: JsonPath }[] = [];
+  for (const bind of finding.binds) {
+    const eq = bind.indexOf("=");
+    const setting = eq < 0 ? bind : bind.slice(0, eq);
+    if (setting === "") continue;
+    let found: JsonPath | null = null;
+    for (const { list, index, container } of containers) {
+      const base = [...template.path, list, index];
+      if (!setting.startsWith("-")) {
+        const env: unknown = container.env;
+        const i = Array.isArray(env) ? env.findIndex((e: unknown) => typeof e === "object" && e !== null && (e as { name?: unknown }).name === setting) : -1;
+        if (i >= 0) found = [...base, "env", i];
+      } else {
+        for (const field of ["args", "command"] as const) {
+          const words: unknown = container[field];
+          const i = Array.isArray(words) ? words.findIndex((w: unknown) => typeof w === "string" && mentionsFlag(w, setting)) : -1;
+          if (i >= 0) {
+            found = [...base, field, i];
+            break;
+          }
+        }
+      }
+      if (found) break;
+    }
+    if (found) out.push({ bind, path: found });
+  }
+  return out;
+}
+
+export interface LocatedFinding {
+  finding: FindingRecord;
+  at: Position;
+  binds: { bind: string; at: Position }[];
+}
+
+export function locateFindings(report: AuditReport, r: AuditResult): LocatedFinding[] {
+  const first: Position = { line: r.manifest.line, column: 1 };
+  const find = (path: JsonPath | null) => (path && report.source?.locate(r.manifest, path)) || null;
+  return r.findings.map((finding) => ({
+    finding,
+    at: find(probePath(r.manifest.object, finding)) ?? first,
+    binds: bindPaths(r.manifest.object, finding).flatMap(({ bind, path }) => {
+      const at = find(path);
+      return at ? [{ bind, at }] : [];
+    }),
+  }));
+}

@@ -1,0 +1,184 @@
+/** `audit` output for people: findings in a table fitted to the terminal, then warnings, errors and the summary. */
+import { stringify } from "yaml";
+import type { FindingRecord } from "../../analysis/reachability.js";
+import { type AuditReport, locateFindings, location, objectLabel, summarize } from "./common.js";
+
+const ANSI = { bold: 1, dim: 2, red: 31, green: 32, yellow: 33, cyan: 36 } as const;
+type Style = keyof typeof ANSI;
+
+const REASON_TEXT: Record<string, string> = {
+  "loopback-only-listener": "bound only on loopback",
+  "loopback-host-without-host-network": "loopback host, no hostNetwork",
+  "unresolvable-port-name": "port name not declared",
+};
+const SHORT_FIX: Record<string, string> = {
+  "loopback-only-listener/httpGet": "exec probe (curl/wget)",
+  "loopback-only-listener/tcpSocket": "exec probe (nc -z)",
+  "loopback-only-listener/grpc": "bind non-loopback",
+  "loopback-host-without-host-network/httpGet": "drop host; exec probe",
+  "loopback-host-without-host-network/tcpSocket": "drop host; exec probe",
+  "unresolvable-port-name/httpGet": "declare the port name",
+  "unresolvable-port-name/tcpSocket": "declare the port name",
+  "unresolvable-port-name/grpc": "declare the port name",
+};
+const shortFix = (f: FindingRecord) => SHORT_FIX[`${f.reason}/${f.handler}`] ?? "see message";
+
+export interface TableOptions {
+  color: boolean;
+  diff: boolean;
+  /** Terminal width in columns; ignored with `wide`. */
+  width: number;
+  /** One row per finding with file and object on it, cells never cut. */
+  wide: boolean;
+}
+
+interface Column {
+  header: string;
+  /** Lower gives way first when the table is too wide. */
+  giveWay: number;
+  /** The narrowest the column may be cut to. */
+  min: number;
+  /** Cells are cut at the start ("…tail") rather than the end. */
+  keepEnd?: boolean;
+}
+const GAP = 2;
+
+/** Cut `text` to `width` characters with an ellipsis, at the end or (keepEnd) the start. */
+export function truncate(text: string, width: number, keepEnd = false): string {
+  if (text.length <= width) return text;
+  if (width <= 1) return "…".slice(0, Math.max(0, width));
+  return keepEnd ? `…${text.slice(text.length - width + 1)}` : `${text.slice(0, width - 1)}…`;
+}
+
+/**
+ * Column widths that fit `width`: columns give way in `order` (least important
+ * first), each down to its minimum; the table may then still be wider than the terminal.
+ */
+export function fitWidths(natural: readonly number[], mins: readonly number[], width: number, order: readonly number[]): number[] {
+  const widths = [...natural];
+  let excess = widths.reduce((a, b) => a + b, 0) + GAP * (widths.length - 1) - width;
+  for (const i of order) {
+    if (excess <= 0) break;
+    const cut = Math.min(excess, Math.max(0, widths[i]! - mins[i]!));
+    widths[i] = widths[i]! - cut;
+    excess -= cut;
+  }
+  return widths;
+}
+
+/** Colour only on a terminal, and never with --no-color or a non-empty NO_COLOR (no-color.org). */
+export function useColor(opts: { isTTY: boolean; noColorFlag: boolean; env: Record<string, string | undefined> }): boolean {
+  return opts.isTTY && !opts.noColorFlag && !opts.env.NO_COLOR;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+interface TableRow {
+  /** File and object, the group the row belongs to. */
+  file: string;
+  object: string;
+  cells: { line: string; container: string; probe: string; port: string; bind: string; reason: string; fix: string };
+  style: Style;
+  /** Printed whole under the row: the policy's message when there is no structured finding. */
+  note?: string;
+}
+
+function tableRows(report: AuditReport): TableRow[] {
+  const rows: TableRow[] = [];
+  for (const r of report.results.filter((x) => x.status === "fail" || x.status === "error")) {
+    const base = { file: r.manifest.file, object: objectLabel(r) };
+    if (r.status === "error" || r.findings.length === 0) {
+      const error = r.status === "error";
+      const cells = { line: `${r.manifest.line}`, container: "-", probe: "-", port: "-", bind: "-", reason: error ? "policy error" : "rejected", fix: "see message" };
+      rows.push({ ...base, cells, style: error ? "yellow" : "red", note: r.message || (error ? "policy error" : "rejected without a message") });
+      continue;
+    }
+    for (const { finding: f, at } of locateFindings(report, r))
+      rows.push({
+        ...base,
+        cells: { line: `${at.line}:${at.column}`, container: f.container, probe: `${f.probe.replace(/Probe$/, "")} ${f.handler}`, port: String(f.port), bind: f.binds[0] ?? (f.host !== undefined ? `host: ${f.host}` : "-"), reason: REASON_TEXT[f.reason] ?? f.reason, fix: shortFix(f) },
+        style: "red",
+      });
+  }
+  return rows;
+}
+
+/**
+ * Findings for people. By default grouped under a "file — object" line so the
+ * rows fit the terminal; `wide` puts file:line and the object on every row
+ * (grep- and editor-friendly) and never cuts a cell.
+ */
+export function formatTable(report: AuditReport, opts: TableOptions): string {
+  const paint = (style: Style, text: string) => (opts.color && text !== "" ? `\u001b[${ANSI[style]}m${text}\u001b[0m` : text);
+  const rows = tableRows(report);
+  const lines: string[] = [];
+  if (rows.length > 0) {
+    const columns: (Column & { cell: (row: TableRow) => string; status?: boolean })[] = [
+      ...(opts.wide
+        ? [
+            { header: "LOCATION", giveWay: 9, min: 0, cell: (row: TableRow) => `${row.file}:${row.cells.line}` },
+            { header: "OBJECT", giveWay: 9, min: 0, cell: (row: TableRow) => row.object },
+          ]
+        : [{ header: "LINE", giveWay: 9, min: 4, cell: (row: TableRow) => row.cells.line }]),
+      { header: "CONTAINER", giveWay: 3, min: 9, cell: (row) => row.cells.container },
+      { header: "PROBE", giveWay: 4, min: 9, cell: (row) => row.cells.probe },
+      { header: "PORT", giveWay: 9, min: 4, cell: (row) => row.cells.port },
+      { header: "BOUND BY", giveWay: 5, min: 12, cell: (row) => row.cells.bind },
+      { header: "REASON", giveWay: 2, min: 10, cell: (row) => row.cells.reason, status: true },
+      { header: "FIX", giveWay: 1, min: 10, cell: (row) => row.cells.fix },
+    ];
+    const table = rows.map((row) => columns.map((c) => c.cell(row)));
+    const natural = columns.map((c, i) => Math.max(c.header.length, ...table.map((cells) => cells[i]!.length)));
+    const order = columns.map((_, i) => i).sort((a, b) => columns[a]!.giveWay - columns[b]!.giveWay);
+    const widths = opts.wide ? natural : fitWidths(natural, columns.map((c, i) => Math.min(c.min, natural[i]!)), opts.width, order);
+    const fmt = (cells: string[], styleOf: (i: number) => Style | null) =>
+      cells
+        .map((c, i) => {
+          const cut = truncate(c, widths[i]!, columns[i]!.keepEnd);
+          const pad = i === cells.length - 1 ? "" : " ".repeat(widths[i]! - cut.length);
+          const style = styleOf(i);
+          // Paint the text only, so the padding stays outside the escape codes.
+          return (style ? paint(style, cut) : cut) + pad;
+        })
+        .join(" ".repeat(GAP))
+        .trimEnd();
+    lines.push(fmt(columns.map((c) => c.header), () => "bold"));
+    let group = "";
+    rows.forEach((row, n) => {
+      if (!opts.wide && `${row.file}\u0000${row.object}` !== group) {
+        group = `${row.file}\u0000${row.object}`;
+        lines.push(paint("cyan", truncate(`${row.file} — ${row.object}`, opts.width, true)));
+      }
+      lines.push(fmt(table[n]!, (i) => (columns[i]!.status ? row.style : null)));
+      if (row.note) lines.push(`  ↳ ${row.note}`);
+    });
+    lines.push("");
+  }
+  // The rewrite's warnings already name the object.
+  for (const r of report.results) for (const w of r.rewriteWarnings ?? []) lines.push(paint("yellow", `warning: ${location(r)}: ${w}`));
+  for (const r of report.results) if (r.skipReason === "opt-out") lines.push(`skipped: ${location(r)}: ${objectLabel(r)}: ${r.message ?? "opt-out annotation"}`);
+  for (const e of report.errors) {
+    const at = report.source?.locateError(e);
+    lines.push(paint("yellow", `error: ${e.file}${at ? `:${at.line}:${at.column}` : ""}${e.documentIndex === null ? "" : ` (document ${e.documentIndex + 1})`}: ${e.message}`));
+  }
+  if (opts.diff) {
+    for (const r of report.results.filter((x) => x.patch)) {
+      lines.push(paint("cyan", `# ${objectLabel(r)} (${location(r)}): JSON Patch from rewrite-loopback-probes`));
+      lines.push(stringify(r.patch, { lineWidth: 0 }).trimEnd());
+      lines.push("");
+    }
+  }
+  const s = summarize(report);
+  const verdict = s.fail > 0 ? paint("red", `${plural(s.findings, "finding")} in ${plural(s.fail, "object")}`) : paint("green", "no findings");
+  const counts = [
+    paint("green", `${s.pass} passed`),
+    paint(s.fail > 0 ? "red" : "dim", `${s.fail} failed`),
+    paint(s.error > 0 ? "yellow" : "dim", `${s.error} errors`),
+    paint("dim", `${s.skip - s.optedOut} not selected by the policy rules`),
+    ...(s.optedOut ? [paint("dim", `${s.optedOut} skipped by their opt-out annotation`)] : []),
+    ...(s.badDocuments ? [paint("yellow", plural(s.badDocuments, "unreadable document"))] : []),
+    ...(s.warnings ? [paint("yellow", plural(s.warnings, "rewrite warning"))] : []),
+  ];
+  lines.push(`${verdict}; ${plural(s.objects, "object")} in ${plural(s.files, "file")}: ${counts.join(", ")}`);
+  return lines.join("\n") + "\n";
+}
