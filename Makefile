@@ -1,9 +1,11 @@
 # Thin wrappers over the npm scripts and the CLI; see README.md.
 CLI := node bin/loopback-probes.js
 POLICY_DIRS := $(patsubst %/policy.ts,%,$(wildcard policies/*/policy.ts))
-# What a module is built from (the same inputs tests/setup and scripts/pack.ts hash):
-# the CLI, tests and docs outside these folders do not change a module.
-MODULE_INPUTS := $(shell find src/analysis src/kubewarden src/toolchain policies -type f 2>/dev/null) package-lock.json
+# What a module is built from (src/toolchain/module-cache.ts MODULE_INPUTS: the key of the
+# module cache, .cache/modules/<hash>/, that make, npm test and npm pack share): the CLI,
+# tests and docs outside these do not change a module. `build` takes the modules from
+# that cache when a test run or a pack already built them from the same inputs.
+MODULE_INPUTS := $(shell find src/analysis src/kubewarden policies $(addprefix src/toolchain/,build.ts glue.ts prelude.js tools.ts wasm-binary.ts metadata.ts floor-policy) -type f 2>/dev/null) package-lock.json
 # npm writes node_modules/.package-lock.json on every install; the folder's own
 # mtime changes whenever a tool (vitest, npx) writes a cache there, so it is never
 # a prerequisite, and node_modules is only an order-only one for the modules.
@@ -27,9 +29,9 @@ test: | $(DEPS)
 demo: build
 	$(CLI) audit --diff examples/ || test $$? -eq 1
 
-# The npm package (CLI compiled to lib/ + the modules make just built): loopback-probe-policies-<version>.tgz
+# The npm package (CLI compiled to lib/ + the modules, from the module cache make build fills): loopback-probe-policies-<version>.tgz
 package: build | $(DEPS)
-	LOOPBACK_PROBES_PREBUILT_DIR=dist npm pack
+	npm pack
 
 clean:
 	rm -rf dist lib .cache

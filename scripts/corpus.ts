@@ -9,14 +9,13 @@
  * The expectations name corpus files by their folder/path only: the corpus is
  * other projects' data and is never copied into this repository.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parse } from "yaml";
 import { auditObjects, type AuditResult } from "../src/audit/evaluate.js";
 import { readManifests } from "../src/audit/read.js";
-import { buildPolicy } from "../src/toolchain/build.js";
 import { loadPolicy, validateSettings } from "../src/toolchain/evaluate.js";
-import { sourceHash } from "../src/toolchain/source-hash.js";
+import { cachedModules } from "../src/toolchain/module-cache.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const CORPUS = resolve(process.argv[2] ?? process.env.CORPUS_DIR ?? join(ROOT, "..", "shared", "corpus"));
@@ -35,17 +34,10 @@ interface Expectations {
   errors: Reviewed[];
 }
 
+/** The module from the cache npm test, make build and npm pack share (built there when missing). */
 async function policyModule(): Promise<Uint8Array> {
-  const out = join(ROOT, ".cache", "corpus-wasm");
-  const wasm = join(out, "reject-loopback-probes.wasm");
-  const stamp = join(out, "inputs.sha256");
-  const hash = sourceHash(ROOT, ["src/analysis", "src/kubewarden", "src/toolchain", "policies", "package-lock.json"]);
-  if (!existsSync(wasm) || !existsSync(stamp) || readFileSync(stamp, "utf8") !== hash) {
-    mkdirSync(out, { recursive: true });
-    await buildPolicy(join(ROOT, "policies", "reject-loopback-probes"), out);
-    writeFileSync(stamp, hash);
-  }
-  return new Uint8Array(readFileSync(wasm));
+  const { dir } = await cachedModules(ROOT, [{ dir: join(ROOT, "policies", "reject-loopback-probes") }], { progress: (l) => console.error(`corpus: ${l}`) });
+  return new Uint8Array(readFileSync(join(dir, "reject-loopback-probes.wasm")));
 }
 
 async function main(): Promise<number> {

@@ -2,22 +2,22 @@
  * `npm pack` / `npm publish` hook (prepack): puts what the installed package
  * runs into the tree npm packs.
  *
- * 1. dist/<policy>.wasm, the built and annotated modules. Rebuilt only when an
- *    input changed (dist/inputs.sha256); LOOPBACK_PROBES_PREBUILT_DIR=DIR takes
- *    modules another step already built from this tree (the tests reuse
- *    .cache/test-wasm) instead of building them again.
+ * 1. dist/<policy>.wasm, the built and annotated modules, from the module cache
+ *    `make build` and `npm test` share (src/toolchain/module-cache.ts): built
+ *    there only when an input changed since any of them last built.
  * 2. lib/, the CLI compiled to JavaScript by esbuild: one ESM entry plus chunks,
  *    the pure-JS dependencies (yaml, ajv, fast-json-patch) bundled in, so the
  *    package has no runtime dependencies and no install scripts. The build
  *    toolchain (esbuild, binaryen, Wizer, quickjs-wasi) stays external and is
  *    loaded only by `build`/`bench`, which need a source checkout anyway.
+ * 3. lib/wasmtime/runner.py, the wasmtime engine's runner (`run`'s default
+ *    engine; the CLI sets up its Python venv in the user's cache on first use).
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { basename, join } from "node:path";
 import { build } from "esbuild";
 import { policyDirs } from "../src/cli/module-source.js";
-import { buildPolicy } from "../src/toolchain/build.js";
-import { sourceHash } from "../src/toolchain/source-hash.js";
+import { cachedModules } from "../src/toolchain/module-cache.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const DIST = join(ROOT, "dist");
@@ -27,30 +27,10 @@ const TOOLCHAIN = ["esbuild", "binaryen", "@bytecodealliance/wizer", "quickjs-wa
 
 async function modules(): Promise<void> {
   const dirs = policyDirs(join(ROOT, "policies"));
+  const { dir, built } = await cachedModules(ROOT, dirs.map((d) => ({ dir: d })), { parallel: 2, progress: (l) => console.error(`pack: ${l}`) });
   mkdirSync(DIST, { recursive: true });
-  const prebuilt = process.env.LOOPBACK_PROBES_PREBUILT_DIR;
-  if (prebuilt) {
-    for (const dir of dirs) {
-      const from = resolve(prebuilt, `${basename(dir)}.wasm`);
-      const to = join(DIST, `${basename(dir)}.wasm`);
-      if (!existsSync(from)) throw new Error(`LOOPBACK_PROBES_PREBUILT_DIR: ${from} missing`);
-      if (from !== to) copyFileSync(from, to);
-    }
-    console.error(`pack: ${dirs.length} modules taken from ${prebuilt}`);
-    return;
-  }
-  const stamp = join(DIST, "inputs.sha256");
-  const hash = sourceHash(ROOT, ["src/analysis", "src/kubewarden", "src/toolchain", "policies", "package-lock.json"]);
-  const built = dirs.every((d) => existsSync(join(DIST, `${basename(d)}.wasm`)));
-  if (built && existsSync(stamp) && readFileSync(stamp, "utf8") === hash) {
-    console.error(`pack: ${dirs.length} modules up to date in dist/`);
-    return;
-  }
-  for (const dir of dirs) {
-    const r = await buildPolicy(dir, DIST);
-    console.error(`pack: built ${r.output} (${(r.bytes / 1024).toFixed(0)} KiB)`);
-  }
-  writeFileSync(stamp, hash);
+  for (const d of dirs) copyFileSync(join(dir, `${basename(d)}.wasm`), join(DIST, `${basename(d)}.wasm`));
+  console.error(`pack: ${dirs.length} modules in dist/ (${built.length === 0 ? "all from the module cache" : `${built.length} built now`})`);
 }
 
 async function cli(): Promise<void> {
@@ -69,7 +49,10 @@ async function cli(): Promise<void> {
     legalComments: "inline",
     logLevel: "warning",
   });
-  console.error("pack: CLI compiled into lib/");
+  // The wasmtime runner sits where the compiled wasmtime-runner looks for it (beside its chunk, in wasmtime/).
+  mkdirSync(join(LIB, "wasmtime"), { recursive: true });
+  copyFileSync(join(ROOT, "src", "toolchain", "wasmtime", "runner.py"), join(LIB, "wasmtime", "runner.py"));
+  console.error("pack: CLI compiled into lib/ (with lib/wasmtime/runner.py)");
 }
 
 await modules();

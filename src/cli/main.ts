@@ -8,9 +8,10 @@
  * command without them.
  */
 import { auditCommand } from "./audit.js";
-import { buildCommand } from "./build.js";
+import { BENCH_HELP, BENCH_SUMMARY } from "./bench-help.js";
+import { buildCommand, NEEDS_CHECKOUT } from "./build.js";
 import { closest, type Command, UsageError } from "./command.js";
-import { packageJson } from "./module-source.js";
+import { isCheckout, packageJson } from "./module-source.js";
 import { pullCommand, publishCommand, pushCommand } from "./registry.js";
 import { runCommand } from "./run.js";
 import { scaffoldCommand } from "./scaffold.js";
@@ -20,6 +21,10 @@ import { verifyCommand } from "./verify.js";
 interface Entry {
   name: string;
   summary: string;
+  /** The help of a command loaded on use, so --help works where it cannot load (bench outside a checkout). */
+  help?: string;
+  /** Runs only in a source checkout (policy sources, build toolchain). */
+  needsCheckout?: boolean;
   load(): Promise<Command>;
 }
 
@@ -50,7 +55,7 @@ const commands: Entry[] = [
   now(verifyCommand),
   { name: "sbom", summary: "write each policy's SPDX 2.3 SBOM (deterministic), signed with --sign-key", load: async () => (await import("./sbom.js")).sbomCommand },
   now(scaffoldCommand),
-  { name: "bench", summary: "time a policy against the floor and a Javy-semantics build (like kwctl bench)", load: async () => (await import("./bench.js")).benchCommand },
+  { name: "bench", summary: BENCH_SUMMARY, help: BENCH_HELP, needsCheckout: true, load: async () => (await import("./bench.js")).benchCommand },
   now(versionCommand),
 ];
 
@@ -60,7 +65,8 @@ const commands: Entry[] = [
  */
 const EXAMPLES: Record<string, string[]> = {
   run: [
-    "loopback-probes run dist/reject-loopback-probes.wasm -r policies/reject-loopback-probes/test_data/alertmanager-listenlocal-broken-defaulted.json",
+    "loopback-probes run reject-loopback-probes -r request.json",
+    "loopback-probes run registry://localhost:5000/policies/reject-loopback-probes:v0.1.0 --plain-http -r request.json",
     "loopback-probes run registry://ghcr.io/loopback-probe-policies/policies/rewrite-loopback-probes:v0.1.0 -r review.json --settings-json '{\"strategy\":\"remove\"}'",
   ],
   push: ["loopback-probes push dist/reject-loopback-probes.wasm registry://localhost:5000/policies/reject-loopback-probes:v0.1.0 --plain-http"],
@@ -77,7 +83,7 @@ const EXAMPLES: Record<string, string[]> = {
   version: ["loopback-probes --version"],
 };
 
-function helpOf(command: Command): string {
+function helpOf(command: Pick<Command, "name" | "help">): string {
   const examples = EXAMPLES[command.name];
   if (!examples || command.help.includes("\nExamples:")) return command.help;
   return `${command.help}\n\nExamples:\n${examples.map((e) => `  ${e}`).join("\n")}`;
@@ -98,7 +104,7 @@ function overview(): string {
     "  helm template . | loopback-probes audit -        check rendered templates",
     "  loopback-probes audit --format sarif -o probes.sarif k8s/",
     "",
-    "Run `loopback-probes <command> --help` for a command's options.",
+    "Run `loopback-probes <command> --help` (or `loopback-probes help <command>`) for a command's options.",
   ].join("\n");
 }
 
@@ -114,17 +120,40 @@ async function load(entry: Entry): Promise<Command> {
   }
 }
 
+function findEntry(name: string): Entry | undefined {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
+    const guess = closest(name, commands.map((c) => c.name));
+    console.error(`loopback-probes: unknown command "${name}"${guess ? `; did you mean "${guess}"?` : ""}\nRun \`loopback-probes --help\` for the list of commands.`);
+  }
+  return entry;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "help" && rest.length > 0) {
+    // `help audit` is `audit --help`
+    if (rest.length > 1) {
+      console.error(`loopback-probes help: expected one command, got ${rest.length}`);
+      return 2;
+    }
+    return main([rest[0]!, "--help"]);
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     console.log(overview());
     return name === undefined ? 2 : 0;
   }
   if (name === "--version" || name === "-V") return versionCommand.run([]);
-  const entry = commands.find((c) => c.name === name);
-  if (!entry) {
-    const guess = closest(name, commands.map((c) => c.name));
-    console.error(`loopback-probes: unknown command "${name}"${guess ? `; did you mean "${guess}"?` : ""}\nRun \`loopback-probes --help\` for the list of commands.`);
+  const entry = findEntry(name);
+  if (!entry) return 2;
+  const beforeSeparator = rest.indexOf("--") >= 0 ? rest.slice(0, rest.indexOf("--")) : rest;
+  const wantsHelp = beforeSeparator.includes("--help") || beforeSeparator.includes("-h");
+  if (wantsHelp && entry.help !== undefined) {
+    console.log(helpOf({ name: entry.name, help: entry.help }));
+    return 0;
+  }
+  if (entry.needsCheckout && !isCheckout) {
+    console.error(`loopback-probes ${entry.name}: ${NEEDS_CHECKOUT(entry.name)}`);
     return 2;
   }
   let command: Command;
@@ -134,8 +163,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`loopback-probes ${entry.name}: ${(e as Error).message}`);
     return 2;
   }
-  const beforeSeparator = rest.indexOf("--") >= 0 ? rest.slice(0, rest.indexOf("--")) : rest;
-  if (beforeSeparator.includes("--help") || beforeSeparator.includes("-h")) {
+  if (wantsHelp) {
     console.log(helpOf(command));
     return 0;
   }

@@ -10,13 +10,13 @@
  * fixed number of "..".
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { type ClientOptions, dockerConfigCredentials, OciError, parseReference } from "../toolchain/oci.js";
 import { pullToCache } from "../toolchain/oci-files.js";
 import { formatVerification, SignatureError, type Verification, verifyModule } from "../toolchain/signatures.js";
 import { KeyError, loadVerificationKey } from "../toolchain/signing-keys.js";
 import { MAX_CONFIG_BYTES, parseVerificationConfig, type Signature, type VerificationConfig, VerificationConfigError } from "../toolchain/verification-config.js";
+import { userCacheDir } from "../toolchain/user-cache.js";
 import { isWasm } from "../toolchain/wasm-binary.js";
 import { UsageError } from "./command.js";
 
@@ -45,12 +45,37 @@ export const packageJson = JSON.parse(readFileSync(join(packageRoot, "package.js
   homepage?: string;
 };
 
+/**
+ * A source checkout (policy sources, build toolchain as dev dependencies), as
+ * opposed to the installed npm package, which ships lib/ and dist/ only.
+ */
+export const isCheckout: boolean = existsSync(join(packageRoot, "src", "cli", "main.ts")) && existsSync(join(packageRoot, "policies"));
+
 /** Modules built by `make build` in a checkout, or at pack time into the npm package. */
 export const BUNDLED_MODULES_DIR = join(packageRoot, "dist");
 
 /** The bundled module of a shipped policy, e.g. `reject-loopback-probes`. */
 export function bundledModule(policy: string): string {
   return join(BUNDLED_MODULES_DIR, `${policy}.wasm`);
+}
+
+/** Names of the bundled modules (built in a checkout, shipped in the package). */
+export function bundledModuleNames(): string[] {
+  if (!existsSync(BUNDLED_MODULES_DIR)) return [];
+  return readdirSync(BUNDLED_MODULES_DIR)
+    .filter((f) => f.endsWith(".wasm"))
+    .map((f) => f.slice(0, -".wasm".length))
+    .sort();
+}
+
+/**
+ * A module named on the command line: a file that exists is that file; else a
+ * bare name of a bundled policy (`reject-loopback-probes`) is its bundled module.
+ */
+export function moduleFile(spec: string): string {
+  if (existsSync(spec) || !/^[a-z0-9][a-z0-9-]*$/.test(spec)) return spec;
+  const bundled = bundledModule(spec);
+  return existsSync(bundled) ? bundled : spec;
 }
 
 export const POLICIES_DIR = "policies";
@@ -65,10 +90,7 @@ export function policyDirs(root = POLICIES_DIR): string[] {
 }
 
 /** `$LOOPBACK_PROBES_CACHE`, else `$XDG_CACHE_HOME/loopback-probes`, else `~/.cache/loopback-probes`. */
-export function cacheDir(): string {
-  if (process.env.LOOPBACK_PROBES_CACHE) return process.env.LOOPBACK_PROBES_CACHE;
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "loopback-probes");
-}
+export const cacheDir = userCacheDir;
 
 
 export interface ModuleSource {
@@ -185,7 +207,8 @@ export async function verifyModuleSource(spec: string, verification: ModuleVerif
 }
 
 /**
- * Read a module named by a path or pulled from `registry://HOST/REPO[:TAG|@sha256:…]`.
+ * Read a module named by a path, a bundled policy's name, or pulled from
+ * `registry://HOST/REPO[:TAG|@sha256:…]`.
  *
  * Pulls go through pullToCache (src/toolchain/oci-files.ts) into cacheDir()/oci:
  * manifest digest when pinned, layer digest and size always; a digest-pinned
@@ -197,7 +220,7 @@ export async function loadModuleSource(spec: string, options: ClientOptions & { 
   const { verification, ...clientOptions } = options;
   if (!spec.startsWith("registry://")) {
     if (verification) throw new UsageError(`${spec}: signature verification needs a registry:// reference (signatures live in the registry, beside the module)`);
-    const bytes = readModuleFile(spec);
+    const bytes = readModuleFile(moduleFile(spec));
     if (!isWasm(bytes)) throw new UsageError(`${spec} is not a WebAssembly module (no \\0asm header)`, false);
     return { bytes, label: spec };
   }
@@ -231,7 +254,15 @@ function readModuleFile(path: string): Uint8Array {
     return new Uint8Array(readFileSync(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new UsageError(`${path} not found${path.startsWith(BUNDLED_MODULES_DIR) ? ": build the policies first (make build)" : ""}`, false);
+    if (code === "ENOENT") {
+      const names = bundledModuleNames();
+      const hint = path.startsWith(BUNDLED_MODULES_DIR)
+        ? ": build the policies first (make build)"
+        : names.length > 0
+          ? ` (a file path, registry://HOST/REPO[:TAG|@sha256:…], or a bundled module: ${names.join(", ")})`
+          : "";
+      throw new UsageError(`${path} not found${hint}`, false);
+    }
     throw new UsageError(`cannot read module ${path}: ${e instanceof Error ? e.message : String(e)}`, false);
   }
 }

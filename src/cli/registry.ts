@@ -1,12 +1,11 @@
-import { readFileSync } from "node:fs";
-import { basename } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { readMetadata } from "../toolchain/metadata.js";
 import { type ClientOptions, type Credentials, dockerConfigCredentials, parseReference, pushModule } from "../toolchain/oci.js";
 import { pullToFile } from "../toolchain/oci-files.js";
 import { DEFAULT_TIMEOUTS } from "../toolchain/oci-http.js";
-import { policyDirs } from "./build.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
-import { annotationPairs, VERIFICATION_HELP, VERIFICATION_OPTIONS, verificationFromFlags, verifyModuleSource } from "./module-source.js";
+import { annotationPairs, BUNDLED_MODULES_DIR, isCheckout, packageRoot, POLICIES_DIR, policyDirs, VERIFICATION_HELP, VERIFICATION_OPTIONS, verificationFromFlags, verifyModuleSource } from "./module-source.js";
 import { readModule } from "./run.js";
 import { checkAnnotations, describeSigning, readSigningKey, SIGNING_KEY_HELP, SIGNING_KEY_OPTIONS } from "./signing-key.js";
 import { signModule } from "../toolchain/signatures.js";
@@ -138,19 +137,22 @@ export const publishCommand: Command = {
   summary: "push every built policy as REGISTRY/<name>:v<io.kubewarden.policy.version>",
   help: `Usage: loopback-probes publish HOST[:PORT]/PATH [--dist DIR] [--sign-key KEY [-a K=V]…] [push options]
 
-Pushes dist/<name>.wasm for every policy under policies/ to
-registry://HOST[:PORT]/PATH/<name>:v<version>, the version taken from the
-module's io.kubewarden.policy.version annotation (what make publish runs).
+Pushes every built policy to registry://HOST[:PORT]/PATH/<name>:v<version>,
+the version taken from the module's io.kubewarden.policy.version annotation
+(what make publish runs): in a source checkout, dist/<name>.wasm for every
+policy under policies/ (each must be built: make build); from the installed
+package, the modules it ships. Prints each pushed reference with its digest;
+finding nothing to push is an error (exit 2).
 With --sign-key, each pushed digest is signed as \`loopback-probes sign\` does.
 
 Options:
-  --dist DIR           where the built modules are (default: dist)
+  --dist DIR           where the built modules are (default: the checkout's dist/, or the package's)
   --sign-key KEY       sign what is pushed with this private key (see sign --help)
   -a, --annotation K=V annotation for the signatures' payload; repeatable
 ${SIGNING_KEY_HELP}
 ${AUTH_HELP}`,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, { ...AUTH_OPTIONS, ...SIGNING_KEY_OPTIONS, dist: { type: "string", default: "dist" }, "sign-key": { type: "string" }, annotation: { type: "string", short: "a", multiple: true } });
+    const { values, positionals } = parseFlags(argv, { ...AUTH_OPTIONS, ...SIGNING_KEY_OPTIONS, dist: { type: "string", default: BUNDLED_MODULES_DIR }, "sign-key": { type: "string" }, annotation: { type: "string", short: "a", multiple: true } });
     if (positionals.length !== 1) throw new UsageError("expected the registry prefix HOST[:PORT]/PATH");
     const annotations = annotationPairs(values.annotation);
     if (values.annotation && !values["sign-key"]) throw new UsageError("-a/--annotation needs --sign-key");
@@ -159,9 +161,15 @@ ${AUTH_HELP}`,
     const key = values["sign-key"] ? readSigningKey(values["sign-key"], values) : undefined;
     const prefix = positionals[0]!.replace(/^registry:\/\//, "").replace(/\/$/, "");
     let options: ClientOptions | undefined;
-    for (const dir of policyDirs()) {
-      const name = basename(dir);
-      const module = readModule(`${values.dist}/${name}.wasm`);
+    // A checkout publishes its policies (each must be built); the package, the modules it ships.
+    const names = isCheckout
+      ? policyDirs(join(packageRoot, POLICIES_DIR)).map((d) => basename(d))
+      : existsSync(values.dist)
+        ? readdirSync(values.dist).filter((f) => f.endsWith(".wasm")).map((f) => f.slice(0, -".wasm".length)).sort()
+        : [];
+    if (names.length === 0) throw new UsageError(`nothing to publish: no built modules in ${values.dist}`, false);
+    for (const name of names) {
+      const module = readModule(join(values.dist, `${name}.wasm`));
       const version = readMetadata(module)?.annotations["io.kubewarden.policy.version"];
       if (!version) throw new UsageError(`${values.dist}/${name}.wasm has no io.kubewarden.policy.version annotation`);
       const destination = `registry://${prefix}/${name}:v${version}`;

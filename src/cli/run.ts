@@ -15,7 +15,8 @@ import {
 } from "../toolchain/evaluate.js";
 import { WasmtimeModuleError, WasmtimeUnavailable } from "../toolchain/wasmtime-runner.js";
 import { type Command, parseFlags, UsageError } from "./command.js";
-import { loadModuleSource, type ModuleVerification, VERIFICATION_HELP, VERIFICATION_OPTIONS, verificationFromFlags } from "./module-source.js";
+import { bundledModuleNames, loadModuleSource, type ModuleVerification, VERIFICATION_HELP, VERIFICATION_OPTIONS, verificationFromFlags } from "./module-source.js";
+import type { ClientOptions } from "../toolchain/oci.js";
 import { hostCallFromFlags } from "./host-context.js";
 
 /** Settings from --settings-json or --settings-path (YAML or JSON); {} when neither. */
@@ -40,10 +41,10 @@ export function readModule(path: string | undefined): Uint8Array {
   }
 }
 
-/** Load a module given on the command line (a path or registry://…): not a wasm module is bad input (exit 2), with its name. */
-export async function loadModuleArgument(path: string | undefined, verification?: ModuleVerification): Promise<LoadedPolicy> {
-  if (!path) throw new UsageError("missing the module: a path or registry://HOST/REPO[:TAG|@sha256:…]");
-  const bytes = (await loadModuleSource(path, { verification })).bytes;
+/** Load a module given on the command line (a path, a bundled module's name or registry://…): not a wasm module is bad input (exit 2), with its name. */
+export async function loadModuleArgument(path: string | undefined, options: ClientOptions & { verification?: ModuleVerification | undefined } = {}): Promise<LoadedPolicy> {
+  if (!path) throw new UsageError(`missing the module: a path, registry://HOST/REPO[:TAG|@sha256:…], or a bundled module (${bundledModuleNames().join(", ") || "none built"})`);
+  const bytes = (await loadModuleSource(path, options)).bytes;
   try {
     return await loadPolicy(bytes);
   } catch (e) {
@@ -69,7 +70,7 @@ export function parseTimeout(value: string | undefined): number | null {
 
 /** Explain engine problems in words; anything else propagates. */
 export function engineError(e: unknown): never {
-  if (e instanceof WasmtimeUnavailable) throw new Error(`${e.message}\n(or pass --engine node to run under node:wasi)`);
+  if (e instanceof WasmtimeUnavailable) throw new Error(e.message.includes("--engine node") ? e.message : `${e.message}\n(or pass --engine node to run under node:wasi)`);
   if (e instanceof WasmtimeModuleError) throw new Error(`wasmtime cannot load the module: ${e.message}`);
   throw e;
 }
@@ -91,12 +92,17 @@ function readRequest(path: string): unknown {
 export const runCommand: Command = {
   name: "run",
   summary: "evaluate one admission request with a built module (like kwctl run)",
-  help: `Usage: loopback-probes run MODULE.wasm --request-path REQUEST.json|-
+  help: `Usage: loopback-probes run MODULE --request-path REQUEST.json|-
                            [--settings-json '{…}' | --settings-path settings.yml]
                            [--engine wasmtime|node] [--timeout SECONDS]
-                           [--mode protect|monitor] [--pretty]
+                           [--mode protect|monitor] [--pretty] [--plain-http]
                            [--context FILE]… | [--replay-host-capabilities-interactions FILE]
                            [-k PUB.pem… [-a K=V]… | --verification-config-path FILE]
+
+MODULE is a module file (policy.wasm), the name of a module bundled with this
+CLI (reject-loopback-probes, rewrite-loopback-probes,
+reject-listenlocal-reloader-probes), or registry://HOST[:PORT]/REPO[:TAG|@sha256:…]
+(pulled into the user's cache and digest-verified, as for audit --policy).
 
 Evaluates like \`kwctl run\` and answers like policy-server: runs
 validate-settings first (invalid settings → "Provided settings are not valid: …"
@@ -131,15 +137,18 @@ Without either, every host capability is refused (the policy decides what that m
 Options:
   --engine wasmtime   (default) wasmtime 49.0.0, configured as policy-server: epoch
                       interruption with a 1 s ticker, the module compiled once
-                      and instantiated fresh. Needs the venv .cache/wasmtime:
-                        python3 -m venv .cache/wasmtime
-                        .cache/wasmtime/bin/pip install wasmtime==49.0.0
+                      and instantiated fresh. Python's wasmtime package in a venv,
+                      set up on first use (python3 -m venv + pip install, with
+                      pip's configuration: offline from a local index) in
+                      ~/.cache/loopback-probes/wasmtime-49.0.0 (.cache/wasmtime
+                      in a source checkout); needs python3 with venv
   --engine node       node:wasi (V8): needs nothing else, but cannot interrupt a
                       module, so --timeout does not apply
   --timeout SECONDS   deadline in epochs of 1 s, as policy-server's
                       --policy-timeout / timeoutEvalSeconds (default ${DEFAULT_TIMEOUT_SECONDS}: the
                       evaluation is interrupted after 1 to 2 s); 0: none
   --mode MODE         the ClusterAdmissionPolicy mode (default protect)
+  --plain-http        pull a registry:// module over HTTP (local registries)
 
 ${VERIFICATION_HELP}
 
@@ -158,6 +167,7 @@ module that is not WebAssembly.`,
       context: { type: "string", multiple: true },
       "replay-host-capabilities-interactions": { type: "string" },
       ...VERIFICATION_OPTIONS,
+      "plain-http": { type: "boolean", default: false },
     });
     if (positionals.length > 1) throw new UsageError(`expected one module, got ${positionals.length}`);
     const engine = parseEngine(values.engine, "wasmtime");
@@ -167,7 +177,7 @@ module that is not WebAssembly.`,
     const mode = (values.mode ?? "protect") as "protect" | "monitor";
     if (!values["request-path"]) throw new UsageError("missing --request-path (a file, or - for stdin)");
     const settings = readSettings(values);
-    const policy = await loadModuleArgument(positionals[0], verificationFromFlags(values));
+    const policy = await loadModuleArgument(positionals[0], { plainHttp: values["plain-http"], verification: verificationFromFlags(values) });
     let request: AdmissionRequest;
     try {
       request = admissionRequestOf(readRequest(values["request-path"]));

@@ -1,12 +1,13 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, join, relative } from "node:path";
 import { parse, stringify } from "yaml";
 import { parseMetadata, type PolicyMetadata, readMetadata } from "../toolchain/metadata.js";
 import { artifactHubPackage, artifactHubYaml, ociImage, policyManifest } from "../toolchain/scaffold.js";
 import { loadPolicy, validateSettings } from "../toolchain/evaluate.js";
 import { type Command, outputHelp, OUTPUT_OPTION, parseFlags, UsageError, writeReport } from "./command.js";
 import { type Signature, type VerificationConfig, verificationConfigYaml } from "../toolchain/verification-config.js";
-import { annotationPairs, bundledModule, loadModuleSource, policyDirs, verificationFromFlags } from "./module-source.js";
+import { NEEDS_CHECKOUT } from "./build.js";
+import { annotationPairs, bundledModule, isCheckout, loadModuleSource, packageRoot, policyDirs, verificationFromFlags } from "./module-source.js";
 import { readSettings } from "./run.js";
 
 /** Keep createdAt across regenerations of the same version, so the files are reproducible. */
@@ -74,7 +75,7 @@ export const scaffoldCommand: Command = {
         [--github-owner ORG [--github-repo REPO]] [--minimum-matches N]
         [--configmap NAME [--namespace NS]] [-o FILE]
 
-artifacthub: writes policies/<name>/artifacthub-pkg.yml as \`kwctl scaffold
+artifacthub (in a source checkout): writes policies/<name>/artifacthub-pkg.yml as \`kwctl scaffold
 artifacthub\` derives it from metadata.yml + questions-ui.yml (maintainers
 {name, email} parsed from io.kubewarden.policy.author, an RFC 5322 address
 list; provider kubewarden; questions-ui embedded verbatim; for a GitHub source
@@ -120,14 +121,17 @@ Examples:
     const [sub, ...rest] = argv;
     if (sub === "artifacthub") {
       const { values } = parseFlags(rest, { check: { type: "boolean", default: false } }, false);
+      // The files belong to the repository's policies: never to whatever folder the command runs in.
+      if (!isCheckout) throw new UsageError(NEEDS_CHECKOUT("scaffold artifacthub"), false);
       const stale: string[] = [];
-      for (const [path, content] of Object.entries(artifactHubFiles())) {
+      for (const [path, content] of Object.entries(artifactHubFiles(packageRoot))) {
         const current = existsSync(path) ? readFileSync(path, "utf8") : null;
+        const shown = relative(process.cwd(), path) || path;
         if (current === content) continue;
-        if (values.check) stale.push(path);
+        if (values.check) stale.push(shown);
         else {
           writeFileSync(path, content);
-          console.error(`wrote ${path}`);
+          console.error(`wrote ${shown}`);
         }
       }
       if (stale.length > 0) {

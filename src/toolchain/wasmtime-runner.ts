@@ -4,36 +4,25 @@
  * Same shape as runWasi (src/toolchain/wasi-runner.ts), plus the epoch deadline
  * and an exact instruction count (wasmtime fuel).
  *
- * The engine is Python's `wasmtime` package (the wasmtime C API) in a venv at
- * .cache/wasmtime; one runner process per Node process, spoken to in JSON lines,
- * evaluations one at a time (a host call in flight belongs to the current one).
+ * The engine is Python's `wasmtime` package (the wasmtime C API) in a venv
+ * (.cache/wasmtime in a checkout, the user's cache for the installed package;
+ * set up on first use: wasmtime-setup.ts); one runner process per Node process,
+ * spoken to in JSON lines, evaluations one at a time (a host call in flight
+ * belongs to the current one).
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { type HostCallHandler, noHostCapabilities } from "./host-calls.js";
 import type { WasiResult } from "./wasi-runner.js";
+import { ensureWasmtime, type WasmtimeEngine, WASMTIME_RUNNER, WASMTIME_VERSION, WasmtimeSetupError, wasmtimeSetupHint } from "./wasmtime-setup.js";
 
-/** The wasmtime release the harness pins (policy-server 1.3x embeds 44.x: same Cranelift code generator family). */
-export const WASMTIME_VERSION = "49.0.0";
-const ROOT = resolve(import.meta.dirname, "..", "..");
-/** Where `.ci/run` and the test setup create the venv. */
-export const WASMTIME_VENV = join(ROOT, ".cache", "wasmtime");
-const RUNNER = join(import.meta.dirname, "wasmtime", "runner.py");
-/** Compiled code, per module content and engine configuration (Cranelift takes seconds per module). */
-const COMPILED_CACHE = join(ROOT, ".cache", "wasmtime-compiled");
-
-export const WASMTIME_SETUP_HINT = `python3 -m venv .cache/wasmtime && .cache/wasmtime/bin/pip install wasmtime==${WASMTIME_VERSION}`;
+export { WASMTIME_VERSION };
 
 export class WasmtimeUnavailable extends Error {}
-
-/** The venv's python, or $LPP_WASMTIME_PYTHON. */
-export function wasmtimePython(): string {
-  return process.env.LPP_WASMTIME_PYTHON ?? join(WASMTIME_VENV, "bin", "python");
-}
 
 export interface WasmtimeRunOptions {
   /** Answers the module's host calls; default: every capability refused. */
@@ -83,8 +72,9 @@ class RunnerProcess {
   private failure: Error | null = null;
   readonly ready: Promise<string>;
 
-  constructor(python: string) {
-    this.child = spawn(python, [RUNNER, COMPILED_CACHE], { stdio: ["pipe", "pipe", "pipe"] });
+  constructor(engine: WasmtimeEngine) {
+    // Compiled code is cached per module content and engine configuration (Cranelift takes seconds per module).
+    this.child = spawn(engine.python, [WASMTIME_RUNNER, engine.compiledCache], { stdio: ["pipe", "pipe", "pipe"] });
     let onReady: (version: string) => void = () => {};
     let onFail: (e: Error) => void = () => {};
     this.ready = new Promise<string>((res, rej) => {
@@ -110,7 +100,7 @@ class RunnerProcess {
       const message = JSON.parse(line) as RunnerMessage;
       if (message.type === "ready") {
         const version = String(message.wasmtime);
-        if (version !== WASMTIME_VERSION) onFail(new WasmtimeUnavailable(`the venv has wasmtime ${version}; expected ${WASMTIME_VERSION} (${WASMTIME_SETUP_HINT})`));
+        if (version !== WASMTIME_VERSION) onFail(new WasmtimeUnavailable(`the venv has wasmtime ${version}; expected ${WASMTIME_VERSION} (${wasmtimeSetupHint()})`));
         else onReady(version);
         this.idle();
         return;
@@ -188,12 +178,22 @@ class RunnerProcess {
 
 let runner: RunnerProcess | null = null;
 
-/** Start (once) and check the wasmtime runner; resolves with the wasmtime version. */
+/**
+ * Start (once) and check the wasmtime runner; resolves with the wasmtime version.
+ * The first start sets the engine up when it is missing (ensureWasmtime: a venv,
+ * with progress on stderr).
+ */
 export async function startWasmtime(): Promise<string> {
-  const python = wasmtimePython();
-  if (!existsSync(python))
-    throw new WasmtimeUnavailable(`the wasmtime engine is not installed: ${python} not found. Create it with:\n  ${WASMTIME_SETUP_HINT}`);
-  runner ??= new RunnerProcess(python);
+  if (!runner) {
+    let engine: WasmtimeEngine;
+    try {
+      engine = ensureWasmtime();
+    } catch (e) {
+      if (e instanceof WasmtimeSetupError) throw new WasmtimeUnavailable(e.message);
+      throw e;
+    }
+    runner = new RunnerProcess(engine);
+  }
   try {
     return await runner.ready;
   } catch (e) {
