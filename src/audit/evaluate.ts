@@ -12,7 +12,9 @@ import { type EvaluationOptions, type LoadedPolicy, patchOf, type PolicyRun, val
 import type { HostCallHandler } from "../toolchain/host-calls.js";
 import type { PolicyMetadata } from "../toolchain/metadata.js";
 import { FINDINGS_ANNOTATION, OPT_OUT_ANNOTATION } from "../../policies/shared/settings.js";
-import type { ManifestObject } from "./read.js";
+import { runningContainers } from "../analysis/probes.js";
+import { podTemplateOf } from "../analysis/workload.js";
+import { type JsonPath, type ManifestObject, TEMPLATE_VALUE } from "./read.js";
 
 /**
  * What happened to one object. `fail` is a finding (the PolicyReport word);
@@ -28,8 +30,11 @@ export interface AuditResult {
   findings: FindingRecord[];
   /** For `error`: a malformed object (the policy's 400 without findings) or a policy failure (500, trap). */
   errorKind?: "malformed" | "policy-error";
-  /** For `skip`: the policy's rules do not select the object, or its opt-out annotation skips every probe that had something to say. */
-  skipReason?: "not-selected" | "opt-out";
+  /**
+   * For `skip`: the policy's rules do not select the object, its opt-out annotation skips every
+   * probe that had something to say, or the policy cannot judge it with its template values unknown.
+   */
+  skipReason?: "not-selected" | "opt-out" | "unrendered-template";
   /** How the object was evaluated when that differs from what it says (removed apiVersions, defaulted namespace). */
   notes?: string[];
   /** The rewrite policy's JSON Patch, when asked for and there is one. */
@@ -247,13 +252,15 @@ function asInCluster(object: Record<string, unknown>, namespace: string, notes: 
 /** One policy's verdict on one object. */
 interface Verdict {
   policy: string;
-  status: Exclude<AuditStatus, "skip">;
+  status: AuditStatus;
   errorKind?: AuditResult["errorKind"];
   message?: string;
   findings: FindingRecord[];
   warnings: string[];
   /** What the object's opt-out annotation skipped (reject-loopback-probes' audit annotation). */
   optOut?: string;
+  /** Set with status "skip" (only templates make a verdict skip). */
+  skip?: "unrendered-template";
 }
 
 /** The opt-out description a policy returned, if any. */
@@ -269,6 +276,76 @@ function optOutOf(annotations: Record<string, string> | null | undefined): strin
 }
 
 const RANK: Record<AuditStatus, number> = { skip: 0, pass: 1, fail: 2, error: 3 };
+
+/** Paths of the strings in `object` that hold a template value (read.ts TEMPLATE_VALUE); a bounded walk. */
+export function templatePaths(object: unknown): JsonPath[] {
+  const out: JsonPath[] = [];
+  const stack: [unknown, JsonPath][] = [[object, []]];
+  for (let visited = 0; stack.length > 0 && visited < 1_000_000; visited++) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === "string") {
+      if (v.includes(TEMPLATE_VALUE)) out.push(path);
+    } else if (Array.isArray(v)) v.forEach((item, i) => stack.push([item, [...path, i]]));
+    else if (typeof v === "object" && v !== null) for (const key of Object.keys(v)) stack.push([(v as Record<string, unknown>)[key], [...path, key]]);
+  }
+  return out;
+}
+
+const startsWith = (path: JsonPath, prefix: JsonPath) => prefix.length <= path.length && prefix.every((segment, i) => path[i] === segment);
+
+/**
+ * Why a finding rests on a template value, or null. Templates in command, args
+ * and env reach the analysis as unknown text (never a finding); the probe's own
+ * fields, its container's name and ports, and the pod's hostNetwork have no
+ * unknown spelling the analysis reads, so a finding that depends on them is not one.
+ */
+export function templateDependency(object: unknown, finding: Pick<FindingRecord, "container" | "probe" | "reason">, templated: readonly JsonPath[]): string | null {
+  if (finding.container.includes(TEMPLATE_VALUE)) return "its container's name is a template value";
+  const template = podTemplateOf(object);
+  if (!template) return null;
+  const hit = runningContainers(template.spec).find((c) => c.container.name === finding.container);
+  if (hit) {
+    const container = [...template.path, hit.list, hit.index];
+    if (templated.some((p) => startsWith(p, [...container, finding.probe]))) return `its ${finding.probe} holds a template value`;
+    if (templated.some((p) => startsWith(p, [...container, "ports"]))) return "its container's ports hold template values";
+  }
+  if (finding.reason === "loopback-host-without-host-network" && templated.some((p) => startsWith(p, [...template.path, "hostNetwork"]))) return "hostNetwork is a template value";
+  return null;
+}
+
+/**
+ * An object with unrendered template values (read.ts markTemplateValues) is
+ * judged with them unknown: findings that rest on a template are dropped and
+ * said so, a policy that cannot judge the object with them (a number or a
+ * boolean that is a template: "malformed") makes it skipped, never an error.
+ */
+function judgeTemplates(object: Record<string, unknown>, verdicts: Verdict[], notes: string[]): boolean {
+  const templated = templatePaths(object);
+  if (templated.length === 0) return false;
+  notes.push(`${templated.length === 1 ? "1 value is an unrendered template" : `${templated.length} values are unrendered templates`} ({{ … }}): judged as unknown, never a finding`);
+  for (const v of verdicts) {
+    if (v.status === "error" && v.errorKind === "malformed") {
+      v.status = "skip";
+      v.message = `cannot be judged with its template values unknown (${v.message ?? "malformed"}): render it first (helm template …)`;
+      delete v.errorKind;
+      v.skip = "unrendered-template";
+      continue;
+    }
+    if (v.status !== "fail" || v.findings.length === 0) continue;
+    const kept = v.findings.filter((f) => {
+      const why = templateDependency(object, f, templated);
+      if (why) notes.push(`not judged: container "${f.container}" ${f.probe} port ${String(f.port)}: ${why}`);
+      return why === null;
+    });
+    if (kept.length === v.findings.length) continue;
+    v.findings = kept;
+    if (kept.length === 0) {
+      v.status = "pass";
+      delete v.message;
+    } else v.message = `${kept.length === 1 ? "1 probe" : `${kept.length} probes`} can never succeed (those resting on template values not judged):\n${kept.map((f) => `- ${f.message}`).join("\n")}`;
+  }
+  return true;
+}
 
 async function judge(p: AuditPolicy, request: AdmissionRequest, options: AuditOptions): Promise<Verdict> {
   if (p.hostCall && options.hostCallsReady) await options.hostCallsReady;
@@ -291,6 +368,7 @@ async function auditOne(manifest: ManifestObject, options: AuditOptions): Promis
   const request = auditRequest(object);
   const verdicts: Verdict[] = [];
   for (const p of selecting) verdicts.push(await judge(p, request, options));
+  const templated = judgeTemplates(object, verdicts, notes);
   // The worst verdict decides; every policy that objected is heard, named when several spoke.
   const worst = verdicts.reduce((a, b) => (RANK[b.status] > RANK[a.status] ? b : a));
   const spoke = verdicts.filter((v) => v.status !== "pass");
@@ -304,6 +382,7 @@ async function auditOne(manifest: ManifestObject, options: AuditOptions): Promis
     ...(notes.length > 0 ? { notes } : {}),
     ...(spoke.length > 0 ? { message: spoke.map(label).join("\n") } : {}),
     ...(worst.errorKind ? { errorKind: worst.errorKind } : {}),
+    ...(worst.skip ? { skipReason: worst.skip } : {}),
     ...(policyWarnings.length > 0 ? { policyWarnings } : {}),
   };
   // An opt-out is reported: as the reason an otherwise clean object was skipped, else as a note.
@@ -316,7 +395,9 @@ async function auditOne(manifest: ManifestObject, options: AuditOptions): Promis
     } else result.notes = [...(result.notes ?? []), ...optOuts];
   }
   const probeFindings = verdicts.some((v) => v.status === "fail" && v.findings.length > 0);
-  if (probeFindings && options.rewriter && rulesMatch(options.rewriter.metadata, object)) {
+  // A template's file is not the YAML the cluster gets: --diff/--fix rewrite rendered manifests only.
+  if (probeFindings && options.rewriter && templated) result.notes = [...(result.notes ?? []), "not rewritten: the object holds unrendered templates (fix the chart, or render it and audit the output)"];
+  else if (probeFindings && options.rewriter && rulesMatch(options.rewriter.metadata, object)) {
     const rewrite = await validate(options.rewriter, request, options.rewriterSettings ?? {}, runWith(options, REWRITER_KEY));
     if (rewrite.warnings && rewrite.warnings.length > 0) result.rewriteWarnings = rewrite.warnings;
     const patch = patchOf(rewrite);

@@ -39,6 +39,7 @@ import {
   classifyDocument,
   DEFAULT_MAX_ALIAS_COUNT,
   type DocumentReading,
+  EMPTY_STDIN,
   type JsonPath,
   kustomizePatchFiles,
   locateIn,
@@ -479,7 +480,7 @@ const DEFAULT_CHUNK_BYTES = 256 * 1024;
 /** What one file turned into, waiting to be put in order. */
 type FileEntry =
   | { kind: "skip"; skip: ManifestSkip }
-  | { kind: "error"; error: ManifestError }
+  | { kind: "unreadable"; error: ManifestError }
   | { kind: "file"; name: string; path: string; stdin: boolean; bytes: Buffer; jobs: { job: SegmentJob; result: Promise<SegmentResult | null> }[]; kustomizePatch: boolean };
 
 export async function readManifestsParallel(paths: string[], options: ParallelReadOptions = {}): Promise<ManifestSet> {
@@ -510,7 +511,7 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
     try {
       read = file === "-" ? readStdin() : readFileSync(file);
     } catch (e) {
-      entries.push({ kind: "error", error: { file: name, documentIndex: null, kind: "unreadable", message: `cannot read: ${(e as Error).message}` } });
+      entries.push({ kind: "unreadable", error: { file: name, documentIndex: null, kind: "unreadable", message: (e as Error).message } });
       continue;
     }
     // Shared with the workers: they read their segments from it, no copies.
@@ -542,12 +543,13 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
         set.skipped.push(entry.skip);
         continue;
       }
-      if (entry.kind === "error") {
-        set.errors.push(entry.error);
+      if (entry.kind === "unreadable") {
+        set.unreadable.push(entry.error);
         continue;
       }
       set.files.push(entry.name);
       if (!entry.stdin) set.sources.set(entry.name, { path: entry.path, bytes: entry.bytes });
+      const before = set.objects.length + set.errors.length + set.skipped.length;
       const assembly = new FileAssembly(set, entry.name, entry.bytes, { maxAliasCount, kustomizePatch: entry.kustomizePatch });
       for (const { job, result } of entry.jobs) {
         const added = assembly.add(await result);
@@ -557,6 +559,7 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
       }
       const again = assembly.finish();
       if (again.length > 0) options.onObjects?.(again);
+      if (entry.stdin && set.objects.length + set.errors.length + set.skipped.length === before) set.unreadable.push(EMPTY_STDIN);
     }
     progress();
   } finally {

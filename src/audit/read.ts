@@ -10,7 +10,7 @@
  */
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { Composer, type CST, visit, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, type Document, type Node, type ParsedNode } from "yaml";
+import { Composer, type CST, visit, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, Scalar, type Document, type Node, type ParsedNode } from "yaml";
 
 type Token = CST.Token;
 
@@ -269,31 +269,68 @@ export function notAManifestFile(file: string): string | null {
  */
 const HELM_ACTION = /\{\{-?\s*(?:\.Values\b|\.Release\b|\.Chart\b|\.Capabilities\b|\.Files\b|\.Template\b|include\s|template\s|toYaml\s|tpl\s|if\s|else\b|end\b|range\s|with\s|define\s|\$\.)/;
 /**
- * Helm's own objects and functions: in a plain scalar they mean an unrendered
- * chart. Control actions alone (`{{ with $labels.cluster }}`) do not: Prometheus
- * alert templates use them in rendered manifests.
+ * Helm's own objects and functions: in a scalar they mean an unrendered chart.
+ * Control actions alone (`{{ with $labels.cluster }}`) do not: Prometheus alert
+ * templates use them in rendered manifests.
  */
 const HELM_OBJECT = /\.(?:Values|Release|Chart|Capabilities|Files)\b|\binclude\s|\btoYaml\b|\btpl\s/;
 export const UNRENDERED_TEMPLATE = "unrendered template: render it first (helm template …)";
 
 /**
- * A Helm template that was not rendered: either it does not parse and holds
- * template actions, or template braces sit where YAML sees structure (a flow
- * mapping opened by `{{`, a plain scalar with `{{`). Templates inside quoted or
- * block strings are data (Istio injection templates, alert annotations) and
- * stay what they are.
+ * What a template value becomes in the object the policies judge: a Kubernetes
+ * variable reference that no container can define (env names never contain
+ * `=`), which the analysis reads as unknown text — `$(…)` is how it spells
+ * "unknown", never a finding — in flags, hosts and shell scripts alike.
  */
-function unrenderedTemplate(doc: Document.Parsed, text: string): boolean {
+export const TEMPLATE_VALUE = "$(unrendered=template)";
+
+/** `text` with every `{{ … }}` action replaced by TEMPLATE_VALUE (one indexOf pass: linear). */
+export function replaceTemplateActions(text: string): string {
+  let out = "";
+  let at = 0;
+  for (let open = text.indexOf("{{"); open >= 0; open = text.indexOf("{{", at)) {
+    const close = text.indexOf("}}", open + 2);
+    out += text.slice(at, open) + TEMPLATE_VALUE;
+    at = close < 0 ? text.length : close + 2;
+    if (close < 0) break;
+  }
+  return out + text.slice(at);
+}
+
+/**
+ * A Helm template YAML cannot read (template actions that break its structure:
+ * `{{- if … }}` lines, …): the document is skipped as an unrendered template.
+ */
+function unreadableTemplate(doc: Document.Parsed, text: string): boolean {
+  if (doc.errors.length === 0) return false;
   const docText = text.slice(doc.range[0], doc.range[2]);
-  if (!docText.includes("{{")) return false;
-  if (doc.errors.length > 0) return HELM_ACTION.test(docText);
-  let found = false;
+  return docText.includes("{{") && HELM_ACTION.test(docText);
+}
+
+/**
+ * Template values in a document YAML reads: a scalar naming Helm's objects
+ * (`--port={{ .Values.port }}`, in any quoting style) has each action replaced by
+ * TEMPLATE_VALUE; a flow mapping opened by `{{` (`port: {{ .Values.port }}`,
+ * YAML's reading of an unquoted action) becomes TEMPLATE_VALUE. The document
+ * is changed in place (positions kept); returns how many values were replaced.
+ * Templates in strings that name none of Helm's objects (alert annotations,
+ * injection templates) are data and stay as written.
+ */
+function markTemplateValues(doc: Document.Parsed, text: string): number {
+  if (!text.slice(doc.range[0], doc.range[2]).includes("{{")) return 0;
+  let count = 0;
+  const marked = (node: Node, value: string) => {
+    count++;
+    const scalar = new Scalar(value);
+    scalar.range = node.range;
+    return scalar;
+  };
   visit(doc, (_key, node) => {
-    if (isScalar(node) && node.type === "PLAIN" && typeof node.source === "string" && node.source.includes("{{") && HELM_OBJECT.test(node.source)) found = true;
-    else if (isMap(node) && node.flow && node.range && text.startsWith("{{", node.range[0])) found = true;
-    return found ? visit.BREAK : undefined;
+    if (isScalar(node) && typeof node.value === "string" && node.value.includes("{{") && HELM_OBJECT.test(node.value)) return marked(node, replaceTemplateActions(node.value));
+    if (isMap(node) && node.flow && node.range && text.startsWith("{{", node.range[0])) return marked(node, TEMPLATE_VALUE);
+    return undefined;
   });
-  return found;
+  return count;
 }
 
 /** Strategic-merge-patch directives: only kustomize patches carry them. */
@@ -349,16 +386,19 @@ interface WalkResult {
 export function manifestFiles(paths: string[], unreadable: ManifestError[], skipped: ManifestSkip[]): WalkResult {
   const out: WalkResult = { files: [], kustomizations: [] };
   const visitedDirs = new Set<string>();
-  const entryProblem = (e: unknown) => {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === "ENOENT" ? "dangling symbolic link" : code === "ELOOP" ? "symbolic link loop" : (e as Error).message;
-  };
+  const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
+  const entryProblem = (e: unknown) => (code(e) === "ENOENT" ? "dangling symbolic link" : code(e) === "ELOOP" ? "symbolic link loop" : (e as Error).message);
+  // A folder or file that exists but cannot be read (permissions, I/O) leaves the audit
+  // incomplete: it is unreadable (exit 2), wherever it is. Dangling symlinks and loops
+  // inside folders point at nothing to read: skipped, with the reason.
+  const cannotRead = (path: string, e: unknown) => unreadable.push({ file: path, documentIndex: null, kind: "unreadable", message: (e as Error).message });
   const walk = (dir: string) => {
     let real: string;
     try {
       real = realpathSync(dir);
     } catch (e) {
-      skipped.push({ file: dir, documentIndex: null, reason: "unreadable-entry", message: entryProblem(e) });
+      if (code(e) === "ENOENT" || code(e) === "ELOOP") skipped.push({ file: dir, documentIndex: null, reason: "unreadable-entry", message: entryProblem(e) });
+      else cannotRead(dir, e);
       return;
     }
     if (visitedDirs.has(real)) {
@@ -370,7 +410,7 @@ export function manifestFiles(paths: string[], unreadable: ManifestError[], skip
     try {
       names = readdirSync(dir).sort();
     } catch (e) {
-      skipped.push({ file: dir, documentIndex: null, reason: "unreadable-entry", message: (e as Error).message });
+      cannotRead(dir, e);
       return;
     }
     for (const name of names) {
@@ -380,7 +420,8 @@ export function manifestFiles(paths: string[], unreadable: ManifestError[], skip
       try {
         isDir = statSync(p).isDirectory(); // follows symlinks
       } catch (e) {
-        if (lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() || MANIFEST_EXTENSIONS.test(name))
+        if (code(e) !== "ENOENT" && code(e) !== "ELOOP") cannotRead(p, e);
+        else if (lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() || MANIFEST_EXTENSIONS.test(name))
           skipped.push({ file: p, documentIndex: null, reason: "unreadable-entry", message: entryProblem(e) });
         continue;
       }
@@ -397,15 +438,22 @@ export function manifestFiles(paths: string[], unreadable: ManifestError[], skip
       continue;
     }
     try {
-      if (statSync(p).isDirectory()) walk(p);
-      else out.files.push(p);
+      if (statSync(p).isDirectory()) {
+        const before = out.files.length + skipped.length + unreadable.length;
+        walk(p);
+        // A folder with nothing to read is a wrong path more often than an empty render: say so (exit 2).
+        if (out.files.length + skipped.length + unreadable.length === before)
+          unreadable.push({ file: p, documentIndex: null, kind: "unreadable", message: "no *.yaml, *.yml or *.json file in this folder or below" });
+      } else out.files.push(p);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      unreadable.push({ file: p, documentIndex: null, kind: "unreadable", message: code === "ENOENT" ? "no such file or directory" : code === "ELOOP" ? "symbolic link loop" : (e as Error).message });
+      unreadable.push({ file: p, documentIndex: null, kind: "unreadable", message: code(e) === "ENOENT" ? "no such file or directory" : code(e) === "ELOOP" ? "symbolic link loop" : (e as Error).message });
     }
   }
   return out;
 }
+
+/** Stdin that held no document at all: an empty render, or a pipeline whose first command failed. */
+export const EMPTY_STDIN: ManifestError = { file: "<stdin>", documentIndex: null, kind: "unreadable", message: "it held no YAML or JSON document (did the command before the pipe fail?)" };
 
 // ---------- one document ----------
 
@@ -441,11 +489,12 @@ export type DocumentReading =
 /** A document of the yaml package reduced to what classification needs (`text` is what `doc` was parsed from). */
 export function readDocument(doc: Document.Parsed, text: string, position: (offset: number) => SourcePosition, maxAliasCount: number): DocumentReading {
   const docLine = position(doc.range[0]).line;
-  if (unrenderedTemplate(doc, text)) return { kind: "unrendered-template", line: docLine };
+  if (unreadableTemplate(doc, text)) return { kind: "unrendered-template", line: docLine };
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     return { kind: "yaml-error", message: `not valid YAML: ${first.message.split("\n")[0]}`, ...position(first.pos[0]) };
   }
+  markTemplateValues(doc, text);
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount });
@@ -584,7 +633,7 @@ export function readManifests(paths: string[], options: ReadOptions = {}): Manif
     try {
       bytes = file === "-" ? readStdin() : readFileSync(file);
     } catch (e) {
-      set.errors.push({ file: name, documentIndex: null, kind: "unreadable", message: `cannot read: ${(e as Error).message}` });
+      set.unreadable.push({ file: name, documentIndex: null, kind: "unreadable", message: (e as Error).message });
       continue;
     }
     set.files.push(name);
@@ -603,6 +652,7 @@ export function readManifests(paths: string[], options: ReadOptions = {}): Manif
     for (const o of parsed.objects) set.objects.push(o);
     for (const e of parsed.errors) set.errors.push(e);
     for (const s of parsed.skipped) set.skipped.push(s);
+    if (file === "-" && parsed.objects.length + parsed.errors.length + parsed.skipped.length === 0) set.unreadable.push(EMPTY_STDIN);
   }
   return set;
 }

@@ -16,6 +16,7 @@ export const AUTH_OPTIONS = {
   password: { type: "string", short: "p" },
   "password-stdin": { type: "boolean", default: false },
   "docker-config": { type: "string" },
+  "trust-token-realm": { type: "string", multiple: true },
   "connect-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
   "transfer-timeout": { type: "string" },
@@ -32,9 +33,15 @@ export const AUTH_HELP = `  --plain-http         talk HTTP instead of HTTPS (loc
   --idle-timeout S     seconds of silence from the registry (default ${DEFAULT_TIMEOUTS.idleMs / 1000})
   --transfer-timeout S seconds for one whole request, headers and body (default ${DEFAULT_TIMEOUTS.transferMs / 1000})
 
+  --trust-token-realm H  also send the credentials to the Bearer token service on
+                       host H[:PORT] (https only) when the registry names it: for
+                       registries whose token service lives on another host
+
 Credentials go only to HOST[:PORT] itself: a token service, upload location or
 redirect on another host is contacted without them, and https is never
-followed to plain http. Credentials inside a reference are refused.`;
+followed to plain http. Two exceptions: Docker Hub's own token service
+(https://auth.docker.io) for docker.io references, and the hosts named with
+--trust-token-realm. Credentials inside a reference are refused.`;
 
 function seconds(flag: string, value: string | undefined, fallbackMs: number): number {
   if (value === undefined) return fallbackMs;
@@ -49,6 +56,7 @@ export type NetworkFlags = {
   password?: string;
   "password-stdin": boolean;
   "docker-config"?: string;
+  "trust-token-realm"?: string[];
   "connect-timeout"?: string;
   "idle-timeout"?: string;
   "transfer-timeout"?: string;
@@ -67,7 +75,11 @@ export function clientOptions(values: NetworkFlags, registry: string): ClientOpt
     credentials = { username: values.username, password };
   } else if (values.password !== undefined || values["password-stdin"]) throw new UsageError("--password needs --username");
   else credentials = dockerConfigCredentials(registry, values["docker-config"]);
-  return { plainHttp: values["plain-http"], credentials, timeouts };
+  const realms = values["trust-token-realm"] ?? [];
+  for (const realm of realms)
+    if (!/^[A-Za-z0-9.-]+(?::[0-9]{1,5})?$/.test(realm) && !/^\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?$/.test(realm))
+      throw new UsageError(`--trust-token-realm takes a host name (HOST or HOST:PORT, no scheme or path), got "${realm.slice(0, 80)}"`);
+  return { plainHttp: values["plain-http"], credentials, timeouts, ...(realms.length > 0 ? { trustedTokenRealms: realms } : {}) };
 }
 
 export const pushCommand: Command = {

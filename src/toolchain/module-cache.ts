@@ -76,19 +76,20 @@ export async function cachedModules(
   const missing = jobs.filter((j) => !existsSync(join(dir, `${j.name ?? basename(j.dir)}.wasm`)));
   const built: string[] = [];
   const total = missing.length;
+  let started = 0;
   const queue = [...missing];
   const t0 = performance.now();
   const worker = async () => {
     for (let job = queue.shift(); job; job = queue.shift()) {
       const name = job.name ?? basename(job.dir);
-      const started = performance.now();
-      options.progress?.(`building ${name} (${built.length + 1}/${total}, inputs changed)…`);
+      const t1 = performance.now();
+      options.progress?.(`building ${name} (${++started} of ${total}: inputs changed)…`);
       // Build under a temporary name in the same folder, then rename: never a half-written module.
       const temp = `${name}.partial-${process.pid}`;
       const r = await buildPolicy(job.dir, dir, { name: temp, ...(job.nativePrecheck === false ? { nativePrecheck: false } : {}) });
       renameSync(r.output, join(dir, `${name}.wasm`));
       built.push(name);
-      options.progress?.(`built ${name} (${built.length}/${total}): ${(r.bytes / 1024).toFixed(0)} KiB in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      options.progress?.(`built ${name}: ${(r.bytes / 1024).toFixed(0)} KiB in ${((performance.now() - t1) / 1000).toFixed(1)} s (${built.length} of ${total} done)`);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.parallel ?? 1, total)) }, worker));

@@ -5,8 +5,8 @@
  * target, and never over an existing file unless asked.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, type Stats, unlinkSync, writeSync } from "node:fs";
-import { homedir } from "node:os";
+import { closeSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, type Stats, unlinkSync, writeSync } from "node:fs";
+import { userCacheDir } from "./user-cache.js";
 import { basename, dirname, join } from "node:path";
 import { type ClientOptions, DEFAULT_MAX_MODULE_BYTES, MAX_MANIFEST_BYTES, OciError, parseReference, RegistryClient, resolveManifest, sha256, streamModule, wasmLayerOf } from "./oci.js";
 
@@ -91,13 +91,25 @@ export async function pullToFile(source: string, target: string, options: PullTo
   if (existing?.isDirectory()) throw new OciError(`${target} is a directory`);
   const client = new RegistryClient(parseReference(source), options);
   const { digest, layer } = await resolveManifest(client, options);
-  await writeAtomically(target, options.force === true, (write) => streamModule(client, layer, write));
+  // FILE's folders are created (as for every -o); a failed pull removes the ones it created.
+  let created: string | undefined;
+  try {
+    created = mkdirSync(dirname(target), { recursive: true });
+  } catch (e) {
+    throw new OciError(`cannot create ${dirname(target)}: ${(e as Error).message}`);
+  }
+  try {
+    await writeAtomically(target, options.force === true, (write) => streamModule(client, layer, write));
+  } catch (e) {
+    if (created !== undefined) rmSync(created, { recursive: true, force: true });
+    throw e;
+  }
   return { digest, layerDigest: layer.digest, bytes: layer.size };
 }
 
-/** `$XDG_CACHE_HOME/loopback-probes/oci`, or `~/.cache/loopback-probes/oci`. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "loopback-probes", "oci");
+/** The user's cache (`$LOOPBACK_PROBES_CACHE`, `$XDG_CACHE_HOME/loopback-probes` or `~/.cache/loopback-probes`) + `oci`. */
+export function defaultCacheDir(): string {
+  return join(userCacheDir(), "oci");
 }
 
 export interface CacheOptions extends ClientOptions {

@@ -7,6 +7,7 @@
  * Credentials are bound to one origin (scheme + host + port): the caller passes
  * them with `credentialOrigin`, and they are attached only when the request URL
  * has exactly that origin — never after a redirect or a Location to another host.
+ * The one exception is a registry's Bearer token service (see tokenCredentialOrigin).
  */
 import { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -85,6 +86,29 @@ export function followRefusal(from: URL, to: URL): string | null {
   if (from.protocol === "https:" && to.protocol === "http:")
     return `refusing to follow ${from.host} from https to plain http (${to.host}): that would send the request unencrypted`;
   return null;
+}
+
+/** The names Docker Hub's registry API answers under (a `docker.io/…` reference talks to registry-1.docker.io). */
+export const DOCKER_HUB_REGISTRIES: ReadonlySet<string> = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
+/** Docker Hub's token service, which lives on a host of its own. */
+export const DOCKER_HUB_TOKEN_SERVICE = "https://auth.docker.io";
+
+/**
+ * Where a registry's credentials may go when its 401 names a Bearer token
+ * service (`realm`): the registry's own origin, except
+ *  - Docker Hub's well-known token service, https://auth.docker.io, for a
+ *    Docker Hub registry (docker.io, index.docker.io, registry-1.docker.io);
+ *  - a realm host the user named (`--trust-token-realm HOST[:PORT]`), over https.
+ * Anything else gets an anonymous token request. The realm's own redirects
+ * never carry credentials further (exchange() binds them to this one origin).
+ */
+export function tokenCredentialOrigin(registry: URL, realm: URL, trustedRealmHosts: readonly string[] = []): string {
+  if (realm.origin === registry.origin) return registry.origin;
+  if (realm.protocol !== "https:") return registry.origin;
+  if (DOCKER_HUB_REGISTRIES.has(registry.hostname.toLowerCase()) && registry.protocol === "https:" && realm.origin === DOCKER_HUB_TOKEN_SERVICE) return realm.origin;
+  const host = realm.host.toLowerCase();
+  if (trustedRealmHosts.some((h) => h.toLowerCase() === host)) return realm.origin;
+  return registry.origin;
 }
 
 /**

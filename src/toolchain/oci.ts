@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { readMetadata } from "./metadata.js";
-import { DEFAULT_TIMEOUTS, exchange, followRefusal, OciError, redact, type Reply, type Timeouts } from "./oci-http.js";
+import { DEFAULT_TIMEOUTS, DOCKER_HUB_REGISTRIES, exchange, followRefusal, OciError, redact, type Reply, type Timeouts, tokenCredentialOrigin } from "./oci-http.js";
 import { isWasm } from "./wasm-binary.js";
 
 export { OciError } from "./oci-http.js";
@@ -104,7 +104,9 @@ export function dockerConfigCredentials(registry: string, configDir = process.en
   }
   const auths = (config as { auths?: unknown } | null)?.auths;
   if (typeof auths !== "object" || auths === null) return null;
-  const key = Object.keys(auths).find((k) => k.replace(/^https?:\/\//, "").replace(/\/.*$/, "") === registry);
+  // Docker Hub's credentials sit under https://index.docker.io/v1/ (docker login's key) whatever name a reference uses.
+  const names = DOCKER_HUB_REGISTRIES.has(registry.toLowerCase()) ? DOCKER_HUB_REGISTRIES : new Set([registry]);
+  const key = Object.keys(auths).find((k) => names.has(k.replace(/^https?:\/\//, "").replace(/\/.*$/, "")));
   const entry = key === undefined ? undefined : (Object.getOwnPropertyDescriptor(auths, key)?.value as { auth?: unknown; username?: unknown; password?: unknown } | undefined);
   if (typeof entry !== "object" || entry === null) return null;
   if (typeof entry.auth === "string" && entry.auth) {
@@ -119,8 +121,10 @@ export function dockerConfigCredentials(registry: string, configDir = process.en
 export interface ClientOptions {
   /** Talk HTTP instead of HTTPS to the registry. */
   plainHttp?: boolean;
-  /** Sent only to the registry's own origin (scheme, host, port). */
+  /** Sent only to the registry's own origin (scheme, host, port), and to its token service where tokenCredentialOrigin allows. */
   credentials?: Credentials | null;
+  /** Token-service hosts (`HOST[:PORT]`, https only) that may get the credentials (--trust-token-realm). */
+  trustedTokenRealms?: readonly string[];
   /** Overrides of DEFAULT_TIMEOUTS. */
   timeouts?: Partial<Timeouts>;
   /** Extra trusted CA certificates (PEM), added to Node's defaults. */
@@ -145,7 +149,9 @@ export class RegistryClient {
     readonly ref: Reference,
     private readonly options: ClientOptions = {},
   ) {
-    this.base = new URL(`${options.plainHttp ? "http" : "https"}://${ref.registry}/v2/`);
+    // Docker Hub's registry API is registry-1.docker.io, whatever name the reference uses.
+    const host = DOCKER_HUB_REGISTRIES.has(ref.registry.toLowerCase()) ? "registry-1.docker.io" : ref.registry;
+    this.base = new URL(`${options.plainHttp ? "http" : "https"}://${host}/v2/`);
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...(options.timeouts ?? {}) };
   }
 
@@ -161,8 +167,8 @@ export class RegistryClient {
     return [...(c ? [c.password, `${c.username}:${c.password}`] : []), ...(basic ? [basic.slice(6)] : []), ...(this.token ? [this.token] : [])];
   };
 
-  private http(url: URL, method: string, init: RequestOptions, authorization: string | null): Promise<Reply> {
-    return exchange(url, { method, ...init, authorization, credentialOrigin: this.base.origin }, { timeouts: this.timeouts, ...(this.options.ca ? { ca: this.options.ca } : {}), secrets: this.secrets });
+  private http(url: URL, method: string, init: RequestOptions, authorization: string | null, credentialOrigin = this.base.origin): Promise<Reply> {
+    return exchange(url, { method, ...init, authorization, credentialOrigin }, { timeouts: this.timeouts, ...(this.options.ca ? { ca: this.options.ca } : {}), secrets: this.secrets });
   }
 
   async request(method: string, pathOrUrl: string | URL, init: RequestOptions = {}): Promise<Reply> {
@@ -205,11 +211,14 @@ export class RegistryClient {
       const value = params.get(key);
       if (value) tokenUrl.searchParams.set(key, value);
     }
-    const sameOrigin = tokenUrl.origin === this.base.origin;
-    const reply = await this.http(tokenUrl, "GET", {}, basic);
+    const credentialOrigin = tokenCredentialOrigin(this.base, tokenUrl, this.options.trustedTokenRealms);
+    const reply = await this.http(tokenUrl, "GET", {}, basic, credentialOrigin);
     if (reply.status !== 200) {
       const excerpt = await reply.excerpt();
-      const why = basic && !sameOrigin ? ` (credentials are sent only to ${this.base.host}, never to a token service on another host)` : "";
+      const why =
+        basic && credentialOrigin !== tokenUrl.origin
+          ? ` (credentials are sent only to ${this.base.host}, not to a token service on another host; if ${tokenUrl.host} is ${this.base.host}'s own token service, allow it with --trust-token-realm ${tokenUrl.host})`
+          : "";
       throw new OciError(`the token service at ${tokenUrl.host} answered HTTP ${reply.status}${excerpt ? `: ${excerpt}` : ""}${why}`);
     }
     let body: { token?: unknown; access_token?: unknown };

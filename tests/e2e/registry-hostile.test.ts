@@ -123,8 +123,34 @@ describe("credentials stay with the registry host they were given for", () => {
       async ([main, tokens]) => {
         realm.url = `${tokens!.origin}/token`;
         await expect(pushModule(MODULE, `registry://${main!.host}/p/x:v1`, { ...plain, credentials: USER })).rejects.toThrow(
-          `the token service at ${tokens!.host} answered HTTP 401: need credentials (credentials are sent only to ${main!.host}, never to a token service on another host)`,
+          `the token service at ${tokens!.host} answered HTTP 401: need credentials (credentials are sent only to ${main!.host}, not to a token service on another host; if ${tokens!.host} is ${main!.host}'s own token service, allow it with --trust-token-realm ${tokens!.host})`,
         );
+      },
+    );
+  });
+
+  it("sends the credentials to a token service on another host only when it is named with --trust-token-realm (https only)", async () => {
+    const token = (res: ServerResponse) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: "t0k3n-opt-in" }));
+    const realm: { url?: string } = {};
+    const registry = new MemoryRegistry({ bearer: { realm: () => realm.url!, token: "t0k3n-opt-in" } });
+    await withServers(
+      async () => [await startServer(registry.handle), await startServer((_q, res) => token(res), { address: "127.0.0.2", tls: true }), await startServer((_q, res) => token(res), { address: "127.0.0.2" })],
+      async ([main, httpsTokens, httpTokens]) => {
+        realm.url = `${httpsTokens!.origin}/token`;
+        // Another host, named: the Basic credentials go to it (the registry itself is plain http here).
+        await pushModule(MODULE, `registry://${main!.host}/p/x:v1`, { ...plain, ca: TEST_CA, credentials: USER, trustedTokenRealms: [httpsTokens!.host] });
+        expect(httpsTokens!.requests.length).toBeGreaterThan(0);
+        expect(httpsTokens!.requests.every((r) => r.authorization === BASIC)).toBe(true);
+        // A different host named: anonymous.
+        httpsTokens!.requests.length = 0;
+        await pushModule(MODULE, `registry://${main!.host}/p/x:v2`, { ...plain, ca: TEST_CA, credentials: USER, trustedTokenRealms: ["other.example:443"] });
+        expect(httpsTokens!.requests.length).toBeGreaterThan(0);
+        expect(httpsTokens!.requests.every((r) => r.authorization === undefined)).toBe(true);
+        // The named host over plain http: never.
+        realm.url = `${httpTokens!.origin}/token`;
+        await pushModule(MODULE, `registry://${main!.host}/p/x:v3`, { ...plain, credentials: USER, trustedTokenRealms: [httpTokens!.host] });
+        expect(httpTokens!.requests.length).toBeGreaterThan(0);
+        expect(httpTokens!.requests.every((r) => r.authorization === undefined)).toBe(true);
       },
     );
   });

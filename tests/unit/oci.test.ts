@@ -3,8 +3,11 @@
  * redaction, redirect rules — and the registry test support's install hint.
  */
 import { describe, expect, it } from "vitest";
-import { ociAnnotations, parseReference } from "../../src/toolchain/oci.js";
-import { followRefusal, printable, redact } from "../../src/toolchain/oci-http.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { dockerConfigCredentials, ociAnnotations, parseReference, RegistryClient } from "../../src/toolchain/oci.js";
+import { followRefusal, printable, redact, tokenCredentialOrigin } from "../../src/toolchain/oci-http.js";
 import { dockerRegistryBinary, INSTALL_HINT } from "../support/registry.js";
 
 describe("ociAnnotations, as kwctl push builds them (crates/kwctl/src/push.rs)", () => {
@@ -96,6 +99,36 @@ describe("followRefusal", () => {
     expect(followRefusal(new URL("http://a/x"), new URL("https://a/y"))).toBeNull();
     expect(followRefusal(new URL("https://a/x"), new URL("http://a/y"))).toMatch(/from https to plain http/);
     expect(followRefusal(new URL("https://a/x"), new URL("file:///etc/passwd"))).toMatch(/file:/);
+  });
+});
+
+describe("tokenCredentialOrigin: credentials to a token service on another host", () => {
+  const origin = (registry: string, realm: string, trusted: string[] = []) => tokenCredentialOrigin(new URL(registry), new URL(realm), trusted);
+  it("Docker Hub's own token service, for Docker Hub registries only and over https", () => {
+    for (const hub of ["docker.io", "index.docker.io", "registry-1.docker.io"]) expect(origin(`https://${hub}/v2/`, "https://auth.docker.io/token")).toBe("https://auth.docker.io");
+    expect(origin("https://ghcr.io/v2/", "https://auth.docker.io/token")).toBe("https://ghcr.io");
+    expect(origin("https://registry-1.docker.io/v2/", "https://auth.docker.io.evil.example/token")).toBe("https://registry-1.docker.io");
+    expect(origin("https://registry-1.docker.io/v2/", "https://auth.docker.io:8443/token")).toBe("https://registry-1.docker.io");
+    expect(origin("http://registry-1.docker.io/v2/", "https://auth.docker.io/token")).toBe("http://registry-1.docker.io");
+  });
+  it("a realm host the user named, by exact host[:port], https only", () => {
+    expect(origin("https://registry.example/v2/", "https://auth.example/token", ["auth.example"])).toBe("https://auth.example");
+    expect(origin("https://registry.example/v2/", "https://AUTH.example/token", ["auth.EXAMPLE"])).toBe("https://auth.example");
+    expect(origin("https://registry.example/v2/", "https://auth.example:8443/token", ["auth.example"])).toBe("https://registry.example");
+    expect(origin("https://registry.example/v2/", "https://auth.example:8443/token", ["auth.example:8443"])).toBe("https://auth.example:8443");
+    expect(origin("http://registry.example/v2/", "http://auth.example/token", ["auth.example"])).toBe("http://registry.example");
+    expect(origin("https://registry.example/v2/", "https://evil.example/token", ["auth.example"])).toBe("https://registry.example");
+  });
+  it("the registry's own origin always", () => {
+    expect(origin("http://127.0.0.1:5000/v2/", "http://127.0.0.1:5000/token")).toBe("http://127.0.0.1:5000");
+  });
+  it("docker.io references talk to registry-1.docker.io with docker login's credentials", () => {
+    expect(new RegistryClient(parseReference("registry://docker.io/me/policy:v1")).base.host).toBe("registry-1.docker.io");
+    const dir = mkdtempSync(join(tmpdir(), "lpp-docker-config-"));
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ auths: { "https://index.docker.io/v1/": { auth: Buffer.from("me:secret").toString("base64") } } }));
+    expect(dockerConfigCredentials("docker.io", dir)).toEqual({ username: "me", password: "secret" });
+    expect(dockerConfigCredentials("registry-1.docker.io", dir)).toEqual({ username: "me", password: "secret" });
+    expect(dockerConfigCredentials("ghcr.io", dir)).toBeNull();
   });
 });
 
