@@ -5,14 +5,21 @@
  * documents without changes are copied byte for byte, and so are a UTF-8 BOM
  * and CRLF line endings. A file that changed since it was read is left alone;
  * a file is replaced atomically (temporary file + rename).
+ *
+ * Files are written only inside what the user named (see `writePlan`): a
+ * symlink found in a folder that leads outside it, or a named file that is
+ * itself a symlink to elsewhere, is reported and left alone unless
+ * `throughSymlinks`; a symlink is never replaced by a file (the file it leads
+ * to is written); and only the very file that was audited (same device and
+ * inode, same bytes) is replaced.
  */
 import fastJsonPatch, { type Operation } from "fast-json-patch";
 import { randomBytes } from "node:crypto";
-import { readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { closeSync, fstatSync, lstatSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { isAlias, isMap, isScalar, isSeq, Pair, type Document, type Node } from "yaml";
 import type { AuditResult } from "./evaluate.js";
-import { DEFAULT_MAX_ALIAS_COUNT, isMergeKey, parseYamlDocuments, type ManifestSource } from "./read.js";
+import { DEFAULT_MAX_ALIAS_COUNT, type FileIdentity, isMergeKey, parseYamlDocuments, type ManifestSource } from "./read.js";
 
 /** `/spec/template/0/a~1b` → ["spec", "template", 0, "a/b"] */
 export function pointerSegments(pointer: string): (string | number)[] {
@@ -154,8 +161,62 @@ export interface FixOutcome {
 
 const BOM = "\uFEFF";
 
+export interface FixOptions {
+  /**
+   * The paths the user named (folders and files). A file is written only when
+   * it is one of the named files, or lies inside a named folder once every
+   * symlink is resolved. Empty: no limit (library use).
+   */
+  roots?: readonly string[];
+  /** Also write files that symlinks lead to outside `roots` (--fix-through-symlinks). */
+  throughSymlinks?: boolean;
+}
+
+const inside = (path: string, folder: string) => path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
+
+/**
+ * Where `--fix` may write the file read at `path`: its real path, or why not.
+ * - a file found in a named folder: its real path must lie inside that folder's
+ *   real path (a symlink — to the file or to a folder on the way — leading
+ *   outside is refused);
+ * - a named file: it must not itself be a symlink to a file elsewhere (the
+ *   folders on the path the user typed are the user's own).
+ */
+export function writePlan(path: string, roots: readonly string[], throughSymlinks: boolean): { target: string } | { refused: string } {
+  let target: string;
+  try {
+    target = realpathSync(path);
+  } catch (e) {
+    return { refused: `cannot resolve ${path}: ${(e as Error).message}` };
+  }
+  if (roots.length === 0 || throughSymlinks) return { target };
+  const absolute = resolve(path);
+  for (const root of roots) {
+    if (root === "-") continue;
+    const named = resolve(root);
+    if (named === absolute) {
+      // The named file itself: written in place unless it is a symlink to another file.
+      if (!lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) return { target };
+      continue;
+    }
+    if (inside(absolute, named)) {
+      const realRoot = realpathOr(named);
+      if (inside(target, realRoot)) return { target };
+    }
+  }
+  return { refused: `it is reached through a symbolic link and is really ${target}, outside the paths given (${roots.join(", ")}): not written (--fix-through-symlinks allows it)` };
+}
+
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 /** Rewrite each file that has patched results, from the bytes that were audited. */
-export function fixFiles(results: AuditResult[], sources: Map<string, ManifestSource>): FixOutcome[] {
+export function fixFiles(results: AuditResult[], sources: Map<string, ManifestSource>, options: FixOptions = {}): FixOutcome[] {
   const byFile = new Map<string, AuditResult[]>();
   for (const r of results) {
     if (!r.patch || !sources.has(r.manifest.file)) continue;
@@ -164,6 +225,8 @@ export function fixFiles(results: AuditResult[], sources: Map<string, ManifestSo
     else byFile.set(r.manifest.file, [r]);
   }
   const outcomes: FixOutcome[] = [];
+  /** Real path → the name it was fixed under: a file reached under two names is written once. */
+  const written = new Map<string, string>();
   for (const [file, fileResults] of byFile) {
     const source = sources.get(file)!;
     const outcome: FixOutcome = { file, fixed: [], notFixed: [] };
@@ -171,14 +234,25 @@ export function fixFiles(results: AuditResult[], sources: Map<string, ManifestSo
     const refuse = (reason: string) => {
       for (const r of fileResults) outcome.notFixed.push({ result: r, reason });
     };
+    const plan = writePlan(source.path, options.roots ?? [], options.throughSymlinks === true);
+    if ("refused" in plan) {
+      refuse(plan.refused);
+      continue;
+    }
+    const other = written.get(plan.target);
+    if (other !== undefined) {
+      refuse(`the same file as ${other}, fixed under that name`);
+      continue;
+    }
+    written.set(plan.target, file);
     let current: Buffer;
     try {
-      current = readFileSync(source.path);
+      current = readFileSync(plan.target);
     } catch (e) {
       refuse(`cannot read the file again: ${(e as Error).message}`);
       continue;
     }
-    if (!current.equals(source.bytes)) {
+    if (!current.equals(source.bytes) || !sameFile(plan.target, source.identity)) {
       refuse("the file changed since it was audited: not fixed (audit it again)");
       continue;
     }
@@ -193,13 +267,20 @@ export function fixFiles(results: AuditResult[], sources: Map<string, ManifestSo
     }
     if (outcome.fixed.length === 0) continue;
     try {
-      writeAtomically(source.path, rewritten);
+      writeAtomically(plan.target, rewritten, source.identity);
     } catch (e) {
       refuse(`cannot write: ${(e as Error).message}`);
       outcome.fixed = [];
     }
   }
   return outcomes;
+}
+
+/** Is `path` (not following a final symlink) a regular file with this identity? No identity: nothing to compare. */
+function sameFile(path: string, identity: FileIdentity | undefined): boolean {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st?.isFile()) return false;
+  return identity === undefined || (st.dev === identity.dev && st.ino === identity.ino);
 }
 
 /**
@@ -310,13 +391,32 @@ function fixJsonText(text: string, results: AuditResult[], outcome: FixOutcome):
   return bom + json + (/\r?\n$/.test(body) ? eol : "");
 }
 
-/** Replace a file's content in one step (temporary file in the same folder, then rename), keeping its mode. */
-function writeAtomically(path: string, content: string): void {
-  const target = realpathSync(path); // through symlinks: replace the file, not the link
+/**
+ * Replace a file's content in one step (temporary file in the same folder, then
+ * rename), keeping its mode. `target` is a real path (no symlink anywhere in it):
+ * the temporary file is created with O_EXCL (never through a symlink), and just
+ * before the rename the folder must still be where it was (no folder on the way
+ * swapped for a symlink) and `target` still the audited file. Node has no
+ * renameat(2): a swap in the few microseconds between that check and the rename
+ * is not caught (the tree CI checks out is not written by anyone else meanwhile).
+ */
+function writeAtomically(target: string, content: string, identity: FileIdentity | undefined): void {
+  const folder = dirname(target);
   const mode = statSync(target).mode & 0o7777;
-  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
+  const temp = join(folder, `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     writeFileSync(temp, content, { flag: "wx", mode });
+    const fd = openSync(temp, "r");
+    let written: { dev: number; ino: number };
+    try {
+      written = fstatSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (realpathSync(folder) !== folder || realpathSync(temp) !== temp) throw new Error(`${folder} moved or became a symbolic link while fixing: not written`);
+    const st = lstatSync(temp);
+    if (st.dev !== written.dev || st.ino !== written.ino) throw new Error(`${relative(process.cwd(), temp)} was replaced while fixing: not written`);
+    if (!sameFile(target, identity)) throw new Error("the file was replaced while fixing: not written");
     renameSync(temp, target);
   } catch (e) {
     try {

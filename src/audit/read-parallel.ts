@@ -40,6 +40,7 @@ import {
   DEFAULT_MAX_ALIAS_COUNT,
   type DocumentReading,
   EMPTY_STDIN,
+  type FileIdentity,
   type JsonPath,
   kustomizePatchFiles,
   locateIn,
@@ -54,6 +55,7 @@ import {
   type ReadObject,
   type ReadOptions,
   readDocument,
+  readManifestFile,
   rootNode,
   type SourcePosition,
 } from "./read.js";
@@ -481,7 +483,7 @@ const DEFAULT_CHUNK_BYTES = 256 * 1024;
 type FileEntry =
   | { kind: "skip"; skip: ManifestSkip }
   | { kind: "unreadable"; error: ManifestError }
-  | { kind: "file"; name: string; path: string; stdin: boolean; bytes: Buffer; jobs: { job: SegmentJob; result: Promise<SegmentResult | null> }[]; kustomizePatch: boolean };
+  | { kind: "file"; name: string; path: string; identity?: FileIdentity; stdin: boolean; bytes: Buffer; jobs: { job: SegmentJob; result: Promise<SegmentResult | null> }[]; kustomizePatch: boolean };
 
 export async function readManifestsParallel(paths: string[], options: ParallelReadOptions = {}): Promise<ManifestSet> {
   const readStdin = options.readStdin ?? (() => readFileSync(0));
@@ -508,8 +510,10 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
       continue;
     }
     let read: Buffer;
+    let identity: FileIdentity | undefined;
     try {
-      read = file === "-" ? readStdin() : readFileSync(file);
+      if (file === "-") read = readStdin();
+      else ({ bytes: read, identity } = readManifestFile(file));
     } catch (e) {
       entries.push({ kind: "unreadable", error: { file: name, documentIndex: null, kind: "unreadable", message: (e as Error).message } });
       continue;
@@ -530,6 +534,7 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
       kind: "file",
       name,
       path: file,
+      ...(identity ? { identity } : {}),
       stdin: file === "-",
       bytes,
       kustomizePatch,
@@ -548,7 +553,7 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
         continue;
       }
       set.files.push(entry.name);
-      if (!entry.stdin) set.sources.set(entry.name, { path: entry.path, bytes: entry.bytes });
+      if (!entry.stdin) set.sources.set(entry.name, { path: entry.path, bytes: entry.bytes, ...(entry.identity ? { identity: entry.identity } : {}) });
       const before = set.objects.length + set.errors.length + set.skipped.length;
       const assembly = new FileAssembly(set, entry.name, entry.bytes, { maxAliasCount, kustomizePatch: entry.kustomizePatch });
       for (const { job, result } of entry.jobs) {

@@ -8,7 +8,7 @@
  * skipped document (with the reason), or an error (with line and column).
  * One bad file never hides another.
  */
-import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { Composer, type CST, visit, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, Scalar, type Document, type Node, type ParsedNode } from "yaml";
 
@@ -79,6 +79,24 @@ export interface ManifestSource {
   /** The path that was opened. */
   path: string;
   bytes: Buffer;
+  /** The file that was read (device and inode of the open file): `--fix` writes only that same file. */
+  identity?: FileIdentity;
+}
+
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+}
+
+/** A file's bytes and the identity of the very file they came from (fstat of the open descriptor). */
+export function readManifestFile(path: string): { bytes: Buffer; identity: FileIdentity } {
+  const fd = openSync(path, "r");
+  try {
+    const { dev, ino } = fstatSync(fd);
+    return { bytes: readFileSync(fd), identity: { dev, ino } };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface ManifestSet {
@@ -159,7 +177,7 @@ function goYamlLexer(): Lexer {
 }
 
 /** Options every read and every `--fix` rewrite use: YAML 1.1 as go-yaml (booleans, octal, `<<` merge keys). */
-export const YAML_OPTIONS = { version: "1.1", uniqueKeys: false, prettyErrors: false, keepSourceTokens: false } as const;
+export const YAML_OPTIONS = { version: "1.1", uniqueKeys: false, prettyErrors: false, keepSourceTokens: false, logLevel: "error" } as const;
 
 /** parseAllDocuments with the go-yaml lexer; `observe` sees the parser's tokens (CST) as the composer gets them. */
 export function parseYamlDocuments(text: string, lineCounter?: LineCounter, observe?: (token: Token) => void): Document.Parsed[] {
@@ -630,14 +648,16 @@ export function readManifests(paths: string[], options: ReadOptions = {}): Manif
       continue;
     }
     let bytes: Buffer;
+    let identity: FileIdentity | undefined;
     try {
-      bytes = file === "-" ? readStdin() : readFileSync(file);
+      if (file === "-") bytes = readStdin();
+      else ({ bytes, identity } = readManifestFile(file));
     } catch (e) {
       set.unreadable.push({ file: name, documentIndex: null, kind: "unreadable", message: (e as Error).message });
       continue;
     }
     set.files.push(name);
-    if (file !== "-") set.sources.set(name, { path: file, bytes });
+    if (file !== "-") set.sources.set(name, { path: file, bytes, ...(identity ? { identity } : {}) });
     let parsed: ParsedFile;
     try {
       parsed = parseManifestText(bytes.toString("utf8"), name, {

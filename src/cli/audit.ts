@@ -18,6 +18,7 @@ import { formatTable, useColor } from "../audit/report/table.js";
 import { manifestSourceAccess, sourceRoot } from "../audit/sources.js";
 import { bundledModule, loadModuleSource, packageJson, VERIFICATION_HELP, VERIFICATION_OPTIONS, VerificationFailed, verificationFromFlags } from "./module-source.js";
 import { readSettings } from "./run.js";
+import { terminalText } from "../audit/terminal-text.js";
 
 const FORMATS = ["table", "json", "policyreport", "sarif"] as const;
 type Format = (typeof FORMATS)[number];
@@ -68,7 +69,11 @@ ${outputHelp()}
                          the JSON Patch (table, json) or SARIF fixes (sarif); refused with
                          policyreport
   --fix                  rewrite the YAML/JSON files in place through rewrite-loopback-probes,
-                         keeping comments and the formatting of untouched parts
+                         keeping comments and the formatting of untouched parts; only
+                         files inside the paths given: a symlink leading outside them
+                         (or a named file that is a symlink) is reported and left alone
+  --fix-through-symlinks with --fix, also write the files such symlinks lead to (the
+                         symlink itself is never replaced)
   --settings-path F      policy settings (YAML or JSON); "strategy" is passed to the rewrite only
   --settings-json J      the same, inline
   --policy M             one validating module instead of the bundle: a path or
@@ -139,6 +144,7 @@ Examples:
       ...OUTPUT_OPTION,
       diff: { type: "boolean", default: false },
       fix: { type: "boolean", default: false },
+      "fix-through-symlinks": { type: "boolean", default: false },
       "settings-path": { type: "string" },
       "settings-json": { type: "string" },
       policy: { type: "string" },
@@ -163,6 +169,7 @@ Examples:
     if (values.mode !== "protect" && values.mode !== "monitor") throw new UsageError(`--mode must be protect or monitor, got ${values.mode}`);
     if (!/^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(values["managed-by"]))
       throw new UsageError(`--managed-by must be a Kubernetes label value (at most 63 letters, digits, "-", "_", "."), got ${values["managed-by"]}`);
+    if (values["fix-through-symlinks"] && !values.fix) throw new UsageError("--fix-through-symlinks goes with --fix");
     if (values.diff && format === "policyreport")
       throw new UsageError("--diff does not go with --format policyreport: a PolicyReport has no place for a patch (use --format json or sarif for patches with the findings)");
     const settings = readSettings(values);
@@ -259,15 +266,15 @@ Examples:
       reading = null;
       world.add(manifests.objects.map((o) => o.object));
       worldComplete();
-      for (const u of manifests.unreadable) console.error(`loopback-probes audit: cannot read ${u.file}: ${u.message}`);
-      for (const s of manifests.skipped.filter((x) => x.reason === "unreadable-entry")) console.error(`loopback-probes audit: skipped ${s.file}: ${s.message}`);
+      for (const u of manifests.unreadable) console.error(terminalText(`loopback-probes audit: cannot read ${u.file}: ${u.message}`));
+      for (const s of manifests.skipped.filter((x) => x.reason === "unreadable-entry")) console.error(terminalText(`loopback-probes audit: skipped ${s.file}: ${s.message}`));
       results = await queue.results(manifests.objects);
     } finally {
       worldComplete();
       await pool.close();
     }
     // What the validating policies said while accepting (e.g. reject-listenlocal-reloader-probes in warn mode).
-    if (!values.quiet) for (const r of results) for (const w of r.policyWarnings ?? []) console.error(`warning: ${location(r)}: ${w}`);
+    if (!values.quiet) for (const r of results) for (const w of r.policyWarnings ?? []) console.error(terminalText(`warning: ${location(r)}: ${w}`));
     const source = manifestSourceAccess(manifests.sources, () => stdinText);
     const report: AuditReport = { results, errors: manifests.errors, skipped: manifests.skipped, files: manifests.files, unreadable: manifests.unreadable, source };
 
@@ -295,18 +302,18 @@ Examples:
       emit(JSON.stringify(log, null, 2) + "\n");
     }
     if (format === "policyreport")
-      for (const r of results) for (const w of r.rewriteWarnings ?? []) console.error(`warning: ${location(r)}: ${w}`);
+      for (const r of results) for (const w of r.rewriteWarnings ?? []) console.error(terminalText(`warning: ${location(r)}: ${w}`));
 
     let remaining = results.filter((r) => r.status === "fail");
     if (values.fix) {
       const fixed = new Set<AuditResult>();
-      for (const outcome of fixFiles(results, manifests.sources)) {
-        if (outcome.fixed.length > 0) console.error(`fixed ${outcome.fixed.length} object${outcome.fixed.length === 1 ? "" : "s"} in ${outcome.file}`);
+      for (const outcome of fixFiles(results, manifests.sources, { roots: positionals, throughSymlinks: values["fix-through-symlinks"] })) {
+        if (outcome.fixed.length > 0) console.error(terminalText(`fixed ${outcome.fixed.length} object${outcome.fixed.length === 1 ? "" : "s"} in ${outcome.file}`));
         for (const r of outcome.fixed) {
           if (r.patchResolves) fixed.add(r);
-          else console.error(`  ${objectLabel(r)}: findings remain after the rewrite`);
+          else console.error(terminalText(`  ${objectLabel(r)}: findings remain after the rewrite`));
         }
-        for (const { result, reason } of outcome.notFixed) console.error(`  ${objectLabel(result)} (${location(result)}): ${reason}`);
+        for (const { result, reason } of outcome.notFixed) console.error(terminalText(`  ${objectLabel(result)} (${location(result)}): ${reason}`));
       }
       // The rewrite's warnings are already in the report, whatever its format.
       if (results.some((r) => r.patch && r.manifest.file === "<stdin>")) console.error("note: objects read from stdin cannot be fixed in place (use --diff)");

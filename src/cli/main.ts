@@ -12,6 +12,7 @@ import { BENCH_HELP, BENCH_SUMMARY } from "./bench-help.js";
 import { buildCommand, NEEDS_CHECKOUT } from "./build.js";
 import { closest, type Command, UsageError } from "./command.js";
 import { isCheckout, packageJson } from "./module-source.js";
+import { terminalText } from "../audit/terminal-text.js";
 import { pullCommand, publishCommand, pushCommand } from "./registry.js";
 import { runCommand } from "./run.js";
 import { scaffoldCommand } from "./scaffold.js";
@@ -160,7 +161,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     command = await load(entry);
   } catch (e) {
-    console.error(`loopback-probes ${entry.name}: ${(e as Error).message}`);
+    console.error(terminalText(`loopback-probes ${entry.name}: ${(e as Error).message}`));
     return 2;
   }
   if (wantsHelp) {
@@ -171,10 +172,11 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`loopback-probes ${command.name}: ${e.message}${e.hint ? `\nRun \`loopback-probes ${command.name} --help\` for usage.` : ""}`);
+      // Messages quote files, manifests and policies: shown with their control characters escaped.
+      console.error(terminalText(`loopback-probes ${command.name}: ${e.message}${e.hint ? `\nRun \`loopback-probes ${command.name} --help\` for usage.` : ""}`));
       return 2;
     }
-    console.error(`loopback-probes ${command.name}: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(terminalText(`loopback-probes ${command.name}: ${e instanceof Error ? e.message : String(e)}`));
     return 1;
   }
 }

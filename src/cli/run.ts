@@ -18,6 +18,7 @@ import { type Command, parseFlags, UsageError } from "./command.js";
 import { bundledModuleNames, loadModuleSource, type ModuleVerification, VERIFICATION_HELP, VERIFICATION_OPTIONS, verificationFromFlags } from "./module-source.js";
 import type { ClientOptions } from "../toolchain/oci.js";
 import { hostCallFromFlags } from "./host-context.js";
+import { terminalText } from "../audit/terminal-text.js";
 
 /** Settings from --settings-json or --settings-path (YAML or JSON); {} when neither. */
 export function readSettings(values: { "settings-json"?: string; "settings-path"?: string }): unknown {
@@ -191,7 +192,7 @@ module that is not WebAssembly.`,
     try {
       const verdict = await validateSettings(policy, settings, options);
       if (!verdict.valid) {
-        console.error(`Provided settings are not valid: ${verdict.message ?? ""}`);
+        console.error(terminalText(`Provided settings are not valid: ${verdict.message ?? ""}`));
         if (interrupted) console.error(`note: validate-settings hit the ${timeoutSeconds} s deadline (epoch interruption)`);
         return 1;
       }

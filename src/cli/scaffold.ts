@@ -7,8 +7,9 @@ import { loadPolicy, validateSettings } from "../toolchain/evaluate.js";
 import { type Command, outputHelp, OUTPUT_OPTION, parseFlags, UsageError, writeReport } from "./command.js";
 import { type Signature, type VerificationConfig, verificationConfigYaml } from "../toolchain/verification-config.js";
 import { NEEDS_CHECKOUT } from "./build.js";
-import { annotationPairs, bundledModule, isCheckout, loadModuleSource, packageRoot, policyDirs, verificationFromFlags } from "./module-source.js";
+import { annotationPairs, bundledModule, isCheckout, loadModuleSource, policyDirs, verificationFromFlags } from "./module-source.js";
 import { readSettings } from "./run.js";
+import { terminalText } from "../audit/terminal-text.js";
 
 /** Keep createdAt across regenerations of the same version, so the files are reproducible. */
 function createdAtFor(path: string, version: string): string {
@@ -75,7 +76,7 @@ export const scaffoldCommand: Command = {
         [--github-owner ORG [--github-repo REPO]] [--minimum-matches N]
         [--configmap NAME [--namespace NS]] [-o FILE]
 
-artifacthub (in a source checkout): writes policies/<name>/artifacthub-pkg.yml as \`kwctl scaffold
+artifacthub (from a source checkout's root): writes policies/<name>/artifacthub-pkg.yml as \`kwctl scaffold
 artifacthub\` derives it from metadata.yml + questions-ui.yml (maintainers
 {name, email} parsed from io.kubewarden.policy.author, an RFC 5322 address
 list; provider kubewarden; questions-ui embedded verbatim; for a GitHub source
@@ -121,10 +122,11 @@ Examples:
     const [sub, ...rest] = argv;
     if (sub === "artifacthub") {
       const { values } = parseFlags(rest, { check: { type: "boolean", default: false } }, false);
-      // The files belong to the repository's policies: never to whatever folder the command runs in.
-      if (!isCheckout) throw new UsageError(NEEDS_CHECKOUT("scaffold artifacthub"), false);
+      // The files belong to a checkout's policies: never a stub in whatever folder the command runs in.
+      if (policyDirs("policies").length === 0)
+        throw new UsageError(`${isCheckout ? "run it from the repository root" : NEEDS_CHECKOUT("scaffold artifacthub")}: it writes policies/<name>/artifacthub-pkg.yml, and there is no policies/ folder with policies here`, false);
       const stale: string[] = [];
-      for (const [path, content] of Object.entries(artifactHubFiles(packageRoot))) {
+      for (const [path, content] of Object.entries(artifactHubFiles("."))) {
         const current = existsSync(path) ? readFileSync(path, "utf8") : null;
         const shown = relative(process.cwd(), path) || path;
         if (current === content) continue;
@@ -170,7 +172,7 @@ Examples:
       if (module) {
         const verdict = await validateSettings(await loadPolicy(module), settings);
         if (!verdict.valid) {
-          console.error(`loopback-probes scaffold: settings rejected by the policy: ${verdict.message ?? "(no message)"}`);
+          console.error(terminalText(`loopback-probes scaffold: settings rejected by the policy: ${verdict.message ?? "(no message)"}`));
           return 1;
         }
       } else if (settingsGiven)

@@ -5,7 +5,8 @@
  * hostile folders (alias bombs, symlink loops) and `--fix` on odd files
  * (CRLF, BOM, aliases, files that changed). Through the built modules.
  */
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -162,6 +163,7 @@ describe("audit statuses say what happened", () => {
     writeFileSync(join(chart, "Chart.yaml"), "apiVersion: v2\nname: c\nversion: 1.0.0\n");
     writeFileSync(join(chart, "values.yaml"), "image: {repository: x}\n");
     writeFileSync(join(chart, "templates", "deploy.yaml"), `{{- if .Values.enabled }}\n${deployment("{{ .Release.Name }}")}{{- end }}\n`);
+    // A template only in a value: YAML reads it, so it is judged (here: a kind no policy selects).
     writeFileSync(join(chart, "templates", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ include \"c.name\" . }}\n");
     // Templates inside strings are data (alert annotations, injection templates): evaluated, not skipped.
     writeFileSync(join(dir, "rule.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: r}\ndata:\n  alert: Instance {{ $labels.instance }} {{ with $labels.cluster -}} on {{ . }} {{- end }} down\n  tpl: '{{ .Values.x }}'\n");
@@ -176,7 +178,6 @@ describe("audit statuses say what happened", () => {
     const reasons = r.out.skipped.map((x: { file: string; reason: string }) => `${x.file.split(/[\\/]/).pop()} ${x.reason}`).sort();
     expect(reasons).toEqual([
       "Chart.yaml not-a-manifest",
-      "cm.yaml unrendered-template",
       "deploy.yaml unrendered-template",
       "kustomization.yaml not-a-manifest",
       "probe-patch.yaml kustomize-patch",
@@ -186,7 +187,92 @@ describe("audit statuses say what happened", () => {
       "values.yaml not-a-manifest",
     ]);
     expect(r.out.skipped.find((x: { file: string }) => x.file.endsWith("deploy.yaml")).message).toBe("unrendered template: render it first (helm template …)");
-    expect(r.out.results.map((x: { name: string; status: string; skipReason?: string }) => `${x.name} ${x.status} ${x.skipReason ?? ""}`)).toEqual(["r skip not-selected"]);
+    expect(r.out.results.map((x: { name: string; status: string; skipReason?: string }) => `${x.name} ${x.status} ${x.skipReason ?? ""}`)).toEqual([
+      "$(unrendered=template) skip not-selected",
+      "r skip not-selected",
+    ]);
+  });
+
+  it("a template only inside values is judged with those values unknown: the other container's loopback bind is still found", () => {
+    const text = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "x.fullname" . }}
+  namespace: team
+spec:
+  template:
+    spec:
+      hostNetwork: {{ .Values.hostNetwork }}
+      containers:
+      - name: app
+        image: "repo/app:{{ .Values.tag }}"
+        args: ["--listen-address={{ .Values.addr }}:9090", "--web.listen-address=127.0.0.1:{{ .Values.port }}"]
+        livenessProbe:
+          httpGet: {path: /, port: {{ .Values.port }}}
+        readinessProbe:
+          httpGet: {path: /, port: 9090, host: "{{ .Values.host }}"}
+      - name: reloader
+        image: quay.io/prometheus-operator/prometheus-config-reloader:{{ .Chart.AppVersion }}
+        args: ["--listen-address=127.0.0.1:8080"]
+        livenessProbe:
+          httpGet:
+            path: /healthz
+            port: 8080
+`;
+    const r = auditJson(["-"], text);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/Keys with collection values/);
+    expect(r.out.skipped).toEqual([]);
+    const [result] = r.out.results;
+    expect(result.status).toBe("fail");
+    expect(result.findings.map((f: { container: string; probe: string }) => `${f.container}/${f.probe}`)).toEqual(["reloader/livenessProbe"]);
+    expect(result.notes).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^\d+ values are unrendered templates .*judged as unknown, never a finding$/), expect.stringMatching(/^not judged: container "app" livenessProbe .*template value/)]),
+    );
+    expect(result.message).not.toContain("$(unrendered=template)");
+  });
+
+  it("a template that leaves a value the policy cannot read (a port number) skips the object with the reason, never an error; a template YAML cannot read skips the document", () => {
+    const numeric = deployment("ports").replace("        livenessProbe:", "        ports: [{containerPort: {{ .Values.port }}, name: http}]\n        livenessProbe:");
+    const r = auditJson(["-"], numeric);
+    expect(r.code).toBe(0);
+    expect(r.out.results[0]).toMatchObject({ status: "skip", skipReason: "unrendered-template" });
+    expect(r.out.results[0].message).toMatch(/cannot be judged with its template values unknown .*render it first/);
+    const structural = `{{- if .Values.enabled }}\n${deployment("guarded")}{{- end }}\n`;
+    const s = auditJson(["-"], structural);
+    expect(s.out.skipped.map((x: { reason: string }) => x.reason)).toEqual(["unrendered-template"]);
+    expect(s.out.results).toEqual([]);
+  });
+
+  it("every path that cannot be read makes the audit incomplete: exit 2, SARIF executionSuccessful false, named on stderr", async () => {
+    const dir = tempDir();
+    const empty = join(dir, "empty");
+    mkdirSync(join(empty, "docs"), { recursive: true });
+    writeFileSync(join(empty, "docs", "README.md"), "# not a manifest\n");
+    // A file that exists but cannot be read, even by root: a unix socket named like a manifest.
+    const socketPath = join(dir, "socket.yaml");
+    const server = createServer().listen(socketPath);
+    await new Promise((resolve) => server.once("listening", resolve));
+    try {
+      const good = join(dir, "good.yaml");
+      writeFileSync(good, deployment("fine").replace("127.0.0.1:8080", "0.0.0.0:8080"));
+      for (const [args, input, what] of [
+        [[good, join(dir, "missing.yaml")], undefined, /missing\.yaml: no such file or directory/],
+        [[good, empty], undefined, /empty: no \*\.yaml, \*\.yml or \*\.json file in this folder or below/],
+        [[good, socketPath], undefined, /socket\.yaml: .*ENXIO/],
+        [["-"], "", /<stdin>: it held no YAML or JSON document/],
+        [["-"], "# only a comment\n---\n", /<stdin>: it held no YAML or JSON document/],
+      ] as [string[], string | undefined, RegExp][]) {
+        const r = audit(["--format", "sarif", ...args], input);
+        expect(r.code, args.join(" ")).toBe(2);
+        expect(r.stderr).toMatch(what);
+        const invocation = JSON.parse(r.stdout).runs[0].invocations[0];
+        expect(invocation.executionSuccessful).toBe(false);
+        expect(invocation.toolExecutionNotifications.map((n: { message: { text: string } }) => n.message.text).join("\n")).toMatch(what);
+      }
+    } finally {
+      server.close();
+    }
   });
 
   it("a malformed object is an error (exit 2), not a finding", () => {
@@ -326,5 +412,74 @@ spec:
     expect(outcome!.fixed).toEqual([]);
     expect(outcome!.notFixed[0]!.reason).toMatch(/changed since it was audited/);
     expect(readFileSync(file, "utf8")).toContain("# edited meanwhile");
+  });
+
+  it("writes only inside the paths given: a symlink leading outside is reported and left alone, and a symlink is never replaced by a file", () => {
+    const dir = tempDir();
+    const repo = join(dir, "repo");
+    const outside = join(dir, "outside");
+    mkdirSync(join(repo, "k8s"), { recursive: true });
+    mkdirSync(outside);
+    const victim = join(outside, "victim.yaml");
+    writeFileSync(victim, deployment("victim"));
+    writeFileSync(join(repo, "k8s", "inside.yaml"), deployment("inside"));
+    symlinkSync(victim, join(repo, "k8s", "evil.yaml")); // a file symlink leading out
+    symlinkSync(outside, join(repo, "k8s", "sub")); // a folder symlink leading out: sub/victim.yaml
+    writeFileSync(join(repo, "k8s", "target.yaml"), deployment("linked"));
+    symlinkSync("target.yaml", join(repo, "k8s", "alias.yaml")); // a symlink inside, to a file inside
+    const k8s = join(repo, "k8s");
+    const r = audit(["--fix", k8s]);
+    expect(r.code).toBe(1); // the two findings outside are not fixed
+    expect(readFileSync(victim, "utf8")).toBe(deployment("victim"));
+    expect(r.stderr).toMatch(/evil\.yaml.*really .*outside[\\/]victim\.yaml, outside the paths given .*--fix-through-symlinks/);
+    expect(r.stderr).toMatch(/sub[\\/]victim\.yaml.*outside the paths given/);
+    expect(readFileSync(join(k8s, "inside.yaml"), "utf8")).not.toContain("httpGet");
+    // The symlink inside is still a symlink; the file it leads to was fixed once (reached under two names).
+    expect(lstatSync(join(k8s, "alias.yaml")).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(join(k8s, "alias.yaml"))).toBe("target.yaml");
+    expect(readFileSync(join(k8s, "target.yaml"), "utf8")).not.toContain("httpGet");
+    expect(r.stderr).toMatch(/the same file as .*(alias|target)\.yaml, fixed under that name/);
+    // A named file that is itself a symlink to elsewhere: the same refusal.
+    const named = audit(["--fix", join(k8s, "evil.yaml")]);
+    expect(named.code).toBe(1);
+    expect(named.stderr).toMatch(/outside the paths given/);
+    expect(readFileSync(victim, "utf8")).toBe(deployment("victim"));
+    // With the flag: the file outside is written, the symlinks stay symlinks.
+    const allowed = audit(["--fix", "--fix-through-symlinks", k8s]);
+    expect(allowed.code).toBe(0);
+    expect(readFileSync(victim, "utf8")).not.toContain("httpGet");
+    expect(lstatSync(join(k8s, "evil.yaml")).isSymbolicLink()).toBe(true);
+    expect(lstatSync(join(k8s, "sub")).isSymbolicLink()).toBe(true);
+    expect(audit(["--fix-through-symlinks", k8s]).code).toBe(2);
+  });
+
+  it("writes only the very file that was audited: one replaced by another file (same bytes) or by a symlink meanwhile is left alone", () => {
+    const dir = tempDir();
+    const file = join(dir, "swapped.yaml");
+    writeFileSync(file, deployment("swapped"));
+    const set = readManifests([file], {});
+    const patch = [{ op: "add", path: "/metadata/labels", value: { a: "b" } }] as AuditResult["patch"];
+    const result: AuditResult = { manifest: set.objects[0]!, status: "fail", findings: [], patch };
+    // Same bytes, another inode (an editor's save-by-rename, or an attacker's swap).
+    writeFileSync(`${file}.new`, deployment("swapped"));
+    renameSync(`${file}.new`, file);
+    const [outcome] = fixFiles([result], set.sources, { roots: [dir] });
+    expect(outcome!.fixed).toEqual([]);
+    expect(outcome!.notFixed[0]!.reason).toMatch(/changed since it was audited/);
+    // A folder on the way swapped for a symlink to elsewhere after the audit.
+    const sub = join(dir, "sub");
+    mkdirSync(sub);
+    writeFileSync(join(sub, "x.yaml"), deployment("x"));
+    const again = readManifests([dir]);
+    const x = again.objects.find((o) => o.file.endsWith("x.yaml"))!;
+    const elsewhere = join(tempDir(), "elsewhere");
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, "x.yaml"), deployment("x"));
+    renameSync(sub, `${sub}.old`);
+    symlinkSync(elsewhere, sub);
+    const [moved] = fixFiles([{ manifest: x, status: "fail", findings: [], patch }], again.sources, { roots: [dir] });
+    expect(moved!.fixed).toEqual([]);
+    expect(moved!.notFixed[0]!.reason).toMatch(/outside the paths given|changed since it was audited/);
+    expect(readFileSync(join(elsewhere, "x.yaml"), "utf8")).toBe(deployment("x"));
   });
 });

@@ -128,7 +128,7 @@ describe("modules from any folder", () => {
   it("a missing module is named, exit 2", () => {
     const r = runCli(["audit", "--policy", "nowhere/reject.wasm", BROKEN]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("loopback-probes audit: nowhere/reject.wasm not found\n");
+    expect(r.stderr).toMatch(/^loopback-probes audit: nowhere\/reject\.wasm not found \(a file path, registry:\/\/HOST\/REPO\[:TAG\|@sha256:…\], or a bundled module: reject-listenlocal-reloader-probes, reject-loopback-probes, rewrite-loopback-probes\)\n$/);
     const notWasm = runCli(["audit", "--policy", BROKEN, BROKEN]);
     expect(notWasm.code).toBe(2);
     expect(notWasm.stderr).toContain("is not a WebAssembly module");
@@ -220,30 +220,31 @@ describe("make", () => {
   function tree(): string {
     const dir = temp();
     cpSync(join(ROOT, "Makefile"), join(dir, "Makefile"));
-    for (const f of ["policies/p/policy.ts", "src/analysis/a.ts", "src/kubewarden/k.ts", "src/toolchain/t.ts", "src/cli/c.ts", "package-lock.json", "node_modules/.package-lock.json", "dist/p.wasm"]) {
+    for (const f of ["policies/p/policy.ts", "src/analysis/a.ts", "src/kubewarden/k.ts", "src/toolchain/glue.ts", "src/toolchain/oci.ts", "src/cli/c.ts", "package-lock.json", "node_modules/.package-lock.json", "dist/p.wasm"]) {
       mkdirSync(join(dir, f, ".."), { recursive: true });
       writeFileSync(join(dir, f), "");
     }
     // sources old, outputs newer, the node_modules folder itself newest (just created)
     const old = new Date("2026-01-01T00:00:00Z");
     const built = new Date("2026-02-01T00:00:00Z");
-    for (const f of ["policies/p/policy.ts", "src/analysis/a.ts", "src/kubewarden/k.ts", "src/toolchain/t.ts", "src/cli/c.ts", "package-lock.json"]) utimesSync(join(dir, f), old, old);
+    for (const f of ["policies/p/policy.ts", "src/analysis/a.ts", "src/kubewarden/k.ts", "src/toolchain/glue.ts", "src/toolchain/oci.ts", "src/cli/c.ts", "package-lock.json"]) utimesSync(join(dir, f), old, old);
     for (const f of ["node_modules/.package-lock.json", "dist/p.wasm"]) utimesSync(join(dir, f), built, built);
     return dir;
   }
   const dryRun = (dir: string) => spawnSync("make", ["-n", "build"], { cwd: dir, encoding: "utf8" }).stdout;
   const touch = (dir: string, f: string) => utimesSync(join(dir, f), new Date(), new Date());
 
-  it("does not rebuild when only node_modules, the CLI or tests changed", () => {
+  it("does not rebuild when only node_modules, the CLI, tests or the toolchain's runners and registry client changed", () => {
     const dir = tree();
     expect(dryRun(dir)).not.toContain("build policies/p");
     touch(dir, "node_modules"); // vitest writes its cache there (the folder is already newer than dist/)
     touch(dir, "src/cli/c.ts");
+    touch(dir, "src/toolchain/oci.ts");
     expect(dryRun(dir)).not.toContain("build policies/p");
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(["policies/p/policy.ts", "src/analysis/a.ts", "src/toolchain/t.ts", "package-lock.json"])("rebuilds when %s changed", (f) => {
+  it.each(["policies/p/policy.ts", "src/analysis/a.ts", "src/toolchain/glue.ts", "package-lock.json"])("rebuilds when %s changed", (f) => {
     const dir = tree();
     touch(dir, f);
     expect(dryRun(dir)).toContain("build policies/p --out dist");

@@ -32,7 +32,9 @@
  *
  * Quick profile (npm test): every shape once at 100 KB with the worst knobs,
  * then FUEL_RUNS (default 60) drawn cases of 1–160 KB, fixed seed (FUZZ_SEED
- * replays another). Wall-clock time is never asserted.
+ * replays another). Wall-clock time is never asserted. FUEL_REPORT=1 prints,
+ * per policy and shape, the costliest case per byte against the target (a
+ * passing run prints nothing; `bench --worst-case` prints the same figures).
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
@@ -91,6 +93,7 @@ async function check(shape: string, targetBytes: number, k: ShapeKnobs): Promise
 
 describe("wasm instructions stay within A + B × request bytes on adversarial requests", () => {
   afterAll(() => {
+    if (!process.env.FUEL_REPORT) return;
     const rows = [...worst].sort(([a], [b]) => a.localeCompare(b));
     console.info(
       [
