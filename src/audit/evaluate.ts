@@ -299,7 +299,7 @@ const startsWith = (path: JsonPath, prefix: JsonPath) => prefix.length <= path.l
  * fields, its container's name and ports, and the pod's hostNetwork have no
  * unknown spelling the analysis reads, so a finding that depends on them is not one.
  */
-export function templateDependency(object: unknown, finding: Pick<FindingRecord, "container" | "probe" | "reason">, templated: readonly JsonPath[]): string | null {
+export function templateDependency(object: unknown, finding: Pick<FindingRecord, "container" | "probe" | "reason" | "port">, templated: readonly JsonPath[]): string | null {
   if (finding.container.includes(TEMPLATE_VALUE)) return "its container's name is a template value";
   const template = podTemplateOf(object);
   if (!template) return null;
@@ -307,10 +307,39 @@ export function templateDependency(object: unknown, finding: Pick<FindingRecord,
   if (hit) {
     const container = [...template.path, hit.list, hit.index];
     if (templated.some((p) => startsWith(p, [...container, finding.probe]))) return `its ${finding.probe} holds a template value`;
-    if (templated.some((p) => startsWith(p, [...container, "ports"]))) return "its container's ports hold template values";
+    // Container ports matter only to a probe that names its port.
+    if (typeof finding.port === "string" && templated.some((p) => startsWith(p, [...container, "ports"]))) return "its container's ports hold template values";
   }
   if (finding.reason === "loopback-host-without-host-network" && templated.some((p) => startsWith(p, [...template.path, "hostNetwork"]))) return "hostNetwork is a template value";
   return null;
+}
+
+/**
+ * The object the policies judge when it holds template values: fields whose
+ * template has no unknown spelling the analysis reads are taken out — a probe
+ * holding one (not judged, and said so), a port entry holding one, a templated
+ * hostNetwork (no finding needs it to be true) — so one template does not make
+ * the whole object malformed. Strings elsewhere keep TEMPLATE_VALUE, which the
+ * analysis reads as unknown.
+ */
+export function judgeableObject(object: Record<string, unknown>, templated: readonly JsonPath[], notes: string[]): Record<string, unknown> {
+  const template = podTemplateOf(object);
+  if (!template) return object;
+  const copy = structuredClone(object);
+  const spec = template.path.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], copy) as Record<string, unknown>;
+  if (templated.some((p) => startsWith(p, [...template.path, "hostNetwork"]))) delete spec.hostNetwork;
+  for (const { list, index, container } of runningContainers(template.spec)) {
+    const base = [...template.path, list, index];
+    const target = (spec[list] as Record<string, unknown>[])[index]!;
+    for (const probe of ["livenessProbe", "readinessProbe", "startupProbe"])
+      if (templated.some((p) => startsWith(p, [...base, probe]))) {
+        delete target[probe];
+        notes.push(`not judged: container "${String(container.name)}" ${probe}: it holds a template value`);
+      }
+    const ports = target.ports;
+    if (Array.isArray(ports)) target.ports = ports.filter((_, j) => !templated.some((p) => startsWith(p, [...base, "ports", j])));
+  }
+  return copy;
 }
 
 /**
@@ -319,10 +348,8 @@ export function templateDependency(object: unknown, finding: Pick<FindingRecord,
  * said so, a policy that cannot judge the object with them (a number or a
  * boolean that is a template: "malformed") makes it skipped, never an error.
  */
-function judgeTemplates(object: Record<string, unknown>, verdicts: Verdict[], notes: string[]): boolean {
-  const templated = templatePaths(object);
+function judgeTemplates(object: Record<string, unknown>, templated: readonly JsonPath[], verdicts: Verdict[], notes: string[]): boolean {
   if (templated.length === 0) return false;
-  notes.push(`${templated.length === 1 ? "1 value is an unrendered template" : `${templated.length} values are unrendered templates`} ({{ … }}): judged as unknown, never a finding`);
   for (const v of verdicts) {
     if (v.status === "error" && v.errorKind === "malformed") {
       v.status = "skip";
@@ -365,10 +392,13 @@ async function auditOne(manifest: ManifestObject, options: AuditOptions): Promis
   if (selecting.length === 0) return { manifest, status: "skip", skipReason: "not-selected", findings: [] };
   const notes: string[] = [];
   const object = asInCluster(manifest.object, options.namespace ?? "default", notes);
-  const request = auditRequest(object);
+  const templatedPaths = templatePaths(object);
+  if (templatedPaths.length > 0)
+    notes.push(`${templatedPaths.length === 1 ? "1 value is an unrendered template" : `${templatedPaths.length} values are unrendered templates`} ({{ … }}): judged as unknown, never a finding`);
+  const request = auditRequest(templatedPaths.length > 0 ? judgeableObject(object, templatedPaths, notes) : object);
   const verdicts: Verdict[] = [];
   for (const p of selecting) verdicts.push(await judge(p, request, options));
-  const templated = judgeTemplates(object, verdicts, notes);
+  const templated = judgeTemplates(object, templatedPaths, verdicts, notes);
   // The worst verdict decides; every policy that objected is heard, named when several spoke.
   const worst = verdicts.reduce((a, b) => (RANK[b.status] > RANK[a.status] ? b : a));
   const spoke = verdicts.filter((v) => v.status !== "pass");

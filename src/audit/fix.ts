@@ -157,6 +157,8 @@ export interface FixOutcome {
   fixed: AuditResult[];
   /** Results that have a patch but were not written, with the reason. */
   notFixed: { result: AuditResult; reason: string }[];
+  /** The file is another name of one fixed before: its results the fix there covered, and that name. */
+  fixedAs?: { file: string; results: AuditResult[] };
 }
 
 const BOM = "\uFEFF";
@@ -225,8 +227,8 @@ export function fixFiles(results: AuditResult[], sources: Map<string, ManifestSo
     else byFile.set(r.manifest.file, [r]);
   }
   const outcomes: FixOutcome[] = [];
-  /** Real path → the name it was fixed under: a file reached under two names is written once. */
-  const written = new Map<string, string>();
+  /** Real path → the outcome it was fixed in: a file reached under two names is written once. */
+  const written = new Map<string, FixOutcome>();
   for (const [file, fileResults] of byFile) {
     const source = sources.get(file)!;
     const outcome: FixOutcome = { file, fixed: [], notFixed: [] };
@@ -241,10 +243,14 @@ export function fixFiles(results: AuditResult[], sources: Map<string, ManifestSo
     }
     const other = written.get(plan.target);
     if (other !== undefined) {
-      refuse(`the same file as ${other}, fixed under that name`);
+      // The same document of the same bytes: what was fixed there is fixed here.
+      const done = new Set(other.fixed.map((r) => `${r.manifest.documentIndex}/${r.manifest.itemIndex}`));
+      const covered = fileResults.filter((r) => done.has(`${r.manifest.documentIndex}/${r.manifest.itemIndex}`));
+      outcome.fixedAs = { file: other.file, results: covered };
+      for (const r of fileResults) if (!covered.includes(r)) outcome.notFixed.push({ result: r, reason: `the same file as ${other.file}, where it was not fixed` });
       continue;
     }
-    written.set(plan.target, file);
+    written.set(plan.target, outcome);
     let current: Buffer;
     try {
       current = readFileSync(plan.target);

@@ -56,6 +56,7 @@ import {
   type ReadOptions,
   readDocument,
   readManifestFile,
+  readingFailure,
   rootNode,
   type SourcePosition,
 } from "./read.js";
@@ -449,7 +450,7 @@ class FileAssembly {
       for (const e of parsed.errors) this.out.errors.push(e);
       for (const s of parsed.skipped) this.out.skipped.push(s);
     } catch (e) {
-      this.out.errors.push({ file: this.name, documentIndex: null, kind: "yaml", message: `cannot read: ${(e as Error).message}` });
+      this.out.errors.push({ file: this.name, documentIndex: null, kind: "yaml", message: readingFailure(e) });
     }
     return this.out.objects.slice(this.mark.objects);
   }

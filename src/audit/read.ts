@@ -510,7 +510,8 @@ export function readDocument(doc: Document.Parsed, text: string, position: (offs
   if (unreadableTemplate(doc, text)) return { kind: "unrendered-template", line: docLine };
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
-    return { kind: "yaml-error", message: `not valid YAML: ${first.message.split("\n")[0]}`, ...position(first.pos[0]) };
+    const message = first.code === "RESOURCE_EXHAUSTION" ? NESTED_TOO_DEEP : `not valid YAML: ${first.message.split("\n")[0]}`;
+    return { kind: "yaml-error", message, ...position(first.pos[0]) };
   }
   markTemplateValues(doc, text);
   let value: unknown;
@@ -535,6 +536,14 @@ function listItemNode(doc: Document, itemIndex: number): Node | null {
   const contents = doc.contents as Node | null;
   const itemsNode = resolveAlias(doc, isMap(contents) ? ((contents.get("items", true) as Node | undefined) ?? null) : null);
   return isSeq(itemsNode) ? ((itemsNode.items[itemIndex] as Node | undefined) ?? null) : null;
+}
+
+/** What running out of stack while reading a document means, in plain words (not "Maximum call stack size exceeded"). */
+export const NESTED_TOO_DEEP = "nested too deep to read (thousands of levels of lists or mappings): not read";
+
+/** A file's reading error in plain words. */
+export function readingFailure(e: unknown): string {
+  return e instanceof RangeError && /call stack/i.test(e.message) ? NESTED_TOO_DEEP : `cannot read: ${(e as Error).message}`;
 }
 
 /** The message of an alias-limit error (the "billion laughs" guard). */
@@ -666,7 +675,7 @@ export function readManifests(paths: string[], options: ReadOptions = {}): Manif
       });
     } catch (e) {
       // Whatever goes wrong in one file is that file's error; the others are still read.
-      set.errors.push({ file: name, documentIndex: null, kind: "yaml", message: `cannot read: ${(e as Error).message}` });
+      set.errors.push({ file: name, documentIndex: null, kind: "yaml", message: readingFailure(e) });
       continue;
     }
     for (const o of parsed.objects) set.objects.push(o);

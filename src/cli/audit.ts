@@ -314,6 +314,10 @@ Examples:
           else console.error(terminalText(`  ${objectLabel(r)}: findings remain after the rewrite`));
         }
         for (const { result, reason } of outcome.notFixed) console.error(terminalText(`  ${objectLabel(result)} (${location(result)}): ${reason}`));
+        for (const r of outcome.fixedAs?.results ?? []) {
+          console.error(terminalText(`  ${objectLabel(r)} (${location(r)}): the same file as ${outcome.fixedAs!.file}, fixed under that name`));
+          if (r.patchResolves) fixed.add(r);
+        }
       }
       // The rewrite's warnings are already in the report, whatever its format.
       if (results.some((r) => r.patch && r.manifest.file === "<stdin>")) console.error("note: objects read from stdin cannot be fixed in place (use --diff)");

@@ -227,14 +227,19 @@ spec:
     expect(result.status).toBe("fail");
     expect(result.findings.map((f: { container: string; probe: string }) => `${f.container}/${f.probe}`)).toEqual(["reloader/livenessProbe"]);
     expect(result.notes).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^\d+ values are unrendered templates .*judged as unknown, never a finding$/), expect.stringMatching(/^not judged: container "app" livenessProbe .*template value/)]),
+      expect.arrayContaining([expect.stringMatching(/^\d+ values are unrendered templates .*judged as unknown, never a finding$/), expect.stringMatching(/^not judged: container "app" livenessProbe: it holds a template value$/)]),
     );
     expect(result.message).not.toContain("$(unrendered=template)");
   });
 
-  it("a template that leaves a value the policy cannot read (a port number) skips the object with the reason, never an error; a template YAML cannot read skips the document", () => {
-    const numeric = deployment("ports").replace("        livenessProbe:", "        ports: [{containerPort: {{ .Values.port }}, name: http}]\n        livenessProbe:");
-    const r = auditJson(["-"], numeric);
+  it("a template where the policy needs structure (a list of containers) skips the object with the reason, never an error; a template YAML cannot read skips the document", () => {
+    // A templated port entry is left out of what is judged: the literal loopback bind and its probe are still a finding.
+    const port = deployment("ports").replace("        livenessProbe:", "        ports: [{containerPort: {{ .Values.port }}, name: http}]\n        livenessProbe:");
+    const p = auditJson(["-"], port);
+    expect(p.code).toBe(1);
+    expect(p.out.results[0].findings).toHaveLength(1);
+    const structure = deployment("containers").replace("      containers:\n", "      initContainers: {{ toYaml .Values.initContainers }}\n      containers:\n");
+    const r = auditJson(["-"], structure);
     expect(r.code).toBe(0);
     expect(r.out.results[0]).toMatchObject({ status: "skip", skipReason: "unrendered-template" });
     expect(r.out.results[0].message).toMatch(/cannot be judged with its template values unknown .*render it first/);
