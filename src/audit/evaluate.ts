@@ -45,6 +45,8 @@ export interface AuditResult {
   patchResolves?: boolean;
   /** Warnings of the validating policies (e.g. accepted with a warning), prefixed with the policy's name when several ran. */
   policyWarnings?: string[];
+  /** `--fix` wrote this object's patch and the patched object passes: its findings are fixed. */
+  fixed?: boolean;
 }
 
 export function groupVersion(apiVersion: unknown): { group: string; version: string } {

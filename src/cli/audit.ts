@@ -10,7 +10,7 @@ import { fixFiles } from "../audit/fix.js";
 import type { ManifestSet } from "../audit/read.js";
 import { readManifestsParallel } from "../audit/read-parallel.js";
 import { KubernetesObjects } from "../toolchain/kubernetes-context.js";
-import { type AuditReport, location, objectLabel } from "../audit/report/common.js";
+import { type AuditReport, describesRewrite, location, objectLabel } from "../audit/report/common.js";
 import { formatJson } from "../audit/report/json.js";
 import { formatPolicyReports } from "../audit/report/policyreport.js";
 import { sarifLog } from "../audit/report/sarif.js";
@@ -43,9 +43,14 @@ no userInfo, no oldObject). Objects the policy's rules do not select are skipped
 Formats (-f, --format):
   table          findings grouped under "file — object", one row per probe: its
                  line:column, container, probe, port, the flag or env var that binds
-                 the port, reason, fix. Fits the terminal (120 columns when not a
-                 terminal); --wide: file:line:column and object on every row, never cut.
-                 Coloured only on a terminal (not with --no-color or NO_COLOR)
+                 the port, reason, fix ("fixed by --fix" once fixed). Fits the terminal;
+                 not on a terminal nothing is cut (unless $COLUMNS); --wide:
+                 file:line:column and object on every row, never cut. Then the
+                 policies' warnings, what was not judged, errors, and a summary that
+                 counts every skipped document by reason (--show-skipped lists them)
+                 and warns when nothing was audited. Text from manifests and policies
+                 has its control characters shown escaped (\x1b). Coloured only on a
+                 terminal (not with --no-color or NO_COLOR)
   json           results with findings (line/column of each probe and bind), patches
                  (--diff/--fix), rewrite warnings, and bad documents with line/column
   policyreport   wgpolicyk8s.io/v1alpha2 reports in the v2 layout of Kubewarden's audit
@@ -103,6 +108,7 @@ ${outputHelp()}
                          policy's io.kubewarden.policy.severity
   --managed-by V         app.kubernetes.io/managed-by of PolicyReports (default: kubewarden)
   --wide                 table: never cut cells to the terminal width
+  --show-skipped         table: list every skipped document and object with the reason
   --no-color             table: no colour (also NO_COLOR=1)
   --timeout SECONDS      deadline per evaluation, as policy-server's (default 2; 0: none): an
                          evaluation past it is an error (code 500), as in the cluster
@@ -126,9 +132,10 @@ ${VERIFICATION_HELP}
   modules bundled with this CLI are part of the package you installed.
 
 Exit codes (the first that applies):
-  2  bad usage, a path that cannot be read, a module whose signatures do not verify,
-     or any error: the audit is incomplete
-     (findings are still reported)
+  2  bad usage, a path that cannot be read (missing, no permission, a folder with
+     no manifest, stdin with no document), a module whose signatures do not
+     verify, or any error: the audit is incomplete (findings are still reported;
+     SARIF executionSuccessful false)
   1  findings (with --fix: findings the rewrite did not fix)
   0  no findings (skipped documents do not count)
 
@@ -145,6 +152,7 @@ Examples:
       diff: { type: "boolean", default: false },
       fix: { type: "boolean", default: false },
       "fix-through-symlinks": { type: "boolean", default: false },
+      "show-skipped": { type: "boolean", default: false },
       "settings-path": { type: "string" },
       "settings-json": { type: "string" },
       policy: { type: "string" },
@@ -266,24 +274,45 @@ Examples:
       reading = null;
       world.add(manifests.objects.map((o) => o.object));
       worldComplete();
-      for (const u of manifests.unreadable) console.error(terminalText(`loopback-probes audit: cannot read ${u.file}: ${u.message}`));
       for (const s of manifests.skipped.filter((x) => x.reason === "unreadable-entry")) console.error(terminalText(`loopback-probes audit: skipped ${s.file}: ${s.message}`));
       results = await queue.results(manifests.objects);
     } finally {
       worldComplete();
       await pool.close();
     }
-    // What the validating policies said while accepting (e.g. reject-listenlocal-reloader-probes in warn mode).
-    if (!values.quiet) for (const r of results) for (const w of r.policyWarnings ?? []) console.error(terminalText(`warning: ${location(r)}: ${w}`));
+    // --fix first, so the report says what it fixed (and the exit code agrees with it).
+    if (values.fix) {
+      for (const outcome of fixFiles(results, manifests.sources, { roots: positionals, throughSymlinks: values["fix-through-symlinks"] })) {
+        if (outcome.fixed.length > 0) console.error(terminalText(`fixed ${outcome.fixed.length} object${outcome.fixed.length === 1 ? "" : "s"} in ${outcome.file}`));
+        for (const r of outcome.fixed) {
+          if (r.patchResolves) r.fixed = true;
+          else console.error(terminalText(`  ${objectLabel(r)}: findings remain after the rewrite`));
+        }
+        for (const { result, reason } of outcome.notFixed) console.error(terminalText(`  ${objectLabel(result)} (${location(result)}): ${reason}`));
+        for (const r of outcome.fixedAs?.results ?? []) {
+          console.error(terminalText(`  ${objectLabel(r)} (${location(r)}): the same file as ${outcome.fixedAs!.file}, fixed under that name`));
+          if (r.patchResolves) r.fixed = true;
+        }
+      }
+      if (results.some((r) => r.patch && r.manifest.file === "<stdin>")) console.error("note: objects read from stdin cannot be fixed in place (use --diff)");
+    }
+
     const source = manifestSourceAccess(manifests.sources, () => stdinText);
     const report: AuditReport = { results, errors: manifests.errors, skipped: manifests.skipped, files: manifests.files, unreadable: manifests.unreadable, source };
 
     const emit = (text: string) => writeReport(text, values.output);
     const toStdout = (values.output ?? "-") === "-";
+    // Errors, warnings and "nothing was audited" are in the report; when that is not a table on
+    // stdout (a file, or a format for machines), the same lines go to stderr, so they are always
+    // on one stream a person sees.
+    const tableOnStdout = format === "table" && toStdout;
     if (format === "table") {
       const tty = toStdout && process.stdout.isTTY === true;
       const color = useColor({ isTTY: tty, noColorFlag: values["no-color"], env: process.env });
-      emit(formatTable(report, { color, diff: values.diff, wide: values.wide, width: tty && process.stdout.columns ? process.stdout.columns : 120 }));
+      // On a terminal the table fits its width; elsewhere (a CI log, a file) nothing is cut unless $COLUMNS says so.
+      const columns = Number(process.env.COLUMNS);
+      const width = tty && process.stdout.columns ? process.stdout.columns : Number.isInteger(columns) && columns > 0 ? columns : Infinity;
+      emit(formatTable(report, { color, diff: values.diff, wide: values.wide, width, showSkipped: values["show-skipped"] }));
     } else if (format === "json") emit(formatJson(report));
     else if (format === "policyreport")
       emit(
@@ -301,28 +330,17 @@ Examples:
       const log = sarifLog(report, { version: packageJson.version, informationUri: "https://github.com/loopback-probe-policies/loopback-probe-policies", sourceRoot: sourceRoot(process.cwd()), cwd: process.cwd(), stdinUri: "stdin", fixes: values.diff });
       emit(JSON.stringify(log, null, 2) + "\n");
     }
-    if (format === "policyreport")
-      for (const r of results) for (const w of r.rewriteWarnings ?? []) console.error(terminalText(`warning: ${location(r)}: ${w}`));
-
-    let remaining = results.filter((r) => r.status === "fail");
-    if (values.fix) {
-      const fixed = new Set<AuditResult>();
-      for (const outcome of fixFiles(results, manifests.sources, { roots: positionals, throughSymlinks: values["fix-through-symlinks"] })) {
-        if (outcome.fixed.length > 0) console.error(terminalText(`fixed ${outcome.fixed.length} object${outcome.fixed.length === 1 ? "" : "s"} in ${outcome.file}`));
-        for (const r of outcome.fixed) {
-          if (r.patchResolves) fixed.add(r);
-          else console.error(terminalText(`  ${objectLabel(r)}: findings remain after the rewrite`));
-        }
-        for (const { result, reason } of outcome.notFixed) console.error(terminalText(`  ${objectLabel(result)} (${location(result)}): ${reason}`));
-        for (const r of outcome.fixedAs?.results ?? []) {
-          console.error(terminalText(`  ${objectLabel(r)} (${location(r)}): the same file as ${outcome.fixedAs!.file}, fixed under that name`));
-          if (r.patchResolves) fixed.add(r);
-        }
-      }
-      // The rewrite's warnings are already in the report, whatever its format.
-      if (results.some((r) => r.patch && r.manifest.file === "<stdin>")) console.error("note: objects read from stdin cannot be fixed in place (use --diff)");
-      remaining = remaining.filter((r) => !fixed.has(r));
+    if (!tableOnStdout) {
+      for (const u of manifests.unreadable) console.error(terminalText(`error: cannot read ${u.file}: ${u.message}`));
+      for (const e of manifests.errors) console.error(terminalText(`error: ${e.file}${e.line ? `:${e.line}` : ""}: ${e.message}`));
+      for (const r of results) if (r.status === "error") console.error(terminalText(`error: ${location(r)}: ${objectLabel(r)}: ${r.message ?? "policy error"}`));
+      if (!values.quiet) for (const r of results) for (const w of r.policyWarnings ?? []) console.error(terminalText(`warning: ${location(r)}: ${w}`));
+      if (format === "policyreport")
+        for (const r of results) for (const w of r.rewriteWarnings ?? []) if (!describesRewrite(w)) console.error(terminalText(`warning: ${location(r)}: ${w}`));
+      if (results.every((r) => r.status === "skip") && manifests.unreadable.length === 0)
+        console.error(`warning: nothing was audited: no object a policy judges (${manifests.skipped.length + results.length} documents and objects skipped; the table's --show-skipped lists them)`);
     }
+    const remaining = results.filter((r) => r.status === "fail" && !r.fixed);
     return auditExitCode({ unreadable: manifests.unreadable.length, errors: manifests.errors.length + results.filter((r) => r.status === "error").length, findings: remaining.length });
   },
 };

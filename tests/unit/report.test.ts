@@ -141,7 +141,8 @@ describe("table layout", () => {
     expect(colour).toContain("\u001b[33mpolicy error\u001b[0m"); // error: yellow
     expect(colour).toContain("\u001b[32m1 passed\u001b[0m");
     expect(colour).toContain("\u001b[31m1 failed\u001b[0m");
-    expect(colour).toContain("\u001b[33m1 errors\u001b[0m");
+    expect(colour).toContain("\u001b[33m2 errors (1 in objects, 1 unreadable document)\u001b[0m"); // the unreadable document counts
+
     // Without escape codes, the coloured table is the plain one.
     expect(colour.replace(/\u001b\[\d+m/g, "")).toBe(plain);
   });
@@ -357,5 +358,108 @@ describe("JSON", () => {
     expect(out.results[0].rewriteWarnings).toEqual(["w1"]);
     expect(out.errors[0]).toEqual({ file: "b.yaml", documentIndex: 0, kind: "yaml", message: "bad", line: 2, column: 4 });
     expect(out.summary.warnings).toBe(1);
+  });
+});
+
+describe("the table's words match its numbers (issue 27) and it is terminal-safe (issue 21.3)", () => {
+  const opts = { color: false, diff: false, wide: false, width: Infinity };
+  const summaryLine = (out: string) => out.trimEnd().split("\n").at(-1)!;
+
+  it("counts syntax errors and unreadable paths as errors, lists them, and says when nothing was audited", () => {
+    const report: AuditReport = {
+      results: [],
+      errors: [{ file: "bad.yaml", documentIndex: 0, kind: "yaml", message: "not valid YAML: oops", line: 3, column: 1 }],
+      unreadable: [{ file: "locked", documentIndex: null, kind: "unreadable", message: "EACCES: permission denied, scandir 'locked'" }],
+      skipped: [
+        { file: "chart/templates/deploy.yaml", documentIndex: 0, reason: "unrendered-template", message: "unrendered template: render it first (helm template …)", line: 1 },
+        { file: "chart/Chart.yaml", documentIndex: null, reason: "not-a-manifest", message: "a Helm chart's metadata" },
+      ],
+      files: ["bad.yaml", "chart/templates/deploy.yaml"],
+    };
+    const out = formatTable(report, opts);
+    expect(summaryLine(out)).toBe(
+      "no findings; 0 objects in 2 files: 0 passed, 0 failed, 2 errors (1 unreadable document, 1 unreadable path), 2 skipped (1 not a manifest file, 1 unrendered template; --show-skipped lists them)",
+    );
+    expect(out).toContain("error: cannot read locked: EACCES: permission denied, scandir 'locked'\n");
+    expect(out).toContain("error: bad.yaml (document 1): not valid YAML: oops\n");
+    expect(out).toMatch(/warning: nothing was audited: no object a policy judges \(2 documents and objects skipped; --show-skipped lists them\); render templates first \(helm template … \| loopback-probes audit -\)/);
+    expect(out).not.toContain("skipped: chart/");
+    const listed = formatTable(report, { ...opts, showSkipped: true });
+    expect(listed).toContain("skipped: chart/templates/deploy.yaml:1: unrendered-template: unrendered template: render it first (helm template …)\n");
+    expect(listed).toContain("skipped: chart/Chart.yaml: not-a-manifest: a Helm chart's metadata\n");
+    expect(summaryLine(listed)).not.toContain("--show-skipped");
+  });
+
+  it("after --fix, fixed findings are shown as fixed; a done rewrite is no warning, one left undone is", () => {
+    const fixed = result("fail", statefulSet("fixed", "monitoring"), {
+      findings: [finding()],
+      fixed: true,
+      rewriteWarnings: ['StatefulSet monitoring/fixed: container "reloader" livenessProbe httpGet port 8080 → exec probe from inside the pod (loopback-only-listener); it needs sh plus curl or wget in image "x"'],
+    });
+    const out = formatTable({ results: [fixed], errors: [], files: ["deploy/app.yaml"] }, opts);
+    expect(out).toMatch(/reloader +liveness httpGet +8080 +--listen-address=127\.0\.0\.1:8080 +bound only on loopback +fixed by --fix\n/);
+    expect(out).not.toContain("warning:");
+    expect(summaryLine(out)).toBe("1 finding in 1 object, all fixed by --fix; 1 object in 1 file: 0 passed, 1 failed (1 fixed), 0 errors, 0 skipped");
+    const partly = formatTable({ results: [fixed, result("fail", statefulSet("open", "monitoring"), { findings: [finding()], rewriteWarnings: ["StatefulSet monitoring/open: … → not rewritten (image has no shell)"] })], errors: [], files: ["deploy/app.yaml"] }, opts);
+    expect(partly).toContain("warning: deploy/app.yaml:1: StatefulSet monitoring/open: … → not rewritten (image has no shell)\n");
+    expect(summaryLine(partly)).toMatch(/^2 findings in 2 objects \(1 fixed by --fix, 1 not\);.*1 rewrite warning$/);
+  });
+
+  it("shows every policy's warnings (the context-aware policy's 'cannot decide') and what a template left unjudged", () => {
+    const r = result("pass", statefulSet("p", "monitoring"), {
+      policyWarnings: ["reject-listenlocal-reloader-probes: cannot decide: prometheus-operator's version is unknown"],
+      notes: ["1 value is an unrendered template ({{ … }}): judged as unknown, never a finding", 'not judged: container "app" livenessProbe: it holds a template value'],
+    });
+    const out = formatTable({ results: [r], errors: [], files: ["deploy/app.yaml"] }, opts);
+    expect(out).toContain("warning: deploy/app.yaml:1: StatefulSet/monitoring/p: reject-listenlocal-reloader-probes: cannot decide: prometheus-operator's version is unknown\n");
+    expect(out).toContain('note: deploy/app.yaml:1: StatefulSet/monitoring/p: not judged: container "app" livenessProbe: it holds a template value\n');
+    expect(summaryLine(out)).toContain("1 policy warning");
+  });
+
+  it("not on a terminal, nothing is cut (the FIX column included); on one, the table fits its width", () => {
+    const long = result("fail", statefulSet("x".repeat(200), "monitoring"), { findings: [finding({ binds: [`--listen-address=127.0.0.1:8080${"#".repeat(150)}`] })] });
+    const report: AuditReport = { results: [long], errors: [], files: ["deploy/app.yaml"] };
+    const uncut = formatTable(report, opts);
+    expect(uncut).toContain("exec probe (curl/wget)");
+    expect(uncut).toContain("#".repeat(150));
+    expect(uncut).not.toContain("…");
+    for (const l of formatTable(report, { ...opts, width: 100 }).split("\n").filter((x) => x && !/^\d+ finding/.test(x))) expect(l.length, l).toBeLessThanOrEqual(100);
+  });
+
+  it("control characters from manifests and policies are shown escaped, colour or not; JSON and SARIF stay valid, and no markdown is built from them", () => {
+    const evil = "evil\u001b[2J\u001b]0;owned\u0007\u009b31m\u202egnp.exe\r\nnext";
+    const r = result("fail", statefulSet(evil, "monitoring"), {
+      findings: [finding({ container: `c${evil}`, binds: [`--listen-address=127.0.0.1:8080${evil}`], message: `m${evil}` })],
+      message: `policy says ${evil}`,
+      policyWarnings: [`warn ${evil}`],
+      rewriteWarnings: [`not rewritten ${evil}`],
+      notes: [`not judged: ${evil}`],
+    });
+    const report: AuditReport = {
+      results: [r, result("error", statefulSet("e", "x"), { message: `boom ${evil}` })],
+      errors: [{ file: `bad${evil}.yaml`, documentIndex: 0, kind: "yaml", message: `oops ${evil}` }],
+      unreadable: [{ file: `gone${evil}`, documentIndex: null, kind: "unreadable", message: "no such file or directory" }],
+      files: ["deploy/app.yaml"],
+    };
+    for (const color of [false, true]) {
+      const out = formatTable(report, { ...opts, color, diff: true, showSkipped: true });
+      // Only our own colour codes (ESC [ n m) may remain.
+      const ours = out.replace(/\u001b\[\d+m/g, "");
+      expect(ours).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+      expect(ours).toContain("evil\\x1b[2J\\x1b]0;owned\\x07\\x9b31m\\u202egnp.exe\\r\\nnext");
+      if (!color) expect(out).not.toContain("\u001b");
+    }
+    const json = formatJson(report);
+    expect(JSON.parse(json).results[0].name).toBe(evil);
+    expect(json.replace(/\n/g, "")).not.toMatch(/[\u0000-\u001f]/); // JSON escapes them (raw newlines only between tokens)
+    const log = sarifLog(report, { version: "0", informationUri: "https://example.org", sourceRoot: "/repo", cwd: "/repo", stdinUri: "stdin", fixes: false });
+    expect(validateSarif(JSON.parse(JSON.stringify(log)))).toBe(true);
+    const markdown: string[] = [];
+    JSON.stringify(log, (key, value) => {
+      if (key === "markdown") markdown.push(String(value));
+      return value;
+    });
+    expect(markdown.length).toBeGreaterThan(0);
+    for (const m of markdown) expect(m).not.toMatch(/evil|owned|gnp/);
   });
 });

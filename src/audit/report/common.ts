@@ -54,13 +54,39 @@ export interface Summary {
   skip: number;
   /** Of `skip`: objects accepted while their own opt-out annotation left probes unchecked. */
   optedOut: number;
+  /** Findings (a rejection without structured findings counts as one). */
   findings: number;
+  /** Of `fail`: objects whose every finding `--fix` fixed. */
+  fixed: number;
+  /** The rewrite's warnings about what it could not fix (its description of a done rewrite is not one). */
   warnings: number;
+  /** Warnings the validating policies gave (e.g. "cannot decide" from the context-aware policy). */
+  policyWarnings: number;
+  /** Documents YAML or the reader could not read (syntax, alias bombs, nesting). */
   badDocuments: number;
+  /** Paths that could not be read (missing, permissions, no manifest in a folder, empty stdin). */
+  unreadable: number;
+  /** Everything not judged, by reason: skipped documents (report.skipped) and skipped objects. */
+  skipped: Record<string, number>;
+  /** No object was judged by a policy (nothing passed, failed or errored). */
+  nothingAudited: boolean;
+}
+
+/**
+ * A rewrite warning that only describes a rewrite done (`… → exec probe from
+ * inside the pod (…); it needs sh plus curl or wget in image …`, written by
+ * src/analysis/rewrite.ts) rather than something left undone.
+ */
+export function describesRewrite(warning: string): boolean {
+  return warning.includes(" → exec probe from inside the pod (");
 }
 
 export function summarize(report: AuditReport): Summary {
   const count = (s: AuditStatus) => report.results.filter((r) => r.status === s).length;
+  const skipped: Record<string, number> = {};
+  const skip = (reason: string) => (skipped[reason] = (skipped[reason] ?? 0) + 1);
+  for (const s of report.skipped ?? []) skip(s.reason);
+  for (const r of report.results) if (r.status === "skip") skip(r.skipReason ?? "not-selected");
   return {
     files: report.files.length,
     objects: report.results.length,
@@ -70,8 +96,13 @@ export function summarize(report: AuditReport): Summary {
     skip: count("skip"),
     optedOut: report.results.filter((r) => r.skipReason === "opt-out").length,
     findings: report.results.reduce((n, r) => n + Math.max(r.findings.length, r.status === "fail" ? 1 : 0), 0),
-    warnings: report.results.reduce((n, r) => n + (r.rewriteWarnings?.length ?? 0), 0),
+    fixed: report.results.filter((r) => r.status === "fail" && r.fixed === true).length,
+    warnings: report.results.reduce((n, r) => n + (r.rewriteWarnings ?? []).filter((w) => !describesRewrite(w)).length, 0),
+    policyWarnings: report.results.reduce((n, r) => n + (r.policyWarnings?.length ?? 0), 0),
     badDocuments: report.errors.length,
+    unreadable: (report.unreadable ?? []).length,
+    skipped,
+    nothingAudited: report.results.every((r) => r.status === "skip"),
   };
 }
 

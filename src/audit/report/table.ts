@@ -1,7 +1,8 @@
 /** `audit` output for people: findings in a table fitted to the terminal, then warnings, errors and the summary. */
 import { stringify } from "yaml";
 import type { FindingRecord } from "../../analysis/reachability.js";
-import { type AuditReport, locateFindings, location, objectLabel, summarize } from "./common.js";
+import { terminalLine, terminalText } from "../terminal-text.js";
+import { type AuditReport, describesRewrite, locateFindings, location, objectLabel, summarize } from "./common.js";
 
 const ANSI = { bold: 1, dim: 2, red: 31, green: 32, yellow: 33, cyan: 36 } as const;
 type Style = keyof typeof ANSI;
@@ -26,11 +27,30 @@ const shortFix = (f: FindingRecord) => SHORT_FIX[`${f.reason}/${f.handler}`] ?? 
 export interface TableOptions {
   color: boolean;
   diff: boolean;
-  /** Terminal width in columns; ignored with `wide`. */
+  /** Terminal width in columns (Infinity: not a terminal, nothing cut); ignored with `wide`. */
   width: number;
   /** One row per finding with file and object on it, cells never cut. */
   wide: boolean;
+  /** List every skipped document and object with its reason (otherwise only counted). */
+  showSkipped?: boolean;
 }
+
+/** What each skip reason is, in the summary's words (singular, plural). */
+const SKIP_WORDS: Record<string, [string, string]> = {
+  "not-selected": ["not selected by the policy rules", "not selected by the policy rules"],
+  "opt-out": ["skipped by its opt-out annotation", "skipped by their opt-out annotation"],
+  "unrendered-template": ["unrendered template", "unrendered templates"],
+  "not-a-manifest": ["not a manifest file", "not manifest files"],
+  "kustomize-patch": ["kustomize patch", "kustomize patches"],
+  "not-an-object": ["not a Kubernetes object", "not Kubernetes objects"],
+  "unreadable-entry": ["dangling symlink or loop", "dangling symlinks or loops"],
+};
+/** What to do about each kind of skip, said once when nothing else was audited. */
+const SKIP_ADVICE: Record<string, string> = {
+  "unrendered-template": "render templates first (helm template … | loopback-probes audit -)",
+  "kustomize-patch": "audit the output of kustomize build",
+  "not-a-manifest": "Chart.yaml, values and kustomization files are not objects",
+};
 
 interface Column {
   header: string;
@@ -86,18 +106,26 @@ interface TableRow {
 function tableRows(report: AuditReport): TableRow[] {
   const rows: TableRow[] = [];
   for (const r of report.results.filter((x) => x.status === "fail" || x.status === "error")) {
-    const base = { file: r.manifest.file, object: objectLabel(r) };
+    const base = { file: terminalLine(r.manifest.file), object: terminalLine(objectLabel(r)) };
     if (r.status === "error" || r.findings.length === 0) {
       const error = r.status === "error";
-      const cells = { line: `${r.manifest.line}`, container: "-", probe: "-", port: "-", bind: "-", reason: error ? "policy error" : "rejected", fix: "see message" };
-      rows.push({ ...base, cells, style: error ? "yellow" : "red", note: r.message || (error ? "policy error" : "rejected without a message") });
+      const cells = { line: `${r.manifest.line}`, container: "-", probe: "-", port: "-", bind: "-", reason: error ? "policy error" : "rejected", fix: r.fixed ? "fixed by --fix" : "see message" };
+      rows.push({ ...base, cells, style: error ? "yellow" : r.fixed ? "green" : "red", note: terminalText(r.message || (error ? "policy error" : "rejected without a message")) });
       continue;
     }
     for (const { finding: f, at } of locateFindings(report, r))
       rows.push({
         ...base,
-        cells: { line: `${at.line}:${at.column}`, container: f.container, probe: `${f.probe.replace(/Probe$/, "")} ${f.handler}`, port: String(f.port), bind: f.binds[0] ?? (f.host !== undefined ? `host: ${f.host}` : "-"), reason: REASON_TEXT[f.reason] ?? f.reason, fix: shortFix(f) },
-        style: "red",
+        cells: {
+          line: `${at.line}:${at.column}`,
+          container: terminalLine(f.container),
+          probe: `${f.probe.replace(/Probe$/, "")} ${f.handler}`,
+          port: terminalLine(String(f.port)),
+          bind: terminalLine(f.binds[0] ?? (f.host !== undefined ? `host: ${f.host}` : "-")),
+          reason: REASON_TEXT[f.reason] ?? terminalLine(f.reason),
+          fix: r.fixed ? "fixed by --fix" : shortFix(f),
+        },
+        style: r.fixed ? "green" : "red",
       });
   }
   return rows;
@@ -106,7 +134,10 @@ function tableRows(report: AuditReport): TableRow[] {
 /**
  * Findings for people. By default grouped under a "file — object" line so the
  * rows fit the terminal; `wide` puts file:line and the object on every row
- * (grep- and editor-friendly) and never cuts a cell.
+ * (grep- and editor-friendly) and never cuts a cell. Then what was not judged
+ * and why (warnings, notes, errors, skips), and a summary whose words match its
+ * numbers. Every text from a manifest or a policy is escaped (terminal-text.ts)
+ * before our colours are added.
  */
 export function formatTable(report: AuditReport, opts: TableOptions): string {
   const paint = (style: Style, text: string) => (opts.color && text !== "" ? `\u001b[${ANSI[style]}m${text}\u001b[0m` : text);
@@ -154,29 +185,59 @@ export function formatTable(report: AuditReport, opts: TableOptions): string {
     });
     lines.push("");
   }
-  // The rewrite's warnings already name the object.
-  for (const r of report.results) for (const w of r.rewriteWarnings ?? []) lines.push(paint("yellow", `warning: ${location(r)}: ${w}`));
-  for (const r of report.results) if (r.skipReason === "opt-out") lines.push(`skipped: ${location(r)}: ${objectLabel(r)}: ${r.message ?? "opt-out annotation"}`);
+  const at = (r: AuditReport["results"][number]) => terminalLine(`${location(r)}: ${objectLabel(r)}`);
+  // What the validating policies said while accepting or rejecting (the context-aware policy's "cannot decide").
+  for (const r of report.results) for (const w of r.policyWarnings ?? []) lines.push(paint("yellow", `warning: ${at(r)}: ${terminalText(w)}`));
+  // The rewrite's warnings about what it could not do (they name the object); a rewrite done is shown by --diff / --fix.
+  for (const r of report.results) for (const w of r.rewriteWarnings ?? []) if (!describesRewrite(w)) lines.push(paint("yellow", `warning: ${terminalLine(location(r))}: ${terminalText(w)}`));
+  // What was left unjudged inside an object (template values).
+  for (const r of report.results) for (const n of r.notes ?? []) if (n.startsWith("not judged:")) lines.push(`note: ${at(r)}: ${terminalText(n)}`);
+  for (const r of report.results) if (r.skipReason === "opt-out" || r.skipReason === "unrendered-template") lines.push(`skipped: ${at(r)}: ${terminalText(r.message ?? r.skipReason)}`);
+  if (opts.showSkipped) {
+    for (const s of report.skipped ?? []) lines.push(paint("dim", `skipped: ${terminalLine(`${s.file}${s.line ? `:${s.line}` : ""}`)}: ${s.reason}: ${terminalText(s.message)}`));
+    for (const r of report.results) if (r.status === "skip" && r.skipReason === "not-selected") lines.push(paint("dim", `skipped: ${at(r)}: not-selected: no policy's rules select this kind`));
+  }
+  for (const u of report.unreadable ?? []) lines.push(paint("yellow", `error: cannot read ${terminalLine(u.file)}: ${terminalText(u.message)}`));
   for (const e of report.errors) {
-    const at = report.source?.locateError(e);
-    lines.push(paint("yellow", `error: ${e.file}${at ? `:${at.line}:${at.column}` : ""}${e.documentIndex === null ? "" : ` (document ${e.documentIndex + 1})`}: ${e.message}`));
+    const where = report.source?.locateError(e);
+    lines.push(paint("yellow", `error: ${terminalLine(e.file)}${where ? `:${where.line}:${where.column}` : ""}${e.documentIndex === null ? "" : ` (document ${e.documentIndex + 1})`}: ${terminalText(e.message)}`));
   }
   if (opts.diff) {
     for (const r of report.results.filter((x) => x.patch)) {
-      lines.push(paint("cyan", `# ${objectLabel(r)} (${location(r)}): JSON Patch from rewrite-loopback-probes`));
-      lines.push(stringify(r.patch, { lineWidth: 0 }).trimEnd());
+      lines.push(paint("cyan", `# ${terminalLine(objectLabel(r))} (${terminalLine(location(r))}): JSON Patch from rewrite-loopback-probes`));
+      lines.push(terminalText(stringify(r.patch, { lineWidth: 0 }).trimEnd()));
+      for (const w of r.rewriteWarnings ?? []) if (describesRewrite(w)) lines.push(`#   ${terminalText(w)}`);
       lines.push("");
     }
   }
   const s = summarize(report);
-  const verdict = s.fail > 0 ? paint("red", `${plural(s.findings, "finding")} in ${plural(s.fail, "object")}`) : paint("green", "no findings");
+  const skippedTotal = Object.values(s.skipped).reduce((a, b) => a + b, 0);
+  if (s.nothingAudited) {
+    const advice = Object.keys(s.skipped).flatMap((k) => (SKIP_ADVICE[k] ? [SKIP_ADVICE[k]] : []));
+    lines.push(
+      paint(
+        "yellow",
+        `warning: nothing was audited: no object a policy judges${skippedTotal > 0 ? ` (${plural(skippedTotal, "document")} and objects skipped${opts.showSkipped ? "" : "; --show-skipped lists them"})` : ""}${advice.length > 0 ? `; ${advice.join("; ")}` : ""}`,
+      ),
+    );
+  }
+  const open = s.fail - s.fixed;
+  const verdict =
+    s.fail === 0
+      ? paint(s.nothingAudited || s.error + s.badDocuments + s.unreadable > 0 ? "yellow" : "green", "no findings")
+      : open === 0
+        ? paint("green", `${plural(s.findings, "finding")} in ${plural(s.fail, "object")}, all fixed by --fix`)
+        : paint("red", `${plural(s.findings, "finding")} in ${plural(s.fail, "object")}${s.fixed > 0 ? ` (${s.fixed} fixed by --fix, ${open} not)` : ""}`);
+  const errors = s.error + s.badDocuments + s.unreadable;
+  const skipWords = Object.entries(s.skipped)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([reason, n]) => `${n} ${(SKIP_WORDS[reason] ?? [reason, reason])[n === 1 ? 0 : 1]}`);
   const counts = [
     paint("green", `${s.pass} passed`),
-    paint(s.fail > 0 ? "red" : "dim", `${s.fail} failed`),
-    paint(s.error > 0 ? "yellow" : "dim", `${s.error} errors`),
-    paint("dim", `${s.skip - s.optedOut} not selected by the policy rules`),
-    ...(s.optedOut ? [paint("dim", `${s.optedOut} skipped by their opt-out annotation`)] : []),
-    ...(s.badDocuments ? [paint("yellow", plural(s.badDocuments, "unreadable document"))] : []),
+    paint(open > 0 ? "red" : "dim", `${s.fail} failed${s.fixed > 0 ? ` (${s.fixed} fixed)` : ""}`),
+    paint(errors > 0 ? "yellow" : "dim", `${plural(errors, "error")}${errors > s.error ? ` (${[s.error ? `${s.error} in objects` : "", s.badDocuments ? plural(s.badDocuments, "unreadable document") : "", s.unreadable ? plural(s.unreadable, "unreadable path") : ""].filter(Boolean).join(", ")})` : ""}`),
+    paint(skippedTotal > 0 ? "yellow" : "dim", `${skippedTotal} skipped${skipWords.length > 0 ? ` (${skipWords.join(", ")}${opts.showSkipped ? "" : "; --show-skipped lists them"})` : ""}`),
+    ...(s.policyWarnings ? [paint("yellow", plural(s.policyWarnings, "policy warning"))] : []),
     ...(s.warnings ? [paint("yellow", plural(s.warnings, "rewrite warning"))] : []),
   ];
   lines.push(`${verdict}; ${plural(s.objects, "object")} in ${plural(s.files, "file")}: ${counts.join(", ")}`);
