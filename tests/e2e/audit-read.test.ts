@@ -280,6 +280,25 @@ spec:
     }
   });
 
+  it("text from a manifest reaches the terminal with its control characters escaped, in the table and on stderr, colour or not", () => {
+    const evil = "x\u001b[2J\u001b]0;pwned\u0007\u202e";
+    const text = deployment("evil").replace("  name: evil\n", `  name: "evil\\e[2J\\e]0;pwned\\a\\u202e"\n`).replace("- name: reloader", '- name: "reloader\\e[1A\\e[2K"');
+    for (const extra of [[], ["--no-color"], ["--wide"]]) {
+      const r = audit(["-", ...extra], text);
+      expect(r.code).toBe(1);
+      expect(r.stdout).not.toMatch(/[\u001b\u0007\u202e]/);
+      expect(r.stdout).toContain("evil\\x1b[2J\\x1b]0;pwned\\x07\\u202e");
+      expect(r.stdout).toContain("reloader\\x1b[1A\\x1b[2K");
+    }
+    const json = auditJson(["-"], text);
+    expect(json.out.results[0].name).toBe("evil\u001b[2J\u001b]0;pwned\u0007\u202e");
+    const dir = tempDir();
+    const missing = audit([join(dir, `gone${evil}.yaml`)]);
+    expect(missing.code).toBe(2);
+    expect(missing.stdout + missing.stderr).not.toMatch(/[\u001b\u0007\u202e]/);
+    expect(missing.stdout).toContain("gone\\x1b[2J");
+  });
+
   it("a malformed object is an error (exit 2), not a finding", () => {
     const text = deployment("bad").replace("        livenessProbe:", "        env: [{value: x}]\n        livenessProbe:");
     const r = auditJson(["-"], text);
@@ -333,7 +352,9 @@ describe("audit --fix on odd files", () => {
     writeFileSync(file, original);
     const r = audit(["--fix", file]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/warning: .*crlf\.yaml:2: Deployment team\/crlf: /); // the report carries the rewrite's warnings
+    expect(r.stdout).toMatch(/crlf\.yaml — Deployment\/team\/crlf\n.*fixed by --fix\n/); // shown fixed, exit 0
+    expect(r.stdout).toContain("1 finding in 1 object, all fixed by --fix");
+    expect(r.stdout).not.toContain("warning:"); // a rewrite done is not a warning
     const fixed = readFileSync(file, "utf8");
     expect(fixed.startsWith("\uFEFF# keep me\r\n")).toBe(true);
     expect(fixed.replace(/\r\n/g, "")).not.toContain("\n"); // every line break is still CRLF

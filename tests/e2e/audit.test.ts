@@ -128,7 +128,11 @@ describe("loopback-probes audit", () => {
     const r = audit(["--fix", dir]);
     expect(r.code).toBe(1); // kube-state-metrics' readiness probe is left for its owner (see below)
     expect(r.stderr).toContain("fixed 1 object in");
-    expect(r.stdout).toMatch(/warning: .*prometheus-listenlocal-broken\.yaml:5: StatefulSet monitoring\/prometheus-kube-prometheus-stack-prometheus: /); // the rewrite's own words, in the report
+    // What --fix fixed is shown fixed; a rewrite done is no warning; what it left undone is one.
+    expect(r.stdout).toMatch(/prometheus-listenlocal-broken\.yaml — StatefulSet\/monitoring\/prometheus-kube-prometheus-stack-prometheus\n.*fixed by --fix\n/);
+    expect(r.stdout).not.toMatch(/warning: .*→ exec probe/);
+    expect(r.stdout).toMatch(/warning: .*kube-state-metrics.*→ not rewritten/);
+    expect(r.stdout).toMatch(/\(\d+ fixed by --fix, 1 not\)/);
     // Left to find: only what the rewrite deliberately keeps — kube-state-metrics' readiness
     // probe (its image has no shell, so no exec probe can run; liveness was removed).
     const after = audit(["--format", "json", dir]);

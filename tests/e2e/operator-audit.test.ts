@@ -127,7 +127,9 @@ describe("the README CI example on a chart-like render", () => {
     writeFileSync(join(dir, "r.yaml"), RENDER);
     const r = runCli(["audit", join(dir, "r.yaml"), "--bundle", bundle, "--settings-json", JSON.stringify({ "reject-listenlocal-reloader-probes": { action: "warn" } })]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr.match(/warning: .*reject-listenlocal-reloader-probes: /g)).toHaveLength(4);
+    // The policy's warnings are in the report (the table), as `run` shows them.
+    expect(r.stdout.match(/warning: .*reject-listenlocal-reloader-probes: /g)).toHaveLength(4);
+    expect(r.stdout).toContain("4 policy warnings");
   });
 });
 
