@@ -184,12 +184,16 @@ describe("audit --format sarif", () => {
 });
 
 describe("audit table, json and --diff", () => {
-  it("fits 120 columns when not a terminal, names reason and binding setting, no colour; --wide does not cut", () => {
-    const r = audit(["examples/"], { env: { NO_COLOR: "" } });
+  it("fits $COLUMNS, cuts nothing when not a terminal without it, names reason and binding setting, no colour; --wide does not cut", () => {
+    const r = audit(["examples/"], { env: { NO_COLOR: "", COLUMNS: "120" } });
     expect(r.code).toBe(1);
     expect(r.stdout).not.toContain("\u001b[");
     const table = r.stdout.split("\n\n")[0]!.split("\n");
     for (const line of table) expect(line.length, line).toBeLessThanOrEqual(120);
+    // A CI log or a file has no width: nothing is cut, the FIX column included.
+    const uncut = audit(["examples/"], { env: { NO_COLOR: "", COLUMNS: "" } }).stdout;
+    expect(uncut).not.toContain("…");
+    expect(uncut).toMatch(/exec probe \(curl\/wget\)\n/);
     expect(table[0]).toMatch(/^LINE\s+CONTAINER\s+PROBE\s+PORT\s+BOUND BY\s+REASON\s+FIX$/);
     const group = table.indexOf("examples/alertmanager-listenlocal-broken.yaml — StatefulSet/monitoring/alertmanager-main");
     expect(table[group + 1]).toMatch(/^41:11\s+config-reloader\s+liveness httpGet\s+8080\s+--listen-address=localhost:8080\s+bound only on loopback\s+exec probe/);

@@ -38,7 +38,7 @@ export interface TableOptions {
 /** What each skip reason is, in the summary's words (singular, plural). */
 const SKIP_WORDS: Record<string, [string, string]> = {
   "not-selected": ["not selected by the policy rules", "not selected by the policy rules"],
-  "opt-out": ["skipped by its opt-out annotation", "skipped by their opt-out annotation"],
+  "opt-out": ["by its opt-out annotation", "by their opt-out annotations"],
   "unrendered-template": ["unrendered template", "unrendered templates"],
   "not-a-manifest": ["not a manifest file", "not manifest files"],
   "kustomize-patch": ["kustomize patch", "kustomize patches"],
