@@ -149,7 +149,9 @@ afterAll(async () => {
 
 /** The installed CLI, run the way a user runs it: npx from their project folder. */
 const npx = (i: Installer, args: string[], env?: Record<string, string>, input?: string) => i.run("npx", ["--no-install", "loopback-probes", ...args], env, input);
-const each = () => installers.map((i) => [i.who, i] as const);
+/** Who installs and runs the package (known when tests are collected; the installs happen in beforeAll). */
+const WHO = isRoot ? ["root", USER] : ["the current user"];
+const installer = (who: string) => installers.find((i) => i.who === who)!;
 
 describe("the npm package", () => {
   it("holds the compiled CLI, the wasmtime runner and the annotated modules, and nothing to install; npm pack built no module", () => {
@@ -183,14 +185,16 @@ describe("the npm package", () => {
     expect(readme).toContain("~/.cache/loopback-probes/oci/");
   });
 
-  it.each(each())("%s: npx loopback-probes --version prints the package version", (_who, i) => {
+  it.each(WHO)("%s: npx loopback-probes --version prints the package version", (who) => {
+    const i = installer(who);
     const r = npx(i, ["--version"]);
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe(`${version}\n`);
     expect(npx(i, ["version"]).stdout).toBe(`${version}\n`);
   });
 
-  it.each(each())("%s: audit broken.yaml flags the broken StatefulSet with the bundled module (exit 1)", (_who, i) => {
+  it.each(WHO)("%s: audit broken.yaml flags the broken StatefulSet with the bundled module (exit 1)", (who) => {
+    const i = installer(who);
     const r = npx(i, ["audit", "broken.yaml"]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/broken\.yaml — StatefulSet\/monitoring\/alertmanager-main\n\d+:\d+ +config-reloader +liveness httpGet/);
@@ -199,7 +203,8 @@ describe("the npm package", () => {
     expect(npx(i, ["audit", "fixed.yaml"]).code).toBe(0);
   });
 
-  it.each(each())("%s: --output writes the report to a file (folders created), nothing on stdout; --diff loads the bundled rewrite module", (_who, i) => {
+  it.each(WHO)("%s: --output writes the report to a file (folders created), nothing on stdout; --diff loads the bundled rewrite module", (who) => {
+    const i = installer(who);
     const r = npx(i, ["audit", "broken.yaml", "--format", "json", "--output", "reports/audit.json"]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
@@ -210,7 +215,8 @@ describe("the npm package", () => {
     expect(diff.stdout).toContain("exec");
   });
 
-  it.each(each())("%s: run names a bundled module and sets its wasmtime engine up in the user's cache on first use, with progress", (_who, i) => {
+  it.each(WHO)("%s: run names a bundled module and sets its wasmtime engine up in the user's cache on first use, with progress", (who) => {
+    const i = installer(who);
     const venv = join(i.cache, `wasmtime-${WASMTIME_VERSION}`);
     expect(existsSync(venv)).toBe(false);
     const first = npx(i, ["run", "reject-loopback-probes", "-r", "request.json"]);
@@ -228,7 +234,8 @@ describe("the npm package", () => {
     expect(again.stdout).toBe(first.stdout);
   }, 300_000);
 
-  it.each(each())("%s: when the engine cannot be set up, run says why, what to run by hand, and that --engine node needs nothing", (_who, i) => {
+  it.each(WHO)("%s: when the engine cannot be set up, run says why, what to run by hand, and that --engine node needs nothing", (who) => {
+    const i = installer(who);
     const cache = join(i.home, "no-index-cache");
     const r = npx(i, ["run", "reject-loopback-probes", "-r", "request.json"], { LOOPBACK_PROBES_CACHE: cache, PIP_NO_INDEX: "1", PIP_FIND_LINKS: "/nonexistent" });
     expect(r.code).toBe(1);
@@ -241,7 +248,8 @@ describe("the npm package", () => {
     expect((JSON.parse(node.stdout) as { allowed: boolean }).allowed).toBe(false);
   }, 300_000);
 
-  it.each(each())("%s: push, pull -o into new folders, run registry://… --plain-http, and publish work from the package", (_who, i) => {
+  it.each(WHO)("%s: push, pull -o into new folders, run registry://… --plain-http, and publish work from the package", (who) => {
+    const i = installer(who);
     const ref = `registry://${registry.host}/${i.who.replace(/\W/g, "")}/reject-loopback-probes:v1`;
     const pushed = npx(i, ["push", join("node_modules", "loopback-probe-policies", "dist", "reject-loopback-probes.wasm"), ref, "--plain-http"]);
     expect(pushed.code, pushed.stderr).toBe(0);
@@ -258,7 +266,8 @@ describe("the npm package", () => {
     expect(published.stdout).toContain(`/reject-loopback-probes:v${version} → registry://`);
   }, 300_000);
 
-  it.each(each())("%s: commands that need a checkout say so plainly; help works everywhere", (_who, i) => {
+  it.each(WHO)("%s: commands that need a checkout say so plainly; help works everywhere", (who) => {
+    const i = installer(who);
     for (const args of [["build"], ["build", "--out", "x", "somewhere"], ["bench"], ["bench", "--fleet", "10"]]) {
       const r = npx(i, args);
       expect(r.code, args.join(" ")).toBe(2);
@@ -279,7 +288,8 @@ describe("the npm package", () => {
     expect(help.stdout).toMatch(/^Usage: loopback-probes audit/);
   });
 
-  it.each(each())("%s: an audit that cannot read its input says so and never passes: exit 2, SARIF executionSuccessful false", (_who, i) => {
+  it.each(WHO)("%s: an audit that cannot read its input says so and never passes: exit 2, SARIF executionSuccessful false", (who) => {
+    const i = installer(who);
     const sarif = (r: Result) => (JSON.parse(r.stdout) as { runs: { invocations: { executionSuccessful: boolean }[] }[] }).runs[0]!.invocations[0]!.executionSuccessful;
     const empty = npx(i, ["audit", "-", "-f", "sarif"], {}, "");
     expect(empty.code).toBe(2);
