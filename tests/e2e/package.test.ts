@@ -314,8 +314,13 @@ describe("the npm package", () => {
       const lockedFile = npx(i, ["audit", "locked/broken.yaml", "fixed.yaml"]);
       i.run("chmod", ["644", "locked/broken.yaml"]);
       expect(lockedFile.code).toBe(2);
-      expect(lockedFile.stderr).toMatch(/cannot read locked\/broken\.yaml: .*permission denied/i);
-      expect(lockedFile.stdout).not.toMatch(/permission denied/i);
+      // One stream: with the table on stdout, every error is in the table; the missing and the unreadable alike.
+      expect(lockedFile.stdout).toMatch(/error: cannot read locked\/broken\.yaml: .*permission denied/i);
+      expect(lockedFile.stderr).not.toMatch(/permission denied/i);
+      const missing = npx(i, ["audit", "missing.yaml", "fixed.yaml"]);
+      expect(missing.code).toBe(2);
+      expect(missing.stdout).toMatch(/error: cannot read missing\.yaml: no such file or directory/);
+      expect(missing.stderr).not.toMatch(/missing\.yaml/);
     }
   });
 });
