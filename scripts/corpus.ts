@@ -9,8 +9,6 @@
  * The expectations name corpus files by their folder/path only: the corpus is
  * other projects' data and is never copied into this repository.
  */
-// First: it filters node:wasi's ExperimentalWarning before anything loads node:wasi.
-import "../src/toolchain/quiet-wasi.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parse } from "yaml";
