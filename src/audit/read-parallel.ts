@@ -47,6 +47,7 @@ import {
   type ManifestError,
   type ManifestObject,
   manifestFiles,
+  markTemplateValues,
   type ManifestSet,
   type ManifestSkip,
   notAManifestFile,
@@ -365,7 +366,9 @@ function lazyLocator(bytes: Buffer, source: DocumentSource, itemIndex: number | 
     if (!parsed) {
       const lines = new LineCounter();
       const text = bytes.toString("utf8", source.start, source.end);
-      const doc = parseYamlDocuments(source.more ? `${text}---` : text, lines)[source.index]!;
+      const parsedText = source.more ? `${text}---` : text;
+      const doc = parseYamlDocuments(parsedText, lines)[source.index]!;
+      markTemplateValues(doc, parsedText); // as the reference reader's document is, so keys that are templates are found
       parsed = { doc, lines };
       if (cache.size >= 64) cache.delete(cache.keys().next().value!);
       cache.set(key, parsed);

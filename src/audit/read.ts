@@ -334,7 +334,7 @@ function unreadableTemplate(doc: Document.Parsed, text: string): boolean {
  * Templates in strings that name none of Helm's objects (alert annotations,
  * injection templates) are data and stay as written.
  */
-function markTemplateValues(doc: Document.Parsed, text: string): number {
+export function markTemplateValues(doc: Document.Parsed, text: string): number {
   if (!text.slice(doc.range[0], doc.range[2]).includes("{{")) return 0;
   let count = 0;
   const marked = (node: Node, value: string) => {
@@ -510,8 +510,9 @@ export function readDocument(doc: Document.Parsed, text: string, position: (offs
   if (unreadableTemplate(doc, text)) return { kind: "unrendered-template", line: docLine };
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
-    const message = first.code === "RESOURCE_EXHAUSTION" ? NESTED_TOO_DEEP : `not valid YAML: ${first.message.split("\n")[0]}`;
-    return { kind: "yaml-error", message, ...position(first.pos[0]) };
+    // Where the stack ran out depends on the reader's stack: a document nested too deep is placed at its start.
+    if (first.code === "RESOURCE_EXHAUSTION") return { kind: "yaml-error", message: NESTED_TOO_DEEP, ...position(doc.range[0]) };
+    return { kind: "yaml-error", message: `not valid YAML: ${first.message.split("\n")[0]}`, ...position(first.pos[0]) };
   }
   markTemplateValues(doc, text);
   let value: unknown;

@@ -300,6 +300,15 @@ spec:
     expect(missing.stdout).toContain("gonex\\x1b[2J");
   });
 
+  it("a document nested too deep is an error in plain words, counted as one; the others are audited", () => {
+    const text = `apiVersion: v1\nkind: ConfigMap\ndata: ${"[".repeat(20_000)}${"]".repeat(20_000)}\n---\n${deployment("after")}`;
+    const r = audit(["-"], text);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/error: <stdin>:1:1 \(document 1\): nested too deep to read \(thousands of levels of lists or mappings\): not read\n/);
+    expect(r.stdout + r.stderr).not.toMatch(/call stack/i);
+    expect(r.stdout).toMatch(/1 finding in 1 object; 1 object in 1 file: 0 passed, 1 failed, 1 error \(1 unreadable document\)/);
+  });
+
   it("a malformed object is an error (exit 2), not a finding", () => {
     const text = deployment("bad").replace("        livenessProbe:", "        env: [{value: x}]\n        livenessProbe:");
     const r = auditJson(["-"], text);

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { fastReadDocument } from "../../src/audit/fast-yaml.js";
 import { readManifestBytes, splitDocuments } from "../../src/audit/read-parallel.js";
-import { parseManifestText } from "../../src/audit/read.js";
+import { parseManifestText, readingFailure } from "../../src/audit/read.js";
 import { fleetYaml } from "../../src/cli/fleet.js";
 import { RUNS, SEED } from "../generators.js";
 import { canonical, manifestYamlStream, type Reading, snapshot, TRICKY_SCALARS, wildYamlStream } from "./manifest-yaml.js";
@@ -22,7 +22,7 @@ function reference(bytes: Buffer, file = "g.yaml", options: { maxAliasCount?: nu
   try {
     return parseManifestText(bytes.toString("utf8"), file, options);
   } catch (e) {
-    return { objects: [], errors: [{ file, documentIndex: null, kind: "yaml", message: `cannot read: ${(e as Error).message}` }], skipped: [] };
+    return { objects: [], errors: [{ file, documentIndex: null, kind: "yaml", message: readingFailure(e) }], skipped: [] };
   }
 }
 
