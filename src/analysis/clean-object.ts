@@ -20,11 +20,15 @@
  * - at most MAX_CHECKED_CONTAINERS containers and init containers per list
  *   (beyond, the answer says the object was not checked);
  * - the object has no network probe (no `httpGet`, `tcpSocket` or `grpc` member
- *   anywhere), or no string under command, args, value or host contains text
- *   from which classifyHost could read loopback in any spelling: `127`, `177`
+ *   anywhere), or no string under command, args, value, host or image contains
+ *   text from which classifyHost could read loopback in any spelling: `127`, `177`
  *   (octal 0177), `0x` (hex), `::` or more than six colons (IPv6), ten or more
  *   digits (32-bit decimal), localhost, loopback, `ip6-`, and `$` (any
- *   expansion) or `%` (escapes). Shell quotes are ignored while matching
+ *   expansion) or `%` (escapes) — nor names a program or image whose default
+ *   binds loopback with nothing in the manifest saying so (PROGRAM_TRIGGERS: a
+ *   `uvicorn`, a `kubelet`, a grafana/alloy image; the knowledge base derives the
+ *   names, programs-knowledge/index.ts loopbackDefaultTriggers, and a unit test
+ *   holds this list to them). Shell quotes are ignored while matching
  *   (`1'2'7`). Binds matter only to a probe that dials a port, and the analysis
  *   reads no binds at all without one (templateFindings), so a job's
  *   `--listen-address=127.0.0.1:8080` changes nothing.
@@ -59,9 +63,22 @@ export const CLEAN_OBJECT_RULES = [
   { key: "grpc", types: ["object", "null"], requiredKey: "port", role: "no-references", armsTriggers: true },
   { key: "port", types: ["port", "string"], role: "reference" },
   { key: "host", types: ["string", "null"], scan: true },
+  // The image decides the program when `command` is absent (its entrypoint), and with it the default binds.
+  { key: "image", types: ["string", "null"], scan: true },
   { key: SKIP_CONTAINERS_ANNOTATION, types: [] },
 ] as const;
 
-export const LOOPBACK_TRIGGERS: readonly string[] = ["127", "177", "0x", "::", "localhost", "loopback", "ip6-", "$", "%"];
+/**
+ * Short texts that cover every program and image name whose default binds
+ * loopback (loopbackDefaultTriggers: each of those names contains one of these).
+ * Short on purpose: the glue's trigger automaton holds at most 255 states, and a
+ * trigger that also matches other names only sends those requests to the JS.
+ */
+export const PROGRAM_TRIGGERS: readonly string[] = [
+  "agent", "alloy", "proxy", "consul", "etcd", "daphne", "django", "manage", "vault", "hugo", "hypercorn", "kubectl", "kubelet",
+  "mlflow", "mongo", "nomad", "opa", "tensorboard", "uvicorn",
+];
+
+export const LOOPBACK_TRIGGERS: readonly string[] = ["127", "177", "0x", "::", "localhost", "loopback", "ip6-", "$", "%", ...PROGRAM_TRIGGERS];
 
 export const CLEAN_STRING_LIMITS = { transparent: "'`", maxDigitRun: 9, maxColons: 6 } as const;

@@ -1,12 +1,22 @@
 /**
- * What a container binds, read from its command line and environment.
+ * What a container binds: for each program it runs (programs.ts), what the
+ * program knowledge base (programs-knowledge/) says that program binds, read
+ * from its command line, its environment and its image; for a program it does
+ * not know, the generic listen flags and variables (listen-specs.ts, the
+ * settings `listenFlags` / `listenEnvVars`).
  */
 import type { Container } from "kubernetes-types/core/v1";
 import { ContainerEnv, expandVars, newBudget, type ExpansionBudget } from "./env-expansion.js";
 import { classifyHost, type HostClass } from "./host.js";
 import { parseListenValue, parsePort } from "./listen-address.js";
 import { DEFAULT_LISTEN_FLAGS, flagName, type ListenSpec } from "./listen-specs.js";
-import { containerPrograms } from "./programs.js";
+import { containerPrograms, type Program } from "./programs.js";
+import { knownBinds, type KnownBind } from "./programs-knowledge/binds.js";
+import { readCommandLine, readJava } from "./programs-knowledge/command-line.js";
+import { FRAMEWORKS, keyOf, readSpecFor } from "./programs-knowledge/index.js";
+import { resolveProgram, type EnvAccess } from "./programs-knowledge/resolve.js";
+import { socatBinds } from "./programs-knowledge/socat.js";
+import type { ServerEntry, SettingSource } from "./programs-knowledge/types.js";
 
 export interface Listener {
   container: string;
@@ -14,15 +24,25 @@ export interface Listener {
   hostClass: HostClass;
   /** null when neither the value, a port flag nor a known default gives the port. */
   port: number | null;
-  /** Where it was read: the flag as written (`--listen-address`) or the env var name. */
+  /** Where it was read: the flag as written (`--listen-address`), the env var name, or what a default belongs to. */
   setting: string;
-  /** The value after `$(VAR)` expansion. */
+  /** The value after `$(VAR)` expansion (for a default, the default). */
   value: string;
-  source: "arg" | "env";
+  /** `default`: nothing in the manifest sets it; the program's default applies (the knowledge base says so). */
+  source: "arg" | "env" | "default";
   /** Listeners of one container read from one value (a URL list gives many) share this number. */
   origin?: number;
-  /** Made on every path the container can take (see Program.certain); only certain binds make findings. */
+  /** Made on every path the container can take (see Program.certain) and not overridable by a file we cannot see; only certain binds make findings. */
   certain: boolean;
+  /** The program that makes it, when the knowledge base knows it (`uvicorn`, `vault server`). */
+  program?: string;
+  /**
+   * Read from a flag clients spell too (`--addr`, `--address`, `--host`): `known-server`
+   * for a program known to serve on it, `needs-declared-port` for a program we do not
+   * know (it binds only when its own container declares the port). Either is dropped
+   * when another container of the pod declares or binds the port (reachability.ts).
+   */
+  evidence?: "known-server" | "needs-declared-port";
 }
 
 /** What one container binds, or why that is unknown. */
@@ -65,6 +85,12 @@ interface FlagEntry {
   isPort: boolean;
 }
 
+interface SpecIndex {
+  byFlag: Map<string, FlagEntry>;
+  /** Specs whose name is a suffix of the flag (`-listen-address`). */
+  suffixes: ListenSpec[];
+}
+
 /**
  * Flags by every written form that `flagName` reads as theirs (`-name`, `--name`),
  * built once per spec list, so a word costs one Map lookup (in QuickJS each string
@@ -72,17 +98,22 @@ interface FlagEntry {
  * the build runs before the snapshot, so a policy using them never builds an index
  * at admission time.
  */
-const specIndexCache = new WeakMap<readonly ListenSpec[], Map<string, FlagEntry>>();
-function specIndex(specs: readonly ListenSpec[]): Map<string, FlagEntry> {
+const specIndexCache = new WeakMap<readonly ListenSpec[], SpecIndex>();
+function specIndex(specs: readonly ListenSpec[]): SpecIndex {
   let index = specIndexCache.get(specs);
   if (!index) {
     const byKey = new Map<string, FlagEntry>();
+    const suffixes: ListenSpec[] = [];
     const entry = (key: string): FlagEntry => {
       let e = byKey.get(key);
       if (!e) byKey.set(key, (e = { key, isPort: false }));
       return e;
     };
     for (const s of specs) {
+      if (s.suffix === true) {
+        suffixes.push(s);
+        continue;
+      }
       const e = entry(flagName(s.name));
       if (!e.spec) {
         e.spec = s;
@@ -90,91 +121,237 @@ function specIndex(specs: readonly ListenSpec[]): Map<string, FlagEntry> {
       }
       if (s.portFrom !== undefined) entry(flagName(s.portFrom)).isPort = true;
     }
-    index = new Map();
+    const byFlag = new Map<string, FlagEntry>();
     for (const [key, e] of byKey) {
       // The written forms flagName maps to this key: `--key` always; `-key` unless it would read as `--…`.
-      index.set(`--${key}`, e);
-      if (key.charCodeAt(0) !== 45 /* - */) index.set(`-${key}`, e);
+      byFlag.set(`--${key}`, e);
+      if (key.charCodeAt(0) !== 45 /* - */) byFlag.set(`-${key}`, e);
     }
+    index = { byFlag, suffixes };
     specIndexCache.set(specs, index);
   }
   return index;
 }
 specIndex(DEFAULT_LISTEN_FLAGS);
 
+/** Options the generic reading leaves out for a known Go program (its own rows read them, or it is known not to serve on them). */
+interface GenericOptions {
+  /** Known program: skip ambiguous generic flags and these keys (`flagName`). */
+  known?: { ownKeys: ReadonlySet<string> };
+}
+
+/** What one program binds, read with the generic flags as Go's flag/pflag read them. */
+interface GenericHit {
+  spec: ListenSpec;
+  written: string;
+  value: string;
+  /** The port flag's key for this hit (a suffix flag's `<prefix>-port`). */
+  portKey?: string;
+}
+
 /**
- * Everything this container is known to bind: the listen flags of the programs it
- * runs (programs.ts decides which those are), read as Go's flag and pflag
- * packages read them — `--flag=value`, `--flag value`, `-flag=value`,
- * `-flag value`, flags and positional arguments interspersed, `--` ends the
- * flags, the LAST occurrence of a flag wins unless the spec is repeatable — with
- * their paired port flags, and the listen env vars. One pass over each program's
- * words, keeping only flags that matter: in QuickJS every string operation and
- * allocation on this path shows in the admission latency.
+ * The generic listen flags in one program's words, read as Go's flag and pflag
+ * packages read them — `--flag=value`, `--flag value`, `-flag=value`, `-flag value`,
+ * flags and positional arguments interspersed, `--` ends the flags, the LAST
+ * occurrence of a flag wins unless the spec is repeatable — with their paired port
+ * flags. One pass over the words, keeping only flags that matter: in QuickJS every
+ * string operation and allocation on this path shows in the admission latency.
+ */
+function genericFlagHits(words: readonly string[], index: SpecIndex, options: GenericOptions): { hits: GenericHit[]; ports: Map<string, string> | null } {
+  let hits: Map<string, GenericHit[]> | null = null;
+  let portValues: Map<string, string> | null = null;
+  let wantedPorts: Set<string> | null = null;
+  const own = options.known?.ownKeys;
+  for (let i = 1; i < words.length; i++) {
+    const w = words[i]!;
+    if (w.charCodeAt(0) !== 45 /* - */ || w.length < 2) continue;
+    if (w === "--") break; // everything after is an argument, not a flag
+    const eq = w.indexOf("=");
+    const flag = eq >= 0 ? w.slice(0, eq) : w;
+    let entry = index.byFlag.get(flag);
+    let spec = entry?.spec;
+    let portKey = entry?.portKey;
+    let key = entry?.key;
+    if (entry === undefined && index.suffixes.length > 0) {
+      const name = flagName(flag);
+      for (let s = 0; s < index.suffixes.length; s++) {
+        const suffix = index.suffixes[s]!;
+        if (name.length > suffix.name.length && name.endsWith(suffix.name)) {
+          spec = suffix;
+          key = name;
+          if (suffix.name.charCodeAt(0) === 45) (wantedPorts ??= new Set()).add((portKey = `${name.slice(0, name.length - suffix.name.length)}-port`));
+          break;
+        }
+      }
+    }
+    if (key === undefined) {
+      if (wantedPorts !== null && eq >= 0) {
+        const name = flagName(flag);
+        if (wantedPorts.has(name)) (portValues ??= new Map()).set(name, w.slice(eq + 1));
+      }
+      continue;
+    }
+    let value = "";
+    if (eq >= 0) value = w.slice(eq + 1);
+    else if (i + 1 < words.length) value = words[++i]!; // a value flag takes the next word, whatever it is
+    if (spec && !(own !== undefined && (spec.ambiguous === true || own.has(key)))) {
+      const hit: GenericHit = { spec, written: flag, value };
+      if (portKey !== undefined) hit.portKey = portKey;
+      const same = (hits ??= new Map()).get(key);
+      if (same && spec.repeatable) same.push(hit);
+      else hits.set(key, [hit]);
+    }
+    if (entry?.isPort === true) (portValues ??= new Map()).set(key, value);
+  }
+  // A suffix flag's port flag given before it (`--healthz-port=1 --healthz-listen-address=…`) or as two words.
+  if (wantedPorts !== null)
+    for (let i = 1; i < words.length; i++) {
+      const w = words[i]!;
+      if (w.charCodeAt(0) !== 45) continue;
+      const eq = w.indexOf("=");
+      const name = flagName(eq >= 0 ? w.slice(0, eq) : w);
+      if (!wantedPorts.has(name)) continue;
+      const value = eq >= 0 ? w.slice(eq + 1) : i + 1 < words.length ? words[i + 1]! : "";
+      (portValues ??= new Map()).set(name, value);
+    }
+  const out: GenericHit[] = [];
+  if (hits) for (const list of hits.values()) for (let h = 0; h < list.length; h++) out.push(list[h]!);
+  return { hits: out, ports: portValues };
+}
+
+/** Keys (`flagName`) a known Go program's rows read itself: the generic reading leaves them to the rows. */
+const ownKeysCache = new WeakMap<ServerEntry, Set<string>>();
+function ownKeys(entry: ServerEntry): Set<string> {
+  let keys = ownKeysCache.get(entry);
+  if (!keys) {
+    keys = new Set();
+    const add = (s: SettingSource) => {
+      if ("flag" in s) for (const n of typeof s.flag === "string" ? [s.flag] : s.flag) keys!.add(flagName(n));
+    };
+    const rows = [...(entry.binds ?? []), ...(entry.subcommands ?? []).flatMap((sub) => sub.binds)];
+    for (const row of rows) for (const tier of [...row.address, ...(row.port ?? [])]) for (const s of Array.isArray(tier) ? tier : [tier]) add(s as SettingSource);
+    ownKeysCache.set(entry, keys);
+  }
+  return keys;
+}
+
+/**
+ * Everything this container is known to bind: the binds of the programs it runs
+ * (programs.ts decides which those are). Ambiguous binds (Listener.evidence) are
+ * candidates the pod-level reading keeps or drops (reachability.ts podBinds).
  */
 export function containerListeners(container: Container, specs: ListenerSpecs, budget: ExpansionBudget = newBudget()): Listener[] {
   return containerBinds(container, specs, budget).listeners;
 }
+
+/** Programs a client wrapper starts (`wait-for-it … -- app`) read per container at most. */
+const MAX_PROGRAMS = 64;
 
 /** containerListeners, with the reason when a work bound left the container's binds unknown (then no listeners). */
 export function containerBinds(container: Container, specs: ListenerSpecs, budget: ExpansionBudget = newBudget()): ContainerBinds {
   const name = typeof container.name === "string" ? container.name : "";
   const image = typeof container.image === "string" ? container.image : "";
   const env = new ContainerEnv(container, budget);
-  const flags = specIndex(specs.flags);
+  const index = specIndex(specs.flags);
   const out: Listener[] = [];
   let nextOrigin = 0;
-  const add = (spec: ListenSpec, setting: string, value: string, source: Listener["source"], portText: string | undefined, certain: boolean) => {
+  const next = () => nextOrigin++;
+  const add = (spec: ListenSpec, setting: string, value: string, source: Listener["source"], portText: string | undefined, certain: boolean, evidence?: Listener["evidence"]) => {
     const addrs = parseListenValue(value, spec.form);
-    const origin = nextOrigin++;
+    const origin = next();
     for (let i = 0; i < addrs.length; i++) {
       const addr = addrs[i]!;
       const port = addr.port ?? (portText !== undefined ? parsePort(portText) : null) ?? defaultPortFor(spec, image);
-      out.push({ container: name, host: addr.host, hostClass: classifyHost(addr.host), port, setting, value, source, origin, certain });
+      const l: Listener = { container: name, host: addr.host, hostClass: classifyHost(addr.host), port, setting, value, source, origin, certain };
+      if (evidence !== undefined) l.evidence = evidence;
+      out.push(l);
+    }
+  };
+  const addKnown = (binds: readonly KnownBind[], program: string, certain: boolean) => {
+    for (let i = 0; i < binds.length; i++) {
+      const b = binds[i]!;
+      const setting = b.source === "default" ? `${program} ${b.setting}`.trim() : b.setting === "" ? program : b.setting;
+      // A default of "all interfaces" reads better with its port (`:3500`).
+      const value = b.source === "default" && b.value === "" ? `:${b.port ?? ""}` : b.value;
+      const l: Listener = { container: name, host: b.host, hostClass: classifyHost(b.host), port: b.port, setting, value, source: b.source, origin: b.group, certain: certain && b.certain, program };
+      if (b.ambiguous) l.evidence = "known-server";
+      out.push(l);
+    }
+  };
+  const genericFlags = (words: readonly string[], certain: boolean, options: GenericOptions) => {
+    const { hits, ports } = genericFlagHits(words, index, options);
+    const evidence = options.known ? undefined : "needs-declared-port";
+    for (let h = 0; h < hits.length; h++) {
+      const hit = hits[h]!;
+      const portKey = hit.portKey ?? (hit.spec.portFrom !== undefined ? flagName(hit.spec.portFrom) : undefined);
+      add(hit.spec, hit.written, hit.value, "arg", portKey !== undefined ? ports?.get(portKey) : undefined, certain, hit.spec.ambiguous === true ? evidence : undefined);
     }
   };
 
   const read = containerPrograms(container, env);
   if (read.unread !== undefined) return { listeners: [], unread: read.unread };
-  const programs = read.programs;
-  for (let p = 0; p < programs.length; p++) {
-    const words = programs[p]!.argv;
-    const certain = programs[p]!.certain;
-    // Per flag name the hits that count: the last one, or all for repeatable specs.
-    let hits: Map<string, { entry: FlagEntry; written: string; value: string }[]> | null = null;
-    let portValues: Map<string, string> | null = null;
-    for (let i = 1; i < words.length; i++) {
-      const w = words[i]!;
-      if (w.charCodeAt(0) !== 45 /* - */ || w.length < 2) continue;
-      if (w === "--") break; // everything after is an argument, not a flag
-      const eq = w.indexOf("=");
-      const flag = eq >= 0 ? w.slice(0, eq) : w;
-      const entry = flags.get(flag);
-      if (entry === undefined) continue;
-      let value = "";
-      if (eq >= 0) value = w.slice(eq + 1);
-      else if (i + 1 < words.length) value = words[++i]!; // a value flag takes the next word, whatever it is
-      if (entry.spec) {
-        const hit = { entry, written: flag, value };
-        const same = (hits ??= new Map()).get(entry.key);
-        if (same && entry.spec.repeatable) same.push(hit);
-        else hits.set(entry.key, [hit]);
-      }
-      if (entry.isPort) (portValues ??= new Map()).set(entry.key, value);
-    }
-    if (hits)
-      for (const list of hits.values())
-        for (let h = 0; h < list.length; h++) {
-          const hit = list[h]!;
-          const portKey = hit.entry.portKey;
-          add(hit.entry.spec!, hit.written, hit.value, "arg", portKey !== undefined ? portValues?.get(portKey) : undefined, certain);
+  const envList: unknown = container.env;
+  let envNames: string[] | null = null;
+  const definedNames = (): string[] => {
+    if (envNames === null) {
+      envNames = [];
+      if (Array.isArray(envList))
+        for (let i = 0; i < envList.length; i++) {
+          const e: unknown = envList[i];
+          if (typeof e === "object" && e !== null && typeof (e as { name?: unknown }).name === "string") envNames.push((e as { name: string }).name);
         }
-  }
-  if (env.size > 0)
-    for (let i = 0; i < specs.envVars.length; i++) {
-      const spec = specs.envVars[i]!;
-      const value = env.get(spec.name);
-      if (value !== undefined) add(spec, spec.name, value, "env", spec.portFrom ? env.get(spec.portFrom) : undefined, true);
     }
+    return envNames;
+  };
+  const envFrom: unknown = container.envFrom;
+  const anyFromEnvFrom = Array.isArray(envFrom) && envFrom.length > 0;
+  let envRead = false;
+
+  const queue: Program[] = [...read.programs];
+  for (let p = 0; p < queue.length && p < MAX_PROGRAMS; p++) {
+    const program = queue[p]!;
+    const lookup = program.env;
+    const access: EnvAccess = {
+      get: lookup,
+      state: (n) => (lookup(n) !== undefined ? "set" : anyFromEnvFrom || definedNames().includes(n) ? "unknown" : "unset"),
+      names: definedNames,
+    };
+    const r = resolveProgram(program.argv, image, access);
+    if (r.kind === "client") {
+      if (r.next !== undefined) queue.push({ ...program, argv: r.next });
+      continue;
+    }
+    if (r.kind === "server") {
+      const entry = r.entry;
+      if (entry.syntax === "socat") addKnown(socatBinds(r.args, next), r.name, program.certain);
+      else if (r.noRows !== true) {
+        const spec = readSpecFor(entry, r.subcommand);
+        const line = r.jvmArgs !== undefined ? readJava(r.jvmArgs, r.args) : readCommandLine(r.args, spec);
+        const rows = r.subcommand ? r.subcommand.binds : (entry.binds ?? []);
+        addKnown(knownBinds(rows, line, access, { entry, defaultsCertain: r.defaultsCertain, version: r.version }, next), r.name, program.certain);
+      }
+      if (entry.generic === true) genericFlags([r.name, ...r.args], program.certain, { known: { ownKeys: ownKeys(entry) } });
+      continue;
+    }
+    // A program the knowledge base does not know: the generic flags, a framework its
+    // environment names (ASP.NET Core), and the generic variables (once per container).
+    genericFlags(r.argv, program.certain, {});
+    for (let f = 0; f < FRAMEWORKS.length; f++) {
+      const fw = FRAMEWORKS[f]!;
+      if (!fw.detectEnv!.some((n) => access.state(n) !== "unset")) continue;
+      const line = readCommandLine(r.argv.slice(1), readSpecFor(fw));
+      addKnown(knownBinds(fw.binds ?? [], line, access, { entry: fw, defaultsCertain: false, version: null }, next), fw.names[0]!, program.certain);
+    }
+    if (!envRead && env.size > 0) {
+      envRead = true;
+      for (let i = 0; i < specs.envVars.length; i++) {
+        const spec = specs.envVars[i]!;
+        const value = lookup(spec.name);
+        if (value !== undefined) add(spec, spec.name, value, "env", spec.portFrom ? lookup(spec.portFrom) : undefined, program.certain);
+      }
+    }
+  }
   return { listeners: out };
 }
+
+export { keyOf };

@@ -16,13 +16,12 @@
  * 3. Process wrappers pass control on: `env [-i] [NAME=value]…`, `tini`,
  *    `dumb-init`, `catatonit` (with `--`), `nohup`, `setsid`, `gosu USER`,
  *    `su-exec USER`: the program is what follows.
- * 4. Known clients never bind, whatever their flags say: database and RPC
- *    command-line clients (`psql`, `pg_dump`, `pg_dumpall`, `mysql`, `redis-cli`,
- *    `mongosh`, `tctl`, `temporal`, `etcdctl`, `kubectl`, `curl`, `wget`, `nc`,
- *    `grpcurl`, …). Their `--host`/`--address` flags name the server they dial.
+ * 4. Known clients never bind, whatever their flags say: that is program
+ *    knowledge, checked once per program in listeners.ts (containerBinds) against
+ *    programs-knowledge/clients.ts.
  *
- * The flags of each program are then read as Go's flag/pflag packages read them
- * (see listeners.ts): `--` ends the flags.
+ * What each program binds is then read by listeners.ts from the program
+ * knowledge base (programs-knowledge/), or with the generic Go-style flags.
  */
 import type { Container } from "kubernetes-types/core/v1";
 import type { ContainerEnv } from "./env-expansion.js";
@@ -64,39 +63,6 @@ export interface ContainerPrograms {
 }
 
 const SHELLS = new Set(["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh"]);
-
-/** Command-line clients: their address flags name what they connect to. */
-export const CLIENT_PROGRAMS: ReadonlySet<string> = new Set([
-  "psql",
-  "pg_dump",
-  "pg_dumpall",
-  "pg_restore",
-  "pg_isready",
-  "pg_basebackup",
-  "mysql",
-  "mysqldump",
-  "mysqladmin",
-  "mariadb",
-  "mariadb-dump",
-  "redis-cli",
-  "mongo",
-  "mongosh",
-  "mongodump",
-  "mongorestore",
-  "tctl",
-  "temporal",
-  "etcdctl",
-  "kubectl",
-  "curl",
-  "wget",
-  "nc",
-  "ncat",
-  "grpcurl",
-  "grpc_health_probe",
-  "nslookup",
-  "dig",
-  "ping",
-]);
 
 /** Nested shell wrappers followed at most this deep (`sh -c "bash -c '…'"`). */
 const MAX_NESTING = 4;
@@ -198,7 +164,6 @@ function collect(argvIn: string[], via: Program["via"], env: ContainerEnv, nesti
     argv = argv.slice(1);
     name = baseName(argv[0]!);
   }
-  if (CLIENT_PROGRAMS.has(name)) return;
   const lookup = (n: string) => env.get(n);
   if (!SHELLS.has(name)) {
     out.push({ argv, via, env: lookup, certain: true });

@@ -14,6 +14,7 @@ import { containerBinds, type Listener, type ListenerSpecs } from "./listeners.j
 import { DEFAULT_LISTEN_ENV_VARS, DEFAULT_LISTEN_FLAGS } from "./listen-specs.js";
 import { probeTargets, runningContainers, type ProbeTarget } from "./probes.js";
 import { isSkipped, optOutOf, type OptOut } from "./opt-out.js";
+import { knativeRenderedSpec } from "./knative.js";
 import { podSpecShapeProblems } from "./shape.js";
 import { isRecord, podTemplateOf, type PodTemplate, type WorkloadRef } from "./workload.js";
 
@@ -151,16 +152,24 @@ export function podBinds(spec: PodSpec, specs: ListenerSpecs, budget: ExpansionB
   const byPort = new Map<number, PortBinds>();
   const unread: string[] = [];
   const running = runningContainers(spec);
+  const perContainer: Listener[][] = [];
+  let anyEvidence = false;
   for (let r = 0; r < running.length; r++) {
     const read = containerBinds(running[r]!.container, specs, budget);
     if (read.unread !== undefined) {
       const name = running[r]!.container.name;
       unread.push(`container "${clip(typeof name === "string" ? name : "")}": binds not read (${read.unread}); its probes and ports are judged without them`);
     }
-    const listeners = read.listeners;
+    perContainer.push(read.listeners);
+    if (!anyEvidence) for (let i = 0; i < read.listeners.length && !anyEvidence; i++) anyEvidence = read.listeners[i]!.evidence !== undefined;
+  }
+  const keep = anyEvidence ? evidenceFilter(running, perContainer) : null;
+  for (let r = 0; r < perContainer.length; r++) {
+    const listeners = perContainer[r]!;
     for (let i = 0; i < listeners.length; i++) {
       const l = listeners[i]!;
       if (l.port === null) continue;
+      if (keep !== null && l.evidence !== undefined && !keep(r, l)) continue;
       let binds = byPort.get(l.port);
       if (!binds) byPort.set(l.port, (binds = { listeners: [], loopbackOnly: true, certainLoopback: false, byContainer: new Map(), distinct: [] }));
       binds.listeners.push(l);
@@ -172,6 +181,50 @@ export function podBinds(spec: PodSpec, specs: ListenerSpecs, budget: ExpansionB
     }
   }
   return { byPort, unread };
+}
+
+/**
+ * The evidence rule for binds read from flags clients spell too (Listener.evidence):
+ * a sidecar whose `-addr=localhost:3100` names the server in the next container is
+ * a client of it. Such a bind is dropped when another running container declares
+ * the port (`ports[].containerPort`) or binds it by a plain bind; a program we do
+ * not know must moreover declare the port in its own container. Linear: one pass
+ * to index declarations and plain binds by port.
+ */
+function evidenceFilter(running: ReturnType<typeof runningContainers>, perContainer: readonly Listener[][]): (container: number, l: Listener) => boolean {
+  // For each port, the containers that declare or plainly bind it (as a small list: usually one).
+  const declared = new Map<number, number[]>();
+  const bound = new Map<number, number[]>();
+  const note = (map: Map<number, number[]>, port: number, container: number) => {
+    const list = map.get(port);
+    if (!list) map.set(port, [container]);
+    else if (list[list.length - 1] !== container && list.length < 4) list.push(container);
+  };
+  for (let r = 0; r < running.length; r++) {
+    const ports: unknown = running[r]!.container.ports;
+    if (Array.isArray(ports))
+      for (let i = 0; i < ports.length; i++) {
+        const p: unknown = ports[i];
+        if (isRecord(p) && typeof p.containerPort === "number") note(declared, p.containerPort, r);
+      }
+    const listeners = perContainer[r]!;
+    for (let i = 0; i < listeners.length; i++) {
+      const l = listeners[i]!;
+      if (l.port !== null && l.evidence === undefined) note(bound, l.port, r);
+    }
+  }
+  const byOther = (map: Map<number, number[]>, port: number, container: number) => {
+    const list = map.get(port);
+    if (!list) return false;
+    for (let i = 0; i < list.length; i++) if (list[i] !== container) return true;
+    return list.length >= 4; // capped: assume another
+  };
+  return (container, l) => {
+    const port = l.port!;
+    if (byOther(declared, port, container) || byOther(bound, port, container)) return false;
+    if (l.evidence === "needs-declared-port") return declared.get(port)?.includes(container) === true;
+    return true;
+  };
 }
 
 /** All known binds in the pod, by port. */
@@ -192,8 +245,9 @@ export function describeWorkload(w: WorkloadRef): string {
   return `${clip(w.kind)} ${w.namespace ? `${clip(w.namespace)}/` : ""}${clip(w.name)}`;
 }
 
-/** `--flag=value` as written, the value shortened. */
+/** `--flag=value` as written, the value shortened; a program's default as such. */
 export function describeBind(l: Listener): string {
+  if (l.source === "default") return `${clip(l.setting)} defaults to ${clip(l.value)}`;
   return `${clip(l.setting)}=${clip(l.value)}`;
 }
 
@@ -364,7 +418,9 @@ export function checkWorkload(object: unknown, options: AnalysisOptions = DEFAUL
 /** The findings of a pod template; lines about binds left unknown go to `warnings`. */
 function templateFindings(template: PodTemplate, options: AnalysisOptions, advice: string | undefined, warnings: string[] = []): Finding[] {
   const findings: Finding[] = [];
-  const targets = probeTargets(template.spec, template.kubeletProbes);
+  // The pod as the cluster runs it: Knative renders its own (names, ports, probes: knative.ts).
+  const spec = template.controller === "knative-serving" ? knativeRenderedSpec(template.spec) : template.spec;
+  const targets = probeTargets(spec, template.kubeletProbes);
   // The binds are read only once a probe needs them: a pod without network probes
   // (jobs, workers, exec probes) costs no command-line reading at all. The native
   // pre-check relies on this (a loopback address in such a pod's commands changes
@@ -372,7 +428,7 @@ function templateFindings(template: PodTemplate, options: AnalysisOptions, advic
   let byPort: ReadonlyMap<number, PortBinds> | null = null;
   const podBindsOnce = () => {
     if (byPort === null) {
-      const read = podBinds(template.spec, options);
+      const read = podBinds(spec, options);
       byPort = read.byPort;
       for (let i = 0; i < read.unread.length; i++) warnings.push(`${describeWorkload(template.workload)}: ${read.unread[i]!}`);
     }
@@ -381,7 +437,7 @@ function templateFindings(template: PodTemplate, options: AnalysisOptions, advic
   for (let i = 0; i < targets.length; i++) {
     const target = targets[i]!;
     if (!inScope(target.container, options)) continue;
-    const f = judgeTarget(target, template.spec, podBindsOnce, template.workload);
+    const f = judgeTarget(target, spec, podBindsOnce, template.workload);
     if (f) {
       if (advice !== undefined && f.reason !== "unresolvable-port-name") f.advice = advice;
       findings.push(f);

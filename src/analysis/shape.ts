@@ -42,6 +42,8 @@ function containerPath(base: string, list: string, index: number): string {
 
 export function podSpecShapeProblems(template: PodTemplate): string[] {
   const problems: string[] = [];
+  // Knative defaults container names and the serving container's probe port (knative.ts).
+  const filled = template.controller === "knative-serving";
   const base = template.path.join(".");
   const spec = template.spec as unknown as Record<string, unknown>;
   if (isBad(spec.hostNetwork, "boolean")) add(problems, base, ".hostNetwork", "a boolean", spec.hostNetwork);
@@ -55,7 +57,7 @@ export function podSpecShapeProblems(template: PodTemplate): string[] {
     }
     for (let j = 0; j < list.length; j++) {
       const c: unknown = list[j];
-      if (isRecord(c)) checkContainer(problems, base, listName, j, c);
+      if (isRecord(c)) checkContainer(problems, base, listName, j, c, filled);
       else add(problems, containerPath(base, listName, j), "", "an object", c);
     }
   }
@@ -63,8 +65,8 @@ export function podSpecShapeProblems(template: PodTemplate): string[] {
   return problems;
 }
 
-function checkContainer(problems: string[], base: string, listName: string, j: number, c: Record<string, unknown>): void {
-  if (typeof c.name !== "string") add(problems, containerPath(base, listName, j), ".name", "a string", c.name);
+function checkContainer(problems: string[], base: string, listName: string, j: number, c: Record<string, unknown>, filled: boolean): void {
+  if (filled ? isBad(c.name, "string") : typeof c.name !== "string") add(problems, containerPath(base, listName, j), ".name", "a string", c.name);
   for (let f = 0; f < STRING_LISTS.length; f++) {
     const field = STRING_LISTS[f]!;
     const v = c[field];
@@ -111,6 +113,7 @@ function checkContainer(problems: string[], base: string, listName: string, j: n
       const h = probe[handler];
       if (h === undefined || h === null) continue;
       if (!isRecord(h)) add(problems, containerPath(base, listName, j), `.${kind}.${handler}`, "an object", h);
+      else if (filled && handler !== "grpc" && (h.port === undefined || h.port === null)) continue;
       else if (handler === "grpc" ? typeof h.port !== "number" : typeof h.port !== "number" && typeof h.port !== "string")
         add(problems, containerPath(base, listName, j), `.${kind}.${handler}.port`, handler === "grpc" ? "a number" : "a number or a port name", h.port);
       else if (isBad(h.host, "string")) add(problems, containerPath(base, listName, j), `.${kind}.${handler}.host`, "a string", h.host);

@@ -43,6 +43,8 @@ export interface GroupKindTemplate {
   kubeletProbes: readonly ProbeKind[];
   /** Why these probes, for the docs and the answer. */
   note?: string;
+  /** A controller that fills fields in before the pod exists: the pod is judged as it renders it (knative.ts). */
+  controller?: "knative-serving";
 }
 
 export const GROUP_KIND_TEMPLATES: readonly GroupKindTemplate[] = [
@@ -53,7 +55,8 @@ export const GROUP_KIND_TEMPLATES: readonly GroupKindTemplate[] = [
     kind: "Service",
     path: ["spec", "template", "spec"],
     kubeletProbes: ["livenessProbe", "startupProbe"],
-    note: "Knative: readiness probes are executed by queue-proxy inside the pod",
+    note: "Knative: readiness probes are executed by queue-proxy inside the pod; container names and the serving container's probe port are defaulted (knative.ts)",
+    controller: "knative-serving",
   },
 ];
 
@@ -72,6 +75,8 @@ export interface PodTemplate {
   path: readonly string[];
   /** Probe kinds the kubelet executes for this kind of workload (all three except for Knative). */
   kubeletProbes: readonly ProbeKind[];
+  /** Set when a controller fills fields in (GroupKindTemplate.controller). */
+  controller?: "knative-serving";
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
@@ -95,7 +100,7 @@ export function apiGroupOf(apiVersion: unknown): string {
 }
 
 /** Where the pod spec sits in objects of this apiVersion + kind, or null when they have none. */
-export function podSpecPathOf(apiVersion: unknown, kind: string): { path: readonly string[]; kubeletProbes: readonly ProbeKind[] } | null {
+export function podSpecPathOf(apiVersion: unknown, kind: string): { path: readonly string[]; kubeletProbes: readonly ProbeKind[]; controller?: "knative-serving" } | null {
   const custom = GROUP_KIND_INDEX.get(`${apiGroupOf(apiVersion)}/${kind}`);
   if (custom) return custom;
   if (Object.hasOwn(POD_SPEC_PATHS, kind)) return { path: POD_SPEC_PATHS[kind]!, kubeletProbes: ALL_PROBES };
@@ -114,7 +119,9 @@ export function podTemplateOf(object: unknown): PodTemplate | null {
     node = node[path[i]!];
   }
   if (!isRecord(node)) return null;
-  return { workload: workloadRef(object), spec: node as unknown as PodSpec, path, kubeletProbes: where.kubeletProbes };
+  const template: PodTemplate = { workload: workloadRef(object), spec: node as unknown as PodSpec, path, kubeletProbes: where.kubeletProbes };
+  if (where.controller !== undefined) template.controller = where.controller;
+  return template;
 }
 
 /**

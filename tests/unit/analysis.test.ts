@@ -66,13 +66,19 @@ describe("listeners from the command line", () => {
   });
 
   it("applies known default ports only for the right image, and leaves unknown ports null", () => {
-    expect(binds(c({ image: "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0", args: ["--host=127.0.0.1"] }))).toEqual(["loopback:127.0.0.1:8080"]);
+    // kube-state-metrics is a known program: its other listener keeps its default (`--telemetry-host ::`, 8081).
+    expect(binds(c({ image: "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0", args: ["--host=127.0.0.1"] }))).toEqual([
+      "loopback:127.0.0.1:8080",
+      "all-interfaces::::8081",
+    ]);
     expect(binds(c({ image: "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0", args: ["--telemetry-host=127.0.0.1"] }))).toEqual([
+      "all-interfaces::::8080",
       "loopback:127.0.0.1:8081",
     ]);
-    expect(binds(c({ image: "grafana/loki:3.0.0", args: ["-server.http-listen-address=127.0.0.1"] }))).toEqual(["loopback:127.0.0.1:3100"]);
-    expect(binds(c({ image: "grafana/mimir:2.12.0", args: ["-server.http-listen-address=127.0.0.1"] }))).toEqual(["loopback:127.0.0.1:8080"]);
-    expect(binds(c({ image: "grafana/tempo:2.5.0", args: ["-server.http-listen-address=127.0.0.1"] }))).toEqual(["loopback:127.0.0.1:3200"]);
+    // Loki, Mimir and Tempo are known programs: their gRPC listener keeps its default (all interfaces, 9095).
+    expect(binds(c({ image: "grafana/loki:3.0.0", args: ["-server.http-listen-address=127.0.0.1"] }))).toEqual(["loopback:127.0.0.1:3100", "all-interfaces::9095"]);
+    expect(binds(c({ image: "grafana/mimir:2.12.0", args: ["-server.http-listen-address=127.0.0.1"] }))).toEqual(["loopback:127.0.0.1:8080", "all-interfaces::9095"]);
+    expect(binds(c({ image: "grafana/tempo:2.5.0", args: ["-server.http-listen-address=127.0.0.1"] }))).toEqual(["loopback:127.0.0.1:3200", "all-interfaces::9095"]);
     expect(binds(c({ image: "example/other", args: ["--host=127.0.0.1"] }))).toEqual(["loopback:127.0.0.1:null"]);
   });
 });

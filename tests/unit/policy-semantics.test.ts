@@ -112,7 +112,7 @@ describe("UPDATE", () => {
 
 describe("the image-aware rewrite", () => {
   it("matches globs linearly and exactly", () => {
-    expect(globMatch("registry.k8s.io/*", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0")).toBe(true);
+    expect(globMatch("registry.k8s.io/*", "registry.k8s.io/metrics-server/metrics-server:v0.7.1")).toBe(true);
     expect(globMatch("*/ko/*", "ghcr.io/x/ko/app:1")).toBe(true);
     expect(globMatch("a*b*c", "abc")).toBe(true);
     expect(globMatch("a*b*c", "acb")).toBe(false);
@@ -120,7 +120,7 @@ describe("the image-aware rewrite", () => {
     expect(globMatch("*a*a*a*b", "a".repeat(100_000))).toBe(false);
   });
   it.each([
-    ["registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0", "no-shell"],
+    ["registry.k8s.io/metrics-server/metrics-server:v0.7.1", "no-shell"],
     ["registry.k8s.io/metrics-server/metrics-server:v0.7.1", "no-shell"],
     ["quay.io/brancz/kube-rbac-proxy:v0.18.0", "no-shell"],
     ["gcr.io/kubebuilder/kube-rbac-proxy:v0.16.0", "no-shell"],
@@ -141,10 +141,10 @@ describe("the image-aware rewrite", () => {
     expect(shellVerdict("registry.k8s.io/etcd:3.5", { withShell: ["registry.k8s.io/etcd:*"], withoutShell: [] }).verdict).toBe("shell");
   });
   it("in an image without a shell: removes liveness (naming the image), keeps readiness", () => {
-    const object = deployment([reloader({ image: "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0" })]);
+    const object = deployment([reloader({ image: "registry.k8s.io/metrics-server/metrics-server:v0.7.1" })]);
     const { object: out, changes } = rewriteUnreachableProbes(object, findUnreachableProbes(object), DEFAULT_REWRITE_OPTIONS);
     expect(changes.map((c) => c.action)).toEqual(["removed", "kept"]);
-    for (const c of changes) expect(c.description).toContain('image "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0" has no shell');
+    for (const c of changes) expect(c.description).toContain('image "registry.k8s.io/metrics-server/metrics-server:v0.7.1" has no shell');
     const container = (out as ReturnType<typeof deployment>).spec.template.spec.containers[0] as Record<string, unknown>;
     expect(container).not.toHaveProperty("livenessProbe");
     expect(container.readinessProbe).toEqual(reloader().readinessProbe);

@@ -1,0 +1,245 @@
+/**
+ * Lookups over the knowledge base, built once at module load (the build runs it
+ * before the snapshot, so no request pays for them). Every lookup keyed by input
+ * text is a Map: a program named `constructor` is just unknown.
+ */
+import { classifyHost } from "../host.js";
+import { parseListenValue } from "../listen-address.js";
+import { CLIENTS, LAUNCHERS } from "./clients.js";
+import { optionKey, type ReadSpec } from "./command-line.js";
+import { IMAGES } from "./images.js";
+import { SERVERS } from "./servers.js";
+import type { BindRow, ClientEntry, ImageEntry, LauncherEntry, OptionSyntax, ServerEntry, SettingSource, SettingTier, Subcommand } from "./types.js";
+
+export { CLIENTS, IMAGES, LAUNCHERS, SERVERS };
+
+const serversByName = new Map<string, ServerEntry>();
+for (const s of SERVERS) for (const n of s.names) if (!serversByName.has(n)) serversByName.set(n, s);
+const clientsByName = new Map<string, ClientEntry>();
+for (const c of CLIENTS) for (const n of c.names) clientsByName.set(n, c);
+const launchersByName = new Map<string, LauncherEntry[]>();
+for (const l of LAUNCHERS)
+  for (const n of l.names) {
+    const list = launchersByName.get(n);
+    if (list) list.push(l);
+    else launchersByName.set(n, [l]);
+  }
+
+export function serverNamed(name: string): ServerEntry | undefined {
+  return serversByName.get(name);
+}
+export function clientNamed(name: string): ClientEntry | undefined {
+  return clientsByName.get(name);
+}
+export function launchersNamed(name: string): readonly LauncherEntry[] | undefined {
+  return launchersByName.get(name);
+}
+
+/** The entries read as a framework when an unknown program's environment names them (ASP.NET Core). */
+export const FRAMEWORKS: readonly ServerEntry[] = SERVERS.filter((s) => s.detectEnv !== undefined);
+
+// ---- images ----
+
+export interface ImageRef {
+  /** Repository path components without the registry (`["grafana", "alloy"]`; Docker Hub's official images under `library`). */
+  path: string[];
+  tag: string;
+}
+
+/** Longest image reference read: past it the image is unknown (no real reference comes near). */
+const MAX_IMAGE_LENGTH = 512;
+
+/** `registry.example:5000/grafana/alloy:v1.2@sha256:…` → path [grafana, alloy], tag v1.2. */
+export function parseImage(image: string): ImageRef | null {
+  if (image.length === 0 || image.length > MAX_IMAGE_LENGTH) return null;
+  const at = image.indexOf("@");
+  let rest = at >= 0 ? image.slice(0, at) : image;
+  const slash = rest.lastIndexOf("/");
+  const colon = rest.lastIndexOf(":");
+  let tag = "";
+  if (colon > slash) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+  }
+  const path = rest.split("/");
+  if (path.length > 1) {
+    const first = path[0]!;
+    if (first.indexOf(".") >= 0 || first.indexOf(":") >= 0 || first === "localhost") path.shift();
+  }
+  if (path.length === 1) path.unshift("library");
+  for (let i = 0; i < path.length; i++) path[i] = path[i]!.toLowerCase();
+  return { path, tag };
+}
+
+const imagesByLast = new Map<string, { entry: ImageEntry; path: string[] }[]>();
+for (const entry of IMAGES)
+  for (const repo of entry.repositories) {
+    const path = repo.split("/");
+    const last = path[path.length - 1]!;
+    const list = imagesByLast.get(last);
+    if (list) list.push({ entry, path });
+    else imagesByLast.set(last, [{ entry, path }]);
+  }
+
+/** The image row whose repository path the image's path ends with, or undefined. */
+export function imageEntry(image: string): { entry: ImageEntry; ref: ImageRef } | undefined {
+  const ref = parseImage(image);
+  if (ref === null) return undefined;
+  const candidates = imagesByLast.get(ref.path[ref.path.length - 1]!);
+  if (!candidates) return undefined;
+  for (const { entry, path } of candidates) {
+    if (path.length > ref.path.length) continue;
+    let match = true;
+    for (let i = 1; i <= path.length && match; i++) match = path[path.length - i] === ref.path[ref.path.length - i];
+    if (match) return { entry, ref };
+  }
+  return undefined;
+}
+
+/** major, minor, patch from a tag such as `v1.2.3`, `1.2`, `3.6.0-rootless`; null for `latest`, digests and the like. */
+export type Version = readonly [number, number, number];
+
+export function parseVersion(text: string): Version | null {
+  let i = text.charCodeAt(0) === 118 /* v */ ? 1 : 0;
+  const parts: number[] = [];
+  while (parts.length < 3) {
+    const start = i;
+    let n = 0;
+    while (i < text.length && i - start < 6) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      n = n * 10 + (c - 48);
+      i++;
+    }
+    if (i === start) break;
+    parts.push(n);
+    if (text.charCodeAt(i) !== 46 /* . */) break;
+    i++;
+  }
+  if (parts.length === 0) return null;
+  return [parts[0]!, parts[1] ?? 0, parts[2] ?? 0];
+}
+
+/** a >= b */
+export function versionAtLeast(a: Version, b: Version): boolean {
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i]! > b[i]!;
+  return true;
+}
+
+// ---- how each entry's command line is read ----
+
+function sourcesOf(tiers: readonly SettingTier[] | undefined): SettingSource[] {
+  const out: SettingSource[] = [];
+  if (tiers) for (const t of tiers) if (Array.isArray(t)) out.push(...(t as readonly SettingSource[])); else out.push(t as SettingSource);
+  return out;
+}
+
+function names(flag: string | readonly string[]): readonly string[] {
+  return typeof flag === "string" ? [flag] : flag;
+}
+
+function buildReadSpec(entry: ServerEntry, rows: readonly BindRow[], extraValueOptions: readonly string[] = []): ReadSpec {
+  const key = (w: string) => optionKey(entry.syntax, w, entry.dashUnderscore === true);
+  const wanted = new Set<string>();
+  const valueKeys = new Set<string>();
+  const bare = new Set<string>();
+  for (const row of rows) {
+    for (const s of [...sourcesOf(row.address), ...sourcesOf(row.port)]) {
+      if ("flag" in s) for (const n of names(s.flag)) wanted.add(key(n));
+      if ("configFlag" in s) for (const n of names(s.configFlag)) wanted.add(key(n));
+    }
+    for (const n of [...(row.whenFlag ?? []), ...(row.unlessFlag ?? [])]) {
+      wanted.add(key(n));
+      bare.add(key(n));
+    }
+  }
+  for (const n of [...(entry.valueOptions ?? []), ...extraValueOptions]) valueKeys.add(key(n));
+  const optional = new Map<string, string>();
+  for (const [n, v] of entry.optionalValues ?? []) optional.set(key(n), v);
+  // A condition that also carries a value (`--bind_ip_all` never does; `-dev` never does) stays bare;
+  // an option that is both a condition and a value source is read with its value.
+  for (const k of wanted) if (bare.has(k) && valueKeys.has(k)) bare.delete(k);
+  return {
+    syntax: entry.syntax,
+    wanted,
+    valueKeys,
+    bare,
+    optional,
+    propOptions: new Set((entry.propOptions ?? []).map(key)),
+    longOptionProps: entry.longOptionProps === true,
+    dashUnderscore: entry.dashUnderscore === true,
+  };
+}
+
+const readSpecs = new WeakMap<object, ReadSpec>();
+
+/** The read spec for an entry's own binds, or one subcommand's. Built at module load for every entry. */
+export function readSpecFor(entry: ServerEntry, sub?: Subcommand): ReadSpec {
+  const holder: object = sub ?? entry;
+  let spec = readSpecs.get(holder);
+  if (!spec) readSpecs.set(holder, (spec = buildReadSpec(entry, sub ? sub.binds : (entry.binds ?? []), sub?.valueOptions)));
+  return spec;
+}
+
+/** The top-level read (options before a subcommand): only value options matter, to find the subcommand. */
+export function topLevelSpec(entry: ServerEntry): ReadSpec {
+  const holder = entry.names;
+  let spec = readSpecs.get(holder);
+  if (!spec) readSpecs.set(holder, (spec = buildReadSpec(entry, [])));
+  return spec;
+}
+
+for (const entry of SERVERS) {
+  readSpecFor(entry);
+  topLevelSpec(entry);
+  for (const sub of entry.subcommands ?? []) readSpecFor(entry, sub);
+}
+
+/** The syntax a program's options follow, for normalising an option key outside a read. */
+export function keyOf(syntax: OptionSyntax, written: string, dashUnderscore = false): string {
+  return optionKey(syntax, written, dashUnderscore);
+}
+
+// ---- what the native pre-check must treat as loopback text ----
+
+/** A row whose default can bind loopback with nothing in the manifest saying so (no implicit config file above it). */
+function hasCertainLoopbackDefault(row: BindRow): boolean {
+  for (const s of sourcesOf(row.address)) {
+    if ("implicitConfig" in s) return false;
+    if ("value" in s) {
+      const form = row.form === "hosts" ? "address" : row.form;
+      for (const a of parseListenValue(s.value, form)) if (classifyHost(a.host) === "loopback") return true;
+    }
+  }
+  return false;
+}
+
+function entryHasLoopbackDefault(entry: ServerEntry): boolean {
+  for (const row of entry.binds ?? []) if (hasCertainLoopbackDefault(row)) return true;
+  for (const sub of entry.subcommands ?? []) for (const row of sub.binds) if (hasCertainLoopbackDefault(row)) return true;
+  return false;
+}
+
+/**
+ * Texts that name a program (or an image) whose defaults bind loopback without
+ * any loopback text in the manifest: the names of such servers and the last
+ * path component of their images. The native pre-check treats them like
+ * loopback text (clean-object.ts), so such a workload always reaches the JS.
+ * Lower-case ASCII, as the pre-check's triggers are.
+ */
+export function loopbackDefaultTriggers(): string[] {
+  const out = new Set<string>();
+  const programs = new Set<string>();
+  for (const entry of SERVERS)
+    if (entryHasLoopbackDefault(entry))
+      for (const n of entry.names) {
+        programs.add(n);
+        out.add(n.toLowerCase());
+      }
+  for (const image of IMAGES)
+    if (programs.has(image.program))
+      // The image must end with the whole repository path to match (imageEntry): that path is the
+      // trigger, except for Docker Hub's official images, written without `library/`.
+      for (const repo of image.repositories) out.add((repo.startsWith("library/") ? repo.slice(8) : repo).toLowerCase());
+  return [...out].sort();
+}
