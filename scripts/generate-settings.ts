@@ -15,6 +15,7 @@ import { compile } from "json-schema-to-typescript";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { knowledgeTables } from "./knowledge-docs.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const POLICIES = join(ROOT, "policies");
@@ -58,7 +59,7 @@ export async function generatedFiles(dir: string): Promise<Record<string, string
     "settings.validate.generated.js": validator,
     "questions-ui.yml": questionsYaml,
   };
-  if (existsSync(readmePath)) files["README.md"] = withSettingsTable(readFileSync(readmePath, "utf8"), schema);
+  if (existsSync(readmePath)) files["README.md"] = withKnowledgeTables(withSettingsTable(readFileSync(readmePath, "utf8"), schema));
   return files;
 }
 
@@ -82,17 +83,27 @@ function withSettingsTable(readme: string, schema: Schema): string {
     const def = p.default === undefined ? (p.type === "array" ? "built-in list" : "unset") : `\`${JSON.stringify(p.default)}\``;
     return `| \`${key}\` | ${typeLabel(p, schema)} | ${def} | ${(p.description ?? "").replace(/\|/g, "\\|")} |`;
   });
-  const spec = schema.definitions?.listenSpec;
-  const specRows = spec?.properties
-    ? Object.entries(spec.properties).map(
-        ([key, p]) => `| \`${key}\` | ${typeLabel(p, schema)} | ${spec.required?.includes(key) ? "yes" : "no"} | ${(p.description ?? "").replace(/\|/g, "\\|")} |`,
-      )
-    : [];
-  const specTable = spec
-    ? ["", "A **ListenSpec** is an object:", "", "| Field | Type | Required | Meaning |", "|---|---|---|---|", ...specRows]
-    : [];
+  // Every object definition with a title gets its own field table (ListenSpec, Program, ProgramListener).
+  const specTable: string[] = [];
+  for (const def of Object.values(schema.definitions ?? {})) {
+    if (!def.title || !def.properties) continue;
+    const specRows = Object.entries(def.properties).map(
+      ([key, p]) => `| \`${key}\` | ${typeLabel(p, schema)} | ${def.required?.includes(key) ? "yes" : "no"} | ${(p.description ?? "").replace(/\|/g, "\\|")} |`,
+    );
+    specTable.push("", `A **${def.title}** is an object:`, "", "| Field | Type | Required | Meaning |", "|---|---|---|---|", ...specRows);
+  }
   const table = [start, "| Setting | Type | Default | Meaning |", "|---|---|---|---|", ...rows, ...specTable, end].join("\n");
   return readme.slice(0, i) + table + readme.slice(j + end.length);
+}
+
+/** The program knowledge base's tables, between the KNOWLEDGE markers (READMEs without them are left alone). */
+function withKnowledgeTables(readme: string): string {
+  const start = "<!-- KNOWLEDGE:BEGIN (generated from src/analysis/programs-knowledge) -->";
+  const end = "<!-- KNOWLEDGE:END -->";
+  const i = readme.indexOf(start);
+  const j = readme.indexOf(end);
+  if (i < 0 || j < i) return readme;
+  return `${readme.slice(0, i)}${start}\n${knowledgeTables()}\n${end}${readme.slice(j + end.length)}`;
 }
 
 /** Rancher questions: enums become selects, lists of names become string arrays, ListenSpec lists sequences. */
@@ -103,17 +114,20 @@ function questionsFor(schema: Schema): unknown[] {
     if (p.type === "string") return { ...base, type: "string", ...(p.default === undefined ? {} : { default: p.default }) };
     if (p.type === "boolean") return { ...base, type: "boolean", ...(p.default === undefined ? {} : { default: p.default }) };
     const ref = p.items?.$ref?.split("/").pop();
-    if (ref === "listenSpec") {
+    if (ref === "listenSpec" || ref === "program") {
+      // A sequence of its scalar fields (a Program's images and listeners are edited as YAML).
       const spec = schema.definitions![ref]!;
       return {
         ...base,
         type: "sequence[",
         hide_input: true,
-        sequence_questions: Object.entries(spec.properties ?? {}).map(([k, sp]) => ({
+        sequence_questions: Object.entries(spec.properties ?? {})
+          .filter(([, sp]) => sp.type !== "array")
+          .map(([k, sp]) => ({
           variable: k,
           label: k,
           description: sp.description ?? "",
-          type: sp.enum ? "enum" : sp.type === "integer" ? "int" : "string",
+          type: sp.enum ? "enum" : sp.type === "integer" ? "int" : sp.type === "boolean" ? "boolean" : "string",
           ...(sp.enum ? { options: sp.enum } : {}),
           ...(sp.default !== undefined ? { default: sp.default } : {}),
           required: spec.required?.includes(k) ?? false,

@@ -10,7 +10,7 @@ export type ContainerPattern = string;
  */
 export interface RejectLoopbackProbesSettings {
   /**
-   * Replaces the built-in list of listen-address flags (see the README for the defaults). Leave unset to keep the defaults; use extraListenFlags to add to them.
+   * Replaces the built-in list of listen-address flags read for programs the knowledge base does not know (see the README for the defaults). Leave unset to keep the defaults; use extraListenFlags to add to them.
    */
   listenFlags?: ListenSpec[];
   /**
@@ -18,13 +18,19 @@ export interface RejectLoopbackProbesSettings {
    */
   extraListenFlags?: ListenSpec[];
   /**
-   * Replaces the built-in list of listen-address environment variables (GF_SERVER_HTTP_ADDR, BIND_ADDRESS, LISTEN_ADDRESS, ASPNETCORE_URLS).
+   * Replaces the built-in list of listen-address environment variables read for programs the knowledge base does not know (GF_SERVER_HTTP_ADDR, BIND_ADDRESS, LISTEN_ADDRESS, LINKERD2_PROXY_*_LISTEN_ADDR).
    */
   listenEnvVars?: ListenSpec[];
   /**
    * Listen-address environment variables read in addition to the built-in (or replaced) list.
    */
   extraListenEnvVars?: ListenSpec[];
+  /**
+   * Programs of your own, added to the built-in knowledge base (and read before it): by the name they run as (argv[0] without its directory) or the image whose entrypoint runs them. A server's listeners say where each listen address is set and what it defaults to; a client binds nothing, whatever its flags say.
+   *
+   * @maxItems 100
+   */
+  programs?: Program[];
   /**
    * Only probes of containers whose name matches one of these patterns are checked (* matches any run of characters). Empty: all containers.
    */
@@ -52,6 +58,60 @@ export interface ListenSpec {
   portFrom?: string;
   /**
    * Port the program uses when neither the address nor portFrom gives one. Unset: unknown, never a finding.
+   */
+  defaultPort?: number;
+}
+/**
+ * A program the policy should know: its name, the images that run it, and what it binds.
+ */
+export interface Program {
+  /**
+   * The program's name as argv[0] spells it, without its directory (my-server).
+   */
+  name: string;
+  /**
+   * Image repositories whose entrypoint runs this program (registry.example.com/team/my-server), matched against the image's path without tag or digest, for containers without a command.
+   *
+   * @maxItems 32
+   */
+  images?: string[];
+  /**
+   * A client: its address flags name what it dials, so it binds nothing (listeners are ignored).
+   */
+  client?: boolean;
+  /**
+   * What the program binds; the generic listen flags are read for it too, except the ambiguous --addr, --address and --host.
+   *
+   * @maxItems 32
+   */
+  listeners?: ProgramListener[];
+}
+/**
+ * One listen address of a program and where it is set, in order of precedence: the flag, then the environment variable, then the default.
+ */
+export interface ProgramListener {
+  /**
+   * The flag that sets the address (--http-addr), read as Go's flag package reads it.
+   */
+  flag?: string;
+  /**
+   * The environment variable that sets the address when the flag is not given.
+   */
+  env?: string;
+  /**
+   * address: host, host:port, :port or port; url: scheme://host:port, comma or semicolon separated.
+   */
+  form?: "address" | "url";
+  /**
+   * The address the program binds when neither flag nor variable is set (127.0.0.1:9000). Unset: nothing is known to bind then.
+   */
+  default?: string;
+  /**
+   * The flag that carries the port when the address has none (--http-port).
+   */
+  portFlag?: string;
+  /**
+   * The port when neither the address nor portFlag gives one.
    */
   defaultPort?: number;
 }

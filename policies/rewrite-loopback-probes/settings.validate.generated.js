@@ -3,13 +3,399 @@
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","title":"RewriteLoopbackProbesSettings","description":"Settings of rewrite-loopback-probes. All optional: with no settings the policy rewrites unreachable httpGet/tcpSocket probes into exec probes.","type":"object","additionalProperties":false,"properties":{"listenFlags":{"type":"array","description":"Replaces the built-in list of listen-address flags (see the README for the defaults). Leave unset to keep the defaults; use extraListenFlags to add to them.","items":{"$ref":"#/definitions/listenSpec"}},"extraListenFlags":{"type":"array","description":"Listen-address flags read in addition to the built-in (or replaced) list, e.g. {\"name\": \"--admin-address\"}.","items":{"$ref":"#/definitions/listenSpec"},"default":[]},"listenEnvVars":{"type":"array","description":"Replaces the built-in list of listen-address environment variables (GF_SERVER_HTTP_ADDR, BIND_ADDRESS, LISTEN_ADDRESS, ASPNETCORE_URLS).","items":{"$ref":"#/definitions/listenSpec"}},"extraListenEnvVars":{"type":"array","description":"Listen-address environment variables read in addition to the built-in (or replaced) list.","items":{"$ref":"#/definitions/listenSpec"},"default":[]},"includeContainers":{"type":"array","description":"Only probes of containers whose name matches one of these patterns are checked (* matches any run of characters). Empty: all containers.","items":{"$ref":"#/definitions/containerPattern"},"default":[]},"excludeContainers":{"type":"array","description":"Probes of containers whose name matches one of these patterns are never checked (* wildcard). Wins over includeContainers.","items":{"$ref":"#/definitions/containerPattern"},"default":[]},"strategy":{"type":"string","enum":["exec","remove"],"default":"exec","description":"exec (default): replace an unreachable httpGet/tcpSocket probe with an exec probe run inside the pod when the image can run it; a liveness probe that cannot be rewritten (grpc, image without a shell) is removed, readiness and startup probes are then left as they are with a warning. remove: drop every unreachable probe, readiness and startup included (each removal is a warning). Probes with an unresolvable port name are never changed."},"imagesWithShell":{"type":"array","description":"Images (* wildcard, matched against the image reference as written, tag or digest included) known to have sh plus curl or wget (or nc for tcpSocket probes): the exec rewrite is used even if a built-in no-shell pattern matches. Checked before imagesWithoutShell and the built-in lists.","items":{"$ref":"#/definitions/imagePattern"},"default":[]},"imagesWithoutShell":{"type":"array","description":"Images (* wildcard) known to ship no shell, in addition to the built-in list (distroless, ko, registry.k8s.io, kube-rbac-proxy, Chainguard): no exec probe is written into them.","items":{"$ref":"#/definitions/imagePattern"},"default":[]}},"definitions":{"listenSpec":{"type":"object","title":"ListenSpec","description":"Where a listen address is spelled: a command-line flag (with or without leading dashes) or an environment variable.","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"Flag name (--listen-address, -server.http-listen-address, listen-address) or environment variable name."},"form":{"type":"string","enum":["address","url"],"default":"address","description":"address: host, host:port, :port or port; url: scheme://host:port, comma or semicolon separated."},"portFrom":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"Flag or variable that carries the port when the address has none (e.g. --port for --host)."},"defaultPort":{"type":"integer","minimum":1,"maximum":65535,"description":"Port the program uses when neither the address nor portFrom gives one. Unset: unknown, never a finding."}}},"containerPattern":{"type":"string","minLength":1,"description":"A container name; * matches any run of characters."},"imagePattern":{"type":"string","minLength":1,"maxLength":256,"description":"An image reference pattern; * matches any run of characters, e.g. \"registry.example.com/base/static-*\"."}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","title":"RewriteLoopbackProbesSettings","description":"Settings of rewrite-loopback-probes. All optional: with no settings the policy rewrites unreachable httpGet/tcpSocket probes into exec probes.","type":"object","additionalProperties":false,"properties":{"listenFlags":{"type":"array","description":"Replaces the built-in list of listen-address flags read for programs the knowledge base does not know (see the README for the defaults). Leave unset to keep the defaults; use extraListenFlags to add to them.","items":{"$ref":"#/definitions/listenSpec"}},"extraListenFlags":{"type":"array","description":"Listen-address flags read in addition to the built-in (or replaced) list, e.g. {\"name\": \"--admin-address\"}.","items":{"$ref":"#/definitions/listenSpec"},"default":[]},"listenEnvVars":{"type":"array","description":"Replaces the built-in list of listen-address environment variables read for programs the knowledge base does not know (GF_SERVER_HTTP_ADDR, BIND_ADDRESS, LISTEN_ADDRESS, LINKERD2_PROXY_*_LISTEN_ADDR).","items":{"$ref":"#/definitions/listenSpec"}},"extraListenEnvVars":{"type":"array","description":"Listen-address environment variables read in addition to the built-in (or replaced) list.","items":{"$ref":"#/definitions/listenSpec"},"default":[]},"programs":{"type":"array","maxItems":100,"description":"Programs of your own, added to the built-in knowledge base (and read before it): by the name they run as (argv[0] without its directory) or the image whose entrypoint runs them. A server's listeners say where each listen address is set and what it defaults to; a client binds nothing, whatever its flags say.","items":{"$ref":"#/definitions/program"},"default":[]},"includeContainers":{"type":"array","description":"Only probes of containers whose name matches one of these patterns are checked (* matches any run of characters). Empty: all containers.","items":{"$ref":"#/definitions/containerPattern"},"default":[]},"excludeContainers":{"type":"array","description":"Probes of containers whose name matches one of these patterns are never checked (* wildcard). Wins over includeContainers.","items":{"$ref":"#/definitions/containerPattern"},"default":[]},"strategy":{"type":"string","enum":["exec","remove"],"default":"exec","description":"exec (default): replace an unreachable httpGet/tcpSocket probe with an exec probe run inside the pod when the image can run it; a liveness probe that cannot be rewritten (grpc, image without a shell) is removed, readiness and startup probes are then left as they are with a warning. remove: drop every unreachable probe, readiness and startup included (each removal is a warning). Probes with an unresolvable port name are never changed."},"imagesWithShell":{"type":"array","description":"Images (* wildcard, matched against the image reference as written, tag or digest included) known to have sh plus curl or wget (or nc for tcpSocket probes): the exec rewrite is used even if a built-in no-shell pattern matches. Checked before imagesWithoutShell and the built-in lists.","items":{"$ref":"#/definitions/imagePattern"},"default":[]},"imagesWithoutShell":{"type":"array","description":"Images (* wildcard) known to ship no shell, in addition to the built-in list (distroless, ko, registry.k8s.io, kube-rbac-proxy, Chainguard): no exec probe is written into them.","items":{"$ref":"#/definitions/imagePattern"},"default":[]}},"definitions":{"listenSpec":{"type":"object","title":"ListenSpec","description":"Where a listen address is spelled: a command-line flag (with or without leading dashes) or an environment variable.","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"Flag name (--listen-address, -server.http-listen-address, listen-address) or environment variable name."},"form":{"type":"string","enum":["address","url"],"default":"address","description":"address: host, host:port, :port or port; url: scheme://host:port, comma or semicolon separated."},"portFrom":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"Flag or variable that carries the port when the address has none (e.g. --port for --host)."},"defaultPort":{"type":"integer","minimum":1,"maximum":65535,"description":"Port the program uses when neither the address nor portFrom gives one. Unset: unknown, never a finding."}}},"containerPattern":{"type":"string","minLength":1,"description":"A container name; * matches any run of characters."},"imagePattern":{"type":"string","minLength":1,"maxLength":256,"description":"An image reference pattern; * matches any run of characters, e.g. \"registry.example.com/base/static-*\"."},"program":{"type":"object","title":"Program","description":"A program the policy should know: its name, the images that run it, and what it binds.","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9_.+-]+$","description":"The program's name as argv[0] spells it, without its directory (my-server)."},"images":{"type":"array","maxItems":32,"description":"Image repositories whose entrypoint runs this program (registry.example.com/team/my-server), matched against the image's path without tag or digest, for containers without a command.","items":{"type":"string","minLength":1,"maxLength":256,"pattern":"^[a-z0-9][a-z0-9._/:-]*$"},"default":[]},"client":{"type":"boolean","default":false,"description":"A client: its address flags name what it dials, so it binds nothing (listeners are ignored)."},"listeners":{"type":"array","maxItems":32,"description":"What the program binds; the generic listen flags are read for it too, except the ambiguous --addr, --address and --host.","items":{"$ref":"#/definitions/programListener"},"default":[]}}},"programListener":{"type":"object","title":"ProgramListener","description":"One listen address of a program and where it is set, in order of precedence: the flag, then the environment variable, then the default.","additionalProperties":false,"properties":{"flag":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"The flag that sets the address (--http-addr), read as Go's flag package reads it."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_.-]*$","description":"The environment variable that sets the address when the flag is not given."},"form":{"type":"string","enum":["address","url"],"default":"address","description":"address: host, host:port, :port or port; url: scheme://host:port, comma or semicolon separated."},"default":{"type":"string","maxLength":256,"description":"The address the program binds when neither flag nor variable is set (127.0.0.1:9000). Unset: nothing is known to bind then."},"portFlag":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"The flag that carries the port when the address has none (--http-port)."},"defaultPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The port when neither the address nor portFlag gives one."}}}}};
 const schema12 = {"type":"object","title":"ListenSpec","description":"Where a listen address is spelled: a command-line flag (with or without leading dashes) or an environment variable.","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"Flag name (--listen-address, -server.http-listen-address, listen-address) or environment variable name."},"form":{"type":"string","enum":["address","url"],"default":"address","description":"address: host, host:port, :port or port; url: scheme://host:port, comma or semicolon separated."},"portFrom":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"Flag or variable that carries the port when the address has none (e.g. --port for --host)."},"defaultPort":{"type":"integer","minimum":1,"maximum":65535,"description":"Port the program uses when neither the address nor portFrom gives one. Unset: unknown, never a finding."}}};
-const schema16 = {"type":"string","minLength":1,"description":"A container name; * matches any run of characters."};
-const schema18 = {"type":"string","minLength":1,"maxLength":256,"description":"An image reference pattern; * matches any run of characters, e.g. \"registry.example.com/base/static-*\"."};
+const schema18 = {"type":"string","minLength":1,"description":"A container name; * matches any run of characters."};
+const schema20 = {"type":"string","minLength":1,"maxLength":256,"description":"An image reference pattern; * matches any run of characters, e.g. \"registry.example.com/base/static-*\"."};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$", "u");
+const schema16 = {"type":"object","title":"Program","description":"A program the policy should know: its name, the images that run it, and what it binds.","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9_.+-]+$","description":"The program's name as argv[0] spells it, without its directory (my-server)."},"images":{"type":"array","maxItems":32,"description":"Image repositories whose entrypoint runs this program (registry.example.com/team/my-server), matched against the image's path without tag or digest, for containers without a command.","items":{"type":"string","minLength":1,"maxLength":256,"pattern":"^[a-z0-9][a-z0-9._/:-]*$"},"default":[]},"client":{"type":"boolean","default":false,"description":"A client: its address flags name what it dials, so it binds nothing (listeners are ignored)."},"listeners":{"type":"array","maxItems":32,"description":"What the program binds; the generic listen flags are read for it too, except the ambiguous --addr, --address and --host.","items":{"$ref":"#/definitions/programListener"},"default":[]}}};
+const schema17 = {"type":"object","title":"ProgramListener","description":"One listen address of a program and where it is set, in order of precedence: the flag, then the environment variable, then the default.","additionalProperties":false,"properties":{"flag":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"The flag that sets the address (--http-addr), read as Go's flag package reads it."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_.-]*$","description":"The environment variable that sets the address when the flag is not given."},"form":{"type":"string","enum":["address","url"],"default":"address","description":"address: host, host:port, :port or port; url: scheme://host:port, comma or semicolon separated."},"default":{"type":"string","maxLength":256,"description":"The address the program binds when neither flag nor variable is set (127.0.0.1:9000). Unset: nothing is known to bind then."},"portFlag":{"type":"string","pattern":"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$","description":"The flag that carries the port when the address has none (--http-port)."},"defaultPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The port when neither the address nor portFlag gives one."}}};
+const pattern8 = new RegExp("^[A-Za-z0-9_.+-]+$", "u");
+const pattern9 = new RegExp("^[a-z0-9][a-z0-9._/:-]*$", "u");
+const pattern11 = new RegExp("^[A-Za-z_][A-Za-z0-9_.-]*$", "u");
+
+function validate11(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.name === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((key0 === "name") || (key0 === "images")) || (key0 === "client")) || (key0 === "listeners"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data0 = data.name;
+if(typeof data0 === "string"){
+if(func3(data0) > 128){
+const err2 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(func3(data0) < 1){
+const err3 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(!pattern8.test(data0)){
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.+-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.+-]+$"+"\""};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.images !== undefined){
+let data1 = data.images;
+if(Array.isArray(data1)){
+if(data1.length > 32){
+const err6 = {instancePath:instancePath+"/images",schemaPath:"#/properties/images/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+const len0 = data1.length;
+for(let i0=0; i0<len0; i0++){
+let data2 = data1[i0];
+if(typeof data2 === "string"){
+if(func3(data2) > 256){
+const err7 = {instancePath:instancePath+"/images/" + i0,schemaPath:"#/properties/images/items/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(func3(data2) < 1){
+const err8 = {instancePath:instancePath+"/images/" + i0,schemaPath:"#/properties/images/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(!pattern9.test(data2)){
+const err9 = {instancePath:instancePath+"/images/" + i0,schemaPath:"#/properties/images/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9._/:-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9._/:-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/images/" + i0,schemaPath:"#/properties/images/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/images",schemaPath:"#/properties/images/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.client !== undefined){
+if(typeof data.client !== "boolean"){
+const err12 = {instancePath:instancePath+"/client",schemaPath:"#/properties/client/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data.listeners !== undefined){
+let data4 = data.listeners;
+if(Array.isArray(data4)){
+if(data4.length > 32){
+const err13 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+const len1 = data4.length;
+for(let i1=0; i1<len1; i1++){
+let data5 = data4[i1];
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+for(const key1 in data5){
+if(!((((((key1 === "flag") || (key1 === "env")) || (key1 === "form")) || (key1 === "default")) || (key1 === "portFlag")) || (key1 === "defaultPort"))){
+const err14 = {instancePath:instancePath+"/listeners/" + i1,schemaPath:"#/definitions/programListener/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data5.flag !== undefined){
+let data6 = data5.flag;
+if(typeof data6 === "string"){
+if(!pattern0.test(data6)){
+const err15 = {instancePath:instancePath+"/listeners/" + i1+"/flag",schemaPath:"#/definitions/programListener/properties/flag/pattern",keyword:"pattern",params:{pattern: "^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/listeners/" + i1+"/flag",schemaPath:"#/definitions/programListener/properties/flag/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data5.env !== undefined){
+let data7 = data5.env;
+if(typeof data7 === "string"){
+if(!pattern11.test(data7)){
+const err17 = {instancePath:instancePath+"/listeners/" + i1+"/env",schemaPath:"#/definitions/programListener/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/listeners/" + i1+"/env",schemaPath:"#/definitions/programListener/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data5.form !== undefined){
+let data8 = data5.form;
+if(typeof data8 !== "string"){
+const err19 = {instancePath:instancePath+"/listeners/" + i1+"/form",schemaPath:"#/definitions/programListener/properties/form/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+if(!((data8 === "address") || (data8 === "url"))){
+const err20 = {instancePath:instancePath+"/listeners/" + i1+"/form",schemaPath:"#/definitions/programListener/properties/form/enum",keyword:"enum",params:{allowedValues: schema17.properties.form.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data5.default !== undefined){
+let data9 = data5.default;
+if(typeof data9 === "string"){
+if(func3(data9) > 256){
+const err21 = {instancePath:instancePath+"/listeners/" + i1+"/default",schemaPath:"#/definitions/programListener/properties/default/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/listeners/" + i1+"/default",schemaPath:"#/definitions/programListener/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+if(data5.portFlag !== undefined){
+let data10 = data5.portFlag;
+if(typeof data10 === "string"){
+if(!pattern0.test(data10)){
+const err23 = {instancePath:instancePath+"/listeners/" + i1+"/portFlag",schemaPath:"#/definitions/programListener/properties/portFlag/pattern",keyword:"pattern",params:{pattern: "^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$"},message:"must match pattern \""+"^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/listeners/" + i1+"/portFlag",schemaPath:"#/definitions/programListener/properties/portFlag/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data5.defaultPort !== undefined){
+let data11 = data5.defaultPort;
+if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
+const err25 = {instancePath:instancePath+"/listeners/" + i1+"/defaultPort",schemaPath:"#/definitions/programListener/properties/defaultPort/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+if((typeof data11 == "number") && (isFinite(data11))){
+if(data11 > 65535 || isNaN(data11)){
+const err26 = {instancePath:instancePath+"/listeners/" + i1+"/defaultPort",schemaPath:"#/definitions/programListener/properties/defaultPort/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(data11 < 1 || isNaN(data11)){
+const err27 = {instancePath:instancePath+"/listeners/" + i1+"/defaultPort",schemaPath:"#/definitions/programListener/properties/defaultPort/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/listeners/" + i1,schemaPath:"#/definitions/programListener/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+}
+else {
+const err29 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+}
+else {
+const err30 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+validate11.errors = vErrors;
+return errors === 0;
+}
+
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -671,15 +1057,11 @@ vErrors.push(err52);
 errors++;
 }
 }
-if(data.includeContainers !== undefined){
-let data24 = data.includeContainers;
+if(data.programs !== undefined){
+let data24 = data.programs;
 if(Array.isArray(data24)){
-const len4 = data24.length;
-for(let i4=0; i4<len4; i4++){
-let data25 = data24[i4];
-if(typeof data25 === "string"){
-if(func3(data25) < 1){
-const err53 = {instancePath:instancePath+"/includeContainers/" + i4,schemaPath:"#/definitions/containerPattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data24.length > 100){
+const err53 = {instancePath:instancePath+"/programs",schemaPath:"#/properties/programs/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -688,9 +1070,16 @@ vErrors.push(err53);
 }
 errors++;
 }
+const len4 = data24.length;
+for(let i4=0; i4<len4; i4++){
+if(!(validate11(data24[i4], {instancePath:instancePath+"/programs/" + i4,parentData:data24,parentDataProperty:i4,rootData}))){
+vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
+errors = vErrors.length;
+}
+}
 }
 else {
-const err54 = {instancePath:instancePath+"/includeContainers/" + i4,schemaPath:"#/definitions/containerPattern/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err54 = {instancePath:instancePath+"/programs",schemaPath:"#/properties/programs/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -700,9 +1089,15 @@ vErrors.push(err54);
 errors++;
 }
 }
-}
-else {
-const err55 = {instancePath:instancePath+"/includeContainers",schemaPath:"#/properties/includeContainers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data.includeContainers !== undefined){
+let data26 = data.includeContainers;
+if(Array.isArray(data26)){
+const len5 = data26.length;
+for(let i5=0; i5<len5; i5++){
+let data27 = data26[i5];
+if(typeof data27 === "string"){
+if(func3(data27) < 1){
+const err55 = {instancePath:instancePath+"/includeContainers/" + i5,schemaPath:"#/definitions/containerPattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -712,15 +1107,8 @@ vErrors.push(err55);
 errors++;
 }
 }
-if(data.excludeContainers !== undefined){
-let data26 = data.excludeContainers;
-if(Array.isArray(data26)){
-const len5 = data26.length;
-for(let i5=0; i5<len5; i5++){
-let data27 = data26[i5];
-if(typeof data27 === "string"){
-if(func3(data27) < 1){
-const err56 = {instancePath:instancePath+"/excludeContainers/" + i5,schemaPath:"#/definitions/containerPattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err56 = {instancePath:instancePath+"/includeContainers/" + i5,schemaPath:"#/definitions/containerPattern/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -730,8 +1118,9 @@ vErrors.push(err56);
 errors++;
 }
 }
+}
 else {
-const err57 = {instancePath:instancePath+"/excludeContainers/" + i5,schemaPath:"#/definitions/containerPattern/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err57 = {instancePath:instancePath+"/includeContainers",schemaPath:"#/properties/includeContainers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -741,9 +1130,15 @@ vErrors.push(err57);
 errors++;
 }
 }
-}
-else {
-const err58 = {instancePath:instancePath+"/excludeContainers",schemaPath:"#/properties/excludeContainers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data.excludeContainers !== undefined){
+let data28 = data.excludeContainers;
+if(Array.isArray(data28)){
+const len6 = data28.length;
+for(let i6=0; i6<len6; i6++){
+let data29 = data28[i6];
+if(typeof data29 === "string"){
+if(func3(data29) < 1){
+const err58 = {instancePath:instancePath+"/excludeContainers/" + i6,schemaPath:"#/definitions/containerPattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -753,10 +1148,8 @@ vErrors.push(err58);
 errors++;
 }
 }
-if(data.strategy !== undefined){
-let data28 = data.strategy;
-if(typeof data28 !== "string"){
-const err59 = {instancePath:instancePath+"/strategy",schemaPath:"#/properties/strategy/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err59 = {instancePath:instancePath+"/excludeContainers/" + i6,schemaPath:"#/definitions/containerPattern/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -765,8 +1158,10 @@ vErrors.push(err59);
 }
 errors++;
 }
-if(!((data28 === "exec") || (data28 === "remove"))){
-const err60 = {instancePath:instancePath+"/strategy",schemaPath:"#/properties/strategy/enum",keyword:"enum",params:{allowedValues: schema11.properties.strategy.enum},message:"must be equal to one of the allowed values"};
+}
+}
+else {
+const err60 = {instancePath:instancePath+"/excludeContainers",schemaPath:"#/properties/excludeContainers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -776,15 +1171,10 @@ vErrors.push(err60);
 errors++;
 }
 }
-if(data.imagesWithShell !== undefined){
-let data29 = data.imagesWithShell;
-if(Array.isArray(data29)){
-const len6 = data29.length;
-for(let i6=0; i6<len6; i6++){
-let data30 = data29[i6];
-if(typeof data30 === "string"){
-if(func3(data30) > 256){
-const err61 = {instancePath:instancePath+"/imagesWithShell/" + i6,schemaPath:"#/definitions/imagePattern/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+if(data.strategy !== undefined){
+let data30 = data.strategy;
+if(typeof data30 !== "string"){
+const err61 = {instancePath:instancePath+"/strategy",schemaPath:"#/properties/strategy/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -793,8 +1183,8 @@ vErrors.push(err61);
 }
 errors++;
 }
-if(func3(data30) < 1){
-const err62 = {instancePath:instancePath+"/imagesWithShell/" + i6,schemaPath:"#/definitions/imagePattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(!((data30 === "exec") || (data30 === "remove"))){
+const err62 = {instancePath:instancePath+"/strategy",schemaPath:"#/properties/strategy/enum",keyword:"enum",params:{allowedValues: schema11.properties.strategy.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -804,8 +1194,15 @@ vErrors.push(err62);
 errors++;
 }
 }
-else {
-const err63 = {instancePath:instancePath+"/imagesWithShell/" + i6,schemaPath:"#/definitions/imagePattern/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.imagesWithShell !== undefined){
+let data31 = data.imagesWithShell;
+if(Array.isArray(data31)){
+const len7 = data31.length;
+for(let i7=0; i7<len7; i7++){
+let data32 = data31[i7];
+if(typeof data32 === "string"){
+if(func3(data32) > 256){
+const err63 = {instancePath:instancePath+"/imagesWithShell/" + i7,schemaPath:"#/definitions/imagePattern/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -814,10 +1211,8 @@ vErrors.push(err63);
 }
 errors++;
 }
-}
-}
-else {
-const err64 = {instancePath:instancePath+"/imagesWithShell",schemaPath:"#/properties/imagesWithShell/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(func3(data32) < 1){
+const err64 = {instancePath:instancePath+"/imagesWithShell/" + i7,schemaPath:"#/definitions/imagePattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -827,15 +1222,8 @@ vErrors.push(err64);
 errors++;
 }
 }
-if(data.imagesWithoutShell !== undefined){
-let data31 = data.imagesWithoutShell;
-if(Array.isArray(data31)){
-const len7 = data31.length;
-for(let i7=0; i7<len7; i7++){
-let data32 = data31[i7];
-if(typeof data32 === "string"){
-if(func3(data32) > 256){
-const err65 = {instancePath:instancePath+"/imagesWithoutShell/" + i7,schemaPath:"#/definitions/imagePattern/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+else {
+const err65 = {instancePath:instancePath+"/imagesWithShell/" + i7,schemaPath:"#/definitions/imagePattern/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -844,8 +1232,10 @@ vErrors.push(err65);
 }
 errors++;
 }
-if(func3(data32) < 1){
-const err66 = {instancePath:instancePath+"/imagesWithoutShell/" + i7,schemaPath:"#/definitions/imagePattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+}
+else {
+const err66 = {instancePath:instancePath+"/imagesWithShell",schemaPath:"#/properties/imagesWithShell/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -855,8 +1245,15 @@ vErrors.push(err66);
 errors++;
 }
 }
-else {
-const err67 = {instancePath:instancePath+"/imagesWithoutShell/" + i7,schemaPath:"#/definitions/imagePattern/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.imagesWithoutShell !== undefined){
+let data33 = data.imagesWithoutShell;
+if(Array.isArray(data33)){
+const len8 = data33.length;
+for(let i8=0; i8<len8; i8++){
+let data34 = data33[i8];
+if(typeof data34 === "string"){
+if(func3(data34) > 256){
+const err67 = {instancePath:instancePath+"/imagesWithoutShell/" + i8,schemaPath:"#/definitions/imagePattern/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -865,10 +1262,8 @@ vErrors.push(err67);
 }
 errors++;
 }
-}
-}
-else {
-const err68 = {instancePath:instancePath+"/imagesWithoutShell",schemaPath:"#/properties/imagesWithoutShell/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(func3(data34) < 1){
+const err68 = {instancePath:instancePath+"/imagesWithoutShell/" + i8,schemaPath:"#/definitions/imagePattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -878,14 +1273,37 @@ vErrors.push(err68);
 errors++;
 }
 }
-}
 else {
-const err69 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err69 = {instancePath:instancePath+"/imagesWithoutShell/" + i8,schemaPath:"#/definitions/imagePattern/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err69];
 }
 else {
 vErrors.push(err69);
+}
+errors++;
+}
+}
+}
+else {
+const err70 = {instancePath:instancePath+"/imagesWithoutShell",schemaPath:"#/properties/imagesWithoutShell/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+}
+else {
+const err71 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
 }
 errors++;
 }

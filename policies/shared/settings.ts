@@ -4,6 +4,7 @@
  * mapping from settings to the analysis options.
  */
 import { DEFAULT_LISTEN_ENV_VARS, DEFAULT_LISTEN_FLAGS, type ListenSpec } from "../../src/analysis/listen-specs.js";
+import { userKnowledge } from "../../src/analysis/programs-knowledge/user.js";
 import { DEFAULT_ANALYSIS_OPTIONS, type AnalysisOptions } from "../../src/analysis/reachability.js";
 import type { SettingsResult } from "../../src/kubewarden/policy.js";
 import type { RejectLoopbackProbesSettings } from "../reject-loopback-probes/settings.generated.js";
@@ -47,6 +48,8 @@ export function describeSchemaError(e: SchemaError): string {
     case "required":
       return `${where}: missing required key "${String(e.params.missingProperty)}"`;
     case "pattern":
+      if (/^\/programs\/\d+\/name$/.test(e.instancePath)) return `${where}: must be a program name as argv[0] spells it without its directory (letters, digits, "_", ".", "+" or "-")`;
+      if (/^\/programs\/\d+\/images\//.test(e.instancePath)) return `${where}: must be an image repository path in lower case (registry.example.com/team/app), without tag or digest`;
       return `${where}: must be a flag or variable name (letters, digits, "_", "." or "-", optionally after "-" or "--"), got an invalid or empty name`;
     case "enum":
       return `${where}: must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
@@ -91,9 +94,12 @@ export function analysisOptions(settings: CommonSettings): AnalysisOptions {
   const envVars = specList(settings.listenEnvVars, settings.extraListenEnvVars, DEFAULT_LISTEN_ENV_VARS);
   const includeContainers = settings.includeContainers ?? NONE;
   const excludeContainers = settings.excludeContainers ?? NONE;
-  if (flags === DEFAULT_LISTEN_FLAGS && envVars === DEFAULT_LISTEN_ENV_VARS && includeContainers.length === 0 && excludeContainers.length === 0)
+  const programs = settings.programs ?? [];
+  if (flags === DEFAULT_LISTEN_FLAGS && envVars === DEFAULT_LISTEN_ENV_VARS && includeContainers.length === 0 && excludeContainers.length === 0 && programs.length === 0)
     return DEFAULT_ANALYSIS_OPTIONS;
-  return { flags, envVars, includeContainers, excludeContainers };
+  const options: AnalysisOptions = { flags, envVars, includeContainers, excludeContainers };
+  if (programs.length > 0) options.programs = userKnowledge(programs);
+  return options;
 }
 
 /**

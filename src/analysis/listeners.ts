@@ -17,6 +17,7 @@ import { FRAMEWORKS, keyOf, readSpecFor } from "./programs-knowledge/index.js";
 import { resolveProgram, type EnvAccess } from "./programs-knowledge/resolve.js";
 import { socatBinds } from "./programs-knowledge/socat.js";
 import type { ServerEntry, SettingSource } from "./programs-knowledge/types.js";
+import type { UserKnowledge } from "./programs-knowledge/user.js";
 
 export interface Listener {
   container: string;
@@ -55,6 +56,8 @@ export interface ContainerBinds {
 export interface ListenerSpecs {
   flags: readonly ListenSpec[];
   envVars: readonly ListenSpec[];
+  /** Programs of the user's own (settings `programs`), read before the built-in knowledge base. */
+  programs?: UserKnowledge;
 }
 
 /**
@@ -316,7 +319,7 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
       state: (n) => (lookup(n) !== undefined ? "set" : anyFromEnvFrom || definedNames().includes(n) ? "unknown" : "unset"),
       names: definedNames,
     };
-    const r = resolveProgram(program.argv, image, access);
+    const r = resolveProgram(program.argv, image, access, specs.programs);
     if (r.kind === "client") {
       if (r.next !== undefined) queue.push({ ...program, argv: r.next });
       continue;

@@ -19,6 +19,7 @@ import { compileModule, runWasi } from "../../src/toolchain/wasi-runner.js";
 import { runWasmtime } from "../../src/toolchain/wasmtime-runner.js";
 import { RUNS, SEED, workload } from "../generators.js";
 import { podRequest, ROOT, runBothEngines, wasmBytes } from "../helpers.js";
+import { caseRequest, programCases } from "../support/program-cases.js";
 
 const POLICIES = ["reject-loopback-probes", "rewrite-loopback-probes"] as const;
 const encoder = new TextEncoder();
@@ -164,6 +165,35 @@ describe("native pre-check: identical answers with it on and off", () => {
         await expectSameAnswers(JSON.stringify({ request: req }, null, 2), `${policy}/${file} (pretty, no settings)`);
         await expectSameAnswers(JSON.stringify({ request: req, settings: { excludeContainers: ["x"] } }), `${policy}/${file} (settings)`);
       }
+    }
+  });
+
+  it("for every program knowledge case (programs.yml), in two serialisations", async () => {
+    const cases = programCases();
+    for (const [i, c] of cases.entries()) {
+      const req = caseRequest(c, i);
+      await expectSameAnswers(JSON.stringify({ request: req, settings: {} }), `programs.yml: ${c.title}`);
+      await expectSameAnswers(JSON.stringify({ request: req }, null, 2), `programs.yml: ${c.title} (pretty)`);
+    }
+    expect(cases.length).toBeGreaterThan(80);
+  });
+
+  it("for workloads whose only loopback is a program's or an image's default (the knowledge base's names arm the pre-check)", async () => {
+    const deployment = (container: Record<string, unknown>) =>
+      JSON.stringify(request({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d", namespace: "n" }, spec: { template: { spec: { containers: [container] } } } }));
+    const cases: [string, string, boolean][] = [
+      ["uvicorn", deployment({ name: "a", image: "example/api:1", command: ["uvicorn", "main:app"], readinessProbe: { httpGet: { port: 8000 } } }), true],
+      ["an image whose entrypoint binds loopback", deployment({ name: "a", image: "grafana/synthetic-monitoring-agent:v0.29.2", livenessProbe: { httpGet: { port: 4050 } } }), true],
+      ["the kubelet", deployment({ name: "a", image: "example/node:1", command: ["kubelet"], livenessProbe: { httpGet: { port: 10248 } } }), true],
+      ["Django", deployment({ name: "a", image: "example/web:1", command: ["python", "manage.py", "runserver"], livenessProbe: { tcpSocket: { port: 8000 } } }), true],
+      ["a quoted name", deployment({ name: "a", image: "example/web:1", command: ["sh", "-c", "exec u'vic'orn main:app"], livenessProbe: { tcpSocket: { port: 8000 } } }), true],
+      ["none of them", deployment({ name: "a", image: "example/web:1", command: ["/app", "--listen-address=:8000"], livenessProbe: { tcpSocket: { port: 8000 } } }), false],
+    ];
+    for (const [label, text] of cases) await expectSameAnswers(text, `defaults: ${label}`);
+    for (const [label, text, finding] of cases) {
+      const on = await runWasmtime(wasmBytes("reject-loopback-probes"), "validate", encoder.encode(text), { fuel: true });
+      if (finding) expect(decoder.decode(on.stdout), label).toMatch(/bound only on loopback/);
+      else expect(decoder.decode(on.stdout), label).toBe('{"accepted":true}');
     }
   });
 

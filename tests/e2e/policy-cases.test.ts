@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import type { AdmissionRequest } from "../../src/kubewarden/protocol.js";
 import { loadPolicy, patchOf } from "../../src/toolchain/evaluate.js";
 import { ROOT, validateBoth as validate, validateSettingsBoth as validateSettings, wasmBytes } from "../helpers.js";
+import { caseRequest, programCases } from "../support/program-cases.js";
 
 interface Case {
   request: string;
@@ -88,5 +89,41 @@ describe("rewrite-loopback-probes test_data", async () => {
     const verdict = await validateSettings(rewrite, c.settings);
     expect(verdict.valid).toBe(false);
     for (const text of c.messageIncludes) expect(verdict.message).toContain(text);
+  });
+});
+
+/**
+ * The program knowledge cases (reject-loopback-probes/test_data/programs.yml): the reject
+ * policy flags exactly the listed probes, the rewrite fixes them (its result passes the
+ * reject policy unless the case keeps a probe) and is idempotent, under both engines.
+ */
+describe("programs.yml through both policies", async () => {
+  const reject = await loadPolicy(wasmBytes("reject-loopback-probes"));
+  const rewrite = await loadPolicy(wasmBytes("rewrite-loopback-probes"));
+  const cases = programCases();
+  it.each(cases.map((c, i) => [c.title, c, i] as const))("%s", async (_t, c, i) => {
+    const request = caseRequest(c, i) as unknown as AdmissionRequest;
+    const verdict = await validate(reject, request, {});
+    expect(verdict.allowed).toBe(c.findings.length === 0);
+    for (const probe of c.findings) {
+      const [container, kind] = probe.split("/");
+      expect(verdict.status?.message).toContain(`container "${container}" ${kind}`);
+    }
+    for (const text of c.messageIncludes ?? []) expect(verdict.status?.message).toContain(text);
+    const mutation = await validate(rewrite, request, {});
+    expect(mutation.allowed).toBe(true);
+    // No patch: nothing to fix, or only probes the rewrite keeps (a readiness probe in an image without a shell).
+    if (mutation.patch === undefined) {
+      expect(c.findings.length === 0 || c.keeps === true).toBe(true);
+      return;
+    }
+    expect(c.findings.length).toBeGreaterThan(0);
+    const patched = fastJsonPatch.applyPatch(structuredClone(request.object), patchOf(mutation)).newDocument;
+    const text = JSON.stringify(patched);
+    for (const s of c.exec ?? []) expect(text).toContain(JSON.stringify(s).slice(1, -1));
+    const after = await validate(reject, { ...request, object: patched as AdmissionRequest["object"] }, {});
+    expect(after.allowed).toBe(c.keeps !== true);
+    const again = await validate(rewrite, { ...request, object: patched as AdmissionRequest["object"] }, {});
+    expect(again.patch).toBeUndefined();
   });
 });

@@ -42,6 +42,19 @@ interface Decided {
 
 const NOTHING: Decided = { values: [], uncertain: false };
 
+/**
+ * Option names clients spell too (`--addr`, `--address`, `--host` name the server a
+ * CLI dials): even for a program known to serve on one, a bind read from it yields
+ * to a neighbour that declares or binds the port (reachability.ts).
+ */
+const AMBIGUOUS_NAMES = new Set(["addr", "address", "host"]);
+
+function ambiguousOption(written: string): boolean {
+  let i = 0;
+  while (i < 2 && written.charCodeAt(i) === 45 /* - */) i++;
+  return AMBIGUOUS_NAMES.has(written.slice(i));
+}
+
 function tierSources(tier: SettingTier): readonly SettingSource[] {
   return Array.isArray(tier) ? (tier as readonly SettingSource[]) : [tier as SettingSource];
 }
@@ -101,7 +114,7 @@ function decide(tiers: readonly SettingTier[], line: CommandLine, env: EnvAccess
         const chosen = repeatable ? hits : [hits[hits.length - 1]!];
         for (const hit of chosen) {
           if (hit.value === undefined) return null;
-          values.push({ setting: hit.written, value: hit.value, source: "arg", ambiguous: s.ambiguous === true });
+          values.push({ setting: hit.written, value: hit.value, source: "arg", ambiguous: s.ambiguous === true || ambiguousOption(aliases(s.flag)[0]!) });
         }
       } else if ("env" in s) {
         const state = env.state(s.env);

@@ -6,8 +6,34 @@
  */
 import { baseName, ENTRYPOINT } from "../programs.js";
 import { readCommandLine } from "./command-line.js";
-import { clientNamed, imageEntry, launchersNamed, parseVersion, serverNamed, topLevelSpec, type Version } from "./index.js";
+import { clientNamed, imageEntry, launchersNamed, parseVersion, serverNamed as builtinServer, topLevelSpec, type Version } from "./index.js";
 import type { ClientEntry, ImageEntry, LauncherEntry, ServerEntry, Subcommand } from "./types.js";
+import { userImage, type UserKnowledge } from "./user.js";
+
+/** The knowledge consulted for one request: the user's programs (settings) first, then the built-in ones. */
+interface Knowledge {
+  server(name: string): ServerEntry | undefined;
+  client(name: string): ClientEntry | undefined;
+  image(image: string): { entry: ImageEntry; tag: string } | undefined;
+}
+
+const BUILTIN: Knowledge = {
+  server: builtinServer,
+  client: clientNamed,
+  image: (image) => {
+    const found = imageEntry(image);
+    return found ? { entry: found.entry, tag: found.ref.tag } : undefined;
+  },
+};
+
+function knowledge(user: UserKnowledge | undefined): Knowledge {
+  if (user === undefined) return BUILTIN;
+  return {
+    server: (name) => user.servers.get(name) ?? builtinServer(name),
+    client: (name) => user.clients.get(name) ?? clientNamed(name),
+    image: (image) => userImage(user, image) ?? BUILTIN.image(image),
+  };
+}
 
 /** A program's environment as far as the manifest tells it (binds.ts, listeners.ts). */
 export interface EnvAccess {
@@ -49,7 +75,7 @@ function isOption(word: string): boolean {
 }
 
 /** The words the image's entrypoint runs, given the container's args; null when the entrypoint runs them as a command of their own. */
-function entrypointWords(img: ImageEntry, args: readonly string[], env: EnvAccess): { words: string[]; ownProgram: boolean } {
+function entrypointWords(img: ImageEntry, args: readonly string[], env: EnvAccess, kb: Knowledge): { words: string[]; ownProgram: boolean } {
   const given = args.length > 0 ? [...args] : [...(img.cmd ?? [])];
   if (img.kind === "none") return { words: given, ownProgram: given.length > 0 && baseName(given[0]!) === img.program };
   let rest = given;
@@ -57,9 +83,9 @@ function entrypointWords(img: ImageEntry, args: readonly string[], env: EnvAcces
   if (img.kind === "script") {
     if (rest.length > 0 && !isOption(rest[0]!)) {
       const first = baseName(rest[0]!);
-      const own = serverNamed(img.program);
+      const own = kb.server(img.program);
       // The program's own name (`mongod`, or `mysqld` for mariadbd): dropped, the words are its arguments.
-      if (first === img.program || (own !== undefined && serverNamed(first) === own)) rest = rest.slice(1);
+      if (first === img.program || (own !== undefined && kb.server(first) === own)) rest = rest.slice(1);
       else if (img.passes?.includes(first) === true) {
         subcommand = first;
         rest = rest.slice(1);
@@ -153,12 +179,13 @@ function subcommandOf(entry: ServerEntry, args: string[]): { sub?: Subcommand; a
 }
 
 /** What one program's argv runs, reading through entrypoints, scripts and launchers. */
-export function resolveProgram(argvIn: readonly string[], image: string, env: EnvAccess): Resolved {
+export function resolveProgram(argvIn: readonly string[], image: string, env: EnvAccess, user?: UserKnowledge): Resolved {
+  const kb = knowledge(user);
   let words = [...argvIn];
   let defaultsCertain = true;
   let runsAs: string | undefined;
   /** The image row, while the words are still the image's own program. */
-  let img = image !== "" ? imageEntry(image) : undefined;
+  let img = image !== "" ? kb.image(image) : undefined;
   let imageProgram: string | undefined;
   for (let step = 0; step < MAX_STEPS && words.length > 0; step++) {
     const first = words[0]!;
@@ -167,7 +194,7 @@ export function resolveProgram(argvIn: readonly string[], image: string, env: En
     const script = img?.entry.scripts;
     if (first === ENTRYPOINT || (step === 0 && script !== undefined && (script.includes(first) || script.includes(name)))) {
       if (!img) return { kind: "unknown", argv: words, defaultsCertain };
-      const run = entrypointWords(img.entry, words.slice(1), env);
+      const run = entrypointWords(img.entry, words.slice(1), env, kb);
       words = run.words;
       if (run.ownProgram) imageProgram = img.entry.program;
       img = run.ownProgram ? img : undefined;
@@ -179,7 +206,7 @@ export function resolveProgram(argvIn: readonly string[], image: string, env: En
       defaultsCertain = false;
       continue;
     }
-    const client = clientNamed(name);
+    const client = kb.client(name);
     if (client) {
       if (client.runs === undefined) return { kind: "client", entry: client, name };
       let at = -1;
@@ -199,7 +226,7 @@ export function resolveProgram(argvIn: readonly string[], image: string, env: En
       // `php -S host:port` serves; `php artisan serve` runs a script.
       const phpDash = words.findIndex((w, i) => i > 0 && (w === "-S" || (w.startsWith("-S") && w.length > 2)));
       if (phpDash > 0) {
-        const entry = serverNamed("php -S")!;
+        const entry = builtinServer("php -S")!;
         return { kind: "server", entry, name: "php -S", args: words.slice(1), defaultsCertain, version: null };
       }
       const next = launched({ names: [], style: "script", valueOptions: ["-d", "-c", "-t", "-z", "-f"], stripExtensions: [".php"] }, words);
@@ -215,7 +242,7 @@ export function resolveProgram(argvIn: readonly string[], image: string, env: En
         if (l.style === "java") {
           const java = javaWords(words, l.valueOptions ?? []);
           if (java === null) return { kind: "unknown", argv: words, defaultsCertain };
-          const entry = serverNamed("java")!;
+          const entry = builtinServer("java")!;
           return { kind: "server", entry, name: "java", args: java.args, jvmArgs: java.jvm, defaultsCertain, version: null };
         }
         next = launched(l, words);
@@ -234,13 +261,13 @@ export function resolveProgram(argvIn: readonly string[], image: string, env: En
   }
   if (words.length === 0) return { kind: "unknown", argv: words, defaultsCertain };
   const name = runsAs ?? baseName(words[0]!);
-  const entry = serverNamed(name);
+  const entry = kb.server(name);
   if (!entry) return { kind: "unknown", argv: words, defaultsCertain };
   const { sub, args, binds } = subcommandOf(entry, words.slice(1));
   // A command of the program that serves nothing (`vault status`, `kubectl get`, `vite build`): only
   // a Go program whose flags we do not all know (generic) is still read with the generic flags.
   if (!binds && sub === undefined && entry.generic !== true) return { kind: "client", entry: { names: entry.names, kind: `${name} command` }, name };
-  const version = imageProgram !== undefined && img !== undefined && entry.names.includes(imageProgram) ? parseVersion(img.ref.tag) : ownImageVersion(image, name);
+  const version = imageProgram !== undefined && img !== undefined && entry.names.includes(imageProgram) ? parseVersion(img.tag) : ownImageVersion(kb, image, name);
   const resolved: Resolved = { kind: "server", entry, name: sub ? `${name} ${sub.name}` : name, args, defaultsCertain, version };
   if (sub) resolved.subcommand = sub;
   else if (!binds) resolved.noRows = true;
@@ -248,10 +275,10 @@ export function resolveProgram(argvIn: readonly string[], image: string, env: En
 }
 
 /** The version of the image when it is the program's own (`command: [opa, run]` in openpolicyagent/opa:1.2.0). */
-function ownImageVersion(image: string, program: string): Version | null {
+function ownImageVersion(kb: Knowledge, image: string, program: string): Version | null {
   if (image === "") return null;
-  const img = imageEntry(image);
-  return img !== undefined && img.entry.program === program ? parseVersion(img.ref.tag) : null;
+  const img = kb.image(image);
+  return img !== undefined && img.entry.program === program ? parseVersion(img.tag) : null;
 }
 
 export { readCommandLine };
