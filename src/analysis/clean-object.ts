@@ -75,8 +75,8 @@ export const CLEAN_OBJECT_RULES = [
  * trigger that also matches other names only sends those requests to the JS.
  */
 export const PROGRAM_TRIGGERS: readonly string[] = [
-  "agent", "alloy", "proxy", "consul", "etcd", "daphne", "django", "manage", "vault", "hugo", "hypercorn", "kubectl", "kubelet",
-  "mlflow", "mongo", "nomad", "opa", "tensorboard", "uvicorn",
+  "alloy", "grafana-agent", "grafana/agent", "synthetic", "pilot-agent", "proxyv2", "kube-proxy", "oauth2", "sql-proxy", "consul", "etcd", "daphne",
+  "django", "manage.py", "vault", "hugo", "hypercorn", "kubectl", "kubelet", "mlflow", "mongo", "nomad", "opa", "tensorboard", "uvicorn",
 ];
 
 export const LOOPBACK_TRIGGERS: readonly string[] = ["127", "177", "0x", "::", "localhost", "loopback", "ip6-", "$", "%", ...PROGRAM_TRIGGERS];

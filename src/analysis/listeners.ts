@@ -295,6 +295,8 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
   if (read.unread !== undefined) return { listeners: [], unread: read.unread };
   const envList: unknown = container.env;
   let envNames: string[] | null = null;
+  let envNameSet: Set<string> | null = null;
+  /** The names the container's env defines (valueFrom ones included), built on first use: most containers never ask. */
   const definedNames = (): string[] => {
     if (envNames === null) {
       envNames = [];
@@ -306,6 +308,7 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
     }
     return envNames;
   };
+  const defines = (n: string): boolean => (envNameSet ??= new Set(definedNames())).has(n);
   const envFrom: unknown = container.envFrom;
   const anyFromEnvFrom = Array.isArray(envFrom) && envFrom.length > 0;
   let envRead = false;
@@ -316,7 +319,7 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
     const lookup = program.env;
     const access: EnvAccess = {
       get: lookup,
-      state: (n) => (lookup(n) !== undefined ? "set" : anyFromEnvFrom || definedNames().includes(n) ? "unknown" : "unset"),
+      state: (n) => (lookup(n) !== undefined ? "set" : anyFromEnvFrom || defines(n) ? "unknown" : "unset"),
       names: definedNames,
     };
     const r = resolveProgram(program.argv, image, access, specs.programs);
@@ -339,9 +342,10 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
     // A program the knowledge base does not know: the generic flags, a framework its
     // environment names (ASP.NET Core), and the generic variables (once per container).
     genericFlags(r.argv, program.certain, {});
-    for (let f = 0; f < FRAMEWORKS.length; f++) {
+    // A framework is detected by a variable the container's env names (not one envFrom may hold).
+    for (let f = 0; f < FRAMEWORKS.length && env.size > 0; f++) {
       const fw = FRAMEWORKS[f]!;
-      if (!fw.detectEnv!.some((n) => access.state(n) !== "unset")) continue;
+      if (!fw.detectEnv!.some((n) => lookup(n) !== undefined || defines(n))) continue;
       const line = readCommandLine(r.argv.slice(1), readSpecFor(fw));
       addKnown(knownBinds(fw.binds ?? [], line, access, { entry: fw, defaultsCertain: false, version: null }, next), fw.names[0]!, program.certain);
     }
