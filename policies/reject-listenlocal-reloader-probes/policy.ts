@@ -27,7 +27,7 @@ import {
 import { HostCapabilityError, Kubernetes } from "../../src/kubewarden/host-capabilities.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
 import { accept, reject, type ValidationResponse } from "../../src/kubewarden/protocol.js";
-import { settingsParser, type SchemaError, type SchemaValidator } from "../shared/settings.js";
+import { settingsParser, type SchemaError, type SchemaValidator } from "../shared/schema.js";
 import type { RejectListenlocalReloaderProbesSettings } from "./settings.generated.js";
 import validateSchema from "./settings.validate.generated.js";
 

@@ -29,8 +29,11 @@ export interface Listener {
   setting: string;
   /** The value after `$(VAR)` expansion (for a default, the default). */
   value: string;
-  /** `default`: nothing in the manifest sets it; the program's default applies (the knowledge base says so). */
-  source: "arg" | "env" | "default";
+  /**
+   * `default`: nothing in the manifest sets it; the program's default applies (the knowledge base says so).
+   * `positional`: an argument, not an option (Django's `runserver 0.0.0.0:8000`); `setting` is the program.
+   */
+  source: "arg" | "env" | "default" | "positional";
   /** Listeners of one container read from one value (a URL list gives many) share this number. */
   origin?: number;
   /** Made on every path the container can take (see Program.certain) and not overridable by a file we cannot see; only certain binds make findings. */

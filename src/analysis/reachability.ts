@@ -248,6 +248,7 @@ export function describeWorkload(w: WorkloadRef): string {
 /** `--flag=value` as written, the value shortened; a program's default as such. */
 export function describeBind(l: Listener): string {
   if (l.source === "default") return `${clip(l.setting)} defaults to ${clip(l.value)}`;
+  if (l.source === "positional") return `${clip(l.setting)} ${clip(l.value)}`;
   return `${clip(l.setting)}=${clip(l.value)}`;
 }
 

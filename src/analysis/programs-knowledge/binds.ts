@@ -19,7 +19,7 @@ export interface KnownBind {
   /** Where it was read: the option as written, the variable's name, or the option whose default it is. */
   setting: string;
   value: string;
-  source: "arg" | "env" | "default";
+  source: "arg" | "env" | "default" | "positional";
   /** False when a source above the one that decided may override it (a configuration file). */
   certain: boolean;
   /** Read from an option clients use too (`--addr`): dropped when another container declares or binds its port. */
@@ -147,7 +147,7 @@ function decide(tiers: readonly SettingTier[], line: CommandLine, env: EnvAccess
             values.push({ setting: p.written.indexOf("=") >= 0 ? p.written.slice(0, p.written.indexOf("=")) : p.written, value: p.value, source: "arg", ambiguous: false });
       } else if ("positional" in s) {
         const value = line.positional[s.positional];
-        if (value !== undefined) values.push({ setting: "", value, source: "arg", ambiguous: false });
+        if (value !== undefined) values.push({ setting: "", value, source: "positional", ambiguous: false });
       } else if ("configFlag" in s) {
         for (const name of aliases(s.configFlag)) if (line.options.has(keyOf(syntax, name, dashUnderscore))) uncertain = true;
       } else if ("configEnv" in s) {

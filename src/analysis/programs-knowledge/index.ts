@@ -81,18 +81,20 @@ for (const entry of IMAGES)
     else imagesByLast.set(last, [{ entry, path }]);
   }
 
+/** The image's path ends with the repository path `repo` (component by component). */
+export function pathEndsWith(path: readonly string[], repo: readonly string[]): boolean {
+  if (repo.length > path.length) return false;
+  for (let i = 1; i <= repo.length; i++) if (repo[repo.length - i] !== path[path.length - i]) return false;
+  return true;
+}
+
 /** The image row whose repository path the image's path ends with, or undefined. */
 export function imageEntry(image: string): { entry: ImageEntry; ref: ImageRef } | undefined {
   const ref = parseImage(image);
   if (ref === null) return undefined;
   const candidates = imagesByLast.get(ref.path[ref.path.length - 1]!);
   if (!candidates) return undefined;
-  for (const { entry, path } of candidates) {
-    if (path.length > ref.path.length) continue;
-    let match = true;
-    for (let i = 1; i <= path.length && match; i++) match = path[path.length - i] === ref.path[ref.path.length - i];
-    if (match) return { entry, ref };
-  }
+  for (const { entry, path } of candidates) if (pathEndsWith(ref.path, path)) return { entry, ref };
   return undefined;
 }
 

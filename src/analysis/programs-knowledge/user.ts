@@ -2,7 +2,7 @@
  * Programs of the user's own (settings `programs`), turned into knowledge-base
  * rows and consulted before the built-in ones. Built once per settings object.
  */
-import { parseImage } from "./index.js";
+import { parseImage, pathEndsWith } from "./index.js";
 import type { BindRow, ClientEntry, ImageEntry, ServerEntry, SettingSource } from "./types.js";
 
 /** The settings' shape (settings.schema.json `program`), restated here: the analysis does not import the policies. */
@@ -63,11 +63,6 @@ export function userImage(user: UserKnowledge, image: string): { entry: ImageEnt
   if (user.images.length === 0) return undefined;
   const ref = parseImage(image);
   if (!ref) return undefined;
-  for (const { path, entry } of user.images) {
-    if (path.length > ref.path.length) continue;
-    let match = true;
-    for (let i = 1; i <= path.length && match; i++) match = path[path.length - i] === ref.path[ref.path.length - i];
-    if (match) return { entry, tag: ref.tag };
-  }
+  for (const { path, entry } of user.images) if (pathEndsWith(ref.path, path)) return { entry, tag: ref.tag };
   return undefined;
 }
