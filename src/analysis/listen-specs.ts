@@ -98,6 +98,9 @@ export const DEFAULT_LISTEN_ENV_VARS: readonly ListenSpec[] = [
   { name: "GF_SERVER_HTTP_ADDR", form: "address", portFrom: "GF_SERVER_HTTP_PORT", defaultPort: 3000 },
   { name: "BIND_ADDRESS", form: "address" },
   { name: "LISTEN_ADDRESS", form: "address" },
+  // Kafka's listeners (`PLAINTEXT://:9092,CONTROLLER://localhost:9093`): Apache and Confluent images, Bitnami's.
+  { name: "KAFKA_LISTENERS", form: "url" },
+  { name: "KAFKA_CFG_LISTENERS", form: "url" },
   // linkerd2-proxy (the proxy reads only these; its outbound listener is loopback by design).
   { name: "LINKERD2_PROXY_ADMIN_LISTEN_ADDR", form: "address" },
   { name: "LINKERD2_PROXY_CONTROL_LISTEN_ADDR", form: "address" },

@@ -25,6 +25,7 @@ import {
 import { socatBinds } from "../../src/analysis/programs-knowledge/socat.js";
 import { findUnreachableProbes, summarizeFindings } from "../../src/analysis/reachability.js";
 import { rewriteUnreachableProbes } from "../../src/analysis/rewrite.js";
+import { analysisOptions } from "../../policies/shared/settings.js";
 import { caseObject, programCases } from "../support/program-cases.js";
 
 const specs = { flags: DEFAULT_LISTEN_FLAGS, envVars: DEFAULT_LISTEN_ENV_VARS };
@@ -186,6 +187,36 @@ describe("what programs bind (units the cases file does not spell out)", () => {
     ["a client's --address is not read", { command: ["psql", "--host=127.0.0.1", "--port=5432"] }, []],
     ["nor a command of a known CLI", { command: ["kubectl", "port-forward", "--address=127.0.0.1", "svc/x", "8080:80"] }, []],
   ])("%s", (_title, container, expected) => expect(binds(container)).toEqual(expected));
+});
+
+describe("programs of your own (settings `programs`)", () => {
+  const options = analysisOptions({
+    programs: [
+      { name: "inventory", images: ["registry.example.com/shop/inventory"], listeners: [{ flag: "--http-addr", env: "INVENTORY_ADDR", default: "127.0.0.1:9000" }, { flag: "--admin", portFlag: "--admin-port", defaultPort: 9001 }] },
+      { name: "psql-wrapper", client: true },
+      { name: "uvicorn", client: true },
+    ],
+  });
+  const own = (container: Partial<Container>) =>
+    containerListeners({ name: "app", ...container } as Container, options).map((l) => `${l.hostClass}:${l.host}:${l.port} ${l.setting}`);
+  it("a server's default, flag and variable, by name or by its image's entrypoint", () => {
+    expect(own({ command: ["/opt/inventory"] })).toEqual(["loopback:127.0.0.1:9000 inventory --http-addr"]);
+    expect(own({ image: "registry.example.com/shop/inventory:4.2.0", args: ["--admin=127.0.0.1"] })).toEqual([
+      "loopback:127.0.0.1:9000 inventory --http-addr",
+      "loopback:127.0.0.1:9001 --admin",
+    ]);
+    expect(own({ command: ["inventory", "--http-addr=:9000"], env: [{ name: "INVENTORY_ADDR", value: "127.0.0.1:9000" }] })).toEqual(["all-interfaces::9000 --http-addr"]);
+    expect(own({ command: ["inventory"], env: [{ name: "INVENTORY_ADDR", value: "0.0.0.0:9000" }] })).toEqual(["all-interfaces:0.0.0.0:9000 INVENTORY_ADDR"]);
+    // The generic flags are read for it too (not the ambiguous ones).
+    expect(own({ command: ["inventory", "--metrics-bind-address=127.0.0.1:9100", "--host=127.0.0.1"] })).toEqual([
+      "loopback:127.0.0.1:9000 inventory --http-addr",
+      "loopback:127.0.0.1:9100 --metrics-bind-address",
+    ]);
+  });
+  it("a client binds nothing, and the user's rows come before the built-in ones", () => {
+    expect(own({ command: ["psql-wrapper", "--listen-address=127.0.0.1:1"] })).toEqual([]);
+    expect(own({ command: ["uvicorn", "main:app"] })).toEqual([]);
+  });
 });
 
 describe("programs.yml, judged by the TypeScript analysis and fixed by the rewrite", () => {

@@ -53,6 +53,13 @@ export const IMAGES: readonly ImageEntry[] = [
     adds: [{ option: "--bind-addr", value: "0.0.0.0:8080" }],
     sources: [{ ref: "coder/code-server ci/release-image/Dockerfile" }],
   },
+  {
+    repositories: ["cloudflare/cloudflared"],
+    program: "cloudflared",
+    kind: "binary",
+    adds: [{ option: "--no-autoupdate" }],
+    sources: [{ ref: "cloudflare/cloudflared Dockerfile (ENTRYPOINT cloudflared --no-autoupdate)" }],
+  },
   { repositories: ["alpine/socat"], program: "socat", kind: "binary", sources: [{ ref: "alpine-docker/socat Dockerfile (ENTRYPOINT socat)" }] },
   { repositories: ["istio/proxyv2"], program: "pilot-agent", kind: "binary", sources: [{ ref: "istio/istio pilot/docker/Dockerfile.proxyv2 (ENTRYPOINT /usr/local/bin/pilot-agent)" }] },
   { repositories: ["prom/prometheus", "prometheus/prometheus"], program: "prometheus", kind: "binary", sources: [{ ref: "prometheus/prometheus Dockerfile" }] },

@@ -235,6 +235,26 @@ export const SERVERS: readonly ServerEntry[] = [
     subcommands: [{ name: "proxy", binds: [{ form: "address", address: [{ value: "127.0.0.1" }], port: [{ flag: "--proxyAdminPort" }, { value: "15000" }] }] }],
     sources: [{ ref: "istio.io/latest/docs/ops/deployment/application-requirements (15000: Envoy admin port, localhost)" }],
   },
+  {
+    // cloudflared tunnel: its metrics server (/ready, the documented liveness probe) on --metrics.
+    names: ["cloudflared"],
+    syntax: "go",
+    subcommands: [{ name: "tunnel", binds: [{ form: "address", address: [{ flag: "--metrics" }, { env: "TUNNEL_METRICS" }] }] }],
+    sources: [{ ref: "developers.cloudflare.com/cloudflare-one/connections/connect-networks/configure-tunnels/tunnel-run-parameters (--metrics, TUNNEL_METRICS)" }],
+  },
+  {
+    names: ["nats-server"],
+    syntax: "go",
+    binds: [
+      { form: "address", address: [{ flag: ["-a", "--addr", "--net"] }, { configFlag: ["-c", "--config"] }, { value: "0.0.0.0" }], port: [{ flag: ["-p", "--port"] }, { value: "4222" }] },
+      // The monitoring port binds the server's host unless the config file says otherwise.
+      { form: "address", address: [{ flag: ["-a", "--addr", "--net"] }, { configFlag: ["-c", "--config"] }, { value: "0.0.0.0" }], port: [{ flag: ["-m", "--http_port"] }] },
+    ],
+    sources: [
+      { ref: "docs.nats.io/running-a-nats-service/introduction/flags (-a/--addr 0.0.0.0, -p 4222, -m/--http_port)" },
+      { ref: "nats-io/nats-server server/opts.go processOptions (HTTPHost defaults to Host)" },
+    ],
+  },
   // ---- relays ----
   { names: ["socat"], syntax: "socat", sources: [{ ref: SOCAT_SOURCE }] },
   // ---- HashiCorp ----
