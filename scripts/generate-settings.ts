@@ -59,7 +59,10 @@ export async function generatedFiles(dir: string): Promise<Record<string, string
     "settings.validate.generated.js": validator,
     "questions-ui.yml": questionsYaml,
   };
-  if (existsSync(readmePath)) files["README.md"] = withKnowledgeTables(withSettingsTable(readFileSync(readmePath, "utf8"), schema));
+  if (existsSync(readmePath)) files["README.md"] = withSettingsTable(readFileSync(readmePath, "utf8"), schema);
+  // The knowledge base's tables live in their own file: the README is embedded in the module
+  // (kwctl's usage annotation), and the tables would add ~35 KB to it.
+  if (existsSync(join(dir, "PROGRAMS.md"))) files["PROGRAMS.md"] = withKnowledgeTables(readFileSync(join(dir, "PROGRAMS.md"), "utf8"));
   return files;
 }
 

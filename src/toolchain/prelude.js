@@ -177,44 +177,52 @@
   }
   // Aho-Corasick automaton over lower-cased trigger bytes, expanded to a full DFA
   // (256 next states per state, ASCII letters folded) so the glue spends one load per byte.
+  // Built in place in one Uint8Array (states < 255; 255 marks "no edge yet"): this runs
+  // before the snapshot, and everything it allocates stays in the module's memory image
+  // (a row of 256 numbers in a JS array is 4 KiB).
+  var NONE = 255;
   function triggerAutomaton(triggers) {
-    var next = [new Array(256).fill(-1)];
-    var accept = [0];
-    triggers.forEach(function (t) {
+    var words = triggers.map(function (t) {
       var bytes = asciiBytes(t.toLowerCase(), "trigger");
       if (bytes.length === 0) throw new TypeError("native precheck: empty trigger");
+      return bytes;
+    });
+    // The trie's states are the distinct prefixes (the empty one included).
+    var prefixes = new Set([""]);
+    words.forEach(function (w) { for (var i = 1; i <= w.length; i++) prefixes.add(String.fromCharCode.apply(null, w.slice(0, i))); });
+    var states = prefixes.size;
+    if (states > 255) throw new TypeError("native precheck: too many trigger states (" + states + ")");
+    var next = new Uint8Array(states * 256).fill(NONE);
+    var accept = new Uint8Array(states);
+    var count = 1;
+    words.forEach(function (w) {
       var s = 0;
-      bytes.forEach(function (b) {
-        if (next[s][b] < 0) {
-          next[s][b] = next.length;
-          next.push(new Array(256).fill(-1));
-          accept.push(0);
-        }
-        s = next[s][b];
+      w.forEach(function (b) {
+        if (next[s * 256 + b] === NONE) next[s * 256 + b] = count++;
+        s = next[s * 256 + b];
       });
       accept[s] = 1;
     });
-    var fail = new Array(next.length).fill(0);
+    var fail = new Uint8Array(states);
     var queue = [];
     for (var c = 0; c < 256; c++) {
-      if (next[0][c] < 0) next[0][c] = 0;
-      else queue.push(next[0][c]);
+      if (next[c] === NONE) next[c] = 0;
+      else queue.push(next[c]);
     }
-    while (queue.length > 0) {
-      var s = queue.shift();
+    for (var q = 0; q < queue.length; q++) {
+      var s = queue[q];
       if (accept[fail[s]]) accept[s] = 1;
       for (var b = 0; b < 256; b++) {
-        var t = next[s][b];
-        if (t < 0) next[s][b] = next[fail[s]][b];
+        var t = next[s * 256 + b];
+        if (t === NONE) next[s * 256 + b] = next[fail[s] * 256 + b];
         else {
-          fail[t] = next[fail[s]][b];
+          fail[t] = next[fail[s] * 256 + b];
           queue.push(t);
         }
       }
     }
-    if (next.length > 255) throw new TypeError("native precheck: too many trigger states (" + next.length + ")");
-    for (var st = 0; st < next.length; st++) for (var u = 65; u <= 90; u++) next[st][u] = next[st][u + 32];
-    return { next: next, accept: accept };
+    for (var st = 0; st < states; st++) for (var u = 65; u <= 90; u++) next[st * 256 + u] = next[st * 256 + u + 32];
+    return { next: next, accept: accept, states: states };
   }
   g.__lpp_declarePrecheck = function (config) {
     if (typeof host.precheck !== "function") return false;
@@ -234,25 +242,29 @@
     }
     var dfa = triggerAutomaton(config.triggers || []);
     var answer = host.encode(config.answer);
-    var out = [];
-    function u8(v) { out.push(v & 255); }
-    function u16(v) { u8(v); u8(v >>> 8); }
-    function u32(v) { u16(v & 0xffff); u16(v >>> 16); }
     // Header: 16 u32 words; offsets are from the table's start.
     var header = 64;
     var keys = [];
     var keyBytes = 0;
     rules.forEach(function (r) { var b = asciiBytes(r.key, "rule key"); keys.push(b); keyBytes += b.length; });
-    var dfaOff = header, acceptOff = dfaOff + dfa.next.length * 256, transparentOff = acceptOff + dfa.next.length;
+    var dfaOff = header, acceptOff = dfaOff + dfa.states * 256, transparentOff = acceptOff + dfa.states;
     var rulesOff = transparentOff + 256, keysOff = rulesOff + rules.length * 16, lengthsOff = keysOff + keyBytes, answerOff = lengthsOff + 257 * 2;
+    // Written straight into its bytes (a JS array of numbers would cost 16 bytes a byte, in the memory image).
+    var table = new Uint8Array(answerOff + answer.length);
+    var pos = 0;
+    function u8(v) { table[pos++] = v & 255; }
+    function u16(v) { u8(v); u8(v >>> 8); }
+    function u32(v) { u16(v & 0xffff); u16(v >>> 16); }
     u32(answerOff); u32(answer.length); u32(config.maxDepth); u32(config.maxInputBytes);
-    u32(config.maxDigitRun); u32(config.maxColons); u32(dfa.next.length); u32(dfaOff);
+    u32(config.maxDigitRun); u32(config.maxColons); u32(dfa.states); u32(dfaOff);
     u32(acceptOff); u32(transparentOff); u32(rules.length); u32(rulesOff);
     // Word 15: whether triggers count from the start (1 when no rule arms them).
     var arming = rules.some(function (r) { return r.armsTriggers === true; });
     u32(ruleId(config.requiredTopLevelKey, "required top-level key")); u32(keysOff); u32(lengthsOff); u32(arming ? 0 : 1);
-    dfa.next.forEach(function (row) { row.forEach(u8); });
-    dfa.accept.forEach(u8);
+    table.set(dfa.next, pos);
+    pos += dfa.next.length;
+    table.set(dfa.accept, pos);
+    pos += dfa.accept.length;
     var transparent = new Array(256).fill(0);
     for (var b = 0x80; b < 256; b++) transparent[b] = 1; // non-ASCII never spells a trigger, nor breaks one
     asciiBytes(config.transparent || "", "transparent").forEach(function (c) { transparent[c] = 1; });
@@ -275,7 +287,7 @@
       u16(first);
     }
     for (var i = 0; i < answer.length; i++) u8(answer[i]);
-    var table = new Uint8Array(out);
+    if (pos !== table.length) throw new TypeError("native precheck: table size " + pos + " != " + table.length);
     return host.precheck(table.buffer, 0, table.length) === 1;
   };
   // The work budget (src/kubewarden/work-budget.ts): past `polls` interrupt polls

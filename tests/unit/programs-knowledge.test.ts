@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { LOOPBACK_TRIGGERS, PROGRAM_TRIGGERS } from "../../src/analysis/clean-object.js";
 import { containerListeners } from "../../src/analysis/listeners.js";
 import { DEFAULT_LISTEN_ENV_VARS, DEFAULT_LISTEN_FLAGS } from "../../src/analysis/listen-specs.js";
-import { readCommandLine, type ReadSpec } from "../../src/analysis/programs-knowledge/command-line.js";
+import { BARE, PROP, readCommandLine, VALUE, WANTED, type ReadSpec } from "../../src/analysis/programs-knowledge/command-line.js";
 import {
   CLIENTS,
   IMAGES,
@@ -95,19 +95,20 @@ describe("images and versions", () => {
 });
 
 describe("option syntaxes", () => {
-  const spec = (over: Partial<ReadSpec>): ReadSpec => ({
-    syntax: "gnu",
-    wanted: new Set(),
-    valueKeys: new Set(),
-    bare: new Set(),
-    optional: new Map(),
-    propOptions: new Set(),
-    longOptionProps: false,
-    dashUnderscore: false,
-    ...over,
-  });
+  /** A read spec from the old-style sets, so each case says plainly what it wants. */
+  const spec = (over: { syntax?: ReadSpec["syntax"]; wanted?: string[]; value?: string[]; bare?: string[]; props?: string[]; optional?: [string, string][]; longOptionProps?: boolean; dashUnderscore?: boolean }): ReadSpec => {
+    const keys = new Map<string, number>();
+    const mark = (list: string[] | undefined, flag: number) => {
+      for (const k of list ?? []) keys.set(k, (keys.get(k) ?? 0) | flag);
+    };
+    mark(over.wanted, WANTED);
+    mark(over.value, VALUE);
+    mark(over.bare, BARE);
+    mark(over.props, PROP);
+    return { syntax: over.syntax ?? "gnu", keys, optional: new Map(over.optional ?? []), longOptionProps: over.longOptionProps ?? false, dashUnderscore: over.dashUnderscore ?? false };
+  };
   it("gnu: --long=value, --long value, -x value, -xvalue, grouped flags, -- ends the options", () => {
-    const line = readCommandLine(["-uvp8000", "--host", "a", "--host=b", "-b", "c", "app:main", "--", "--host=d"], spec({ wanted: new Set(["--host", "-p", "-b", "-u"]), bare: new Set(["-u"]) }));
+    const line = readCommandLine(["-uvp8000", "--host", "a", "--host=b", "-b", "c", "app:main", "--", "--host=d"], spec({ wanted: ["--host", "-p", "-b", "-u"], bare: ["-u"] }));
     expect(line.options.get("--host")!.map((h) => h.value)).toEqual(["a", "b"]);
     expect(line.options.get("-p")![0]!.value).toBe("8000");
     expect(line.options.get("-b")![0]!.value).toBe("c");
@@ -115,17 +116,17 @@ describe("option syntaxes", () => {
     expect(line.positional).toEqual(["app:main", "--host=d"]);
   });
   it("gnu: an optional value given alone means its bare value", () => {
-    const s = spec({ wanted: new Set(["--host"]), optional: new Map([["--host", ""]]) });
+    const s = spec({ wanted: ["--host"], optional: [["--host", ""]] });
     expect(readCommandLine(["--host", "--port", "1"], s).options.get("--host")![0]!.value).toBe("");
     expect(readCommandLine(["--host", "127.0.0.1"], s).options.get("--host")![0]!.value).toBe("127.0.0.1");
   });
   it("gnu: -c name=value and --name=value are properties (PostgreSQL), with - and _ the same", () => {
-    const line = readCommandLine(["-c", "listen_addresses=localhost", "--port=5433"], spec({ propOptions: new Set(["-c"]), longOptionProps: true, dashUnderscore: true }));
+    const line = readCommandLine(["-c", "listen_addresses=localhost", "--port=5433"], spec({ props: ["-c"], longOptionProps: true, dashUnderscore: true }));
     expect(line.props.get("listen-addresses")?.value).toBe("localhost");
     expect(line.props.get("port")?.value).toBe("5433");
   });
   it("redis: a configuration file first, then --name value value…", () => {
-    const line = readCommandLine(["/etc/redis.conf", "--bind", "127.0.0.1", "::1", "--port", "6380"], spec({ syntax: "redis", wanted: new Set(["--bind", "--port", "<config-file>"]) }));
+    const line = readCommandLine(["/etc/redis.conf", "--bind", "127.0.0.1", "::1", "--port", "6380"], spec({ syntax: "redis", wanted: ["--bind", "--port", "<config-file>"] }));
     expect(line.options.get("--bind")![0]!.value).toBe("127.0.0.1 ::1");
     expect(line.options.get("<config-file>")).toHaveLength(1);
   });
@@ -136,7 +137,7 @@ describe("option syntaxes", () => {
     expect(line.props.get("environment")?.value).toBe("Production");
   });
   it("go: cfg: properties (Grafana)", () => {
-    const line = readCommandLine(["--config=/x", "cfg:server.http_addr=127.0.0.1", "cfg:default.paths.data=/d"], spec({ syntax: "go", wanted: new Set(["config"]) }));
+    const line = readCommandLine(["--config=/x", "cfg:server.http_addr=127.0.0.1", "cfg:default.paths.data=/d"], spec({ syntax: "go", wanted: ["config"] }));
     expect(line.props.get("server.http_addr")?.value).toBe("127.0.0.1");
     expect(line.options.get("config")![0]!.value).toBe("/x");
   });

@@ -30,23 +30,36 @@ export interface CommandLine {
   sysprops: Map<string, Property>;
 }
 
-/** What a reader needs to know of a program's options. */
+/** A key the caller wants hits for. */
+export const WANTED = 1;
+/** A key that takes a value (wanted ones do too, unless BARE). */
+export const VALUE = 2;
+/** A key that takes no value (conditions such as `--server`, `-dev`, `--bind_ip_all`). */
+export const BARE = 4;
+/** A key whose value is a `name=value` property (PostgreSQL's `-c`). */
+export const PROP = 8;
+
+/** What a reader needs to know of a program's options: one Map of flags per key, built once per entry (the snapshot keeps it). */
 export interface ReadSpec {
   syntax: OptionSyntax;
-  /** Keys (optionKey) the caller wants hits for. */
-  wanted: ReadonlySet<string>;
-  /** Keys that take a value (wanted ones always do, unless in `bare`). */
-  valueKeys: ReadonlySet<string>;
-  /** Keys that take no value (conditions such as `--server`, `-dev`, `--bind_ip_all`). */
-  bare: ReadonlySet<string>;
+  /** WANTED | VALUE | BARE | PROP by key (optionKey). */
+  keys: ReadonlyMap<string, number>;
   /** Keys whose value is optional, with the value they mean when given alone. */
   optional: ReadonlyMap<string, string>;
-  /** Keys whose value is a `name=value` property (PostgreSQL's `-c`). */
-  propOptions: ReadonlySet<string>;
   /** Long options not wanted become properties (`--listen-addresses=…` of PostgreSQL). */
   longOptionProps: boolean;
   /** `_` and `-` are the same in option names (mysqld, postgres). */
   dashUnderscore: boolean;
+}
+
+function flagsOf(spec: ReadSpec, key: string): number {
+  return spec.keys.get(key) ?? 0;
+}
+
+/** The key takes a value: a value option, a wanted one or a property option, unless bare. */
+export function takesValue(spec: ReadSpec, key: string): boolean {
+  const f = flagsOf(spec, key);
+  return (f & BARE) === 0 && (f & (VALUE | WANTED | PROP)) !== 0;
 }
 
 /** The key a written option is kept under: Go drops its dashes (`-x` and `--x` are one flag); others keep them. */
@@ -112,12 +125,12 @@ function readGo(words: readonly string[], spec: ReadSpec): CommandLine {
       const key = optionKey("go", written, spec.dashUnderscore);
       let value: string | undefined;
       if (eq >= 0) value = w.slice(eq + 1);
-      else if (!spec.bare.has(key) && (spec.valueKeys.has(key) || spec.wanted.has(key))) {
+      else if (takesValue(spec, key)) {
         const bare = spec.optional.get(key);
         if (bare !== undefined && (i + 1 >= words.length || words[i + 1]!.charCodeAt(0) === 45)) value = bare;
         else if (i + 1 < words.length) value = words[++i]!; // a value flag takes the next word, whatever it is
       }
-      if (spec.wanted.has(key)) record(line, key, { written, value, at: i });
+      if ((flagsOf(spec, key) & WANTED) !== 0) record(line, key, { written, value, at: i });
       continue;
     }
     if (w.startsWith("cfg:") && setProp(line.props, w.slice(4), w, false, false)) continue;
@@ -132,16 +145,16 @@ function readGo(words: readonly string[], spec: ReadSpec): CommandLine {
  */
 function readGnu(words: readonly string[], spec: ReadSpec): CommandLine {
   const line = emptyLine();
-  const takesValue = (key: string) => !spec.bare.has(key) && (spec.valueKeys.has(key) || spec.wanted.has(key) || spec.propOptions.has(key));
+  const wanted = (key: string) => (flagsOf(spec, key) & WANTED) !== 0;
   const valueOf = (key: string, i: number): [string | undefined, number] => {
     const bare = spec.optional.get(key);
     if (bare !== undefined && (i + 1 >= words.length || words[i + 1]!.charCodeAt(0) === 45)) return [bare, i];
     return i + 1 < words.length ? [words[i + 1]!, i + 1] : [undefined, i];
   };
   const hit = (key: string, written: string, value: string | undefined, at: number) => {
-    if (spec.propOptions.has(key)) {
+    if ((flagsOf(spec, key) & PROP) !== 0) {
       if (value !== undefined) setProp(line.props, value, `${written} ${value}`, spec.dashUnderscore, false);
-    } else if (spec.wanted.has(key)) record(line, key, { written, value, at });
+    } else if (wanted(key)) record(line, key, { written, value, at });
   };
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
@@ -157,36 +170,36 @@ function readGnu(words: readonly string[], spec: ReadSpec): CommandLine {
       const eq = w.indexOf("=");
       const written = eq >= 0 ? w.slice(0, eq) : w;
       const key = optionKey("gnu", written, spec.dashUnderscore);
-      if (spec.longOptionProps && !spec.wanted.has(key) && !spec.valueKeys.has(key) && !spec.bare.has(key)) {
+      if (spec.longOptionProps && flagsOf(spec, key) === 0) {
         if (eq >= 0) setProp(line.props, w.slice(2), w, spec.dashUnderscore, false);
         continue;
       }
       let value: string | undefined;
       const at = i;
       if (eq >= 0) value = w.slice(eq + 1);
-      else if (takesValue(key)) [value, i] = valueOf(key, i);
+      else if (takesValue(spec, key)) [value, i] = valueOf(key, i);
       hit(key, written, value, at);
       continue;
     }
     // A short option, or a single-dash word the program spells whole (`-S`, `-dev`).
     const whole = optionKey("gnu", w, spec.dashUnderscore);
-    if (takesValue(whole) || spec.bare.has(whole)) {
+    if (flagsOf(spec, whole) !== 0) {
       let value: string | undefined;
       const at = i;
-      if (takesValue(whole)) [value, i] = valueOf(whole, i);
+      if (takesValue(spec, whole)) [value, i] = valueOf(whole, i);
       hit(whole, w, value, at);
       continue;
     }
     for (let j = 1; j < w.length; j++) {
       const key = `-${w[j]!}`;
-      if (takesValue(key)) {
+      if (takesValue(spec, key)) {
         let value: string | undefined = w.slice(j + 1);
         const at = i;
         if (value === "") [value, i] = valueOf(key, i);
         hit(key, key, value, at);
         break;
       }
-      if (spec.wanted.has(key)) record(line, key, { written: key, value: undefined, at: i });
+      if (wanted(key)) record(line, key, { written: key, value: undefined, at: i });
     }
   }
   return line;
@@ -218,7 +231,7 @@ function readRedis(words: readonly string[], spec: ReadSpec): CommandLine {
     const at = i;
     const values: string[] = [];
     for (i++; i < words.length && !words[i]!.startsWith("--"); i++) values.push(words[i]!);
-    if (spec.wanted.has(key)) record(line, key, { written: w, value: values.length > 0 ? values.join(" ") : undefined, at });
+    if ((flagsOf(spec, key) & WANTED) !== 0) record(line, key, { written: w, value: values.length > 0 ? values.join(" ") : undefined, at });
   }
   return line;
 }

@@ -6,7 +6,7 @@
 import { classifyHost } from "../host.js";
 import { parseListenValue } from "../listen-address.js";
 import { CLIENTS, LAUNCHERS } from "./clients.js";
-import { optionKey, type ReadSpec } from "./command-line.js";
+import { BARE, optionKey, PROP, VALUE, WANTED, type ReadSpec } from "./command-line.js";
 import { IMAGES } from "./images.js";
 import { SERVERS } from "./servers.js";
 import type { BindRow, ClientEntry, ImageEntry, LauncherEntry, OptionSyntax, ServerEntry, SettingSource, SettingTier, Subcommand } from "./types.js";
@@ -140,37 +140,33 @@ function names(flag: string | readonly string[]): readonly string[] {
   return typeof flag === "string" ? [flag] : flag;
 }
 
+const NO_OPTIONAL: ReadonlyMap<string, string> = new Map();
+
 function buildReadSpec(entry: ServerEntry, rows: readonly BindRow[], extraValueOptions: readonly string[] = []): ReadSpec {
   const key = (w: string) => optionKey(entry.syntax, w, entry.dashUnderscore === true);
-  const wanted = new Set<string>();
-  const valueKeys = new Set<string>();
-  const bare = new Set<string>();
+  const keys = new Map<string, number>();
+  const mark = (w: string, flag: number) => {
+    const k = key(w);
+    keys.set(k, (keys.get(k) ?? 0) | flag);
+  };
   for (const row of rows) {
     for (const s of [...sourcesOf(row.address), ...sourcesOf(row.port)]) {
-      if ("flag" in s) for (const n of names(s.flag)) wanted.add(key(n));
-      if ("configFlag" in s) for (const n of names(s.configFlag)) wanted.add(key(n));
+      if ("flag" in s) for (const n of names(s.flag)) mark(n, WANTED);
+      if ("configFlag" in s) for (const n of names(s.configFlag)) mark(n, WANTED);
     }
-    for (const n of [...(row.whenFlag ?? []), ...(row.unlessFlag ?? [])]) {
-      wanted.add(key(n));
-      bare.add(key(n));
-    }
+    for (const n of [...(row.whenFlag ?? []), ...(row.unlessFlag ?? [])]) mark(n, WANTED | BARE);
   }
-  for (const n of [...(entry.valueOptions ?? []), ...extraValueOptions]) valueKeys.add(key(n));
-  const optional = new Map<string, string>();
-  for (const [n, v] of entry.optionalValues ?? []) optional.set(key(n), v);
-  // A condition that also carries a value (`--bind_ip_all` never does; `-dev` never does) stays bare;
-  // an option that is both a condition and a value source is read with its value.
-  for (const k of wanted) if (bare.has(k) && valueKeys.has(k)) bare.delete(k);
-  return {
-    syntax: entry.syntax,
-    wanted,
-    valueKeys,
-    bare,
-    optional,
-    propOptions: new Set((entry.propOptions ?? []).map(key)),
-    longOptionProps: entry.longOptionProps === true,
-    dashUnderscore: entry.dashUnderscore === true,
-  };
+  for (const n of [...(entry.valueOptions ?? []), ...extraValueOptions]) mark(n, VALUE);
+  for (const n of entry.propOptions ?? []) mark(n, PROP);
+  // A condition that is also a value option (`--tls-cert-file`) is read with its value.
+  for (const [k, f] of keys) if ((f & BARE) !== 0 && (f & VALUE) !== 0) keys.set(k, f & ~BARE);
+  let optional = NO_OPTIONAL;
+  if (entry.optionalValues !== undefined && entry.optionalValues.length > 0) {
+    const map = new Map<string, string>();
+    for (const [n, v] of entry.optionalValues) map.set(key(n), v);
+    optional = map;
+  }
+  return { syntax: entry.syntax, keys, optional, longOptionProps: entry.longOptionProps === true, dashUnderscore: entry.dashUnderscore === true };
 }
 
 const readSpecs = new WeakMap<object, ReadSpec>();
@@ -192,9 +188,11 @@ export function topLevelSpec(entry: ServerEntry): ReadSpec {
 }
 
 for (const entry of SERVERS) {
-  readSpecFor(entry);
-  topLevelSpec(entry);
-  for (const sub of entry.subcommands ?? []) readSpecFor(entry, sub);
+  if (entry.binds) readSpecFor(entry);
+  if (entry.subcommands) {
+    topLevelSpec(entry);
+    for (const sub of entry.subcommands) readSpecFor(entry, sub);
+  }
 }
 
 /** The syntax a program's options follow, for normalising an option key outside a read. */

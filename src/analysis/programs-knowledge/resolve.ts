@@ -5,7 +5,7 @@
  * `flask run`). Bounded: at most MAX_STEPS hops, each linear in the words.
  */
 import { baseName, ENTRYPOINT } from "../programs.js";
-import { readCommandLine } from "./command-line.js";
+import { readCommandLine, VALUE } from "./command-line.js";
 import { clientNamed, imageEntry, launchersNamed, parseVersion, serverNamed as builtinServer, topLevelSpec, type Version } from "./index.js";
 import type { ClientEntry, ImageEntry, LauncherEntry, ServerEntry, Subcommand } from "./types.js";
 import { userImage, type UserKnowledge } from "./user.js";
@@ -167,7 +167,7 @@ function subcommandOf(entry: ServerEntry, args: string[]): { sub?: Subcommand; a
       at = i;
       break;
     }
-    if (w.indexOf("=") < 0 && spec.valueKeys.has(entry.syntax === "go" ? w.slice(w.charCodeAt(1) === 45 ? 2 : 1) : w)) i++;
+    if (w.indexOf("=") < 0 && ((spec.keys.get(entry.syntax === "go" ? w.slice(w.charCodeAt(1) === 45 ? 2 : 1) : w) ?? 0) & VALUE) !== 0) i++;
   }
   if (at >= 0) {
     const name = args[at]!;
