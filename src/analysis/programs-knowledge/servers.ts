@@ -200,8 +200,9 @@ export const SERVERS: readonly ServerEntry[] = [
     generic: true,
     valueOptions: ["--tls-cert-file"],
     binds: [
-      { form: "address", address: [{ flag: "--http-address" }, { env: "OAUTH2_PROXY_HTTP_ADDRESS" }, { configFlag: "--config" }, { value: "127.0.0.1:4180" }] },
-      { form: "address", address: [{ flag: "--https-address" }, { env: "OAUTH2_PROXY_HTTPS_ADDRESS" }, { configFlag: "--config" }, { value: ":443" }], whenFlag: ["--tls-cert-file"] },
+      // The alpha configuration (--alpha-config) sets the server's bind address too.
+      { form: "address", address: [{ flag: "--http-address" }, { env: "OAUTH2_PROXY_HTTP_ADDRESS" }, { configFlag: ["--config", "--alpha-config"] }, { value: "127.0.0.1:4180" }] },
+      { form: "address", address: [{ flag: "--https-address" }, { env: "OAUTH2_PROXY_HTTPS_ADDRESS" }, { configFlag: ["--config", "--alpha-config"] }, { value: ":443" }], whenFlag: ["--tls-cert-file"] },
       { form: "address", address: [{ flag: "--metrics-address" }, { env: "OAUTH2_PROXY_METRICS_ADDRESS" }] },
     ],
     sources: [{ ref: "oauth2-proxy.github.io/oauth2-proxy/configuration/overview (--http-address default 127.0.0.1:4180; flag > env > config)" }],
@@ -681,8 +682,9 @@ export const SERVERS: readonly ServerEntry[] = [
           { prop: "server.address" },
           { configEnv: "SPRING_APPLICATION_JSON" },
           { sysprop: "server.address" },
-          { env: "SERVER_ADDRESS" },
-          { implicitConfig: "application.properties" },
+          // SERVER_ADDRESS (relaxed binding) is not read: applications of every kind name the
+          // server they call that way. A file or that variable may set it: uncertain below.
+          { implicitConfig: "application.properties, SERVER_ADDRESS" },
           { value: "" },
         ],
         port: [{ prop: "server.port" }, { sysprop: "server.port" }, { env: "SERVER_PORT" }, { value: "8080" }],
