@@ -32,7 +32,8 @@ export interface ListenSpec {
    */
   ambiguous?: boolean;
   /**
-   * `name` is a suffix (`-listen-address`): any flag ending in it is a listen flag
+   * `name` is a suffix (`-listen-address`; it must end in `address` or `addr`, which the
+   * reader tests first): any flag ending in it is a listen flag
    * (`--healthz-listen-address`), paired with the port flag of the same prefix
    * (`--healthz-port`) when its value has no port. Built-in only.
    */

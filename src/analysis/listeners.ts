@@ -145,6 +145,7 @@ interface GenericOptions {
   /** Known program: skip ambiguous generic flags and these keys (`flagName`). */
   known?: { ownKeys: ReadonlySet<string> };
 }
+const NO_OPTIONS: GenericOptions = {};
 
 /** What one program binds, read with the generic flags as Go's flag/pflag read them. */
 interface GenericHit {
@@ -163,12 +164,12 @@ interface GenericHit {
  * flags. One pass over the words, keeping only flags that matter: in QuickJS every
  * string operation and allocation on this path shows in the admission latency.
  */
-function genericFlagHits(words: readonly string[], index: SpecIndex, options: GenericOptions): { hits: GenericHit[]; ports: Map<string, string> | null } {
+function genericFlagHits(words: readonly string[], first: number, index: SpecIndex, options: GenericOptions): { hits: GenericHit[]; ports: Map<string, string> | null } {
   let hits: Map<string, GenericHit[]> | null = null;
   let portValues: Map<string, string> | null = null;
   let wantedPorts: Set<string> | null = null;
   const own = options.known?.ownKeys;
-  for (let i = 1; i < words.length; i++) {
+  for (let i = first; i < words.length; i++) {
     const w = words[i]!;
     if (w.charCodeAt(0) !== 45 /* - */ || w.length < 2) continue;
     if (w === "--") break; // everything after is an argument, not a flag
@@ -178,7 +179,10 @@ function genericFlagHits(words: readonly string[], index: SpecIndex, options: Ge
     let spec = entry?.spec;
     let portKey = entry?.portKey;
     let key = entry?.key;
-    if (entry === undefined && index.suffixes.length > 0) {
+    // Suffix specs all end in `…address` or `…addr`: the last character rules out nearly every
+    // other flag before any string search (in QuickJS each endsWith costs thousands of instructions).
+    const last = flag.charCodeAt(flag.length - 1);
+    if (entry === undefined && index.suffixes.length > 0 && (last === 115 /* s */ || last === 114 /* r */) && flag.length > 12) {
       const name = flagName(flag);
       for (let s = 0; s < index.suffixes.length; s++) {
         const suffix = index.suffixes[s]!;
@@ -211,7 +215,7 @@ function genericFlagHits(words: readonly string[], index: SpecIndex, options: Ge
   }
   // A suffix flag's port flag given before it (`--healthz-port=1 --healthz-listen-address=…`) or as two words.
   if (wantedPorts !== null)
-    for (let i = 1; i < words.length; i++) {
+    for (let i = first; i < words.length; i++) {
       const w = words[i]!;
       if (w.charCodeAt(0) !== 45) continue;
       const eq = w.indexOf("=");
@@ -250,8 +254,32 @@ export function containerListeners(container: Container, specs: ListenerSpecs, b
   return containerBinds(container, specs, budget).listeners;
 }
 
-/** Programs a client wrapper starts (`wait-for-it … -- app`) read per container at most. */
+/** Programs (those a client wrapper starts, `wait-for-it … -- app`, included) read per container at most. */
 const MAX_PROGRAMS = 64;
+
+/**
+ * What a program's environment tells the knowledge base (EnvAccess): one object per
+ * container, its lookup swapped per program (a closure per program costs allocations
+ * QuickJS makes visible). `unknown`: a variable the container names without a value we
+ * can read (valueFrom), or any variable when `envFrom` may supply it.
+ */
+class ProgramEnv implements EnvAccess {
+  lookup: (name: string) => string | undefined = () => undefined;
+  constructor(
+    private readonly fromEnvFrom: boolean,
+    private readonly definedNames: () => string[],
+    private readonly defines: (name: string) => boolean,
+  ) {}
+  get(name: string): string | undefined {
+    return this.lookup(name);
+  }
+  state(name: string): "set" | "unset" | "unknown" {
+    return this.lookup(name) !== undefined ? "set" : this.fromEnvFrom || this.defines(name) ? "unknown" : "unset";
+  }
+  names(): readonly string[] {
+    return this.definedNames();
+  }
+}
 
 /** containerListeners, with the reason when a work bound left the container's binds unknown (then no listeners). */
 export function containerBinds(container: Container, specs: ListenerSpecs, budget: ExpansionBudget = newBudget()): ContainerBinds {
@@ -284,8 +312,8 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
       out.push(l);
     }
   };
-  const genericFlags = (words: readonly string[], certain: boolean, options: GenericOptions) => {
-    const { hits, ports } = genericFlagHits(words, index, options);
+  const genericFlags = (words: readonly string[], first: number, certain: boolean, options: GenericOptions) => {
+    const { hits, ports } = genericFlagHits(words, first, index, options);
     const evidence = options.known ? undefined : "needs-declared-port";
     for (let h = 0; h < hits.length; h++) {
       const hit = hits[h]!;
@@ -313,21 +341,19 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
   };
   const defines = (n: string): boolean => (envNameSet ??= new Set(definedNames())).has(n);
   const envFrom: unknown = container.envFrom;
-  const anyFromEnvFrom = Array.isArray(envFrom) && envFrom.length > 0;
+  const access = new ProgramEnv(Array.isArray(envFrom) && envFrom.length > 0, definedNames, defines);
   let envRead = false;
 
-  const queue: Program[] = [...read.programs];
-  for (let p = 0; p < queue.length && p < MAX_PROGRAMS; p++) {
-    const program = queue[p]!;
+  const programs = read.programs;
+  let tails: Program[] | null = null;
+  for (let p = 0; p < MAX_PROGRAMS; p++) {
+    const program = p < programs.length ? programs[p]! : tails !== null && p - programs.length < tails.length ? tails[p - programs.length]! : undefined;
+    if (program === undefined) break;
     const lookup = program.env;
-    const access: EnvAccess = {
-      get: lookup,
-      state: (n) => (lookup(n) !== undefined ? "set" : anyFromEnvFrom || defines(n) ? "unknown" : "unset"),
-      names: definedNames,
-    };
+    access.lookup = lookup;
     const r = resolveProgram(program.argv, image, access, specs.programs);
     if (r.kind === "client") {
-      if (r.next !== undefined) queue.push({ ...program, argv: r.next });
+      if (r.next !== undefined) (tails ??= []).push({ argv: r.next.slice(), via: program.via, env: program.env, certain: program.certain });
       continue;
     }
     if (r.kind === "server") {
@@ -339,25 +365,30 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
         const rows = r.subcommand ? r.subcommand.binds : (entry.binds ?? []);
         addKnown(knownBinds(rows, line, access, { entry, defaultsCertain: r.defaultsCertain, version: r.version }, next), r.name, program.certain);
       }
-      if (entry.generic === true) genericFlags([r.name, ...r.args], program.certain, { known: { ownKeys: ownKeys(entry) } });
+      if (entry.generic === true) genericFlags(r.args, 0, program.certain, { known: { ownKeys: ownKeys(entry) } });
       continue;
     }
     // A program the knowledge base does not know: the generic flags, a framework its
     // environment names (ASP.NET Core), and the generic variables (once per container).
-    genericFlags(r.argv, program.certain, {});
-    // A framework is detected by a variable the container's env names (not one envFrom may hold).
-    for (let f = 0; f < FRAMEWORKS.length && env.size > 0; f++) {
-      const fw = FRAMEWORKS[f]!;
-      if (!fw.detectEnv!.some((n) => lookup(n) !== undefined || defines(n))) continue;
-      const line = readCommandLine(r.argv.slice(1), readSpecFor(fw));
-      addKnown(knownBinds(fw.binds ?? [], line, access, { entry: fw, defaultsCertain: false, version: null }, next), fw.names[0]!, program.certain);
-    }
-    if (!envRead && env.size > 0) {
-      envRead = true;
-      for (let i = 0; i < specs.envVars.length; i++) {
-        const spec = specs.envVars[i]!;
-        const value = lookup(spec.name);
-        if (value !== undefined) add(spec, spec.name, value, "env", spec.portFrom ? lookup(spec.portFrom) : undefined, program.certain);
+    genericFlags(r.argv, 1, program.certain, NO_OPTIONS);
+    if (env.size > 0) {
+      // A framework is detected by a variable the container's env names (not one envFrom may hold).
+      for (let f = 0; f < FRAMEWORKS.length; f++) {
+        const fw = FRAMEWORKS[f]!;
+        const detect = fw.detectEnv!;
+        let named = false;
+        for (let d = 0; d < detect.length && !named; d++) named = lookup(detect[d]!) !== undefined || defines(detect[d]!);
+        if (!named) continue;
+        const line = readCommandLine(r.argv.slice(1), readSpecFor(fw));
+        addKnown(knownBinds(fw.binds ?? [], line, access, { entry: fw, defaultsCertain: false, version: null }, next), fw.names[0]!, program.certain);
+      }
+      if (!envRead) {
+        envRead = true;
+        for (let i = 0; i < specs.envVars.length; i++) {
+          const spec = specs.envVars[i]!;
+          const value = lookup(spec.name);
+          if (value !== undefined) add(spec, spec.name, value, "env", spec.portFrom ? lookup(spec.portFrom) : undefined, program.certain);
+        }
       }
     }
   }

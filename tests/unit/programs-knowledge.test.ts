@@ -105,7 +105,7 @@ describe("option syntaxes", () => {
     mark(over.value, VALUE);
     mark(over.bare, BARE);
     mark(over.props, PROP);
-    return { syntax: over.syntax ?? "gnu", keys, optional: new Map(over.optional ?? []), longOptionProps: over.longOptionProps ?? false, dashUnderscore: over.dashUnderscore ?? false };
+    return { syntax: over.syntax ?? "gnu", keys, written: null, optional: new Map(over.optional ?? []), longOptionProps: over.longOptionProps ?? false, dashUnderscore: over.dashUnderscore ?? false };
   };
   it("gnu: --long=value, --long value, -x value, -xvalue, grouped flags, -- ends the options", () => {
     const line = readCommandLine(["-uvp8000", "--host", "a", "--host=b", "-b", "c", "app:main", "--", "--host=d"], spec({ wanted: ["--host", "-p", "-b", "-u"], bare: ["-u"] }));

@@ -44,6 +44,8 @@ export interface ReadSpec {
   syntax: OptionSyntax;
   /** WANTED | VALUE | BARE | PROP by key (optionKey). */
   keys: ReadonlyMap<string, number>;
+  /** Go: each key's written forms (`-k`, `--k`) → the key, so a word costs one lookup and no slicing. */
+  written: ReadonlyMap<string, string> | null;
   /** Keys whose value is optional, with the value they mean when given alone. */
   optional: ReadonlyMap<string, string>;
   /** Long options not wanted become properties (`--listen-addresses=…` of PostgreSQL). */
@@ -71,8 +73,11 @@ export function optionKey(syntax: OptionSyntax, written: string, dashUnderscore 
   return dashUnderscore && key.indexOf("_") >= 0 ? key.split("_").join("-") : key;
 }
 
+/** Shared by every line without properties (nearly all): never written, setProp swaps in a map of the line's own. */
+const NO_PROPS: Map<string, Property> = new Map();
+
 function emptyLine(): CommandLine {
-  return { options: new Map(), positional: [], props: new Map(), sysprops: new Map() };
+  return { options: new Map(), positional: [], props: NO_PROPS, sysprops: NO_PROPS };
 }
 
 function record(line: CommandLine, key: string, hit: OptionHit): void {
@@ -81,14 +86,15 @@ function record(line: CommandLine, key: string, hit: OptionHit): void {
   else line.options.set(key, [hit]);
 }
 
-/** `name=value` into a property map; false when the text has no `=`. */
-function setProp(map: Map<string, Property>, text: string, written: string, dashUnderscore: boolean, lower: boolean): boolean {
+/** `name=value` into the line's properties (or Java system properties); false when the text has no `=`. */
+function setProp(line: CommandLine, which: "props" | "sysprops", text: string, written: string, dashUnderscore: boolean, lower: boolean): boolean {
   const eq = text.indexOf("=");
   if (eq <= 0) return false;
   let key = text.slice(0, eq);
   if (lower) key = key.toLowerCase();
   if (dashUnderscore && key.indexOf("_") >= 0) key = key.split("_").join("-");
-  map.set(key, { written, value: text.slice(eq + 1) });
+  if (line[which] === NO_PROPS) line[which] = new Map();
+  line[which].set(key, { written, value: text.slice(eq + 1) });
   return true;
 }
 
@@ -122,7 +128,8 @@ function readGo(words: readonly string[], spec: ReadSpec): CommandLine {
     if (w.charCodeAt(0) === 45 /* - */ && w.length > 1) {
       const eq = w.indexOf("=");
       const written = eq >= 0 ? w.slice(0, eq) : w;
-      const key = optionKey("go", written, spec.dashUnderscore);
+      const key = spec.written !== null ? spec.written.get(written) : optionKey("go", written, spec.dashUnderscore);
+      if (key === undefined) continue; // an option the program's rows do not name (a bool, or its value is a word of its own)
       let value: string | undefined;
       if (eq >= 0) value = w.slice(eq + 1);
       else if (takesValue(spec, key)) {
@@ -133,7 +140,7 @@ function readGo(words: readonly string[], spec: ReadSpec): CommandLine {
       if ((flagsOf(spec, key) & WANTED) !== 0) record(line, key, { written, value, at: i });
       continue;
     }
-    if (w.startsWith("cfg:") && setProp(line.props, w.slice(4), w, false, false)) continue;
+    if (w.startsWith("cfg:") && setProp(line, "props", w.slice(4), w, false, false)) continue;
     line.positional.push(w);
   }
   return line;
@@ -153,7 +160,7 @@ function readGnu(words: readonly string[], spec: ReadSpec): CommandLine {
   };
   const hit = (key: string, written: string, value: string | undefined, at: number) => {
     if ((flagsOf(spec, key) & PROP) !== 0) {
-      if (value !== undefined) setProp(line.props, value, `${written} ${value}`, spec.dashUnderscore, false);
+      if (value !== undefined) setProp(line, "props", value, `${written} ${value}`, spec.dashUnderscore, false);
     } else if (wanted(key)) record(line, key, { written, value, at });
   };
   for (let i = 0; i < words.length; i++) {
@@ -171,7 +178,7 @@ function readGnu(words: readonly string[], spec: ReadSpec): CommandLine {
       const written = eq >= 0 ? w.slice(0, eq) : w;
       const key = optionKey("gnu", written, spec.dashUnderscore);
       if (spec.longOptionProps && flagsOf(spec, key) === 0) {
-        if (eq >= 0) setProp(line.props, w.slice(2), w, spec.dashUnderscore, false);
+        if (eq >= 0) setProp(line, "props", w.slice(2), w, spec.dashUnderscore, false);
         continue;
       }
       let value: string | undefined;
@@ -248,14 +255,14 @@ function readDotnet(words: readonly string[]): CommandLine {
     const prefix = w.startsWith("--") ? 2 : w.charCodeAt(0) === 47 /* / */ ? 1 : 0;
     const eq = w.indexOf("=");
     if (prefix === 0) {
-      if (eq <= 0 || !setProp(line.props, w, w, false, true)) line.positional.push(w);
+      if (eq <= 0 || !setProp(line, "props", w, w, false, true)) line.positional.push(w);
       continue;
     }
     if (eq > prefix) {
-      setProp(line.props, w.slice(prefix), w, false, true);
+      setProp(line, "props", w.slice(prefix), w, false, true);
       continue;
     }
-    if (i + 1 < words.length && w.length > prefix) line.props.set(w.slice(prefix).toLowerCase(), { written: w, value: words[++i]! });
+    if (i + 1 < words.length && w.length > prefix) setProp(line, "props", `${w.slice(prefix)}=${words[i + 1]!}`, w, false, true) && i++;
   }
   return line;
 }
@@ -267,11 +274,12 @@ function readDotnet(words: readonly string[]): CommandLine {
  */
 export function readJava(jvm: readonly string[], args: readonly string[]): CommandLine {
   const line = emptyLine();
-  for (const w of jvm) if (w.startsWith("-D")) setProp(line.sysprops, w.slice(2), w, false, false);
-  for (const w of args) {
+  for (let i = 0; i < jvm.length; i++) if (jvm[i]!.startsWith("-D")) setProp(line, "sysprops", jvm[i]!.slice(2), jvm[i]!, false, false);
+  for (let i = 0; i < args.length; i++) {
+    const w = args[i]!;
     if (w === "--") break;
-    if (w.startsWith("--") && !setProp(line.props, w.slice(2), w, false, true)) continue;
-    if (!w.startsWith("--")) line.positional.push(w);
+    if (w.startsWith("--")) setProp(line, "props", w.slice(2), w, false, true);
+    else line.positional.push(w);
   }
   return line;
 }

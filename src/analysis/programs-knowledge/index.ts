@@ -9,6 +9,8 @@ import { CLIENTS, LAUNCHERS } from "./clients.js";
 import { BARE, optionKey, PROP, VALUE, WANTED, type ReadSpec } from "./command-line.js";
 import { IMAGES } from "./images.js";
 import { SERVERS } from "./servers.js";
+import { compileRow } from "./binds.js";
+import { parseVersion, versionAtLeast, type Version } from "./version.js";
 import type { BindRow, ClientEntry, ImageEntry, LauncherEntry, OptionSyntax, ServerEntry, SettingSource, SettingTier, Subcommand } from "./types.js";
 
 export { CLIENTS, IMAGES, LAUNCHERS, SERVERS };
@@ -53,7 +55,8 @@ const MAX_IMAGE_LENGTH = 512;
 export function parseImage(image: string): ImageRef | null {
   if (image.length === 0 || image.length > MAX_IMAGE_LENGTH) return null;
   const at = image.indexOf("@");
-  let rest = at >= 0 ? image.slice(0, at) : image;
+  // Repositories are lower case; a tag's case is kept only for versions, which are digits.
+  let rest = (at >= 0 ? image.slice(0, at) : image).toLowerCase();
   const slash = rest.lastIndexOf("/");
   const colon = rest.lastIndexOf(":");
   let tag = "";
@@ -67,7 +70,6 @@ export function parseImage(image: string): ImageRef | null {
     if (first.indexOf(".") >= 0 || first.indexOf(":") >= 0 || first === "localhost") path.shift();
   }
   if (path.length === 1) path.unshift("library");
-  for (let i = 0; i < path.length; i++) path[i] = path[i]!.toLowerCase();
   return { path, tag };
 }
 
@@ -98,35 +100,7 @@ export function imageEntry(image: string): { entry: ImageEntry; ref: ImageRef } 
   return undefined;
 }
 
-/** major, minor, patch from a tag such as `v1.2.3`, `1.2`, `3.6.0-rootless`; null for `latest`, digests and the like. */
-export type Version = readonly [number, number, number];
-
-export function parseVersion(text: string): Version | null {
-  let i = text.charCodeAt(0) === 118 /* v */ ? 1 : 0;
-  const parts: number[] = [];
-  while (parts.length < 3) {
-    const start = i;
-    let n = 0;
-    while (i < text.length && i - start < 6) {
-      const c = text.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      n = n * 10 + (c - 48);
-      i++;
-    }
-    if (i === start) break;
-    parts.push(n);
-    if (text.charCodeAt(i) !== 46 /* . */) break;
-    i++;
-  }
-  if (parts.length === 0) return null;
-  return [parts[0]!, parts[1] ?? 0, parts[2] ?? 0];
-}
-
-/** a >= b */
-export function versionAtLeast(a: Version, b: Version): boolean {
-  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i]! > b[i]!;
-  return true;
-}
+export { parseVersion, versionAtLeast, type Version };
 
 // ---- how each entry's command line is read ----
 
@@ -166,7 +140,15 @@ function buildReadSpec(entry: ServerEntry, rows: readonly BindRow[], extraValueO
     for (const [n, v] of entry.optionalValues) map.set(key(n), v);
     optional = map;
   }
-  return { syntax: entry.syntax, keys, optional, longOptionProps: entry.longOptionProps === true, dashUnderscore: entry.dashUnderscore === true };
+  let written: Map<string, string> | null = null;
+  if (entry.syntax === "go" && entry.dashUnderscore !== true) {
+    written = new Map();
+    for (const k of keys.keys()) {
+      written.set(`--${k}`, k);
+      if (k.charCodeAt(0) !== 45 /* - */) written.set(`-${k}`, k);
+    }
+  }
+  return { syntax: entry.syntax, keys, written, optional, longOptionProps: entry.longOptionProps === true, dashUnderscore: entry.dashUnderscore === true };
 }
 
 const readSpecs = new WeakMap<object, ReadSpec>();
@@ -188,10 +170,16 @@ export function topLevelSpec(entry: ServerEntry): ReadSpec {
 }
 
 for (const entry of SERVERS) {
-  if (entry.binds) readSpecFor(entry);
+  if (entry.binds) {
+    readSpecFor(entry);
+    for (const row of entry.binds) compileRow(row, entry);
+  }
   if (entry.subcommands) {
     topLevelSpec(entry);
-    for (const sub of entry.subcommands) readSpecFor(entry, sub);
+    for (const sub of entry.subcommands) {
+      readSpecFor(entry, sub);
+      for (const row of sub.binds) compileRow(row, entry);
+    }
   }
 }
 

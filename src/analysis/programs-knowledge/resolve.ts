@@ -53,9 +53,9 @@ export type Resolved =
       name: string;
       subcommand?: Subcommand;
       /** The words after the program (and its subcommand). */
-      args: string[];
+      args: readonly string[];
       /** Java: the JVM's `-Dname=value` words (the program's own arguments are in `args`). */
-      jvmArgs?: string[];
+      jvmArgs?: readonly string[];
       /** False when an unknown script started the program: it may add options, so defaults are uncertain. */
       defaultsCertain: boolean;
       /** The image's version, when the image is the program's own. */
@@ -63,9 +63,9 @@ export type Resolved =
       /** A command of the program that serves nothing of its rows (a generic Go program is still read with the generic flags). */
       noRows?: boolean;
     }
-  | { kind: "client"; entry: ClientEntry; name: string; /** The program it runs next (`wait-for-it … -- app`). */ next?: string[] }
+  | { kind: "client"; entry: ClientEntry; name: string; /** The program it runs next (`wait-for-it … -- app`). */ next?: readonly string[] }
   /** A program the knowledge base does not know: read with the generic flags. `argv[0]` is its name (or ENTRYPOINT). */
-  | { kind: "unknown"; argv: string[]; defaultsCertain: boolean };
+  | { kind: "unknown"; argv: readonly string[]; defaultsCertain: boolean };
 
 /** Hops through entrypoints, scripts and launchers followed for one program. */
 const MAX_STEPS = 8;
@@ -76,7 +76,7 @@ function isOption(word: string): boolean {
 
 /** The words the image's entrypoint runs, given the container's args; null when the entrypoint runs them as a command of their own. */
 function entrypointWords(img: ImageEntry, args: readonly string[], env: EnvAccess, kb: Knowledge): { words: string[]; ownProgram: boolean } {
-  const given = args.length > 0 ? [...args] : [...(img.cmd ?? [])];
+  const given = args.length > 0 ? args.slice() : (img.cmd ?? []).slice();
   if (img.kind === "none") return { words: given, ownProgram: given.length > 0 && baseName(given[0]!) === img.program };
   let rest = given;
   let subcommand: string | undefined;
@@ -104,8 +104,9 @@ function entrypointWords(img: ImageEntry, args: readonly string[], env: EnvAcces
     }
     adds.push(value === undefined ? add.option : `${add.option}=${value}`);
   }
-  const words = [img.program, ...(subcommand !== undefined ? [subcommand] : []), ...adds, ...rest];
-  return { words, ownProgram: true };
+  const words = [img.program];
+  if (subcommand !== undefined) words.push(subcommand);
+  return { words: words.concat(adds, rest), ownProgram: true };
 }
 
 /** The launched program's words, or null when the launcher runs none we can name (`python -c …`, `npx` alone). */
@@ -125,8 +126,8 @@ function launched(l: LauncherEntry, words: readonly string[]): string[] | null {
     if (!isOption(w)) break;
     if (l.style === "python") {
       if (w === "-c") return null;
-      if (w === "-m") return i + 1 < words.length ? [words[i + 1]!, ...words.slice(i + 2)] : null;
-      if (w.startsWith("-m") && w.length > 2 && w.charCodeAt(2) !== 45) return [w.slice(2), ...words.slice(i + 1)];
+      if (w === "-m") return i + 1 < words.length ? words.slice(i + 1) : null;
+      if (w.startsWith("-m") && w.length > 2 && w.charCodeAt(2) !== 45) return [w.slice(2)].concat(words.slice(i + 1));
     }
     if (l.style === "script" && (w === "-e" || w === "--eval" || w === "-p" || w === "--print")) return null;
     if (w.indexOf("=") < 0 && valueOptions.includes(w)) i++;
@@ -135,11 +136,11 @@ function launched(l: LauncherEntry, words: readonly string[]): string[] | null {
   const target = words[i]!;
   let name = baseName(target);
   for (const ext of l.stripExtensions ?? []) if (name.endsWith(ext)) name = name.slice(0, name.length - ext.length);
-  return [name, ...words.slice(i + 1)];
+  return [name].concat(words.slice(i + 1));
 }
 
 /** `java [JVM options] (-jar file | -m module | class) [args]`: the JVM's options and the program's arguments. */
-function javaWords(words: readonly string[], valueOptions: readonly string[]): { jvm: string[]; args: string[] } | null {
+function javaWords(words: readonly string[], valueOptions: readonly string[]): { jvm: string[]; args: readonly string[] } | null {
   const jvm: string[] = [];
   for (let i = 1; i < words.length; i++) {
     const w = words[i]!;
@@ -154,7 +155,7 @@ function javaWords(words: readonly string[], valueOptions: readonly string[]): {
 }
 
 /** The subcommand a server entry runs, and the words after it. */
-function subcommandOf(entry: ServerEntry, args: string[]): { sub?: Subcommand; args: string[]; binds: boolean } {
+function subcommandOf(entry: ServerEntry, args: readonly string[]): { sub?: Subcommand; args: readonly string[]; binds: boolean } {
   if (!entry.subcommands) return { args, binds: true };
   const spec = topLevelSpec(entry);
   // Find the first word that is neither an option nor an option's value.
@@ -181,11 +182,12 @@ function subcommandOf(entry: ServerEntry, args: string[]): { sub?: Subcommand; a
 /** What one program's argv runs, reading through entrypoints, scripts and launchers. */
 export function resolveProgram(argvIn: readonly string[], image: string, env: EnvAccess, user?: UserKnowledge): Resolved {
   const kb = knowledge(user);
-  let words = [...argvIn];
+  let words: readonly string[] = argvIn;
   let defaultsCertain = true;
   let runsAs: string | undefined;
   /** The image row, while the words are still the image's own program. */
-  let img = image !== "" ? kb.image(image) : undefined;
+  const imageRow = image !== "" ? kb.image(image) : undefined;
+  let img = imageRow;
   let imageProgram: string | undefined;
   for (let step = 0; step < MAX_STEPS && words.length > 0; step++) {
     const first = words[0]!;
@@ -267,18 +269,13 @@ export function resolveProgram(argvIn: readonly string[], image: string, env: En
   // A command of the program that serves nothing (`vault status`, `kubectl get`, `vite build`): only
   // a Go program whose flags we do not all know (generic) is still read with the generic flags.
   if (!binds && sub === undefined && entry.generic !== true) return { kind: "client", entry: { names: entry.names, kind: `${name} command` }, name };
-  const version = imageProgram !== undefined && img !== undefined && entry.names.includes(imageProgram) ? parseVersion(img.tag) : ownImageVersion(kb, image, name);
+  // The image's version, when the image is the program's own (run by its entrypoint, or named by `command`).
+  const own = imageProgram !== undefined && img !== undefined && entry.names.includes(imageProgram) ? img : imageRow !== undefined && imageRow.entry.program === name ? imageRow : undefined;
+  const version = own !== undefined ? parseVersion(own.tag) : null;
   const resolved: Resolved = { kind: "server", entry, name: sub ? `${name} ${sub.name}` : name, args, defaultsCertain, version };
   if (sub) resolved.subcommand = sub;
   else if (!binds) resolved.noRows = true;
   return resolved;
-}
-
-/** The version of the image when it is the program's own (`command: [opa, run]` in openpolicyagent/opa:1.2.0). */
-function ownImageVersion(kb: Knowledge, image: string, program: string): Version | null {
-  if (image === "") return null;
-  const img = kb.image(image);
-  return img !== undefined && img.entry.program === program ? parseVersion(img.tag) : null;
 }
 
 export { readCommandLine };
