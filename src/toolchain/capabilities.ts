@@ -16,6 +16,7 @@
  *
  * Generic: nothing here knows what a policy does.
  */
+import { type HostCallHandler, noHostCapabilities } from "./host-calls.js";
 import { dataSegments } from "./wasm-binary.js";
 
 /** Intermediate nodes map segment names to children; a leaf (a callable capability) is null. */
@@ -159,4 +160,20 @@ export function capabilityMismatch(used: readonly string[], declared: readonly s
   const d = new Set(declared ?? []);
   const u = new Set(used);
   return { undeclared: used.filter((c) => !d.has(c)), unused: [...d].filter((c) => !u.has(c)).sort(byCodePoint) };
+}
+
+/**
+ * A handler that first applies the allow list, as policy-evaluator's
+ * host_callback does: an unknown binding is refused as such, "tracing" is never
+ * gated, any other `namespace/operation` the list does not allow is refused with
+ * Kubewarden's text before `inner` (default: no capabilities) sees it.
+ */
+export function gateHostCalls(allow: HostCapabilityAllowList, inner: HostCallHandler = noHostCapabilities): HostCallHandler {
+  if (allow.kind === "all") return inner;
+  return (call) => {
+    if (call.binding !== "kubewarden") return { ok: false, error: `unknown binding: ${call.binding}` };
+    const path = `${call.namespace}/${call.operation}`;
+    if (call.namespace !== "tracing" && !isHostCapabilityAllowed(allow, path)) return { ok: false, error: capabilityDeniedMessage(path) };
+    return inner(call);
+  };
 }
