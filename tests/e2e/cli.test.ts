@@ -132,9 +132,14 @@ describe("modules from any folder", () => {
     const notWasm = runCli(["audit", "--policy", BROKEN, BROKEN]);
     expect(notWasm.code).toBe(2);
     expect(notWasm.stderr).toContain("is not a WebAssembly module");
-    const run = runCli(["run", BROKEN, "-r", BROKEN]);
+    const run = runCli(["run", join(ROOT, "README.md"), "-r", BROKEN]);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("is not a WebAssembly module");
+    // A .yaml is a file of policy resources, as for kwctl run: a workload manifest is not one.
+    const manifest = runCli(["run", BROKEN, "-r", BROKEN]);
+    expect(manifest.code).toBe(2);
+    expect(manifest.stderr).toContain('invalid apiVersion Some("apps/v1") (expected policies.kubewarden.io/v1)');
+    expect(manifest.stderr).toContain("run takes a module");
   });
 
   describe("--policy registry://…", () => {
