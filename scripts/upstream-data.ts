@@ -4,7 +4,7 @@
  * commits) from fetched git snapshots into DIR/<owner>/<name>@<commit>/<path>.
  *
  * --from  a folder of snapshots laid out <owner>+<name>/repo (a bare git dir each),
- *         default $UPSTREAM_SNAPSHOTS or /work/.mirror
+ *         default $UPSTREAM_SNAPSHOTS
  * --out   default .cache/upstream (the tests also look in $UPSTREAM_DATA_DIR and
  *         ../shared/upstream)
  *
@@ -17,7 +17,12 @@ import { parseArgs } from "node:util";
 import { UPSTREAM_FILES, upstreamRelative } from "../tests/support/upstream.js";
 
 const { values } = parseArgs({ options: { from: { type: "string" }, out: { type: "string" } } });
-const from = resolve(values.from ?? process.env.UPSTREAM_SNAPSHOTS ?? "/work/.mirror");
+const fromDir = values.from ?? process.env.UPSTREAM_SNAPSHOTS;
+if (!fromDir) {
+  console.error("usage: npm run upstream-data -- --from DIR [--out DIR]   (DIR: fetched git snapshots, <owner>+<name>/repo each; or set UPSTREAM_SNAPSHOTS)");
+  process.exit(2);
+}
+const from = resolve(fromDir);
 const out = resolve(values.out ?? join(import.meta.dirname, "..", ".cache", "upstream"));
 let failed = 0;
 for (const f of Object.values(UPSTREAM_FILES)) {

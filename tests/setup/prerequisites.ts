@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
+import { missingUpstreamFiles, upstreamDirs } from "../support/upstream.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 /** The real engine policy-server embeds, as a Python venv (see README: Tests). */
@@ -35,6 +36,13 @@ export function missingPrerequisites(): { what: string; command: string }[] {
     const found = r.status === 0 ? r.stdout.trim() : "not installed";
     if (found !== WASMTIME_VERSION) missing.push({ what: `wasmtime ${WASMTIME_VERSION} in .cache/wasmtime (found: ${found})`, command: `.cache/wasmtime/bin/pip install wasmtime==${WASMTIME_VERSION}` });
   }
+  // Upstream CRDs at named commits (tests/support/upstream.ts): data from other repositories, kept out of this one.
+  const upstream = missingUpstreamFiles();
+  if (upstream.length > 0)
+    missing.push({
+      what: `${upstream.length} upstream CRD file(s) for the report and deploy/ tests, e.g. ${upstream[0]} (looked in ${upstreamDirs().join(", ")})`,
+      command: "npm run upstream-data -- --from DIR   # DIR: fetched snapshots, <owner>+<name>/repo each",
+    });
   return missing;
 }
 

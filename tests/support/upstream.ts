@@ -44,6 +44,13 @@ export function upstreamDirs(): string[] {
 
 export const upstreamRelative = (f: UpstreamFile) => `${f.repo}@${f.commit}/${f.path}`;
 
+/** The upstream files found in none of the folders (relative paths). */
+export function missingUpstreamFiles(): string[] {
+  return Object.values(UPSTREAM_FILES)
+    .map(upstreamRelative)
+    .filter((rel) => !upstreamDirs().some((dir) => existsSync(join(dir, rel))));
+}
+
 /** The file's text; a missing file fails with what to run. */
 export function upstreamText(f: UpstreamFile): string {
   const rel = upstreamRelative(f);
@@ -51,7 +58,7 @@ export function upstreamText(f: UpstreamFile): string {
     const p = join(dir, rel);
     if (existsSync(p)) return readFileSync(p, "utf8");
   }
-  throw new Error(`upstream data ${f.repo}@${f.commit.slice(0, 7)}:${f.path} not found in ${upstreamDirs().join(", ")}: run npm run upstream-data (it extracts the files from fetched snapshots)`);
+  throw new Error(`upstream data ${f.repo}@${f.commit.slice(0, 7)}:${f.path} not found in ${upstreamDirs().join(", ")}: run npm run upstream-data -- --from DIR (it extracts the files from fetched snapshots)`);
 }
 
 /** A CRD's JSON schema for one served version, made strict the way `kubectl apply --validate=strict` is: unknown fields are errors. */
