@@ -196,11 +196,11 @@ describe("--allowed-host-capabilities (kwctl run's flag)", () => {
   it("the context-aware policy, denied its capability, is answered as kwctl answers it; a policy file takes the flag too", () => {
     const module = runCli(["run", wasmPath("reject-listenlocal-reloader-probes"), "-r", req, "--context", RENDER, "--allowed-host-capabilities", "oci/*"]);
     const answer = JSON.parse(module.stdout);
-    expect(answer.warnings.join("\n")).toContain(capabilityDeniedMessage("kubernetes/list_resources_all"));
+    expect(answer.warnings.join("\n")).toContain(capabilityDeniedMessage("kubernetes/list_resources_by_namespace"));
     const granted = cap("listenlocal", { module: fileUrl("reject-listenlocal-reloader-probes"), contextAwareResources: [{ apiVersion: "apps/v1", kind: "Deployment" }] });
     const file = runCli(["run", policyFile(granted), "-r", req, "--context", RENDER, "--allowed-host-capabilities", "oci/*"]);
     expect(file.stdout).toBe(module.stdout);
-    const allowed = runCli(["run", wasmPath("reject-listenlocal-reloader-probes"), "-r", req, "--context", RENDER, "--allowed-host-capabilities", "kubernetes/list_resources_all"]);
+    const allowed = runCli(["run", wasmPath("reject-listenlocal-reloader-probes"), "-r", req, "--context", RENDER, "--allowed-host-capabilities", "kubernetes/list_resources_by_namespace"]);
     expect(JSON.parse(allowed.stdout).allowed).toBe(false);
   });
 

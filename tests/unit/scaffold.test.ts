@@ -92,7 +92,7 @@ describe("scaffold", () => {
     const r = runCli(["scaffold", "manifest", "policies/reject-listenlocal-reloader-probes", "--type", "AdmissionPolicy", "--message", "see the runbook", "--timeout-eval-seconds", "30", "--policy-server", "loopback-probes"]);
     expect(r.code, r.stderr).toBe(0);
     expect(parse(r.stdout).spec).toMatchObject({ message: "see the runbook", timeoutEvalSeconds: 30, policyServer: "loopback-probes" });
-    expect(r.stdout).toContain("# The module calls the host capabilities kubernetes/list_resources_all: when its PolicyServer sets spec.namespacedPoliciesCapabilities, that list must allow them.");
+    expect(r.stdout).toContain("# The module calls the host capabilities kubernetes/list_resources_by_namespace: when its PolicyServer sets spec.namespacedPoliciesCapabilities, that list must allow them.");
     for (const bad of [["--timeout-eval-seconds", "1"], ["--timeout-eval-seconds", "31"], ["--policy-server", "Bad_Name"], ["--message", ""]]) expect(runCli(["scaffold", "manifest", "policies/reject-loopback-probes", ...bad]).code, bad.join(" ")).toBe(2);
   });
 
