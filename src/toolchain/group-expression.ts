@@ -56,7 +56,7 @@ function tokenize(text: string): Token[] {
       i++;
       continue;
     }
-    throw new GroupExpressionError(`"${c}" at position ${i + 1} is not part of what a policy group expression may use here (member calls, true, false, !, &&, ||, ==, !=, parentheses)`);
+    throw new GroupExpressionError(`${JSON.stringify(c)} at position ${i + 1} is not part of what a policy group expression may use here (member calls, true, false, !, &&, ||, ==, !=, parentheses)`);
   }
   return tokens;
 }

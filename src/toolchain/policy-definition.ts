@@ -111,7 +111,7 @@ function definition(doc: unknown, where: string): PolicyDefinition {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([id, m]): [string, PolicyMember] => {
       // The controller's rule for member names: CEL identifiers, not reserved words.
-      if (!/^[_a-zA-Z][_a-zA-Z0-9]*$/.test(id)) fail(`spec.policies: "${id}": policy group member name is invalid`);
+      if (!/^[_a-zA-Z][_a-zA-Z0-9]*$/.test(id)) fail(`spec.policies: ${JSON.stringify(id)}: policy group member name is invalid`);
       if (!isRecord(m)) return fail(`spec.policies.${id} must be a mapping`);
       return [id, member(m, `spec.policies.${id}`, k === "ClusterAdmissionPolicyGroup")];
     });
