@@ -5,6 +5,7 @@
  */
 import { Document, stringify } from "yaml";
 import type { PolicyMetadata } from "./metadata.js";
+import { verificationConfigYaml } from "./verification-config.js";
 
 const ANNOTATION = (key: string) => `io.kubewarden.policy.${key}`;
 
@@ -352,7 +353,8 @@ export interface PolicyServerOptions {
 
 /** A PolicyServer that loads only policies signed with the key, and the ConfigMap with its verification config. */
 export function policyServerManifests(o: PolicyServerOptions): Record<string, unknown>[] {
-  const verificationConfig = stringify({ apiVersion: "v1", allOf: [{ kind: "pubKey", owner: o.owner, key: o.publicKeyPem }] }, { lineWidth: 0 });
+  // Written (and read back) as `scaffold verification-config` writes one.
+  const verificationConfig = verificationConfigYaml({ apiVersion: "v1", allOf: [{ kind: "pubKey", owner: o.owner, key: o.publicKeyPem }] });
   return [
     { apiVersion: "v1", kind: "ConfigMap", metadata: { name: o.verificationConfigMap, namespace: o.namespace }, data: { "verification-config": verificationConfig } },
     {
