@@ -26,6 +26,7 @@ export function formatJson(report: AuditReport): string {
             ...(v.errorKind ? { errorKind: v.errorKind } : {}),
             findings: v.findings.length,
             ...(v.optOut ? { optOut: v.optOut } : {}),
+            ...(v.skip ? { skipReason: v.skip } : {}),
             ...(v.warnings.length > 0 ? { warnings: v.warnings } : {}),
           })),
           ...(r.errorKind ? { errorKind: r.errorKind } : {}),
