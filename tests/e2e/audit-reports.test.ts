@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { ROOT, runCli, wasmPath } from "../helpers.js";
-import { crdSchema, UPSTREAM_FILES } from "../support/upstream.js";
+import { crdSchema, UPSTREAM_FILES, UPSTREAM_PRESENT } from "../support/upstream.js";
 
 const modules = ["--policy", wasmPath("reject-loopback-probes"), "--rewrite-policy", wasmPath("rewrite-loopback-probes")];
 const audit = (args: string[], options: { input?: string; cwd?: string; env?: Record<string, string> } = {}) => runCli(["audit", ...modules, ...args], options);
@@ -225,7 +225,9 @@ describe("every result belongs to the policy that produced it (the whole bundle 
   for (const name of ["reject-loopback-probes", "reject-listenlocal-reloader-probes"]) cpSync(wasmPath(name), join(bundleDir, `${name}.wasm`));
   const input = `${readFileSync(join(ROOT, "tests", "fixtures", "operator-render", "render.yaml"), "utf8")}\n---\n${readFileSync(join(EXAMPLES, "prometheus-listenlocal-broken.yaml"), "utf8")}`;
   const run = (args: string[]) => runCli(["audit", "--bundle", bundleDir, ...args, "-"], { input, env: { SOURCE_DATE_EPOCH: "1700000000" } });
-  const validateReport = new Ajv({ allErrors: true, strict: false }).compile(crdSchema(UPSTREAM_FILES.openReport, "v1alpha1"));
+  // Checked against the upstream CRD where it is present (tests/support/upstream.ts); the
+  // field-by-field comparison with openreports.go in tests/unit/openreport.test.ts runs everywhere.
+  const validateReport = UPSTREAM_PRESENT ? new Ajv({ allErrors: true, strict: false }).compile(crdSchema(UPSTREAM_FILES.openReport, "v1alpha1")) : null;
   const listenLocalMeta = parse(readFileSync(join(ROOT, "policies", "reject-listenlocal-reloader-probes", "metadata.yml"), "utf8")).annotations;
 
   it("reports: the Prometheus CR's result is reject-listenlocal-reloader-probes', the StatefulSet's reject-loopback-probes'", () => {
@@ -248,7 +250,7 @@ describe("every result belongs to the policy that produced it (the whole bundle 
       expect(sts.results[0].properties["context-aware"]).toBeUndefined();
       expect(docs[0].apiVersion).toBe(format === "policyreport" ? "wgpolicyk8s.io/v1alpha2" : "openreports.io/v1alpha1");
       for (const doc of docs) expect(doc.summary.fail + doc.summary.pass + doc.summary.error + doc.summary.skip).toBe(doc.results.length);
-      if (format !== "policyreport") for (const doc of docs) expect(validateReport(doc), JSON.stringify(validateReport.errors)).toBe(true);
+      if (format !== "policyreport" && validateReport) for (const doc of docs) expect(validateReport(doc), JSON.stringify(validateReport.errors)).toBe(true);
     }
     // --policy-name renames one policy of the bundle by its module name.
     const renamed = parseAllDocuments(run(["--format", "openreport", "--policy-name", "reject-listenlocal-reloader-probes=listenlocal"]).stdout).map((d) => d.toJS());

@@ -36,17 +36,26 @@ export function missingPrerequisites(): { what: string; command: string }[] {
     const found = r.status === 0 ? r.stdout.trim() : "not installed";
     if (found !== WASMTIME_VERSION) missing.push({ what: `wasmtime ${WASMTIME_VERSION} in .cache/wasmtime (found: ${found})`, command: `.cache/wasmtime/bin/pip install wasmtime==${WASMTIME_VERSION}` });
   }
-  // Upstream CRDs at named commits (tests/support/upstream.ts): data from other repositories, kept out of this one.
-  const upstream = missingUpstreamFiles();
-  if (upstream.length > 0)
-    missing.push({
-      what: `${upstream.length} upstream CRD file(s) for the report and deploy/ tests, e.g. ${upstream[0]} (looked in ${upstreamDirs().join(", ")})`,
-      command: "npm run upstream-data -- --from DIR   # DIR: fetched snapshots, <owner>+<name>/repo each",
-    });
   return missing;
 }
 
+/**
+ * Upstream CRDs at named commits (tests/support/upstream.ts): data from other
+ * repositories, kept out of this one and unreachable from CI's network. Without
+ * them the few schema checks against them do not run, and the run says so first.
+ */
+function reportMissingUpstreamData(): void {
+  const upstream = missingUpstreamFiles();
+  if (upstream.length === 0) return;
+  console.warn(
+    `NOTE: ${upstream.length} upstream CRD file(s) missing (e.g. ${upstream[0]}; looked in ${upstreamDirs().join(", ")}): ` +
+      "the checks of deploy/ and the OpenReports against the upstream CRD schemas will not run. " +
+      "Provide them with: npm run upstream-data -- --from DIR   # DIR: fetched snapshots, <owner>+<name>/repo each",
+  );
+}
+
 export default function setup(): void {
+  reportMissingUpstreamData();
   const missing = missingPrerequisites();
   if (missing.length === 0) return;
   throw new Error(

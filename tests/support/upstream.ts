@@ -51,6 +51,14 @@ export function missingUpstreamFiles(): string[] {
     .filter((rel) => !upstreamDirs().some((dir) => existsSync(join(dir, rel))));
 }
 
+/**
+ * Whether every upstream file is present. This machine's CI cannot reach GitHub and
+ * the files may not be committed here, so the checks against them run where the data
+ * is (a developer's `npm run upstream-data`, or ../shared/upstream) and the test
+ * setup says plainly when they did not (tests/setup/prerequisites.ts).
+ */
+export const UPSTREAM_PRESENT = missingUpstreamFiles().length === 0;
+
 /** The file's text; a missing file fails with what to run. */
 export function upstreamText(f: UpstreamFile): string {
   const rel = upstreamRelative(f);
