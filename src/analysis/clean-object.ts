@@ -62,6 +62,4 @@ export const CLEAN_OBJECT_RULES = [
   { key: SKIP_CONTAINERS_ANNOTATION, types: [] },
 ] as const;
 
-export const LOOPBACK_TRIGGERS: readonly string[] = ["127", "177", "0x", "::", "localhost", "loopback", "ip6-", "$", "%"];
-
-export const CLEAN_STRING_LIMITS = { transparent: "'`", maxDigitRun: 9, maxColons: 6 } as const;
+export { CLEAN_STRING_LIMITS, LOOPBACK_TRIGGERS } from "./loopback-text.js";

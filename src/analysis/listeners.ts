@@ -2,11 +2,23 @@
  * What a container binds, read from its command line and environment.
  */
 import type { Container } from "kubernetes-types/core/v1";
-import { ContainerEnv, expandVars, newBudget, type ExpansionBudget } from "./env-expansion.js";
+import { ContainerEnv, containerBudget, expandVars, newBudget, type ExpansionBudget } from "./env-expansion.js";
 import { classifyHost, type HostClass } from "./host.js";
 import { parseListenValue, parsePort } from "./listen-address.js";
 import { DEFAULT_LISTEN_FLAGS, flagName, type ListenSpec } from "./listen-specs.js";
-import { containerPrograms } from "./programs.js";
+import { baseName, containerPrograms, unreadOverBudget, type Program } from "./programs.js";
+
+/** Command-line clients: their address flags name what they connect to, never a bind. */
+export const CLIENT_PROGRAMS: ReadonlySet<string> = new Set([
+  "psql", "pg_dump", "pg_dumpall", "pg_restore", "pg_isready", "pg_basebackup", "mysql", "mysqldump", "mysqladmin", "mariadb",
+  "mariadb-dump", "redis-cli", "mongo", "mongosh", "mongodump", "mongorestore", "tctl", "temporal", "etcdctl", "kubectl", "curl",
+  "wget", "nc", "ncat", "grpcurl", "grpc_health_probe", "nslookup", "dig", "ping",
+]);
+
+/** A program that binds nothing whatever its flags say (the program knowledge will own this). */
+export function isKnownClient(program: Program): boolean {
+  return CLIENT_PROGRAMS.has(baseName(program.argv[0] ?? ""));
+}
 
 export interface Listener {
   container: string;
@@ -112,12 +124,12 @@ specIndex(DEFAULT_LISTEN_FLAGS);
  * words, keeping only flags that matter: in QuickJS every string operation and
  * allocation on this path shows in the admission latency.
  */
-export function containerListeners(container: Container, specs: ListenerSpecs, budget: ExpansionBudget = newBudget()): Listener[] {
+export function containerListeners(container: Container, specs: ListenerSpecs, budget: ExpansionBudget = containerBudget(container)): Listener[] {
   return containerBinds(container, specs, budget).listeners;
 }
 
 /** containerListeners, with the reason when a work bound left the container's binds unknown (then no listeners). */
-export function containerBinds(container: Container, specs: ListenerSpecs, budget: ExpansionBudget = newBudget()): ContainerBinds {
+export function containerBinds(container: Container, specs: ListenerSpecs, budget: ExpansionBudget = containerBudget(container)): ContainerBinds {
   const name = typeof container.name === "string" ? container.name : "";
   const image = typeof container.image === "string" ? container.image : "";
   const env = new ContainerEnv(container, budget);
@@ -126,6 +138,12 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
   let nextOrigin = 0;
   const add = (spec: ListenSpec, setting: string, value: string, source: Listener["source"], portText: string | undefined, certain: boolean) => {
     const addrs = parseListenValue(value, spec.form);
+    // Each listener is paid from the container's work budget (a URL list can name thousands).
+    budget.remaining -= addrs.length;
+    if (budget.remaining < 0) {
+      budget.exhausted = true;
+      return;
+    }
     const origin = nextOrigin++;
     for (let i = 0; i < addrs.length; i++) {
       const addr = addrs[i]!;
@@ -138,6 +156,7 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
   if (read.unread !== undefined) return { listeners: [], unread: read.unread };
   const programs = read.programs;
   for (let p = 0; p < programs.length; p++) {
+    if (isKnownClient(programs[p]!)) continue;
     const words = programs[p]!.argv;
     const certain = programs[p]!.certain;
     // Per flag name the hits that count: the last one, or all for repeatable specs.
@@ -176,5 +195,6 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
       const value = env.get(spec.name);
       if (value !== undefined) add(spec, spec.name, value, "env", spec.portFrom ? env.get(spec.portFrom) : undefined, true);
     }
+  if (budget.exhausted) return { listeners: [], unread: unreadOverBudget().unread! };
   return { listeners: out };
 }

@@ -1,0 +1,55 @@
+/**
+ * Text from which the analysis could read a loopback address, as the native
+ * pre-check looks for it (clean-object.ts): the triggers, matched case-insensitively
+ * while ignoring the characters shell quoting removes. Here so the analysis can ask
+ * the same question of one container (reachability.ts: a work bound hit in a
+ * container whose text names no loopback address changes no verdict, so it is not
+ * worth a warning, and the pre-check, which never runs the analysis, agrees).
+ */
+
+/** Texts whose presence may spell loopback in some form classifyHost reads (see clean-object.ts). */
+export const LOOPBACK_TRIGGERS: readonly string[] = ["127", "177", "0x", "::", "localhost", "loopback", "ip6-", "$", "%"];
+
+export const CLEAN_STRING_LIMITS = { transparent: "'`", maxDigitRun: 9, maxColons: 6 } as const;
+
+/**
+ * Could `text` name a loopback address? True only where the native pre-check also
+ * finds trigger text in the same string (it may find more: it also skips `\/` and
+ * treats any `\u` escape as a trigger). Skipped, as the pre-check skips them: the
+ * transparent quotes, and the characters JSON always escapes (`"`, `\`, controls)
+ * or sends as UTF-8 (non-ASCII), which the pre-check passes over without matching.
+ */
+export function mayNameLoopback(text: string): boolean {
+  let compact = "";
+  let digits = 0;
+  let colons = 0;
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const skipped = c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80 || c === 0x27 || c === 0x60;
+    if (skipped) {
+      compact += text.slice(from, i);
+      from = i + 1;
+      continue;
+    }
+    if (c >= 48 && c <= 57) {
+      if (++digits > CLEAN_STRING_LIMITS.maxDigitRun) return true;
+    } else digits = 0;
+    if (c === 58 && ++colons > CLEAN_STRING_LIMITS.maxColons) return true;
+  }
+  compact = (compact + text.slice(from)).toLowerCase();
+  for (let t = 0; t < LOOPBACK_TRIGGERS.length; t++) if (compact.indexOf(LOOPBACK_TRIGGERS[t]!) >= 0) return true;
+  return false;
+}
+
+/** Could any string of the container's command, args or env values name a loopback address? */
+export function containerMayNameLoopback(container: { command?: unknown; args?: unknown; env?: unknown }): boolean {
+  const lists: unknown[] = [container.command, container.args];
+  for (const list of lists) if (Array.isArray(list)) for (const w of list) if (typeof w === "string" && mayNameLoopback(w)) return true;
+  if (Array.isArray(container.env))
+    for (const e of container.env) {
+      const value: unknown = typeof e === "object" && e !== null ? (e as { value?: unknown }).value : undefined;
+      if (typeof value === "string" && mayNameLoopback(value)) return true;
+    }
+  return false;
+}

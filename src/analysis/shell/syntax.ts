@@ -1,0 +1,1447 @@
+/**
+ * Shell syntax: a script's text → a small syntax tree, in one linear pass.
+ *
+ * POSIX sh plus the bash forms manifests use: `$'…'` and `$"…"` quoting,
+ * `[[ … ]]`, `(( … ))`, arrays (`A=(…)`, `${A[@]}`), `function name { … }`,
+ * here-strings and `|&`, `;&` / `;;&` in case, process substitution. The split
+ * follows mvdan/sh (the parser behind shfmt): this module only builds the tree;
+ * expand.ts turns words into fields against an environment; interp.ts evaluates.
+ *
+ * Nothing is executed or expanded here. Command substitutions are parsed in place
+ * (their commands run in the container too); here-document bodies are read and
+ * kept as data, never as commands. Brace expansion (`{a,b}`) and aliases are not
+ * modelled: such words are read as written. Unsupported or broken syntax throws
+ * ShellSyntaxError; nesting deeper than MAX_SYNTAX_DEPTH does too (the caller
+ * then reports the container's binds as unknown).
+ */
+
+/** Deepest nesting of compound commands, substitutions and `${…}` read (the evaluation recurses as deep). */
+export const MAX_SYNTAX_DEPTH = 40;
+
+export class ShellSyntaxError extends Error {
+  constructor(
+    readonly offset: number,
+    message: string,
+  ) {
+    super(`${message} at character ${offset}`);
+  }
+}
+
+// ---- the tree ---------------------------------------------------------------------------
+
+/** Operators of `${NAME<op>ARG}`. */
+export type ParamOp =
+  | ""
+  | "-" | ":-" | "=" | ":=" | "+" | ":+" | "?" | ":?"
+  | "#" | "##" | "%" | "%%"
+  | "/" | "//" | "/#" | "/%"
+  | "^" | "^^" | "," | ",,"
+  | "length"
+  /** `${NAME:offset[:length]}`, `${!NAME}`, `${NAME@Q}` and the like: read, never computed. */
+  | "other";
+
+export type WordPart =
+  /** Unquoted text: its glob characters are pattern characters, its expansions are field-split. */
+  | { k: "lit"; v: string }
+  /** Quoted text (`'…'`, `$'…'` decoded, a backslash-escaped character): taken literally. */
+  | { k: "sq"; v: string }
+  /** `"…"` (and `$"…"`): no field splitting inside. */
+  | { k: "dq"; parts: WordPart[] }
+  /** `$NAME`, `${…}`; `index` for `${A[…]}` (`@`/`*` for every element). */
+  | { k: "param"; name: string; op: ParamOp; arg: Word | null; repl: Word | null; index: Word | null }
+  /** `$(…)` or backquotes: the commands run, what they print is unknown. */
+  | { k: "cmdsub"; body: List }
+  /** `$((…))`, `$[…]`: arithmetic, not computed. `text` is read for assignments. */
+  | { k: "arith"; text: string }
+  /** `<(…)` / `>(…)`: a path to a pipe, unknown. */
+  | { k: "procsub"; body: List }
+  /** Text Kubernetes splices in from a variable the manifest does not show (see SyntaxOptions.unknownSplice). */
+  | { k: "unknown"; name: string };
+
+export interface Word {
+  parts: WordPart[];
+  pos: number;
+}
+
+export interface Assign {
+  name: string;
+  /** `A[i]=v`: the index word. */
+  index: Word | null;
+  append: boolean;
+  /** The value; null for `A=(…)` (then `array`). */
+  value: Word | null;
+  array: Word[] | null;
+}
+
+export interface Redirect {
+  op: string;
+  target: Word | null;
+  /** A here-document's body (`<<`, `<<-`): data for the command's stdin, never commands. */
+  heredoc?: string;
+}
+
+export type TestExpr =
+  | { k: "and" | "or"; l: TestExpr; r: TestExpr }
+  | { k: "not"; e: TestExpr }
+  | { k: "unary"; op: string; w: Word }
+  | { k: "binary"; op: string; l: Word; r: Word }
+  | { k: "word"; w: Word };
+
+export interface CaseItem {
+  patterns: Word[];
+  body: List;
+  /** `;;` ends the case, `;&` runs the next body too, `;;&` tests the next patterns. */
+  term: ";;" | ";&" | ";;&";
+}
+
+export type Command =
+  /**
+   * `assigns` before the command name; `words` the name and operands. For declaration
+   * builtins (`export`, `local`, …) an operand written NAME=value is an assignment:
+   * `declared[i]` holds it (and `words[i]` its text, for messages).
+   */
+  | { k: "simple"; assigns: Assign[]; words: Word[]; declared: (Assign | undefined)[] | null; redirs: Redirect[]; pos: number }
+  | { k: "group"; body: List; redirs: Redirect[] }
+  | { k: "subshell"; body: List; redirs: Redirect[] }
+  | { k: "if"; clauses: { cond: List; body: List }[]; otherwise: List | null; redirs: Redirect[] }
+  | { k: "while"; until: boolean; cond: List; body: List; redirs: Redirect[]; assigned: NameSet }
+  | { k: "for"; name: string; items: Word[] | null; body: List; redirs: Redirect[]; assigned: NameSet }
+  | { k: "case"; word: Word; items: CaseItem[]; redirs: Redirect[] }
+  | { k: "func"; name: string; body: Command; assigned: NameSet }
+  | { k: "arith"; text: string }
+  | { k: "test"; expr: TestExpr | null; redirs: Redirect[] };
+
+export interface Pipeline {
+  bang: boolean;
+  cmds: Command[];
+}
+
+export interface AndOr {
+  first: Pipeline;
+  rest: { op: "&&" | "||"; p: Pipeline }[];
+}
+
+export interface List {
+  items: { ao: AndOr; bg: boolean }[];
+}
+
+/**
+ * The variables a loop or function body may assign, read off the syntax so a loop's
+ * second iteration is never judged with the first one's values: assignments,
+ * `read`/`export`/`local`/`declare`/… operands, loop variables, arithmetic
+ * assignments, and the names of the commands it calls (functions assign too).
+ * `dynamic`: it runs `eval`, `.`/`source` or commands whose names are not literal.
+ */
+export interface NameSet {
+  names: Set<string>;
+  calls: Set<string>;
+  dynamic: boolean;
+}
+
+export interface Script {
+  body: List;
+  /** Characters read, for the caller's work budget. */
+  length: number;
+}
+
+export interface SyntaxOptions {
+  /**
+   * A `$(NAME)` left in the text by Kubernetes because NAME is defined from a source the
+   * manifest does not show (valueFrom, envFrom): at run time it is replaced by unknown text,
+   * not run as a command substitution.
+   */
+  unknownSplice?: (name: string) => boolean;
+}
+
+// ---- characters -------------------------------------------------------------------------
+
+const SP = 32, TAB = 9, NL = 10, CR = 13;
+const SEMI = 59, AMP = 38, PIPE = 124, LP = 40, RP = 41, LT = 60, GT = 62;
+const SQ = 39, DQ = 34, BS = 92, DOLLAR = 36, BQ = 96, HASH = 35, LB = 123, RB = 125;
+
+function isBlank(c: number): boolean {
+  return c === SP || c === TAB || c === CR;
+}
+/** Characters that end an unquoted word. */
+function isMeta(c: number): boolean {
+  return c === SP || c === TAB || c === NL || c === CR || c === SEMI || c === AMP || c === PIPE || c === LP || c === RP || c === LT || c === GT;
+}
+export function isNameStart(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+export function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 48 && c <= 57);
+}
+export function isName(s: string): boolean {
+  if (s.length === 0 || !isNameStart(s.charCodeAt(0))) return false;
+  for (let i = 1; i < s.length; i++) if (!isNameChar(s.charCodeAt(i))) return false;
+  return true;
+}
+
+const RESERVED = new Set(["if", "then", "elif", "else", "fi", "do", "done", "case", "esac", "while", "until", "for", "select", "in", "function", "{", "}", "!", "[[", "]]", "time", "coproc"]);
+/** Reserved words that end a list (the caller's construct continues with them). */
+const LIST_ENDS = new Set(["then", "elif", "else", "fi", "do", "done", "esac", "}"]);
+/** Builtins whose NAME=value operands are assignments, not words to split. */
+export const DECLARATION_BUILTINS = new Set(["export", "readonly", "declare", "typeset", "local"]);
+
+/** The literal text of a word when it is all unquoted literal, else null (reserved words are only such words). */
+export function plainText(w: Word): string | null {
+  if (w.parts.length === 1 && w.parts[0]!.k === "lit") return w.parts[0]!.v;
+  return null;
+}
+
+/** The text of a word made only of literal and quoted parts, else null. */
+export function literalText(w: Word): string | null {
+  let out = "";
+  for (const p of w.parts) {
+    if (p.k === "lit" || p.k === "sq") out += p.v;
+    else if (p.k === "dq") {
+      for (const q of p.parts) {
+        if (q.k === "lit" || q.k === "sq") out += q.v;
+        else return null;
+      }
+    } else return null;
+  }
+  return out;
+}
+
+// ---- the parser ---------------------------------------------------------------------------
+
+export function parseScript(text: string, options: SyntaxOptions = {}): Script {
+  const p = new Parser(text, options);
+  const body = p.parseProgram();
+  return { body, length: text.length };
+}
+
+interface PendingHeredoc {
+  delimiter: string;
+  stripTabs: boolean;
+  redirect: Redirect;
+}
+
+class Parser {
+  private i = 0;
+  private depth = 0;
+  private pending: PendingHeredoc[] = [];
+  /** The innermost loop/function name set being collected, if any. */
+  private names: NameSet[] = [];
+
+  constructor(
+    private readonly s: string,
+    private readonly options: SyntaxOptions,
+  ) {}
+
+  private fail(message: string, at = this.i): never {
+    throw new ShellSyntaxError(at, message);
+  }
+
+  private enter(): void {
+    if (++this.depth > MAX_SYNTAX_DEPTH) this.fail(`nested more than ${MAX_SYNTAX_DEPTH} deep`);
+  }
+  private leave(): void {
+    this.depth--;
+  }
+
+  parseProgram(): List {
+    const list = this.parseList();
+    this.skipSeparators();
+    if (this.i < this.s.length) this.fail(`unexpected ${JSON.stringify(this.s[this.i])}`);
+    return list;
+  }
+
+  // -- blanks, comments, newlines
+
+  /** Skip blanks, line continuations and a comment (which runs to the newline, not past it). */
+  private skipBlanks(): void {
+    const s = this.s;
+    for (;;) {
+      const c = s.charCodeAt(this.i);
+      if (isBlank(c)) this.i++;
+      else if (c === BS && s.charCodeAt(this.i + 1) === NL) this.i += 2;
+      else if (c === HASH) {
+        const nl = s.indexOf("\n", this.i);
+        this.i = nl < 0 ? s.length : nl;
+      } else return;
+    }
+  }
+
+  /** After a newline: read the bodies of here-documents whose redirection was on that line. */
+  private newline(): void {
+    this.i++;
+    if (this.pending.length === 0) return;
+    const pending = this.pending;
+    this.pending = [];
+    for (const h of pending) h.redirect.heredoc = this.readHeredoc(h);
+  }
+
+  private readHeredoc(h: PendingHeredoc): string {
+    const s = this.s;
+    const start = this.i;
+    while (this.i < s.length) {
+      const nl = s.indexOf("\n", this.i);
+      const end = nl < 0 ? s.length : nl;
+      let line = s.slice(this.i, end);
+      if (h.stripTabs) {
+        let t = 0;
+        while (line.charCodeAt(t) === TAB) t++;
+        line = line.slice(t);
+      }
+      if (line === h.delimiter || (line.endsWith("\r") && line.slice(0, -1) === h.delimiter)) {
+        const body = s.slice(start, this.i);
+        this.i = nl < 0 ? s.length : nl + 1;
+        return body;
+      }
+      this.i = nl < 0 ? s.length : nl + 1;
+    }
+    // An unterminated here-document runs to the end of the script (sh warns and accepts it).
+    return s.slice(start);
+  }
+
+  /** Skip blanks and newlines (and the comments between them). */
+  private skipSeparators(): void {
+    for (;;) {
+      this.skipBlanks();
+      if (this.s.charCodeAt(this.i) === NL) this.newline();
+      else return;
+    }
+  }
+
+  private startsWith(t: string): boolean {
+    return this.s.startsWith(t, this.i);
+  }
+
+  /** The next unquoted reserved word at the current position, if the next word is one. */
+  private peekReserved(): string | null {
+    const s = this.s;
+    let j = this.i;
+    while (j < s.length && !isMeta(s.charCodeAt(j)) && s.charCodeAt(j) !== SQ && s.charCodeAt(j) !== DQ && s.charCodeAt(j) !== BS && s.charCodeAt(j) !== DOLLAR && s.charCodeAt(j) !== BQ) j++;
+    if (j === this.i) return null;
+    if (j < s.length && !isMeta(s.charCodeAt(j))) return null; // quoted or expanded: not a reserved word
+    const w = s.slice(this.i, j);
+    return RESERVED.has(w) ? w : null;
+  }
+
+  private expectReserved(w: string): void {
+    this.skipSeparators();
+    if (this.peekReserved() !== w) this.fail(`expected "${w}"`);
+    this.i += w.length;
+  }
+
+  // -- lists
+
+  /**
+   * A list of and-or lists separated by `;`, `&` or newlines, up to a reserved word
+   * that ends it, `)` (for subshells and substitutions), `;;` (case items) or the end.
+   */
+  private parseList(): List {
+    this.enter();
+    const items: List["items"] = [];
+    for (;;) {
+      this.skipSeparators();
+      if (this.atListEnd()) break;
+      const ao = this.parseAndOr();
+      this.skipBlanks();
+      let bg = false;
+      const d = this.s.charCodeAt(this.i);
+      if (d === AMP) {
+        bg = true;
+        this.i++;
+      } else if (d === SEMI && !this.startsWith(";;") && !this.startsWith(";&")) this.i++;
+      else if (d !== NL && !this.atListEnd()) this.fail(`unexpected ${JSON.stringify(this.s[this.i])}`);
+      items.push({ ao, bg });
+    }
+    this.leave();
+    return { items };
+  }
+
+  /** At `)`, `;;`, `;&`, a reserved word that ends a list, or the end of the text. */
+  private atListEnd(): boolean {
+    if (this.i >= this.s.length) return true;
+    const c = this.s.charCodeAt(this.i);
+    if (c === RP || this.startsWith(";;") || this.startsWith(";&")) return true;
+    const r = this.peekReserved();
+    return r !== null && LIST_ENDS.has(r);
+  }
+
+  private parseAndOr(): AndOr {
+    const first = this.parsePipeline();
+    const rest: AndOr["rest"] = [];
+    for (;;) {
+      this.skipBlanks();
+      let op: "&&" | "||";
+      if (this.startsWith("&&")) op = "&&";
+      else if (this.startsWith("||")) op = "||";
+      else break;
+      this.i += 2;
+      this.skipSeparators();
+      rest.push({ op, p: this.parsePipeline() });
+    }
+    return { first, rest };
+  }
+
+  private parsePipeline(): Pipeline {
+    this.skipBlanks();
+    let bang = false;
+    for (;;) {
+      const r = this.peekReserved();
+      if (r === "!") {
+        bang = !bang;
+        this.i++;
+        this.skipBlanks();
+      } else if (r === "time") {
+        this.i += 4;
+        this.skipBlanks();
+        if (this.startsWith("-p") && isMeta(this.s.charCodeAt(this.i + 2))) {
+          this.i += 2;
+          this.skipBlanks();
+        }
+      } else break;
+    }
+    const cmds = [this.parseCommand()];
+    for (;;) {
+      this.skipBlanks();
+      const c = this.s.charCodeAt(this.i);
+      if (c !== PIPE || this.s.charCodeAt(this.i + 1) === PIPE) break;
+      this.i += this.s.charCodeAt(this.i + 1) === AMP ? 2 : 1;
+      this.skipSeparators();
+      cmds.push(this.parseCommand());
+    }
+    return { bang, cmds };
+  }
+
+  // -- commands
+
+  private parseCommand(): Command {
+    this.skipBlanks();
+    const c = this.s.charCodeAt(this.i);
+    if (c === LP) {
+      if (this.s.charCodeAt(this.i + 1) === LP) {
+        const arith = this.tryArithCommand();
+        if (arith) return arith;
+      }
+      this.i++;
+      const body = this.parseList();
+      this.skipSeparators();
+      if (this.s.charCodeAt(this.i) !== RP) this.fail('expected ")"');
+      this.i++;
+      return { k: "subshell", body, redirs: this.parseRedirects() };
+    }
+    const r = this.peekReserved();
+    if (r !== null) {
+      switch (r) {
+        case "{": {
+          this.i++;
+          const body = this.parseList();
+          this.expectReserved("}");
+          return { k: "group", body, redirs: this.parseRedirects() };
+        }
+        case "if":
+          return this.parseIf();
+        case "while":
+        case "until":
+          return this.parseWhile(r === "until");
+        case "for":
+        case "select":
+          return this.parseFor(r.length);
+        case "case":
+          return this.parseCase();
+        case "function":
+          return this.parseFunctionKeyword();
+        case "[[":
+          return this.parseTestCommand();
+        case "coproc":
+          this.i += 6;
+          return this.parseCommand();
+        default:
+          this.fail(`unexpected "${r}"`);
+      }
+    }
+    return this.parseSimple();
+  }
+
+  private tryArithCommand(): Command | null {
+    // `((…))`: arithmetic, unless the parentheses do not balance as `(( … ))` (then nested subshells).
+    const end = this.findArithEnd(this.i + 2);
+    if (end < 0) return null;
+    const text = this.s.slice(this.i + 2, end);
+    this.i = end + 2;
+    this.noteArith(text);
+    return { k: "arith", text };
+  }
+
+  /** The index of the `))` that closes an arithmetic text starting at `from`, or -1. */
+  private findArithEnd(from: number): number {
+    const s = this.s;
+    let depth = 0;
+    for (let j = from; j < s.length; j++) {
+      const c = s.charCodeAt(j);
+      if (c === LP) depth++;
+      else if (c === RP) {
+        if (depth === 0) return s.charCodeAt(j + 1) === RP ? j : -1;
+        depth--;
+      } else if (c === SQ || c === DQ || c === BQ || c === NL || c === SEMI) return -1;
+    }
+    return -1;
+  }
+
+  private parseIf(): Command {
+    this.i += 2;
+    const clauses: { cond: List; body: List }[] = [];
+    let otherwise: List | null = null;
+    for (;;) {
+      const cond = this.parseList();
+      this.expectReserved("then");
+      const body = this.parseList();
+      clauses.push({ cond, body });
+      this.skipSeparators();
+      const r = this.peekReserved();
+      if (r === "elif") {
+        this.i += 4;
+        continue;
+      }
+      if (r === "else") {
+        this.i += 4;
+        otherwise = this.parseList();
+        this.skipSeparators();
+      }
+      this.expectReserved("fi");
+      break;
+    }
+    return { k: "if", clauses, otherwise, redirs: this.parseRedirects() };
+  }
+
+  private beginNames(): NameSet {
+    const set: NameSet = { names: new Set(), calls: new Set(), dynamic: false };
+    this.names.push(set);
+    return set;
+  }
+  private endNames(set: NameSet): void {
+    this.names.pop();
+    const outer = this.names[this.names.length - 1];
+    if (outer) {
+      // Nested loops: the outer body assigns what the inner one does (the total stays linear
+      // in the script times the nesting depth, which MAX_SYNTAX_DEPTH bounds).
+      for (const n of set.names) outer.names.add(n);
+      for (const n of set.calls) outer.calls.add(n);
+      if (set.dynamic) outer.dynamic = true;
+    }
+  }
+  private noteName(name: string): void {
+    const top = this.names[this.names.length - 1];
+    if (top) top.names.add(name);
+  }
+  private noteCall(name: string | null): void {
+    const top = this.names[this.names.length - 1];
+    if (!top) return;
+    if (name === null || name === "eval" || name === "." || name === "source") top.dynamic = true;
+    else if (name === "set" || name === "shift") top.names.add("@"); // the positional parameters
+    else top.calls.add(name);
+  }
+  private noteArith(text: string): void {
+    if (this.names.length > 0) for (const name of arithAssigned(text)) this.noteName(name);
+  }
+
+  private parseWhile(until: boolean): Command {
+    this.i += 5;
+    const names = this.beginNames();
+    const cond = this.parseList();
+    this.expectReserved("do");
+    const body = this.parseList();
+    this.expectReserved("done");
+    this.endNames(names);
+    return { k: "while", until, cond, body, redirs: this.parseRedirects(), assigned: names };
+  }
+
+  private parseFor(keywordLength: number): Command {
+    this.i += keywordLength;
+    this.skipBlanks();
+    if (this.startsWith("((")) {
+      // `for ((init; cond; step))`: arithmetic; the body runs an unknown number of times.
+      const end = this.s.indexOf("))", this.i + 2);
+      if (end < 0) this.fail("unterminated for ((");
+      const text = this.s.slice(this.i + 2, end);
+      this.i = end + 2;
+      const names = this.beginNames();
+      this.noteArith(text);
+      this.skipBlanks();
+      if (this.s.charCodeAt(this.i) === SEMI) this.i++;
+      this.skipSeparators();
+      const body = this.parseLoopBody();
+      this.endNames(names);
+      return { k: "for", name: "", items: [], body, redirs: this.parseRedirects(), assigned: names };
+    }
+    const nameWord = this.readWord();
+    const name = nameWord ? plainText(nameWord) : null;
+    if (name === null || !isName(name)) this.fail("expected a variable name after for");
+    const names = this.beginNames();
+    this.noteName(name);
+    this.skipBlanks();
+    let items: Word[] | null = null;
+    const save = this.i;
+    this.skipSeparators();
+    if (this.peekReserved() === "in") {
+      this.i += 2;
+      items = [];
+      for (;;) {
+        this.skipBlanks();
+        const c = this.s.charCodeAt(this.i);
+        if (this.i >= this.s.length || c === NL || c === SEMI) break;
+        const w = this.readWord();
+        if (!w) this.fail("unexpected character in for list");
+        items.push(w);
+      }
+    } else this.i = save;
+    this.skipBlanks();
+    if (this.s.charCodeAt(this.i) === SEMI) this.i++;
+    this.skipSeparators();
+    const body = this.parseLoopBody();
+    this.endNames(names);
+    return { k: "for", name, items, body, redirs: this.parseRedirects(), assigned: names };
+  }
+
+  private parseLoopBody(): List {
+    const r = this.peekReserved();
+    if (r === "{") {
+      // bash accepts `for x in …; { …; }`
+      this.i++;
+      const body = this.parseList();
+      this.expectReserved("}");
+      return body;
+    }
+    this.expectReserved("do");
+    const body = this.parseList();
+    this.expectReserved("done");
+    return body;
+  }
+
+  private parseCase(): Command {
+    this.i += 4;
+    this.skipBlanks();
+    const word = this.readWord();
+    if (!word) this.fail("expected a word after case");
+    this.expectReserved("in");
+    const items: CaseItem[] = [];
+    for (;;) {
+      this.skipSeparators();
+      if (this.peekReserved() === "esac") {
+        this.i += 4;
+        break;
+      }
+      if (this.s.charCodeAt(this.i) === LP) this.i++;
+      const patterns: Word[] = [];
+      for (;;) {
+        this.skipBlanks();
+        const w = this.readWord();
+        if (!w) this.fail("expected a case pattern");
+        patterns.push(w);
+        this.skipBlanks();
+        const c = this.s.charCodeAt(this.i);
+        if (c === PIPE) {
+          this.i++;
+          continue;
+        }
+        if (c === RP) {
+          this.i++;
+          break;
+        }
+        this.fail('expected ")" after a case pattern');
+      }
+      const body = this.parseList();
+      this.skipSeparators();
+      let term: CaseItem["term"] = ";;";
+      if (this.startsWith(";;&")) {
+        term = ";;&";
+        this.i += 3;
+      } else if (this.startsWith(";;")) this.i += 2;
+      else if (this.startsWith(";&")) {
+        term = ";&";
+        this.i += 2;
+      } else if (this.peekReserved() !== "esac") this.fail('expected ";;" or "esac"');
+      items.push({ patterns, body, term });
+    }
+    return { k: "case", word, items, redirs: this.parseRedirects() };
+  }
+
+  private parseFunctionKeyword(): Command {
+    this.i += 8;
+    this.skipBlanks();
+    const nameWord = this.readWord();
+    const name = nameWord ? literalText(nameWord) : null;
+    if (name === null || name.length === 0) this.fail("expected a function name");
+    this.skipBlanks();
+    if (this.startsWith("()")) this.i += 2;
+    else if (this.s.charCodeAt(this.i) === LP) {
+      this.i++;
+      this.skipBlanks();
+      if (this.s.charCodeAt(this.i) !== RP) this.fail('expected ")"');
+      this.i++;
+    }
+    return this.parseFunctionBody(name);
+  }
+
+  private parseFunctionBody(name: string): Command {
+    this.skipSeparators();
+    const names = this.beginNames();
+    const body = this.parseCommand();
+    this.endNames(names);
+    if (body.k === "simple") this.fail("a function body must be a compound command");
+    return { k: "func", name, body, assigned: names };
+  }
+
+  private parseTestCommand(): Command {
+    this.i += 2;
+    const expr = this.parseTestOr();
+    this.skipBlanks();
+    if (!this.startsWith("]]")) this.fail('expected "]]"');
+    this.i += 2;
+    return { k: "test", expr, redirs: this.parseRedirects() };
+  }
+
+  private parseTestOr(): TestExpr {
+    let l = this.parseTestAnd();
+    for (;;) {
+      this.skipSeparators();
+      if (!this.startsWith("||")) return l;
+      this.i += 2;
+      l = { k: "or", l, r: this.parseTestAnd() };
+    }
+  }
+
+  private parseTestAnd(): TestExpr {
+    let l = this.parseTestNot();
+    for (;;) {
+      this.skipSeparators();
+      if (!this.startsWith("&&")) return l;
+      this.i += 2;
+      l = { k: "and", l, r: this.parseTestNot() };
+    }
+  }
+
+  private parseTestNot(): TestExpr {
+    this.skipSeparators();
+    if (this.s.charCodeAt(this.i) === 33 /* ! */ && isMeta(this.s.charCodeAt(this.i + 1))) {
+      this.i++;
+      return { k: "not", e: this.parseTestNot() };
+    }
+    if (this.s.charCodeAt(this.i) === LP) {
+      this.i++;
+      this.enter();
+      const e = this.parseTestOr();
+      this.leave();
+      this.skipSeparators();
+      if (this.s.charCodeAt(this.i) !== RP) this.fail('expected ")" in [[ ]]');
+      this.i++;
+      return e;
+    }
+    const first = this.readTestWord();
+    this.skipBlanks();
+    const firstText = plainText(first);
+    if (firstText !== null && firstText.length === 2 && firstText.charCodeAt(0) === 45 /* - */ && !this.atTestEnd()) {
+      return { k: "unary", op: firstText, w: this.readTestWord() };
+    }
+    if (this.atTestEnd()) return { k: "word", w: first };
+    // A binary operator: `<` and `>` compare strings here; `=~` takes a regex word.
+    let op: string;
+    const c = this.s.charCodeAt(this.i);
+    if (c === LT || c === GT) {
+      op = this.s[this.i]!;
+      this.i++;
+    } else {
+      const w = this.readTestWord();
+      const t = plainText(w);
+      if (t === null) this.fail("expected an operator in [[ ]]");
+      op = t;
+    }
+    this.skipBlanks();
+    const r = op === "=~" ? this.readRegexWord() : this.readTestWord();
+    return { k: "binary", op, l: first, r };
+  }
+
+  private atTestEnd(): boolean {
+    const c = this.s.charCodeAt(this.i);
+    return this.startsWith("]]") || this.startsWith("&&") || this.startsWith("||") || c === RP || c === NL || this.i >= this.s.length;
+  }
+
+  private readTestWord(): Word {
+    this.skipSeparators();
+    const w = this.readWord();
+    if (!w) this.fail("expected a word in [[ ]]");
+    return w;
+  }
+
+  /** The right side of `=~`: parentheses and `|` belong to the regex. */
+  private readRegexWord(): Word {
+    const start = this.i;
+    const s = this.s;
+    let depth = 0;
+    while (this.i < s.length) {
+      const c = s.charCodeAt(this.i);
+      if (c === LP) depth++;
+      else if (c === RP) {
+        if (depth === 0) break;
+        depth--;
+      } else if ((c === SP || c === TAB || c === NL) && depth === 0) break;
+      else if (c === SQ || c === DQ) {
+        const close = s.indexOf(s[this.i]!, this.i + 1);
+        if (close < 0) this.fail("unterminated quote");
+        this.i = close;
+      } else if (c === BS) this.i++;
+      this.i++;
+    }
+    return { parts: [{ k: "sq", v: s.slice(start, this.i) }], pos: start };
+  }
+
+  private parseSimple(): Command {
+    const pos = this.i;
+    const assigns: Assign[] = [];
+    const words: Word[] = [];
+    let declared: (Assign | undefined)[] | null = null;
+    const redirs: Redirect[] = [];
+    for (;;) {
+      this.skipBlanks();
+      if (this.i >= this.s.length) break;
+      const c = this.s.charCodeAt(this.i);
+      if ((c === LT || c === GT) && this.s.charCodeAt(this.i + 1) === LP) {
+        words.push(this.readWord()!);
+        continue;
+      }
+      const redir = this.tryRedirect();
+      if (redir) {
+        redirs.push(redir);
+        continue;
+      }
+      if (isMeta(c)) {
+        if (c === LP && words.length === 1 && assigns.length === 0) {
+          // `name() compound`: a function definition.
+          const name = literalText(words[0]!);
+          this.i++;
+          this.skipBlanks();
+          if (this.s.charCodeAt(this.i) !== RP || name === null) this.fail('expected ")" in a function definition');
+          this.i++;
+          return this.parseFunctionBody(name);
+        }
+        break;
+      }
+      if (words.length === 0) {
+        const a = this.tryAssignment();
+        if (a) {
+          assigns.push(a);
+          this.noteName(a.name);
+          continue;
+        }
+      }
+      const w = this.readWord();
+      if (!w) break;
+      if (words.length === 0) {
+        this.noteCall(literalText(w));
+        const t = plainText(w);
+        if (t !== null && DECLARATION_BUILTINS.has(t)) declared = [];
+      } else if (declared !== null) {
+        // `export A=$x`: an operand that reads as an assignment is one (no field splitting).
+        this.i = w.pos;
+        const a = this.tryAssignment();
+        if (a) {
+          this.noteName(a.name);
+          words.push({ parts: [{ k: "sq", v: this.s.slice(w.pos, this.i) }], pos: w.pos });
+          declared.push(a);
+          continue;
+        }
+        this.i = w.pos;
+        this.readWord();
+        const t = literalText(w);
+        if (t !== null && isName(t)) this.noteName(t);
+      } else if (this.names.length > 0) this.noteOperand(words[0]!, w);
+      words.push(w);
+      if (declared !== null) declared.push(undefined);
+    }
+    if (words.length === 0 && assigns.length === 0 && redirs.length === 0) this.fail(this.i < this.s.length ? `unexpected ${JSON.stringify(this.s[this.i])}` : "expected a command");
+    return { k: "simple", assigns, words, declared, redirs, pos };
+  }
+
+  /** Names that `read`, `getopts`, `printf -v`, `mapfile`, `unset`, `let` and `export NAME` operands may assign. */
+  private noteOperand(command: Word, operand: Word): void {
+    const name = plainText(command);
+    if (name === null) return;
+    if (name === "read" || name === "getopts" || name === "printf" || name === "mapfile" || name === "readarray" || name === "unset" || name === "let" || name === "wait") {
+      const t = literalText(operand);
+      if (t === null) return;
+      if (name === "let") this.noteArith(t);
+      else if (isName(t)) this.noteName(t);
+      if (name === "getopts") {
+        this.noteName("OPTARG");
+        this.noteName("OPTIND");
+      }
+      if (name === "read") this.noteName("REPLY");
+      if (name === "mapfile" || name === "readarray") this.noteName("MAPFILE");
+    }
+  }
+
+  /** `NAME=value`, `NAME+=value`, `NAME[i]=value`, `NAME=(a b c)`, or null (nothing consumed). */
+  private tryAssignment(): Assign | null {
+    const s = this.s;
+    let j = this.i;
+    if (!isNameStart(s.charCodeAt(j))) return null;
+    j++;
+    while (isNameChar(s.charCodeAt(j))) j++;
+    const name = s.slice(this.i, j);
+    let index: Word | null = null;
+    if (s.charCodeAt(j) === 91 /* [ */) {
+      const close = s.indexOf("]", j);
+      if (close < 0) return null;
+      index = { parts: [{ k: "lit", v: s.slice(j + 1, close) }], pos: j + 1 };
+      j = close + 1;
+    }
+    let append = false;
+    if (s.charCodeAt(j) === 43 /* + */ && s.charCodeAt(j + 1) === 61) {
+      append = true;
+      j++;
+    }
+    if (s.charCodeAt(j) !== 61 /* = */) return null;
+    j++;
+    this.i = j;
+    if (s.charCodeAt(j) === LP) {
+      this.i++;
+      const array: Word[] = [];
+      this.enter();
+      for (;;) {
+        this.skipSeparators();
+        if (s.charCodeAt(this.i) === RP) {
+          this.i++;
+          break;
+        }
+        if (this.i >= s.length) this.fail("unterminated array");
+        const w = this.readWord();
+        if (!w) this.fail("unexpected character in an array");
+        array.push(w);
+      }
+      this.leave();
+      return { name, index, append, value: null, array };
+    }
+    const value = this.readWord() ?? { parts: [], pos: this.i };
+    return { name, index, append, value, array: null };
+  }
+
+  private tryRedirect(): Redirect | null {
+    const s = this.s;
+    let j = this.i;
+    // An fd number or {varname} directly before the operator.
+    while (s.charCodeAt(j) >= 48 && s.charCodeAt(j) <= 57) j++;
+    if (j === this.i && s.charCodeAt(j) === LB) {
+      const close = s.indexOf("}", j);
+      if (close > j && isName(s.slice(j + 1, close))) j = close + 1;
+    }
+    const c = s.charCodeAt(j);
+    let op: string;
+    if (c === LT) {
+      if (s.startsWith("<<<", j)) op = "<<<";
+      else if (s.startsWith("<<-", j)) op = "<<-";
+      else if (s.startsWith("<<", j)) op = "<<";
+      else if (s.startsWith("<&", j)) op = "<&";
+      else if (s.startsWith("<>", j)) op = "<>";
+      else op = "<";
+    } else if (c === GT) {
+      if (s.startsWith(">>", j)) op = ">>";
+      else if (s.startsWith(">&", j)) op = ">&";
+      else if (s.startsWith(">|", j)) op = ">|";
+      else op = ">";
+    } else if (c === AMP && j === this.i && s.charCodeAt(j + 1) === GT) {
+      op = s.charCodeAt(j + 2) === GT ? "&>>" : "&>";
+    } else return null;
+    this.i = j + op.length;
+    this.skipBlanks();
+    const target = this.readWord();
+    if (!target) this.fail(`expected a word after ${op}`);
+    const redirect: Redirect = { op, target };
+    if (op === "<<" || op === "<<-") {
+      const delimiter = literalText(target) ?? this.unquotedDelimiter(target);
+      this.pending.push({ delimiter, stripTabs: op === "<<-", redirect });
+    }
+    return redirect;
+  }
+
+  /** A here-document delimiter as its quotes are removed (expansions in it are not expanded). */
+  private unquotedDelimiter(w: Word): string {
+    return this.s.slice(w.pos, this.i).replace(/["'\\]/g, "");
+  }
+
+  private parseRedirects(): Redirect[] {
+    const out: Redirect[] = [];
+    for (;;) {
+      this.skipBlanks();
+      const r = this.tryRedirect();
+      if (!r) return out;
+      out.push(r);
+    }
+  }
+
+  // -- words
+
+  /** One word at the current position, or null when a metacharacter (or the end) is there. */
+  private readWord(): Word | null {
+    const s = this.s;
+    const start = this.i;
+    const parts: WordPart[] = [];
+    let lit = start;
+    const flush = (end: number) => {
+      if (end > lit) parts.push({ k: "lit", v: s.slice(lit, end) });
+    };
+    while (this.i < s.length) {
+      const c = s.charCodeAt(this.i);
+      if (c === LP && this.i > start && isExtglobLead(s.charCodeAt(this.i - 1))) {
+        // bash extglob `@(a|b)`: read to the balancing parenthesis, as pattern text.
+        const end = this.balancedParen(this.i + 1);
+        this.i = end;
+        continue;
+      }
+      if ((c === LT || c === GT) && this.i === start && s.charCodeAt(this.i + 1) === LP) {
+        this.i += 2;
+        this.enter();
+        const body = this.parseList();
+        this.leave();
+        this.skipSeparators();
+        if (s.charCodeAt(this.i) !== RP) this.fail('expected ")" closing a process substitution');
+        this.i++;
+        parts.push({ k: "procsub", body });
+        lit = this.i;
+        continue;
+      }
+      if (isMeta(c)) break;
+      if (c === SQ) {
+        flush(this.i);
+        const close = s.indexOf("'", this.i + 1);
+        if (close < 0) this.fail("unterminated single quote");
+        parts.push({ k: "sq", v: s.slice(this.i + 1, close) });
+        this.i = close + 1;
+        lit = this.i;
+      } else if (c === DQ) {
+        flush(this.i);
+        this.i++;
+        parts.push({ k: "dq", parts: this.readDoubleQuoted() });
+        lit = this.i;
+      } else if (c === BS) {
+        flush(this.i);
+        if (s.charCodeAt(this.i + 1) === NL) this.i += 2;
+        else {
+          if (this.i + 1 < s.length) parts.push({ k: "sq", v: s[this.i + 1]! });
+          this.i += 2;
+        }
+        lit = this.i;
+      } else if (c === DOLLAR) {
+        flush(this.i);
+        this.readDollar(parts, false);
+        lit = this.i;
+      } else if (c === BQ) {
+        flush(this.i);
+        parts.push(this.readBackquote());
+        lit = this.i;
+      } else this.i++;
+    }
+    flush(this.i);
+    if (this.i === start) return null;
+    return { parts, pos: start };
+  }
+
+  private balancedParen(from: number): number {
+    const s = this.s;
+    let depth = 1;
+    let j = from;
+    while (j < s.length && depth > 0) {
+      const c = s.charCodeAt(j);
+      if (c === BS) j++;
+      else if (c === LP) depth++;
+      else if (c === RP) depth--;
+      else if (c === SQ) {
+        const close = s.indexOf("'", j + 1);
+        if (close < 0) this.fail("unterminated single quote");
+        j = close;
+      }
+      j++;
+    }
+    if (depth > 0) this.fail("unbalanced parenthesis");
+    return j;
+  }
+
+  /** The parts of `"…"` after its opening quote; leaves the position after the closing quote. */
+  private readDoubleQuoted(): WordPart[] {
+    const s = this.s;
+    const parts: WordPart[] = [];
+    let lit = this.i;
+    const flush = (end: number) => {
+      if (end > lit) parts.push({ k: "lit", v: s.slice(lit, end) });
+    };
+    this.enter();
+    for (;;) {
+      if (this.i >= s.length) this.fail("unterminated double quote");
+      const c = s.charCodeAt(this.i);
+      if (c === DQ) {
+        flush(this.i);
+        this.i++;
+        break;
+      }
+      if (c === BS) {
+        const d = s.charCodeAt(this.i + 1);
+        if (d === DOLLAR || d === BQ || d === DQ || d === BS || d === NL) {
+          flush(this.i);
+          if (d !== NL) parts.push({ k: "sq", v: s[this.i + 1]! });
+          this.i += 2;
+          lit = this.i;
+        } else this.i += 2;
+      } else if (c === DOLLAR) {
+        flush(this.i);
+        this.readDollar(parts, true);
+        lit = this.i;
+      } else if (c === BQ) {
+        flush(this.i);
+        parts.push(this.readBackquote());
+        lit = this.i;
+      } else this.i++;
+    }
+    this.leave();
+    // Inside double quotes every literal is quoted: mark them so (no globbing, no splitting).
+    for (let k = 0; k < parts.length; k++) if (parts[k]!.k === "lit") parts[k] = { k: "sq", v: (parts[k] as { v: string }).v };
+    return parts;
+  }
+
+  /** `$…` at the current position: appends its part(s). */
+  private readDollar(parts: WordPart[], quoted: boolean): void {
+    const s = this.s;
+    const c = s.charCodeAt(this.i + 1);
+    if (c === SQ && !quoted) {
+      parts.push({ k: "sq", v: this.readAnsiC() });
+      return;
+    }
+    if (c === DQ && !quoted) {
+      this.i += 2;
+      parts.push({ k: "dq", parts: this.readDoubleQuoted() });
+      return;
+    }
+    if (c === LP) {
+      if (s.charCodeAt(this.i + 2) === LP) {
+        const end = this.findArithEnd(this.i + 3);
+        if (end >= 0) {
+          const text = s.slice(this.i + 3, end);
+          this.noteArith(text);
+          parts.push({ k: "arith", text });
+          this.i = end + 2;
+          return;
+        }
+      }
+      const close = s.indexOf(")", this.i + 2);
+      if (close > 0 && this.options.unknownSplice?.(s.slice(this.i + 2, close)) === true) {
+        parts.push({ k: "unknown", name: s.slice(this.i + 2, close) });
+        this.i = close + 1;
+        return;
+      }
+      this.i += 2;
+      this.enter();
+      const body = this.parseList();
+      this.leave();
+      this.skipSeparators();
+      if (s.charCodeAt(this.i) !== RP) this.fail('expected ")" closing $(');
+      this.i++;
+      parts.push({ k: "cmdsub", body });
+      return;
+    }
+    if (c === 91 /* [ */) {
+      const close = s.indexOf("]", this.i + 2);
+      if (close < 0) this.fail("unterminated $[");
+      parts.push({ k: "arith", text: s.slice(this.i + 2, close) });
+      this.i = close + 1;
+      return;
+    }
+    if (c === LB) {
+      this.i += 2;
+      this.enter();
+      parts.push(this.readBraceParam());
+      this.leave();
+      return;
+    }
+    if (isNameStart(c)) {
+      let j = this.i + 2;
+      while (isNameChar(s.charCodeAt(j))) j++;
+      parts.push({ k: "param", name: s.slice(this.i + 1, j), op: "", arg: null, repl: null, index: null });
+      this.i = j;
+      return;
+    }
+    if ((c >= 48 && c <= 57) || c === 64 /* @ */ || c === 42 /* * */ || c === HASH || c === 63 /* ? */ || c === 45 /* - */ || c === DOLLAR || c === 33 /* ! */) {
+      parts.push({ k: "param", name: s[this.i + 1]!, op: "", arg: null, repl: null, index: null });
+      this.i += 2;
+      return;
+    }
+    // A lone `$` is literal.
+    parts.push({ k: quoted ? "sq" : "lit", v: "$" });
+    this.i++;
+  }
+
+  /** `${…}` after `${`; leaves the position after the closing brace. */
+  private readBraceParam(): WordPart {
+    const s = this.s;
+    let op: ParamOp = "";
+    // ${#NAME}: length (but ${#} is the number of arguments, ${#-…} an operator on $#).
+    if (s.charCodeAt(this.i) === HASH && s.charCodeAt(this.i + 1) !== RB && !isOperatorStart(s.charCodeAt(this.i + 1))) {
+      this.i++;
+      op = "length";
+    } else if (s.charCodeAt(this.i) === 33 /* ! */ && s.charCodeAt(this.i + 1) !== RB) {
+      // ${!NAME}, ${!prefix*}, ${!A[@]}: indirection, never computed.
+      const end = this.skipBraceBody();
+      return { k: "param", name: s.slice(this.i, end), op: "other", arg: null, repl: null, index: null };
+    }
+    let name: string;
+    const c = s.charCodeAt(this.i);
+    if (isNameStart(c)) {
+      let j = this.i + 1;
+      while (isNameChar(s.charCodeAt(j))) j++;
+      name = s.slice(this.i, j);
+      this.i = j;
+    } else if (c >= 48 && c <= 57) {
+      let j = this.i + 1;
+      while (s.charCodeAt(j) >= 48 && s.charCodeAt(j) <= 57) j++;
+      name = s.slice(this.i, j);
+      this.i = j;
+    } else if (c === 64 || c === 42 || c === HASH || c === 63 || c === 45 || c === DOLLAR || c === 33) {
+      name = s[this.i]!;
+      this.i++;
+    } else this.fail("bad parameter name in ${…}");
+    let index: Word | null = null;
+    if (s.charCodeAt(this.i) === 91 /* [ */) {
+      const close = s.indexOf("]", this.i);
+      if (close < 0) this.fail("unterminated [ in ${…}");
+      index = { parts: [{ k: "lit", v: s.slice(this.i + 1, close) }], pos: this.i + 1 };
+      this.i = close + 1;
+    }
+    if (op === "length") {
+      if (s.charCodeAt(this.i) !== RB) this.fail('expected "}"');
+      this.i++;
+      return { k: "param", name, op, arg: null, repl: null, index };
+    }
+    const d = s.charCodeAt(this.i);
+    if (d === RB) {
+      this.i++;
+      return { k: "param", name, op: "", arg: null, repl: null, index };
+    }
+    const two = s.slice(this.i, this.i + 2);
+    let arg: Word | null = null;
+    let repl: Word | null = null;
+    if (two === ":-" || two === ":=" || two === ":+" || two === ":?") {
+      op = two;
+      this.i += 2;
+      arg = this.readBraceWord(false);
+    } else if (d === 45 || d === 61 || d === 43 || d === 63) {
+      op = s[this.i] as ParamOp;
+      this.i++;
+      arg = this.readBraceWord(false);
+    } else if (d === HASH || d === 37 /* % */) {
+      const ch = s[this.i]!;
+      op = (s.charCodeAt(this.i + 1) === d ? ch + ch : ch) as ParamOp;
+      this.i += op.length;
+      arg = this.readBraceWord(false);
+    } else if (d === 47 /* / */) {
+      const next = s.charCodeAt(this.i + 1);
+      op = next === 47 ? "//" : next === HASH ? "/#" : next === 37 ? "/%" : "/";
+      this.i += op.length;
+      arg = this.readBraceWord(true);
+      if (s.charCodeAt(this.i) === 47) {
+        this.i++;
+        repl = this.readBraceWord(false);
+      }
+    } else if (d === 94 /* ^ */ || d === 44 /* , */) {
+      const ch = s[this.i]!;
+      op = (s.charCodeAt(this.i + 1) === d ? ch + ch : ch) as ParamOp;
+      this.i += op.length;
+      arg = this.readBraceWord(false);
+    } else {
+      // ${NAME:offset:length}, ${NAME@Q}, …: read, not computed.
+      op = "other";
+      this.skipBraceBody();
+      return { k: "param", name, op, arg: null, repl: null, index };
+    }
+    if (s.charCodeAt(this.i) !== RB) this.fail('expected "}"');
+    this.i++;
+    return { k: "param", name, op, arg, repl, index };
+  }
+
+  /** Skip to the `}` closing the current `${`, respecting nesting and quotes; returns the index of the `}` and leaves the position after it. */
+  private skipBraceBody(): number {
+    const s = this.s;
+    let depth = 0;
+    for (let j = this.i; j < s.length; j++) {
+      const c = s.charCodeAt(j);
+      if (c === BS) j++;
+      else if (c === SQ) {
+        const close = s.indexOf("'", j + 1);
+        if (close < 0) break;
+        j = close;
+      } else if (c === LB) depth++;
+      else if (c === RB) {
+        if (depth === 0) {
+          this.i = j + 1;
+          return j;
+        }
+        depth--;
+      }
+    }
+    this.fail("unterminated ${");
+  }
+
+  /** The word inside `${NAME<op>…}`, up to the closing `}` (or `/` when `slash`); blanks are part of it. */
+  private readBraceWord(slash: boolean): Word {
+    const s = this.s;
+    const start = this.i;
+    const parts: WordPart[] = [];
+    let lit = this.i;
+    const flush = (end: number) => {
+      if (end > lit) parts.push({ k: "lit", v: s.slice(lit, end) });
+    };
+    for (;;) {
+      if (this.i >= s.length) this.fail("unterminated ${");
+      const c = s.charCodeAt(this.i);
+      if (c === RB || (slash && c === 47)) break;
+      if (c === SQ) {
+        flush(this.i);
+        const close = s.indexOf("'", this.i + 1);
+        if (close < 0) this.fail("unterminated single quote");
+        parts.push({ k: "sq", v: s.slice(this.i + 1, close) });
+        this.i = close + 1;
+        lit = this.i;
+      } else if (c === DQ) {
+        flush(this.i);
+        this.i++;
+        parts.push({ k: "dq", parts: this.readDoubleQuoted() });
+        lit = this.i;
+      } else if (c === BS) {
+        flush(this.i);
+        if (s.charCodeAt(this.i + 1) !== NL) parts.push({ k: "sq", v: s[this.i + 1] ?? "" });
+        this.i += 2;
+        lit = this.i;
+      } else if (c === DOLLAR) {
+        flush(this.i);
+        this.readDollar(parts, false);
+        lit = this.i;
+      } else if (c === BQ) {
+        flush(this.i);
+        parts.push(this.readBackquote());
+        lit = this.i;
+      } else this.i++;
+    }
+    flush(this.i);
+    return { parts, pos: start };
+  }
+
+  /** `$'…'`: the ANSI-C escapes decoded. */
+  private readAnsiC(): string {
+    const s = this.s;
+    let j = this.i + 2;
+    let out = "";
+    for (;;) {
+      if (j >= s.length) this.fail("unterminated $'");
+      const c = s.charCodeAt(j);
+      if (c === SQ) break;
+      if (c !== BS) {
+        const next = s.indexOf("'", j);
+        const bs = s.indexOf("\\", j);
+        const end = next < 0 ? s.length : bs >= 0 && bs < next ? bs : next;
+        out += s.slice(j, end);
+        j = end;
+        continue;
+      }
+      const e = s[j + 1] ?? "";
+      j += 2;
+      switch (e) {
+        case "n": out += "\n"; break;
+        case "t": out += "\t"; break;
+        case "r": out += "\r"; break;
+        case "a": out += "\x07"; break;
+        case "b": out += "\b"; break;
+        case "e": case "E": out += "\x1b"; break;
+        case "f": out += "\f"; break;
+        case "v": out += "\v"; break;
+        case "\\": case "'": case '"': case "?": out += e; break;
+        case "c": {
+          const ctl = s.charCodeAt(j);
+          j++;
+          out += String.fromCharCode(ctl & 0x1f);
+          break;
+        }
+        case "x": case "u": case "U": {
+          const max = e === "x" ? 2 : e === "u" ? 4 : 8;
+          let k = 0;
+          let v = 0;
+          while (k < max && isHex(s.charCodeAt(j + k))) {
+            v = v * 16 + parseInt(s[j + k]!, 16);
+            k++;
+          }
+          if (k === 0) out += `\\${e}`;
+          else out += v <= 0x10ffff ? String.fromCodePoint(v) : "\ufffd";
+          j += k;
+          break;
+        }
+        default:
+          if (e >= "0" && e <= "7") {
+            // Up to three octal digits, the first being `e`.
+            let k = 0;
+            let v = 0;
+            while (k < 3 && s.charCodeAt(j - 1 + k) >= 48 && s.charCodeAt(j - 1 + k) <= 55) {
+              v = v * 8 + (s.charCodeAt(j - 1 + k) - 48);
+              k++;
+            }
+            out += String.fromCharCode(v & 0xff);
+            j += k - 1;
+          } else out += `\\${e}`;
+      }
+    }
+    this.i = j + 1;
+    return out;
+  }
+
+  /** A backquoted command substitution: its text unescaped (`\$`, `` \` ``, `\\`), then parsed. */
+  private readBackquote(): WordPart {
+    const s = this.s;
+    let j = this.i + 1;
+    let text = "";
+    for (;;) {
+      if (j >= s.length) this.fail("unterminated backquote");
+      const c = s.charCodeAt(j);
+      if (c === BQ) break;
+      if (c === BS && (s.charCodeAt(j + 1) === BQ || s.charCodeAt(j + 1) === BS || s.charCodeAt(j + 1) === DOLLAR)) {
+        text += s[j + 1];
+        j += 2;
+      } else {
+        text += s[j];
+        j++;
+      }
+    }
+    this.i = j + 1;
+    this.enter();
+    const inner = new Parser(text, this.options);
+    inner.depth = this.depth;
+    const body = inner.parseProgram();
+    this.leave();
+    return { k: "cmdsub", body };
+  }
+}
+
+/** Names an arithmetic text may assign (`i++`, `x = 1`, `n += 2`): every name in it, when it assigns at all. */
+export function arithAssigned(text: string): string[] {
+  const out: string[] = [];
+  if (text.indexOf("=") < 0 && text.indexOf("++") < 0 && text.indexOf("--") < 0) return out;
+  let j = 0;
+  while (j < text.length) {
+    if (isNameStart(text.charCodeAt(j))) {
+      let e = j + 1;
+      while (e < text.length && isNameChar(text.charCodeAt(e))) e++;
+      out.push(text.slice(j, e));
+      j = e;
+    } else j++;
+  }
+  return out;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 102);
+}
+function isExtglobLead(c: number): boolean {
+  return c === 64 /* @ */ || c === 33 /* ! */ || c === 43 /* + */ || c === 42 /* * */ || c === 63 /* ? */;
+}
+function isOperatorStart(c: number): boolean {
+  return c === 58 /* : */ || c === 45 || c === 61 || c === 43 || c === 63 || c === 37 || c === 47;
+}
