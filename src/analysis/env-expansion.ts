@@ -15,16 +15,21 @@
 import type { Container } from "kubernetes-types/core/v1";
 
 /**
- * The work reading one container may do, in units of characters produced, words,
- * commands evaluated and listeners read: WORK_BASE plus WORK_PER_CHARACTER per
- * character of the container's own command, args and env. What the manifest spells
- * out is paid for by its bytes; what expansion and evaluation add beyond that (a
- * `$(VAR)` doubled 20 times, functions calling each other twice) draws on the base.
- * Past it that container's binds are unknown: a warning, never a finding, and the
- * other containers are judged as usual (each has its own budget).
+ * The work reading one container may do, in units of about 1,000 wasm instructions
+ * (what parsing, expanding, evaluating and reading flags cost, see shell/syntax.ts
+ * PARSE_COST): WORK_PER_CHARACTER per character of the container's own command, args
+ * and env, plus at most WORK_POOL_SHARE from a pool of WORK_POOL shared by the pod's
+ * containers (small scripts cost more than their length: starting a shell alone is
+ * ~300 units). What the manifest spells out is paid for by its bytes; what expansion
+ * and evaluation multiply (a `$(VAR)` doubled 20 times, functions calling each other
+ * twice) runs into the bound. Past it that container's binds are unknown: a warning,
+ * never a finding, and the other containers are judged as usual, each within its own
+ * allowance (the pool only adds to it). So no request, whatever its shape, costs more
+ * than about WORK_PER_CHARACTER × 1,000 instructions per byte plus the pool.
  */
-export const WORK_BASE = 4096;
-export const WORK_PER_CHARACTER = 8;
+export const WORK_PER_CHARACTER = 10;
+export const WORK_POOL = 12_288;
+export const WORK_POOL_SHARE = 6_144;
 
 /** Longest value an expanded variable may have (a listen address is < 300 characters). */
 export const MAX_VALUE_LENGTH = 64 * 1024;
@@ -33,10 +38,21 @@ export const MAX_DEPTH = 32;
 /** Characters all expansions of one analysis may produce together. */
 export const EXPANSION_BUDGET = 4 * 1024 * 1024;
 
-/** The work left to one reading (see WORK_BASE); `exhausted` once any step found it spent. */
+/** The work left to one reading (see WORK_PER_CHARACTER); `exhausted` once any step found it spent. */
 export interface ExpansionBudget {
   remaining: number;
   exhausted?: boolean;
+  /** What it drew from its pod's pool (returned when unused). */
+  drawn?: number;
+}
+
+/** The pod's shared pool of work (see WORK_POOL). */
+export interface WorkPool {
+  remaining: number;
+}
+
+export function newWorkPool(): WorkPool {
+  return { remaining: WORK_POOL };
 }
 export type WorkBudget = ExpansionBudget;
 
@@ -76,9 +92,20 @@ export function containerTextLength(container: Container): number {
   return n;
 }
 
-/** The work budget of reading one container: WORK_BASE + WORK_PER_CHARACTER × its text. */
-export function containerBudget(container: Container): WorkBudget {
-  return { remaining: WORK_BASE + WORK_PER_CHARACTER * containerTextLength(container) };
+/**
+ * The work budget of reading one container: WORK_PER_CHARACTER × its text, plus up to
+ * WORK_POOL_SHARE drawn from `pool` (the whole share when there is no pod: tests,
+ * single containers).
+ */
+export function containerBudget(container: Container, pool?: WorkPool): WorkBudget {
+  const drawn = pool === undefined ? WORK_POOL_SHARE : Math.min(pool.remaining, WORK_POOL_SHARE);
+  if (pool !== undefined) pool.remaining -= drawn;
+  return { remaining: drawn + WORK_PER_CHARACTER * containerTextLength(container), drawn };
+}
+
+/** Give back to the pool what a reading drew and did not use. */
+export function returnToPool(budget: WorkBudget, pool: WorkPool): void {
+  pool.remaining += Math.min(Math.max(budget.remaining, 0), budget.drawn ?? 0);
 }
 
 /** Looks a variable up; undefined = unknown (not defined, from valueFrom, or over a limit). */

@@ -158,6 +158,12 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
   for (let p = 0; p < programs.length; p++) {
     if (isKnownClient(programs[p]!)) continue;
     const words = programs[p]!.argv;
+    // Reading a program's flags is paid from the container's work budget too.
+    budget.remaining -= 10 + words.length;
+    if (budget.remaining < 0) {
+      budget.exhausted = true;
+      break;
+    }
     const certain = programs[p]!.certain;
     // Per flag name the hits that count: the last one, or all for repeatable specs.
     let hits: Map<string, { entry: FlagEntry; written: string; value: string }[]> | null = null;

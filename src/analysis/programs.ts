@@ -25,8 +25,8 @@
  * (`unread`), which reachability turns into a warning.
  */
 import type { Container } from "kubernetes-types/core/v1";
-import { WORK_BASE, WORK_PER_CHARACTER, WorkBoundError, chargeWork, type ContainerEnv, type WorkBudget } from "./env-expansion.js";
-import { isUnknown, spell, unknown, type Scalar } from "./shell/expand.js";
+import { WORK_PER_CHARACTER, WORK_POOL_SHARE, WorkBoundError, chargeWork, type ContainerEnv, type WorkBudget } from "./env-expansion.js";
+import { spell, unknown, type Scalar } from "./shell/expand.js";
 import { commonGuard, evaluateScript, Guard, ShellBoundError, type ProcessEnv, type ShellHost } from "./shell/interp.js";
 import { parseScript, ShellSyntaxError, type SyntaxOptions } from "./shell/syntax.js";
 import { baseName, readShellCommandLine, SHELLS, unwrapOnce, wrapperNamed, type EnvChange } from "./wrappers.js";
@@ -71,6 +71,13 @@ export interface ContainerPrograms {
 /** Stands for the image's entrypoint, which the manifest does not show. */
 export const ENTRYPOINT = "<entrypoint>";
 
+/**
+ * What reading costs beyond parsing and evaluating, in work units of about 1,000 wasm
+ * instructions (see shell/syntax.ts PARSE_COST): starting a script (its parser and
+ * interpreter), a program found and each of its words, a wrapper unwrapped.
+ */
+export const READ_COST = { script: 300, program: 45, programWord: 3, wrapper: 60 } as const;
+
 /** Wrappers followed one inside another at most this many times (`tini -- gosu u env A=1 nice app`). */
 export const MAX_WRAPPERS = 32;
 
@@ -91,20 +98,23 @@ export const NEVER_LISTEN: ReadonlySet<string> = new Set([
 /** The programs a container runs (usually one). */
 export function containerPrograms(container: Container, env: ContainerEnv): ContainerPrograms {
   const budget = env.budget;
-  const reader = new ProgramReader(env, budget);
   try {
-    const argv: Scalar[] = [];
+    const argv: string[] = [];
     const hasCommand = pushTokens(argv, container.command, env, budget);
     pushTokens(argv, container.args, env, budget);
+    const first = argv.length === 0 ? "" : baseName(argv[0]!);
+    const runsOthers = SHELLS.has(first) || first === "busybox" || wrapperNamed(first) !== undefined;
     // Without `command`, args go to the image's entrypoint: argv[0] is not in the
     // manifest. Unless args start with a shell or a process wrapper (images whose
     // entrypoint is `tini --` and the like), the entrypoint is the program, with
     // no args too: what an image binds by default is read from the image (listeners.ts).
-    if (!hasCommand) {
-      const first = argv.length === 0 || typeof argv[0] !== "string" ? "" : baseName(argv[0]);
-      if (!SHELLS.has(first) && wrapperNamed(first) === undefined && first !== "busybox") argv.unshift(ENTRYPOINT);
-    }
-    if (argv.length > 0) reader.runCommand(argv);
+    if (!hasCommand && !runsOthers) argv.unshift(ENTRYPOINT);
+    if (budget.exhausted) return unreadOverBudget();
+    if (argv.length === 0) return { programs: [] };
+    // Most containers run their program directly: one certain program, nothing to evaluate.
+    if (!runsOthers) return { programs: [{ argv, via: "command", env: programEnv(env), certain: true }] };
+    const reader = new ProgramReader(env, budget);
+    reader.runCommand(argv);
     if (budget.exhausted) return unreadOverBudget();
     return { programs: reader.programs() };
   } catch (e) {
@@ -118,19 +128,23 @@ export function containerPrograms(container: Container, env: ContainerEnv): Cont
 export function unreadOverBudget(): ContainerPrograms {
   return {
     programs: [],
-    unread: `reading its command line takes more work than the bound of ${WORK_BASE} + ${WORK_PER_CHARACTER} per character of its command, args and env (expansions or function calls multiply it)`,
+    unread: `reading its command line takes more work than its bound (${WORK_PER_CHARACTER} units per character of its command, args and env, plus up to ${WORK_POOL_SHARE} shared by the pod; expansions and function calls multiply the work)`,
   };
 }
 
+/** What the container's own program sees of its environment. */
+function programEnv(env: ContainerEnv): (name: string) => string | undefined {
+  return (name) => env.get(name);
+}
+
 /** The string tokens of a command/args list, `$(VAR)`-expanded; true when the list had any. */
-function pushTokens(argv: Scalar[], list: unknown, env: ContainerEnv, budget: WorkBudget): boolean {
+function pushTokens(argv: string[], list: unknown, env: ContainerEnv, budget: WorkBudget): boolean {
   if (!Array.isArray(list)) return false;
   let any = false;
   for (let i = 0; i < list.length; i++) {
     const token: unknown = list[i];
     if (typeof token !== "string") continue;
     any = true;
-    chargeWork(budget, 1);
     // Over a limit the token is unknown: kept as written, `$(VAR)` and all.
     // Tested here first: most tokens hold no `$`, and the call costs more than the test.
     argv.push(env.size > 0 && token.indexOf("$") >= 0 ? (env.expand(token) ?? token) : token);
@@ -138,13 +152,11 @@ function pushTokens(argv: Scalar[], list: unknown, env: ContainerEnv, budget: Wo
   return any;
 }
 
-interface Candidate {
-  argv: string[];
-  via: Program["via"];
-  env: ProcessEnv;
-  guard: Guard;
-  /** Counts for certainty (not a utility that never listens). */
-  counts: boolean;
+
+/** The words as they read downstream (unknowns spelled `${…}`); the same array when all are known. */
+function spelled(argv: readonly Scalar[]): string[] {
+  for (let i = 0; i < argv.length; i++) if (typeof argv[i] !== "string") return argv.map(spell);
+  return argv as string[];
 }
 
 /** An environment with a wrapper's changes on top (`env -i`, `env -u NAME`, `NAME=value`). */
@@ -162,27 +174,38 @@ function changedEnv(base: ProcessEnv, changes: readonly EnvChange[]): ProcessEnv
   return { get: (name) => (set.has(name) ? set.get(name)! : cleared ? null : base.get(name)) };
 }
 
-class ProgramReader implements ShellHost {
+export class ProgramReader implements ShellHost, ProcessEnv, SyntaxOptions {
   readonly root = new Guard(null, 0);
-  readonly containerEnv: ProcessEnv;
-  readonly syntax: SyntaxOptions;
-  private readonly found: Candidate[] = [];
+  /** The programs found, each with the paths it runs on and whether it counts for certainty. */
+  private readonly found: Program[] = [];
+  private readonly guards: Guard[] = [];
+  private readonly counts: boolean[] = [];
+  /** Each process environment's view for Program.env, made once. */
+  private readonly views = new Map<ProcessEnv, (name: string) => string | undefined>();
 
   constructor(
-    env: ContainerEnv,
+    private readonly env: ContainerEnv,
     readonly budget: WorkBudget,
-  ) {
-    this.containerEnv = {
-      get: (name) => {
-        // A shell ignores an inherited IFS.
-        if (name === "IFS") return null;
-        const v = env.lookup(name);
-        return v === undefined ? unknown(`\${${name}}`) : v;
-      },
-    };
-    // A `$(NAME)` Kubernetes left in a script stands for text it splices in at run time
-    // when NAME is defined from a source we cannot see; otherwise the shell runs it.
-    this.syntax = { unknownSplice: (name) => env.defines(name) || env.hasEnvFrom };
+  ) {}
+
+  /** ShellHost: the reader parses scripts with itself as the syntax options. */
+  get syntax(): SyntaxOptions {
+    return this;
+  }
+
+  /** ProcessEnv of the container's own program: a shell ignores an inherited IFS. */
+  get(name: string): Scalar | null {
+    if (name === "IFS") return null;
+    const v = this.env.lookup(name);
+    return v === undefined ? unknown(`\${${name}}`) : v;
+  }
+
+  /**
+   * SyntaxOptions: a `$(NAME)` Kubernetes left in a script stands for text it splices in
+   * at run time when NAME is defined from a source we cannot see; otherwise the shell runs it.
+   */
+  unknownSplice(name: string): boolean {
+    return this.env.defines(name) || this.env.hasEnvFrom;
   }
 
   /** ShellHost: an external command a script runs. */
@@ -192,7 +215,7 @@ class ProgramReader implements ShellHost {
 
   /** The container's own command line. */
   runCommand(argv: Scalar[]): void {
-    this.read(argv, this.containerEnv, this.root, "command", 0);
+    this.read(argv, this, this.root, "command", 0);
   }
 
   private read(argvIn: Scalar[], envIn: ProcessEnv, guard: Guard, via: Program["via"], depth: number): void {
@@ -201,7 +224,7 @@ class ProgramReader implements ShellHost {
     for (let hop = 0; hop <= MAX_WRAPPERS; hop++) {
       if (argv.length === 0) return;
       const head = argv[0]!;
-      if (isUnknown(head)) return this.emit(argv, env, guard, via);
+      if (typeof head !== "string") return this.emit(argv, env, guard, via);
       const name = baseName(head);
       if (name === "busybox") {
         // `busybox APPLET ARGS` runs the applet; `busybox --list` and the like run nothing.
@@ -212,12 +235,13 @@ class ProgramReader implements ShellHost {
       }
       if (SHELLS.has(name)) return this.shell(argv, env, guard, depth);
       const row = wrapperNamed(name);
-      if (row === undefined) return this.emit(argv, env, guard, via);
+      if (row === undefined) return this.emit(argv, env, guard, via, name);
       const lookup = (n: string) => {
         const v = env.get(n);
         return v === null ? null : typeof v === "string" ? v : undefined;
       };
-      const u = unwrapOnce(row, argv.map(spell), lookup);
+      chargeWork(this.budget, READ_COST.wrapper);
+      const u = unwrapOnce(row, spelled(argv), lookup);
       env = changedEnv(env, u.env);
       if (u.script !== undefined) return this.script(u.script, "sh", [], env, guard, depth);
       if (u.argv === null) return;
@@ -227,42 +251,46 @@ class ProgramReader implements ShellHost {
   }
 
   private shell(argv: Scalar[], env: ProcessEnv, guard: Guard, depth: number): void {
-    const inv = readShellCommandLine(argv.slice(1).map(spell));
+    const inv = readShellCommandLine(spelled(argv).slice(1));
     if (inv.mode === "stdin") return; // the script comes from stdin: not in the manifest
     if (inv.mode === "file") return this.emit(inv.argv, env, guard, "script");
     // The script word itself (not its spelling) decides whether it is known.
     const index = argv.length - 1 - inv.positional.length;
     const script = argv[index]!;
-    if (isUnknown(script)) return;
-    const [arg0, ...positional] = argv.slice(index + 1);
-    this.script(script, arg0 ?? spell(argv[0]!), positional, env, guard, depth);
+    if (typeof script !== "string") return;
+    const arg0 = index + 1 < argv.length ? argv[index + 1]! : spell(argv[0]!);
+    this.script(script, arg0, argv.slice(index + 2), env, guard, depth);
   }
 
   private script(text: string, arg0: Scalar, positional: Scalar[], env: ProcessEnv, guard: Guard, depth: number): void {
-    chargeWork(this.budget, text.length);
+    // Reading any script costs its parser and interpreter first: paid before they are made.
+    chargeWork(this.budget, READ_COST.script);
     const parsed = parseScript(text, this.syntax);
     evaluateScript(parsed.body, { env, arg0, positional, guard, depth: depth + 1 }, this);
   }
 
-  private emit(argv: Scalar[], env: ProcessEnv, guard: Guard, via: Program["via"]): void {
-    chargeWork(this.budget, 1 + argv.length);
-    const words = argv.map(spell);
-    this.found.push({ argv: words, via, env, guard, counts: !NEVER_LISTEN.has(baseName(words[0]!)) });
+  private emit(argv: Scalar[], env: ProcessEnv, guard: Guard, via: Program["via"], name = ""): void {
+    chargeWork(this.budget, READ_COST.program + READ_COST.programWord * argv.length);
+    const words = spelled(argv).slice();
+    let view = this.views.get(env);
+    if (view === undefined) {
+      view = (n: string) => {
+        const v = env.get(n);
+        return typeof v === "string" ? v : undefined;
+      };
+      this.views.set(env, view);
+    }
+    this.found.push({ argv: words, via, env: view, certain: false });
+    this.guards.push(guard);
+    this.counts.push(!NEVER_LISTEN.has(name || baseName(words[0]!)));
   }
 
   programs(): Program[] {
     const counting: Guard[] = [];
-    for (const c of this.found) if (c.counts) counting.push(c.guard);
-    chargeWork(this.budget, counting.length);
+    for (let i = 0; i < this.guards.length; i++) if (this.counts[i]) counting.push(this.guards[i]!);
+    chargeWork(this.budget, 2 * counting.length);
     const common = commonGuard(counting) ?? this.root;
-    return this.found.map((c) => ({
-      argv: c.argv,
-      via: c.via,
-      certain: c.guard === common,
-      env: (name: string) => {
-        const v = c.env.get(name);
-        return typeof v === "string" ? v : undefined;
-      },
-    }));
+    for (let i = 0; i < this.found.length; i++) this.found[i]!.certain = this.guards[i] === common;
+    return this.found;
   }
 }

@@ -9,7 +9,7 @@
  */
 import type { PodSpec } from "kubernetes-types/core/v1";
 import { classifyHost } from "./host.js";
-import type { ExpansionBudget } from "./env-expansion.js";
+import { containerBudget, newWorkPool, returnToPool, type ExpansionBudget } from "./env-expansion.js";
 import { containerBinds, type Listener, type ListenerSpecs } from "./listeners.js";
 import { containerMayNameLoopback } from "./loopback-text.js";
 import { DEFAULT_LISTEN_ENV_VARS, DEFAULT_LISTEN_FLAGS } from "./listen-specs.js";
@@ -149,9 +149,9 @@ export function podBindsByPort(spec: PodSpec, specs: ListenerSpecs, budget?: Exp
 }
 
 /**
- * Each container is read within its own work budget (env-expansion.ts, containerBudget),
- * so one container's cost never leaves another unread; `budget` shares one across the
- * pod instead (tests).
+ * Each container is read within its own work budget (env-expansion.ts, containerBudget):
+ * its allowance by its own text, plus a share of the pod's pool, so one container's cost
+ * never takes another's allowance; `budget` shares one budget across the pod instead (tests).
  */
 export function podBinds(spec: PodSpec, specs: ListenerSpecs, budget?: ExpansionBudget): PodBinds {
   const byPort = new Map<number, PortBinds>();
@@ -159,9 +159,15 @@ export function podBinds(spec: PodSpec, specs: ListenerSpecs, budget?: Expansion
   const unreadContainers: { name: string; reason: string; mayNameLoopback: boolean }[] = [];
   let anyLoopback = false;
   const running = runningContainers(spec);
+  const pool = newWorkPool();
   for (let r = 0; r < running.length; r++) {
     const container = running[r]!.container;
-    const read = budget === undefined ? containerBinds(container, specs) : containerBinds(container, specs, budget);
+    let read;
+    if (budget === undefined) {
+      const own = containerBudget(container, pool);
+      read = containerBinds(container, specs, own);
+      returnToPool(own, pool);
+    } else read = containerBinds(container, specs, budget);
     if (read.unread !== undefined) {
       const name = container.name;
       unreadContainers.push({ name: typeof name === "string" ? name : "", reason: read.unread, mayNameLoopback: containerMayNameLoopback(container) });

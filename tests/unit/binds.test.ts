@@ -239,7 +239,7 @@ describe("shell parsing is linear and bounded", () => {
   it("expansions draw from the container's work budget: past it, its binds are unknown", () => {
     const read = containerPrograms(sh("exec app $A $A $A $A"), new ContainerEnv(sh("", { env: [{ name: "A", value: "x ".repeat(400) }] }), newBudget(1000)));
     expect(read.programs).toEqual([]);
-    expect(read.unread).toContain("more work than the bound");
+    expect(read.unread).toContain("more work than its bound");
   });
   it.each(["'unterminated", '"unterminated $(', "$(((((", "`", "a ) ) ) fi done esac }", "${", "exec 'x", "<<<", "& & | ;;"])("a script it cannot read leaves the container unread: %j", (script) => {
     const read = containerPrograms(sh(script), new ContainerEnv(sh(script), newBudget()));

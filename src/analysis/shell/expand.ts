@@ -11,7 +11,7 @@
  * the words downstream (host classification) reads it as unknown, never as loopback.
  * Every character and field produced is paid from the caller's work budget.
  */
-import type { Word, WordPart } from "./syntax.js";
+import { wordParts, type Word, type WordPart } from "./syntax.js";
 
 /** A value the manifest does not show; `u` is how it is spelled in the words (always with `${` or `$(`). */
 export interface Unknown {
@@ -69,6 +69,10 @@ interface Field {
 }
 
 const DEFAULT_IFS = " \t\n";
+const BLANKS = /[ \t\n]+/;
+
+/** What expansion costs, in work units of about 1,000 wasm instructions (see syntax.ts PARSE_COST). */
+export const EXPAND_COST = { word: 30, field: 5, value: 3, charactersPerUnit: 32, splitCharacter: 2, patternStep: 2, transform: 90 } as const;
 
 function ifsOf(scope: ExpandScope): string | Unknown {
   const v = scope.get("IFS");
@@ -79,6 +83,9 @@ function ifsOf(scope: ExpandScope): string | Unknown {
 
 /** Expansion into fields: field splitting of unquoted expansions, `"$@"` as separate fields. */
 export function expandFields(word: Word, scope: ExpandScope): Scalar[] {
+  // Plain text (most words): one field, as written (no pathname expansion).
+  if (typeof word === "string") return [word];
+  scope.charge(EXPAND_COST.word);
   const b = new Builder(scope, true);
   b.parts(word.parts, false);
   return b.finish();
@@ -86,6 +93,8 @@ export function expandFields(word: Word, scope: ExpandScope): Scalar[] {
 
 /** Expansion into one string: no field splitting, `$@` joined by spaces (assignments, case subjects, `[[ ]]`). */
 export function expandString(word: Word, scope: ExpandScope): Scalar {
+  if (typeof word === "string") return word;
+  scope.charge(EXPAND_COST.word);
   const b = new Builder(scope, false);
   b.parts(word.parts, false);
   const fields = b.finish();
@@ -127,7 +136,7 @@ class Builder {
 
   private push(): void {
     const f = this.cur;
-    this.scope.charge(1 + f.text.length);
+    this.scope.charge(EXPAND_COST.field + ((f.text.length / EXPAND_COST.charactersPerUnit) | 0));
     this.fields.push(f.known ? f.text : unknown(f.text));
     this.cur = { text: "", known: true, real: false };
   }
@@ -140,7 +149,7 @@ class Builder {
 
   /** The result of an expansion: split on IFS when unquoted and splitting. */
   private value(v: Scalar, quoted: boolean): void {
-    this.scope.charge(typeof v === "string" ? v.length : v.u.length);
+    this.scope.charge(EXPAND_COST.value + (((typeof v === "string" ? v.length : v.u.length) / EXPAND_COST.charactersPerUnit) | 0));
     if (typeof v !== "string") {
       this.cur.text += v.u;
       this.cur.known = false;
@@ -163,6 +172,20 @@ class Builder {
       this.text(v, false);
       return;
     }
+    if (ifs === DEFAULT_IFS) {
+      // Blanks and newlines: one native split (a single character class, no backtracking).
+      const fields = v.split(BLANKS);
+      for (let f = 0; f < fields.length; f++) {
+        if (f > 0 && this.cur.real) this.push();
+        if (fields[f]!.length > 0) {
+          this.cur.text += fields[f]!;
+          this.cur.real = true;
+        }
+      }
+      return;
+    }
+    // Another IFS: character by character (and paid so).
+    this.scope.charge(v.length * EXPAND_COST.splitCharacter);
     for (let i = 0; i < v.length; i++) {
       const c = v[i]!;
       if (ifs.indexOf(c) < 0) {
@@ -240,7 +263,7 @@ class Builder {
     const name = p.name;
     const scope = this.scope;
     // Lists: $@, $*, ${A[@]}, ${A[*]}.
-    const index = p.index === null ? null : p.index.parts.length === 1 && p.index.parts[0]!.k === "lit" ? p.index.parts[0]!.v : null;
+    const index = p.index;
     const whole = name === "@" || name === "*" || index === "@" || index === "*";
     if (whole && (p.op === "" || p.op === "length")) {
       const items = name === "@" || name === "*" ? scope.positional() : listOf(scope.get(name));
@@ -309,7 +332,7 @@ class Builder {
           this.value(assigned, quoted);
           return;
         }
-        this.parts(p.arg!.parts, quoted);
+        this.parts(wordParts(p.arg!), quoted);
         return;
       }
       case "+":
@@ -319,7 +342,7 @@ class Builder {
           return;
         }
         const alt = v !== null && (op === "+" || v !== "");
-        if (alt) this.parts(p.arg!.parts, quoted);
+        if (alt) this.parts(wordParts(p.arg!), quoted);
         return;
       }
       case "?":
@@ -340,10 +363,7 @@ class Builder {
 }
 
 function isWholeList(p: WordPart): boolean {
-  if (p.k !== "param" || p.op !== "") return false;
-  if (p.name === "@") return true;
-  const index = p.index?.parts[0];
-  return index !== undefined && index.k === "lit" && index.v === "@";
+  return p.k === "param" && p.op === "" && (p.name === "@" || p.index === "@");
 }
 
 function firstChar(ifs: string | Unknown): string {
@@ -371,13 +391,16 @@ export type PatternItem = { k: "char"; c: string } | { k: "any" } | { k: "star" 
 /** Longest pattern and subject the matcher works on; beyond, the match is undecided. */
 const MAX_PATTERN_ITEMS = 256;
 const MAX_SUBJECT = 4096;
+/** Steps one match may take (a `*` backtracks at most subject × pattern); beyond, undecided. */
+const MAX_MATCH_STEPS = 4096;
 
 /** A word as a pattern, or null when part of it is unknown. */
 export function expandPattern(word: Word | null, scope: ExpandScope): PatternItem[] | null {
   const out: PatternItem[] = [];
   if (word === null) return out;
+  if (typeof word === "string") return globItems(word, out) && out.length <= MAX_PATTERN_ITEMS ? out : null;
   const add = (text: string, quoted: boolean): boolean => {
-    scope.charge(text.length);
+    scope.charge(text.length * EXPAND_COST.patternStep);
     if (quoted) {
       for (let i = 0; i < text.length; i++) out.push({ k: "char", c: text[i]! });
       return true;
@@ -393,14 +416,14 @@ export function expandPattern(word: Word | null, scope: ExpandScope): PatternIte
       } else if (p.k === "dq") {
         if (!walk(p.parts, true)) return false;
       } else {
-        const v = expandString({ parts: [p], pos: 0 }, scope);
+        const v = expandString({ parts: [p] }, scope);
         if (typeof v !== "string") return false;
         if (!add(v, quoted)) return false;
       }
     }
     return true;
   };
-  if (!walk(word.parts, false)) return null;
+  if (!walk(wordParts(word), false)) return null;
   return out.length > MAX_PATTERN_ITEMS ? null : out;
 }
 
@@ -448,14 +471,14 @@ function classMatches(item: Extract<PatternItem, { k: "class" }>, c: string): bo
  */
 export function matchPattern(pattern: readonly PatternItem[], subject: string, scope?: ExpandScope): boolean | null {
   if (subject.length > MAX_SUBJECT) return null;
-  scope?.charge(subject.length + pattern.length);
+  scope?.charge((subject.length + pattern.length) * EXPAND_COST.patternStep);
   let p = 0;
   let s = 0;
   let starP = -1;
   let starS = 0;
   let steps = 0;
   while (s < subject.length) {
-    if (++steps > 1 << 16) return null;
+    if (++steps > MAX_MATCH_STEPS) return null;
     const item = pattern[p];
     if (item !== undefined && item.k !== "star" && (item.k === "any" || (item.k === "char" ? item.c === subject[s] : classMatches(item, subject[s]!)))) {
       p++;
@@ -474,8 +497,9 @@ export function matchPattern(pattern: readonly PatternItem[], subject: string, s
 
 /** `${V#p}`, `${V%%p}`, `${V/p/r}`, case conversion; null when the result cannot be told. */
 function transform(v: string, op: string, arg: Word | null, repl: Word | null, scope: ExpandScope): Scalar | null {
+  scope.charge(EXPAND_COST.transform);
   if (op === "^^" || op === ",," || op === "^" || op === ",") {
-    if (arg !== null && arg.parts.length > 0) return null;
+    if (arg !== null && wordParts(arg).length > 0) return null;
     if (op === "^^") return v.toUpperCase();
     if (op === ",,") return v.toLowerCase();
     if (v.length === 0) return v;
@@ -483,8 +507,11 @@ function transform(v: string, op: string, arg: Word | null, repl: Word | null, s
   }
   const pattern = expandPattern(arg, scope);
   if (pattern === null || v.length > 1024) return null;
-  scope.charge(v.length * (pattern.length + 1));
-  const test = (text: string) => matchPattern(pattern, text);
+  // Each attempt is paid as it is made: up to MAX_MATCH_STEPS steps each.
+  const test = (text: string) => {
+    scope.charge((text.length + pattern.length) * EXPAND_COST.patternStep);
+    return matchPattern(pattern, text);
+  };
   switch (op) {
     case "#":
       for (let i = 0; i <= v.length; i++) {

@@ -29,7 +29,14 @@
 import { chargeWork, type WorkBudget } from "../env-expansion.js";
 import { evalDoubleBracket, evalTest, not, type Tri } from "./conditions.js";
 import { expandFields, expandPattern, expandString, isUnknown, joinScalars, matchPattern, sameValue, spell, unknown, type ExpandScope, type Scalar, type Unknown, type Value } from "./expand.js";
-import { arithAssigned, isName, literalText, parseScript, plainText, type AndOr, type Assign, type Command, type List, type NameSet, type Pipeline, type SyntaxOptions, type WordPart } from "./syntax.js";
+import { arithAssigned, isName, literalText, parseScript, plainText, wordParts, type AndOr, type Assign, type Command, type List, type ListItem, type NameSet, type Pipeline, type SyntaxOptions, type WordPart } from "./syntax.js";
+
+/**
+ * What evaluating costs, in work units of about 1,000 wasm instructions (see PARSE_COST):
+ * a command, a simple command and each of its words, a compound command, a branch
+ * taken both ways, a loop body, a function call, a variable written.
+ */
+export const EVAL_COST = { command: 25, simple: 40, word: 6, builtin: 10, external: 45, compound: 60, branch: 50, loop: 140, call: 80, write: 3, assign: 35, test: 30, item: 25, define: 40 } as const;
 
 /** Deepest evaluation (nested compound commands, function calls, `eval`, nested shells). */
 export const MAX_EVAL_DEPTH = 64;
@@ -40,6 +47,8 @@ export class ShellBoundError extends Error {}
 
 /** A node of the path tree: the paths on which every branch decision so far went one way. */
 export class Guard {
+  /** The flows that simply go on from here, by status (shared: flows are never changed once made). */
+  flows: (Flow | undefined)[] | null = null;
   constructor(
     readonly parent: Guard | null,
     readonly depth: number,
@@ -72,6 +81,9 @@ export function joinGuards(a: Guard | null, b: Guard | null, budget?: WorkBudget
 export function commonGuard(guards: readonly Guard[]): Guard | null {
   if (guards.length === 0) return null;
   let top = guards[0]!;
+  let same = true;
+  for (let i = 1; i < guards.length && same; i++) same = guards[i] === top;
+  if (same) return top; // the usual case: every process on the same paths
   const chain = new Set<Guard>();
   const seen = new Set<Guard>();
   for (let n: Guard | null = top; n !== null; n = n.parent) chain.add(n);
@@ -128,6 +140,8 @@ class Vars {
   constructor(
     private readonly base: ProcessEnv,
     private readonly budget: WorkBudget,
+    /** `$1 …` as the process starts. */
+    private readonly positional: readonly Scalar[],
   ) {}
 
   now(): number {
@@ -135,7 +149,7 @@ class Vars {
   }
 
   private fromBase(name: string): Entry {
-    if (name.charCodeAt(0) === 0) return name === POSITIONAL ? { v: [], x: false } : null;
+    if (name.charCodeAt(0) === 0) return name === POSITIONAL ? { v: this.positional, x: false } : null;
     const v = this.base.get(name);
     return v === null ? null : { v, x: true };
   }
@@ -166,7 +180,7 @@ class Vars {
   }
 
   private write(name: string, entry: Entry): void {
-    chargeWork(this.budget, 1);
+    chargeWork(this.budget, EVAL_COST.write);
     let h = this.hist.get(name);
     if (!h) this.hist.set(name, (h = { stamps: [], entries: [] }));
     h.stamps.push(++this.stamp);
@@ -194,7 +208,7 @@ class Vars {
   capture(frame: Frame): Map<string, Entry> {
     const out = new Map<string, Entry>();
     for (let i = this.frames.indexOf(frame); i >= 0 && i < this.frames.length; i++) for (const name of this.frames[i]!.keys()) if (!out.has(name)) out.set(name, this.get(name));
-    chargeWork(this.budget, out.size);
+    chargeWork(this.budget, EVAL_COST.write * out.size);
     return out;
   }
 
@@ -246,9 +260,14 @@ class Vars {
   }
 
   /** The environment a process started now sees (exported variables). */
+  private lastSnapshot: ProcessEnv | null = null;
+  private lastSnapshotStamp = -1;
+
   snapshot(overlay: Map<string, Scalar | null> | null): ProcessEnv {
     const stamp = this.stamp;
-    return {
+    // Processes started with no write in between see the same environment.
+    if (overlay === null && this.lastSnapshotStamp === stamp) return this.lastSnapshot!;
+    const env: ProcessEnv = {
       get: (name: string): Scalar | null => {
         if (overlay?.has(name)) return overlay.get(name)!;
         const e = this.at(name, stamp);
@@ -256,6 +275,11 @@ class Vars {
         return e.v as Scalar;
       },
     };
+    if (overlay === null) {
+      this.lastSnapshot = env;
+      this.lastSnapshotStamp = stamp;
+    }
+    return env;
   }
 }
 
@@ -289,8 +313,14 @@ interface Flow {
   status: Tri;
 }
 
+const ENDED: Flow = { next: null, brk: null, cont: null, ret: null, status: null };
+
+/** The flow that goes on at `g` with `status` (every path ended when g is null). */
 function flowTo(g: Guard | null, status: Tri = null): Flow {
-  return { next: g, brk: null, cont: null, ret: null, status };
+  if (g === null) return ENDED;
+  const flows = (g.flows ??= []);
+  const k = status === null ? 0 : status ? 1 : 2;
+  return (flows[k] ??= { next: g, brk: null, cont: null, ret: null, status });
 }
 
 /** What the evaluation tells its host (programs.ts). */
@@ -323,6 +353,9 @@ const BUILTINS = new Set([
   ".", "source", "command", "builtin",
 ]);
 
+/** Builtins whose only effect here is their status. */
+const QUIET_BUILTINS = new Set([":", "true", "false", "echo", "cd", "pwd", "umask", "ulimit", "trap", "wait", "hash", "type", "alias", "unalias", "shopt", "times", "jobs", "kill", "bg", "fg", "disown", "history", "help", "enable", "logout", "pushd", "popd", "dirs"]);
+
 /** POSIX special builtins: found before functions. */
 const SPECIAL_BUILTINS = new Set([":", ".", "break", "continue", "eval", "exec", "exit", "export", "readonly", "return", "set", "shift", "times", "trap", "unset", "source"]);
 
@@ -344,27 +377,25 @@ export function evaluateScript(body: List, process: ShellProcess, host: ShellHos
   new Interp(process, host).run(body);
 }
 
-class Interp {
+class Interp implements ExpandScope {
   private readonly vars: Vars;
   private depth: number;
   private readonly contexts: (LoopContext | FunctionContext | { kind: "subshell" })[] = [];
-  private readonly calling = new Set<string>();
+  /** Functions being run (a call to one of them again is recursion). */
+  private calling: Set<string> | null = null;
+  /** Function definitions evaluated so far (none: no command name needs looking up as one). */
+  private functions = 0;
 
   constructor(
     private readonly process: ShellProcess,
     private readonly host: ShellHost,
   ) {
-    this.vars = new Vars(process.env, host.budget);
+    this.vars = new Vars(process.env, host.budget, process.positional);
     this.depth = process.depth;
-    this.vars.set(POSITIONAL, { v: process.positional, x: false });
   }
 
   run(body: List): void {
     this.list(body, this.process.guard);
-  }
-
-  private charge(units: number): void {
-    chargeWork(this.host.budget, units);
   }
 
   private enter(): void {
@@ -376,26 +407,32 @@ class Interp {
 
   // -- the scope expansions see
 
-  private readonly scope: ExpandScope = {
-    get: (name) => {
-      const e = this.vars.get(name);
-      return e === null ? null : e.v;
-    },
-    set: (name, value) => this.assign(name, value, false),
-    arg0: () => this.process.arg0,
-    positional: () => {
-      const e = this.vars.get(POSITIONAL);
-      if (e === null) return [];
-      return Array.isArray(e.v) ? (e.v as readonly Scalar[]) : (e.v as Unknown);
-    },
-    substitute: (part) => {
-      // The commands run in a subshell, on the paths of the command being expanded.
-      const g = this.currentGuard;
-      this.subshell(() => this.list(part.body, g));
-      this.currentGuard = g;
-    },
-    charge: (units) => this.charge(units),
-  };
+  // ExpandScope: the interpreter is the scope its expansions see (methods, not closures:
+  // nothing to allocate per script).
+  get(name: string): Value | null {
+    const e = this.vars.get(name);
+    return e === null ? null : e.v;
+  }
+  set(name: string, value: Scalar): void {
+    this.assign(name, value, false);
+  }
+  arg0(): Scalar {
+    return this.process.arg0;
+  }
+  positional(): readonly Scalar[] | Unknown {
+    const e = this.vars.get(POSITIONAL);
+    if (e === null) return [];
+    return Array.isArray(e.v) ? (e.v as readonly Scalar[]) : (e.v as Unknown);
+  }
+  substitute(part: Extract<WordPart, { k: "cmdsub" | "procsub" }>): void {
+    // The commands run in a subshell, on the paths of the command being expanded.
+    const g = this.currentGuard;
+    this.subshell(() => this.list(part.body, g));
+    this.currentGuard = g;
+  }
+  charge(units: number): void {
+    chargeWork(this.host.budget, units);
+  }
   /** The guard of the command being expanded (for command substitutions). */
   private currentGuard!: Guard;
 
@@ -425,40 +462,49 @@ class Interp {
     let brk: Guard | null = null;
     let cont: Guard | null = null;
     let ret: Guard | null = null;
-    for (let i = 0; i < list.items.length; i++) {
+    const items = list.items;
+    for (let i = 0; i < items.length; i++) {
       const g2 = flow.next;
       if (g2 === null) break; // every path has ended: the rest is dead code
-      const item = list.items[i]!;
-      if (item.bg) {
-        this.subshell(() => this.andOr(item.ao, g2));
+      const item = items[i]!;
+      if (list.bg !== null && list.bg[i]) {
+        this.subshell(() => this.item(item, g2));
         flow = flowTo(g2, true);
         continue;
       }
-      flow = this.andOr(item.ao, g2);
-      brk = joinGuards(brk, flow.brk, this.host.budget);
-      cont = joinGuards(cont, flow.cont, this.host.budget);
-      ret = joinGuards(ret, flow.ret, this.host.budget);
+      flow = this.item(item, g2);
+      if (flow.brk !== null) brk = joinGuards(brk, flow.brk, this.host.budget);
+      if (flow.cont !== null) cont = joinGuards(cont, flow.cont, this.host.budget);
+      if (flow.ret !== null) ret = joinGuards(ret, flow.ret, this.host.budget);
     }
     this.leave();
+    if (brk === null && cont === null && ret === null) return flow.brk === null && flow.cont === null && flow.ret === null ? flow : flowTo(flow.next, flow.status);
     return { next: flow.next, brk, cont, ret, status: flow.status };
   }
 
+  private item(node: ListItem, g: Guard): Flow {
+    if (node.k === "andor") return this.andOr(node, g);
+    if (node.k === "pipe") return this.pipeline(node, g);
+    return this.command(node, g);
+  }
+
   private andOr(ao: AndOr, g: Guard): Flow {
-    let flow = this.pipeline(ao.first, g);
+    let flow = this.item(ao.first, g);
     for (const { op, p } of ao.rest) {
       if (flow.next === null) break;
       const runIt: Tri = op === "&&" ? flow.status : not(flow.status);
       if (runIt === false) continue; // the status passes through unchanged
       if (runIt === true) {
-        flow = this.seq(flow, this.pipeline(p, flow.next));
+        flow = this.seq(flow, this.item(p, flow.next));
         continue;
       }
       // Undecided: on some paths p runs, on others the list goes on without it.
+      this.charge(EVAL_COST.branch);
       const g0 = flow.next;
       const taken = g0.child();
       const skipped = g0.child();
       const frame = this.vars.mark();
-      const f = this.pipeline(p, taken);
+      const f = this.item(p, taken);
       const state = f.next !== null ? this.vars.capture(frame) : null;
       this.vars.rollback(frame);
       this.vars.merge(state ? [state, new Map()] : [new Map()]);
@@ -488,7 +534,7 @@ class Interp {
   // -- commands
 
   private command(cmd: Command, g: Guard): Flow {
-    this.charge(1);
+    this.charge(cmd.k === "simple" ? EVAL_COST.command : EVAL_COST.compound);
     switch (cmd.k) {
       case "simple":
         return this.simple(cmd, g);
@@ -508,14 +554,17 @@ class Interp {
       case "case":
         return this.caseCommand(cmd, g);
       case "func":
+        this.charge(EVAL_COST.define);
+        this.functions++;
         this.vars.set(FUNCTION + cmd.name, { v: "", x: false, fn: cmd });
         return flowTo(g, true);
       case "arith":
         for (const name of arithAssigned(cmd.text)) this.assign(name, unknown(`\${${name}}`), false);
         return flowTo(g, null);
       case "test":
+        this.charge(EVAL_COST.test);
         this.currentGuard = g;
-        return flowTo(g, cmd.expr === null ? false : evalDoubleBracket(cmd.expr, this.scope));
+        return flowTo(g, cmd.expr === null ? false : evalDoubleBracket(cmd.expr, this));
     }
   }
 
@@ -529,6 +578,7 @@ class Interp {
     let statuses = 0;
     const budget = this.host.budget;
     for (const side of sides) {
+      this.charge(EVAL_COST.branch);
       const frame = this.vars.mark();
       const f = side();
       if (f.next !== null) states.push(this.vars.capture(frame));
@@ -581,7 +631,7 @@ class Interp {
       }
     };
     visit(assigned);
-    this.charge(names.size + seen.size);
+    this.charge(EVAL_COST.write * (names.size + seen.size));
     if (dynamic) {
       this.vars.clobber();
       return;
@@ -598,6 +648,7 @@ class Interp {
   }
 
   private loopBody(body: List, g: Guard): { flow: Flow; end: Map<string, Entry> | null; breaks: Map<string, Entry>[] } {
+    this.charge(EVAL_COST.loop);
     const frame = this.vars.mark();
     const ctx: LoopContext = { kind: "loop", frame, breaks: [] };
     this.contexts.push(ctx);
@@ -636,11 +687,11 @@ class Interp {
   private forCommand(cmd: Extract<Command, { k: "for" }>, g: Guard): Flow {
     this.currentGuard = g;
     let items: readonly Scalar[] | Unknown;
-    if (cmd.items === null) items = this.scope.positional();
+    if (cmd.items === null) items = this.positional();
     else if (cmd.name === "") items = unknown("${…}"); // for ((…))
     else {
       const list: Scalar[] = [];
-      for (const w of cmd.items) list.push(...expandFields(w, this.scope));
+      for (const w of cmd.items) list.push(...expandFields(w, this));
       items = list;
     }
     if (!isUnknown(items) && items.length === 0) return flowTo(g, true);
@@ -671,15 +722,16 @@ class Interp {
 
   private caseCommand(cmd: Extract<Command, { k: "case" }>, g: Guard): Flow {
     this.currentGuard = g;
-    const subject = expandString(cmd.word, this.scope);
+    const subject = expandString(cmd.word, this);
     const matches = (k: number): Tri => {
+      this.charge(EVAL_COST.item);
       let r: Tri = false;
       for (const pw of cmd.items[k]!.patterns) {
-        const pattern = expandPattern(pw, this.scope);
+        const pattern = expandPattern(pw, this);
         let m: Tri;
         if (pattern === null) m = null;
         else if (pattern.length === 1 && pattern[0]!.k === "star") m = true;
-        else m = typeof subject === "string" ? matchPattern(pattern, subject, this.scope) : null;
+        else m = typeof subject === "string" ? matchPattern(pattern, subject, this) : null;
         if (m === true) return true;
         if (m === null) r = null;
       }
@@ -707,12 +759,19 @@ class Interp {
 
   private simple(cmd: Extract<Command, { k: "simple" }>, g: Guard): Flow {
     this.currentGuard = g;
-    this.charge(cmd.words.length + cmd.assigns.length);
-    const argv: Scalar[] = [];
-    for (let i = 0; i < cmd.words.length; i++) {
-      const decl = cmd.declared?.[i];
-      if (decl) argv.push(`${decl.name}=`); // placeholder; the value is read from `decl`
-      else argv.push(...expandFields(cmd.words[i]!, this.scope));
+    this.charge(EVAL_COST.simple + EVAL_COST.word * (cmd.words.length + cmd.assigns.length));
+    let argv: Scalar[];
+    if (cmd.plain) argv = cmd.words as string[]; // plain words expand to themselves
+    else {
+      argv = [];
+      for (let i = 0; i < cmd.words.length; i++) {
+        const decl = cmd.declared?.[i];
+        if (decl) argv.push(`${decl.name}=`); // placeholder; the value is read from `decl`
+        else {
+          const fields = expandFields(cmd.words[i]!, this);
+          for (let f = 0; f < fields.length; f++) argv.push(fields[f]!);
+        }
+      }
     }
     if (argv.length === 0) {
       // Assignments alone set shell variables.
@@ -726,23 +785,24 @@ class Interp {
     const name = argv[0]!;
     if (typeof name !== "string") return this.external(argv, cmd.assigns, g);
     // Functions come before builtins, except POSIX special builtins.
-    const fn = SPECIAL_BUILTINS.has(name) ? undefined : this.vars.get(FUNCTION + name)?.fn;
+    const fn = this.functions === 0 || SPECIAL_BUILTINS.has(name) ? undefined : this.vars.get(FUNCTION + name)?.fn;
     if (fn && fn.k === "func") return this.call(fn, argv, cmd.assigns, g);
     if (BUILTINS.has(name)) return this.builtin(name, argv, cmd, g);
     return this.external(argv, cmd.assigns, g);
   }
 
   private applyAssign(a: Assign, exported: boolean): void {
+    this.charge(EVAL_COST.assign);
     this.currentGuard = this.currentGuard ?? this.process.guard;
     if (a.array !== null) {
       const items: Scalar[] = [];
-      for (const w of a.array) items.push(...expandFields(w, this.scope));
+      for (const w of a.array) items.push(...expandFields(w, this));
       const old = this.vars.get(a.name);
       const base = a.append && old !== null ? (Array.isArray(old.v) ? old.v : [old.v as Scalar]) : [];
       this.assign(a.name, [...base, ...items], exported);
       return;
     }
-    const value = a.value === null ? "" : expandString(a.value, this.scope);
+    const value = a.value === null ? "" : expandString(a.value, this);
     if (a.index !== null) {
       // A[i]=v: the array as a whole becomes unknown unless it is a plain index into a known array.
       const old = this.vars.get(a.name);
@@ -771,21 +831,24 @@ class Interp {
     const overlay = new Map<string, Scalar | null>();
     for (const a of assigns) {
       if (a.array !== null || a.index !== null) continue;
-      const v = a.value === null ? "" : expandString(a.value, this.scope);
+      const v = a.value === null ? "" : expandString(a.value, this);
       overlay.set(a.name, a.append ? unknown(`\${${a.name}}`) : v);
     }
     return this.vars.snapshot(overlay);
   }
 
   private external(argv: Scalar[], assigns: readonly Assign[], g: Guard): Flow {
+    this.charge(EVAL_COST.external);
     this.host.run(argv, this.environment(assigns), g, this.depth);
     return flowTo(g, null);
   }
 
   private call(fn: Extract<Command, { k: "func" }>, argv: Scalar[], assigns: readonly Assign[], g: Guard): Flow {
-    if (this.calling.has(fn.name)) return flowTo(g, null); // recursion: evaluated once, at the outer call
+    this.charge(EVAL_COST.call);
+    const calling = (this.calling ??= new Set());
+    if (calling.has(fn.name)) return flowTo(g, null); // recursion: evaluated once, at the outer call
     this.enter();
-    this.calling.add(fn.name);
+    calling.add(fn.name);
     const savedPositional = this.vars.get(POSITIONAL);
     const frame = this.vars.mark();
     const ctx: FunctionContext = { kind: "function", frame, returns: [], locals: new Map(), name: fn.name };
@@ -801,7 +864,7 @@ class Interp {
       flow = this.command(fn.body, g);
     } finally {
       this.contexts.pop();
-      this.calling.delete(fn.name);
+      calling.delete(fn.name);
     }
     if (ctx.returns.length > 0) {
       const states = [...ctx.returns];
@@ -826,6 +889,9 @@ class Interp {
   }
 
   private builtin(name: string, argv: Scalar[], cmd: Extract<Command, { k: "simple" }>, g: Guard): Flow {
+    this.charge(EVAL_COST.builtin);
+    // Builtins that only print or change what no process sees: one lookup, no argument copy.
+    if (QUIET_BUILTINS.has(name)) return flowTo(g, name === "false" ? false : name === "cd" || name === "wait" || name === "kill" ? null : true);
     const args = argv.slice(1);
     const text = (v: Scalar | undefined) => (typeof v === "string" ? v : null);
     switch (name) {
@@ -835,8 +901,10 @@ class Interp {
       case "false":
         return flowTo(g, false);
       case "test":
+        this.charge(EVAL_COST.test);
         return flowTo(g, evalTest(args));
       case "[":
+        this.charge(EVAL_COST.test);
         return flowTo(g, text(args[args.length - 1]) === "]" ? evalTest(args.slice(0, -1)) : false);
       case "echo":
       case "printf":
@@ -871,6 +939,7 @@ class Interp {
           i += a === "-a" ? 2 : 1;
         }
         if (i >= args.length) return flowTo(g, true); // redirections only
+        this.charge(EVAL_COST.item);
         this.external(args.slice(i), cmd.assigns, g);
         return flowTo(null); // the shell is replaced (or exits when it cannot be)
       }
@@ -902,11 +971,12 @@ class Interp {
         this.vars.clobber();
         return flowTo(g, null);
       case "set":
-        this.set(args);
+        this.charge(EVAL_COST.item);
+        this.setBuiltin(args);
         return flowTo(g, true);
       case "shift": {
         const n = args.length === 0 ? 1 : Number(text(args[0]) ?? NaN);
-        const pos = this.scope.positional();
+        const pos = this.positional();
         if (isUnknown(pos) || !Number.isInteger(n) || n < 0) this.vars.set(POSITIONAL, { v: unknown("${@}"), x: false });
         else if (n > pos.length) return flowTo(g, false);
         else this.vars.set(POSITIONAL, { v: pos.slice(n), x: false });
@@ -956,7 +1026,6 @@ class Interp {
       this.vars.clobber();
       return flowTo(g, null);
     }
-    this.charge(text.length);
     this.enter();
     try {
       const script = parseScript(text, this.host.syntax);
@@ -966,7 +1035,7 @@ class Interp {
     }
   }
 
-  private set(args: Scalar[]): void {
+  private setBuiltin(args: Scalar[]): void {
     let i = 0;
     let positional = false;
     while (i < args.length) {
@@ -1004,6 +1073,7 @@ class Interp {
   }
 
   private declare(builtin: string, args: Scalar[], cmd: Extract<Command, { k: "simple" }>): void {
+    this.charge(EVAL_COST.define);
     const fnCtx = this.innermost("function");
     let exported = builtin === "export";
     let unexport = false;
@@ -1016,7 +1086,7 @@ class Interp {
       for (let w = 1; w < cmd.words.length; w++) {
         const decl = cmd.declared[w];
         if (decl) operands.push(decl);
-        else operands.push(...expandFields(cmd.words[w]!, this.scope));
+        else operands.push(...expandFields(cmd.words[w]!, this));
       }
     } else operands.push(...args);
     for (const a of operands) {
@@ -1092,7 +1162,7 @@ function hasSubstitution(a: Assign): boolean {
     for (const p of parts) if (p.k === "cmdsub" || (p.k === "dq" && walk(p.parts))) return true;
     return false;
   };
-  return a.value !== null && walk(a.value.parts);
+  return a.value !== null && walk(wordParts(a.value));
 }
 
 export { plainText, spell };

@@ -14,6 +14,7 @@
  * ShellSyntaxError; nesting deeper than MAX_SYNTAX_DEPTH does too (the caller
  * then reports the container's binds as unknown).
  */
+import { WorkBoundError, type WorkBudget } from "../env-expansion.js";
 
 /** Deepest nesting of compound commands, substitutions and `${…}` read (the evaluation recurses as deep). */
 export const MAX_SYNTAX_DEPTH = 40;
@@ -48,7 +49,7 @@ export type WordPart =
   /** `"…"` (and `$"…"`): no field splitting inside. */
   | { k: "dq"; parts: WordPart[] }
   /** `$NAME`, `${…}`; `index` for `${A[…]}` (`@`/`*` for every element). */
-  | { k: "param"; name: string; op: ParamOp; arg: Word | null; repl: Word | null; index: Word | null }
+  | { k: "param"; name: string; op: ParamOp; arg: Word | null; repl: Word | null; index: string | null }
   /** `$(…)` or backquotes: the commands run, what they print is unknown. */
   | { k: "cmdsub"; body: List }
   /** `$((…))`, `$[…]`: arithmetic, not computed. `text` is read for assignments. */
@@ -58,15 +59,18 @@ export type WordPart =
   /** Text Kubernetes splices in from a variable the manifest does not show (see SyntaxOptions.unknownSplice). */
   | { k: "unknown"; name: string };
 
-export interface Word {
-  parts: WordPart[];
-  pos: number;
+/** A word: its text when it is plain unquoted text (most words), else its parts. */
+export type Word = string | { parts: WordPart[] };
+
+/** The parts of a word. */
+export function wordParts(w: Word): readonly WordPart[] {
+  return typeof w === "string" ? [{ k: "lit", v: w }] : w.parts;
 }
 
 export interface Assign {
   name: string;
-  /** `A[i]=v`: the index word. */
-  index: Word | null;
+  /** `A[i]=v`: the index, as written. */
+  index: string | null;
   append: boolean;
   /** The value; null for `A=(…)` (then `array`). */
   value: Word | null;
@@ -100,7 +104,7 @@ export type Command =
    * builtins (`export`, `local`, …) an operand written NAME=value is an assignment:
    * `declared[i]` holds it (and `words[i]` its text, for messages).
    */
-  | { k: "simple"; assigns: Assign[]; words: Word[]; declared: (Assign | undefined)[] | null; redirs: Redirect[]; pos: number }
+  | { k: "simple"; assigns: Assign[]; words: Word[]; declared: (Assign | undefined)[] | null; redirs: Redirect[]; plain: boolean }
   | { k: "group"; body: List; redirs: Redirect[] }
   | { k: "subshell"; body: List; redirs: Redirect[] }
   | { k: "if"; clauses: { cond: List; body: List }[]; otherwise: List | null; redirs: Redirect[] }
@@ -111,18 +115,27 @@ export type Command =
   | { k: "arith"; text: string }
   | { k: "test"; expr: TestExpr | null; redirs: Redirect[] };
 
+/** `a | b`, or `! a` (a single command without `!` is the command itself). */
 export interface Pipeline {
+  k: "pipe";
   bang: boolean;
   cmds: Command[];
 }
 
+/** `a && b || c` (a single pipeline is the pipeline itself). */
 export interface AndOr {
-  first: Pipeline;
-  rest: { op: "&&" | "||"; p: Pipeline }[];
+  k: "andor";
+  first: Command | Pipeline;
+  rest: { op: "&&" | "||"; p: Command | Pipeline }[];
 }
 
+/** What a list holds: commands, pipelines and and-or lists, each node only as deep as it must be. */
+export type ListItem = Command | Pipeline | AndOr;
+
 export interface List {
-  items: { ao: AndOr; bg: boolean }[];
+  items: ListItem[];
+  /** bg[i]: item i ends with `&` (null when none does). */
+  bg: boolean[] | null;
 }
 
 /**
@@ -144,7 +157,17 @@ export interface Script {
   length: number;
 }
 
+/**
+ * What parsing costs, in work units of about 1,000 wasm instructions (measured in
+ * QuickJS under wasmtime fuel: .scratch-free figures in tests/e2e/fuel-budget.test.ts):
+ * paid from SyntaxOptions.budget as the parser goes, so a text too costly for the
+ * budget stops early.
+ */
+export const PARSE_COST = { perCharacter: 0.5, list: 30, command: 85, word: 12, wordPart: 45, compound: 220, item: 60, assignment: 60, declaration: 40 } as const;
+
 export interface SyntaxOptions {
+  /** The work budget parsing pays from (see PARSE_COST); none: unbounded (tests). */
+  budget?: WorkBudget;
   /**
    * A `$(NAME)` left in the text by Kubernetes because NAME is defined from a source the
    * manifest does not show (valueFrom, envFrom): at run time it is replaced by unknown text,
@@ -159,12 +182,31 @@ const SP = 32, TAB = 9, NL = 10, CR = 13;
 const SEMI = 59, AMP = 38, PIPE = 124, LP = 40, RP = 41, LT = 60, GT = 62;
 const SQ = 39, DQ = 34, BS = 92, DOLLAR = 36, BQ = 96, HASH = 35, LB = 123, RB = 125;
 
-function isBlank(c: number): boolean {
-  return c === SP || c === TAB || c === CR;
-}
+/**
+ * A run of characters that are plain in an unquoted word. One negated character class
+ * under `*`, sticky: the engine takes characters while they are outside the class and
+ * stops; there is no alternative to backtrack into, so the scan is linear, and it runs
+ * natively (a JavaScript character loop costs QuickJS several times more per character).
+ */
+const PLAIN_RUN = /[^\t\n\r ;&|()<>'"\\$`]*/y;
+/** Ordinary characters inside double quotes, and inside `${…}` words, the same way. */
+const DQ_RUN = /[^"\\$`]*/y;
+const BRACE_RUN = /[^}'"\\$`\/]*/y;
+/** The rest of a name, the same way. */
+const NAME_RUN = /[A-Za-z0-9_]*/y;
+const NO_ASSIGNS: Assign[] = [];
+/** Characters that may start (and continue) a plain word: neither metacharacters, quotes, `\`, `$`, backquotes nor `#`. */
+const PLAIN_START = new Uint8Array(128);
+for (let c = 33; c < 127; c++) PLAIN_START[c] = 1;
+for (const ch of ";&|()<>'\"\\$`#") PLAIN_START[ch.charCodeAt(0)] = 0;
+
+const NO_REDIRECTS: Redirect[] = [];
+
 /** Characters that end an unquoted word. */
+const META = new Uint8Array(128);
+for (const c of [SP, TAB, NL, CR, SEMI, AMP, PIPE, LP, RP, LT, GT]) META[c] = 1;
 function isMeta(c: number): boolean {
-  return c === SP || c === TAB || c === NL || c === CR || c === SEMI || c === AMP || c === PIPE || c === LP || c === RP || c === LT || c === GT;
+  return c < 128 && META[c] === 1;
 }
 export function isNameStart(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
@@ -179,6 +221,9 @@ export function isName(s: string): boolean {
 }
 
 const RESERVED = new Set(["if", "then", "elif", "else", "fi", "do", "done", "case", "esac", "while", "until", "for", "select", "in", "function", "{", "}", "!", "[[", "]]", "time", "coproc"]);
+/** The first characters of reserved words: a word starting otherwise is never one. */
+const RESERVED_START = new Uint8Array(128);
+for (const w of RESERVED) RESERVED_START[w.charCodeAt(0)] = 1;
 /** Reserved words that end a list (the caller's construct continues with them). */
 const LIST_ENDS = new Set(["then", "elif", "else", "fi", "do", "done", "esac", "}"]);
 /** Builtins whose NAME=value operands are assignments, not words to split. */
@@ -186,12 +231,14 @@ export const DECLARATION_BUILTINS = new Set(["export", "readonly", "declare", "t
 
 /** The literal text of a word when it is all unquoted literal, else null (reserved words are only such words). */
 export function plainText(w: Word): string | null {
+  if (typeof w === "string") return w;
   if (w.parts.length === 1 && w.parts[0]!.k === "lit") return w.parts[0]!.v;
   return null;
 }
 
 /** The text of a word made only of literal and quoted parts, else null. */
 export function literalText(w: Word): string | null {
+  if (typeof w === "string") return w;
   let out = "";
   for (const p of w.parts) {
     if (p.k === "lit" || p.k === "sq") out += p.v;
@@ -209,6 +256,7 @@ export function literalText(w: Word): string | null {
 
 export function parseScript(text: string, options: SyntaxOptions = {}): Script {
   const p = new Parser(text, options);
+  p.pay(Math.ceil(text.length * PARSE_COST.perCharacter));
   const body = p.parseProgram();
   return { body, length: text.length };
 }
@@ -237,6 +285,18 @@ class Parser {
 
   private enter(): void {
     if (++this.depth > MAX_SYNTAX_DEPTH) this.fail(`nested more than ${MAX_SYNTAX_DEPTH} deep`);
+    this.pay(PARSE_COST.list);
+  }
+
+  /** Pay `units` of parsing work; throws WorkBoundError once the budget is spent. */
+  pay(units: number): void {
+    const b = this.options.budget;
+    if (b === undefined) return;
+    b.remaining -= units;
+    if (b.remaining < 0) {
+      b.exhausted = true;
+      throw new WorkBoundError();
+    }
   }
   private leave(): void {
     this.depth--;
@@ -254,15 +314,17 @@ class Parser {
   /** Skip blanks, line continuations and a comment (which runs to the newline, not past it). */
   private skipBlanks(): void {
     const s = this.s;
+    let i = this.i;
     for (;;) {
-      const c = s.charCodeAt(this.i);
-      if (isBlank(c)) this.i++;
-      else if (c === BS && s.charCodeAt(this.i + 1) === NL) this.i += 2;
+      const c = s.charCodeAt(i);
+      if (c === SP || c === TAB || c === CR) i++;
+      else if (c === BS && s.charCodeAt(i + 1) === NL) i += 2;
       else if (c === HASH) {
-        const nl = s.indexOf("\n", this.i);
-        this.i = nl < 0 ? s.length : nl;
-      } else return;
+        const nl = s.indexOf("\n", i);
+        i = nl < 0 ? s.length : nl;
+      } else break;
     }
+    this.i = i;
   }
 
   /** After a newline: read the bodies of here-documents whose redirection was on that line. */
@@ -310,15 +372,25 @@ class Parser {
     return this.s.startsWith(t, this.i);
   }
 
-  /** The next unquoted reserved word at the current position, if the next word is one. */
+  private peekAt = -1;
+  private peeked: string | null = null;
+
+  /** The next unquoted reserved word at the current position, if the next word is one (asked often at one place: remembered). */
   private peekReserved(): string | null {
+    if (this.peekAt === this.i) return this.peeked;
+    this.peekAt = this.i;
+    this.peeked = null;
     const s = this.s;
-    let j = this.i;
-    while (j < s.length && !isMeta(s.charCodeAt(j)) && s.charCodeAt(j) !== SQ && s.charCodeAt(j) !== DQ && s.charCodeAt(j) !== BS && s.charCodeAt(j) !== DOLLAR && s.charCodeAt(j) !== BQ) j++;
-    if (j === this.i) return null;
+    const c0 = s.charCodeAt(this.i);
+    if (c0 >= 128 || RESERVED_START[c0] === 0) return null;
+    PLAIN_RUN.lastIndex = this.i;
+    PLAIN_RUN.test(s);
+    const j = PLAIN_RUN.lastIndex;
+    if (j === this.i || j - this.i > 8) return null;
     if (j < s.length && !isMeta(s.charCodeAt(j))) return null; // quoted or expanded: not a reserved word
     const w = s.slice(this.i, j);
-    return RESERVED.has(w) ? w : null;
+    this.peeked = RESERVED.has(w) ? w : null;
+    return this.peeked;
   }
 
   private expectReserved(w: string): void {
@@ -335,23 +407,36 @@ class Parser {
    */
   private parseList(): List {
     this.enter();
-    const items: List["items"] = [];
+    const items: ListItem[] = [];
+    let bgs: boolean[] | null = null;
+    const s = this.s;
     for (;;) {
       this.skipSeparators();
-      if (this.atListEnd()) break;
-      const ao = this.parseAndOr();
-      this.skipBlanks();
+      // The end of the list: `)`, `;;`, `;&`, a reserved word that ends it, or the text.
+      if (this.i >= s.length) break;
+      const c = s.charCodeAt(this.i);
+      if (c === RP || (c === SEMI && (s.charCodeAt(this.i + 1) === SEMI || s.charCodeAt(this.i + 1) === AMP))) break;
+      const r = c < 128 && RESERVED_START[c] === 1 ? this.peekReserved() : null;
+      if (r !== null && LIST_ENDS.has(r)) break;
+      // Most items start with a simple command: read it directly, then any `|`, `&&`, `||` after it.
+      const ao = this.parseAndOr(r === null && c !== LP ? this.parseSimple() : null);
+      let d = s.charCodeAt(this.i);
+      if (d === SP || d === TAB || d === CR || d === BS || d === HASH) {
+        this.skipBlanks();
+        d = s.charCodeAt(this.i);
+      }
       let bg = false;
-      const d = this.s.charCodeAt(this.i);
       if (d === AMP) {
         bg = true;
         this.i++;
       } else if (d === SEMI && !this.startsWith(";;") && !this.startsWith(";&")) this.i++;
       else if (d !== NL && !this.atListEnd()) this.fail(`unexpected ${JSON.stringify(this.s[this.i])}`);
-      items.push({ ao, bg });
+      if (bg) (bgs ??= new Array<boolean>(items.length).fill(false)).push(true);
+      else if (bgs !== null) bgs.push(false);
+      items.push(ao);
     }
     this.leave();
-    return { items };
+    return { items, bg: bgs };
   }
 
   /** At `)`, `;;`, `;&`, a reserved word that ends a list, or the end of the text. */
@@ -363,27 +448,31 @@ class Parser {
     return r !== null && LIST_ENDS.has(r);
   }
 
-  private parseAndOr(): AndOr {
-    const first = this.parsePipeline();
-    const rest: AndOr["rest"] = [];
+  /** An and-or list; `simple`: its first command, already read. */
+  private parseAndOr(simple: Command | null = null): ListItem {
+    const first = this.parsePipeline(simple);
+    let rest: AndOr["rest"] | null = null;
     for (;;) {
-      this.skipBlanks();
-      let op: "&&" | "||";
-      if (this.startsWith("&&")) op = "&&";
-      else if (this.startsWith("||")) op = "||";
-      else break;
+      let c = this.s.charCodeAt(this.i);
+      if (c === SP || c === TAB || c === CR || c === BS || c === HASH) {
+        this.skipBlanks();
+        c = this.s.charCodeAt(this.i);
+      }
+      if ((c !== AMP && c !== PIPE) || this.s.charCodeAt(this.i + 1) !== c) break;
       this.i += 2;
       this.skipSeparators();
-      rest.push({ op, p: this.parsePipeline() });
+      (rest ??= []).push({ op: c === AMP ? "&&" : "||", p: this.parsePipeline() });
     }
-    return { first, rest };
+    return rest === null ? first : { k: "andor", first, rest };
   }
 
-  private parsePipeline(): Pipeline {
-    this.skipBlanks();
+  /** A pipeline; `simple`: its first command, already read. */
+  private parsePipeline(simple: Command | null = null): Command | Pipeline {
     let bang = false;
-    for (;;) {
-      const r = this.peekReserved();
+    if (simple === null) this.skipBlanks();
+    for (; simple === null; ) {
+      const c0 = this.s.charCodeAt(this.i);
+      const r = c0 === 33 /* ! */ || c0 === 116 /* t */ ? this.peekReserved() : null;
       if (r === "!") {
         bang = !bang;
         this.i++;
@@ -397,21 +486,26 @@ class Parser {
         }
       } else break;
     }
-    const cmds = [this.parseCommand()];
+    const first = simple ?? this.parseCommand();
+    let cmds: Command[] | null = null;
     for (;;) {
-      this.skipBlanks();
-      const c = this.s.charCodeAt(this.i);
+      let c = this.s.charCodeAt(this.i);
+      if (c === SP || c === TAB || c === CR || c === BS || c === HASH) {
+        this.skipBlanks();
+        c = this.s.charCodeAt(this.i);
+      }
       if (c !== PIPE || this.s.charCodeAt(this.i + 1) === PIPE) break;
       this.i += this.s.charCodeAt(this.i + 1) === AMP ? 2 : 1;
       this.skipSeparators();
-      cmds.push(this.parseCommand());
+      (cmds ??= [first]).push(this.parseCommand());
     }
-    return { bang, cmds };
+    return cmds === null && !bang ? first : { k: "pipe", bang, cmds: cmds ?? [first] };
   }
 
   // -- commands
 
   private parseCommand(): Command {
+    this.pay(PARSE_COST.compound);
     this.skipBlanks();
     const c = this.s.charCodeAt(this.i);
     if (c === LP) {
@@ -426,7 +520,7 @@ class Parser {
       this.i++;
       return { k: "subshell", body, redirs: this.parseRedirects() };
     }
-    const r = this.peekReserved();
+    const r = c < 128 && RESERVED_START[c] === 1 ? this.peekReserved() : null;
     if (r !== null) {
       switch (r) {
         case "{": {
@@ -489,6 +583,7 @@ class Parser {
     const clauses: { cond: List; body: List }[] = [];
     let otherwise: List | null = null;
     for (;;) {
+      this.pay(PARSE_COST.item);
       const cond = this.parseList();
       this.expectReserved("then");
       const body = this.parseList();
@@ -646,6 +741,7 @@ class Parser {
         }
         this.fail('expected ")" after a case pattern');
       }
+      this.pay(PARSE_COST.item);
       const body = this.parseList();
       this.skipSeparators();
       let term: CaseItem["term"] = ";;";
@@ -788,74 +884,147 @@ class Parser {
       } else if (c === BS) this.i++;
       this.i++;
     }
-    return { parts: [{ k: "sq", v: s.slice(start, this.i) }], pos: start };
+    return { parts: [{ k: "sq", v: s.slice(start, this.i) }] };
   }
 
   private parseSimple(): Command {
-    const pos = this.i;
-    const assigns: Assign[] = [];
+    let assigns: Assign[] | null = null;
     const words: Word[] = [];
     let declared: (Assign | undefined)[] | null = null;
-    const redirs: Redirect[] = [];
+    let redirs: Redirect[] | null = null;
+    let plain = true;
+    const s = this.s;
+    const n = s.length;
+    let i = this.i;
     for (;;) {
-      this.skipBlanks();
-      if (this.i >= this.s.length) break;
-      const c = this.s.charCodeAt(this.i);
-      if ((c === LT || c === GT) && this.s.charCodeAt(this.i + 1) === LP) {
+      // Blanks and line continuations between words; a comment ends the command.
+      let c = s.charCodeAt(i);
+      while (c === SP || c === TAB || c === CR || (c === BS && s.charCodeAt(i + 1) === NL)) c = s.charCodeAt((i += c === BS ? 2 : 1));
+      if (i >= n) break;
+      if (c === HASH) {
+        const nl = s.indexOf("\n", i);
+        i = nl < 0 ? n : nl;
+        break;
+      }
+      // The common case, a plain word (not one that may start a redirection: digits, `{`).
+      if (c < 128 && PLAIN_START[c] === 1 && !(c >= 48 && c <= 57) && c !== LB) {
+        PLAIN_RUN.lastIndex = i;
+        PLAIN_RUN.test(s);
+        const end = PLAIN_RUN.lastIndex;
+        const d = s.charCodeAt(end);
+        if (end >= n || (d < 128 && META[d] === 1 && d !== LP)) {
+          const w = s.slice(i, end);
+          if (words.length === 0) {
+            if (w.indexOf("=") > 0 && isNameStart(c)) {
+              this.i = i;
+              const a = this.tryAssignment();
+              if (a) {
+                (assigns ??= []).push(a);
+                this.noteName(a.name);
+                i = this.i;
+                continue;
+              }
+            }
+            if (this.names.length > 0) this.noteCall(w);
+            if (DECLARATION_BUILTINS.has(w)) {
+              this.pay(PARSE_COST.declaration);
+              declared = [undefined];
+              plain = false;
+            }
+          } else if (declared !== null) {
+            this.i = i;
+            if (this.declarationOperand(words, declared, w, end)) {
+              i = this.i;
+              continue;
+            }
+          } else if (this.names.length > 0) this.noteOperand(words[0]!, w);
+          words.push(w);
+          if (declared !== null && words.length > 1) declared.push(undefined);
+          i = end;
+          continue;
+        }
+      }
+      this.i = i;
+      if ((c === LT || c === GT) && s.charCodeAt(i + 1) === LP) {
         words.push(this.readWord()!);
+        plain = false;
+        if (declared !== null) declared.push(undefined);
+        i = this.i;
         continue;
       }
-      const redir = this.tryRedirect();
-      if (redir) {
-        redirs.push(redir);
-        continue;
+      // A redirection starts with <, >, &>, an fd number or {name}.
+      if (c === LT || c === GT || c === AMP || c === LB || (c >= 48 && c <= 57)) {
+        const redir = this.tryRedirect();
+        if (redir) {
+          (redirs ??= []).push(redir);
+          i = this.i;
+          continue;
+        }
       }
-      if (isMeta(c)) {
-        if (c === LP && words.length === 1 && assigns.length === 0) {
+      if (c < 128 && META[c] === 1) {
+        if (c === LP && words.length === 1 && assigns === null) {
           // `name() compound`: a function definition.
           const name = literalText(words[0]!);
           this.i++;
           this.skipBlanks();
-          if (this.s.charCodeAt(this.i) !== RP || name === null) this.fail('expected ")" in a function definition');
+          if (s.charCodeAt(this.i) !== RP || name === null) this.fail('expected ")" in a function definition');
           this.i++;
           return this.parseFunctionBody(name);
         }
         break;
       }
-      if (words.length === 0) {
-        const a = this.tryAssignment();
-        if (a) {
-          assigns.push(a);
-          this.noteName(a.name);
-          continue;
-        }
-      }
       const w = this.readWord();
-      if (!w) break;
-      if (words.length === 0) {
-        this.noteCall(literalText(w));
-        const t = plainText(w);
-        if (t !== null && DECLARATION_BUILTINS.has(t)) declared = [];
-      } else if (declared !== null) {
-        // `export A=$x`: an operand that reads as an assignment is one (no field splitting).
-        this.i = w.pos;
+      if (w === null) break;
+      if (typeof w !== "string") plain = false;
+      if (words.length === 0 && isNameStart(c) && mayAssign(w)) {
+        const after = this.i;
+        this.i = i;
         const a = this.tryAssignment();
         if (a) {
+          (assigns ??= []).push(a);
           this.noteName(a.name);
-          words.push({ parts: [{ k: "sq", v: this.s.slice(w.pos, this.i) }], pos: w.pos });
-          declared.push(a);
+          i = this.i;
           continue;
         }
-        this.i = w.pos;
-        this.readWord();
-        const t = literalText(w);
-        if (t !== null && isName(t)) this.noteName(t);
+        this.i = after;
+      }
+      if (words.length === 0) {
+        if (this.names.length > 0) this.noteCall(literalText(w));
+      } else if (declared !== null) {
+        const after = this.i;
+        this.i = i;
+        if (this.declarationOperand(words, declared, w, after)) {
+          i = this.i;
+          continue;
+        }
       } else if (this.names.length > 0) this.noteOperand(words[0]!, w);
       words.push(w);
-      if (declared !== null) declared.push(undefined);
+      if (declared !== null && words.length > 1) declared.push(undefined);
+      i = this.i;
     }
-    if (words.length === 0 && assigns.length === 0 && redirs.length === 0) this.fail(this.i < this.s.length ? `unexpected ${JSON.stringify(this.s[this.i])}` : "expected a command");
-    return { k: "simple", assigns, words, declared, redirs, pos };
+    this.i = i;
+    if (words.length === 0 && assigns === null && redirs === null) this.fail(i < n ? `unexpected ${JSON.stringify(s[i])}` : "expected a command");
+    this.pay(PARSE_COST.command + PARSE_COST.word * (words.length + (assigns?.length ?? 0) + (redirs?.length ?? 0)));
+    return { k: "simple", assigns: assigns ?? NO_ASSIGNS, words, declared, redirs: redirs ?? NO_REDIRECTS, plain };
+  }
+
+  /**
+   * `export A=$x`: an operand of a declaration builtin that reads as an assignment is one
+   * (no field splitting). At this.i = the operand's start; true (and past it) when it was.
+   */
+  private declarationOperand(words: Word[], declared: (Assign | undefined)[], w: Word, end: number): boolean {
+    const at = this.i;
+    const a = this.tryAssignment();
+    if (a) {
+      this.noteName(a.name);
+      words.push({ parts: [{ k: "sq", v: this.s.slice(at, this.i) }] });
+      declared.push(a);
+      return true;
+    }
+    this.i = end;
+    const t = literalText(w);
+    if (t !== null && isName(t)) this.noteName(t);
+    return false;
   }
 
   /** Names that `read`, `getopts`, `printf -v`, `mapfile`, `unset`, `let` and `export NAME` operands may assign. */
@@ -879,16 +1048,19 @@ class Parser {
   /** `NAME=value`, `NAME+=value`, `NAME[i]=value`, `NAME=(a b c)`, or null (nothing consumed). */
   private tryAssignment(): Assign | null {
     const s = this.s;
-    let j = this.i;
-    if (!isNameStart(s.charCodeAt(j))) return null;
-    j++;
-    while (isNameChar(s.charCodeAt(j))) j++;
+    if (!isNameStart(s.charCodeAt(this.i))) return null;
+    this.pay(PARSE_COST.assignment);
+    NAME_RUN.lastIndex = this.i + 1;
+    NAME_RUN.test(s);
+    let j = NAME_RUN.lastIndex;
+    const after = s.charCodeAt(j);
+    if (after !== 61 /* = */ && after !== 43 /* + */ && after !== 91 /* [ */) return null;
     const name = s.slice(this.i, j);
-    let index: Word | null = null;
+    let index: string | null = null;
     if (s.charCodeAt(j) === 91 /* [ */) {
       const close = s.indexOf("]", j);
       if (close < 0) return null;
-      index = { parts: [{ k: "lit", v: s.slice(j + 1, close) }], pos: j + 1 };
+      index = s.slice(j + 1, close);
       j = close + 1;
     }
     let append = false;
@@ -917,7 +1089,7 @@ class Parser {
       this.leave();
       return { name, index, append, value: null, array };
     }
-    const value = this.readWord() ?? { parts: [], pos: this.i };
+    const value = this.readWord() ?? "";
     return { name, index, append, value, array: null };
   }
 
@@ -949,19 +1121,15 @@ class Parser {
     } else return null;
     this.i = j + op.length;
     this.skipBlanks();
+    const at = this.i;
     const target = this.readWord();
-    if (!target) this.fail(`expected a word after ${op}`);
+    if (target === null) this.fail(`expected a word after ${op}`);
     const redirect: Redirect = { op, target };
     if (op === "<<" || op === "<<-") {
-      const delimiter = literalText(target) ?? this.unquotedDelimiter(target);
+      const delimiter = literalText(target) ?? this.s.slice(at, this.i).replace(/["'\\]/g, "");
       this.pending.push({ delimiter, stripTabs: op === "<<-", redirect });
     }
     return redirect;
-  }
-
-  /** A here-document delimiter as its quotes are removed (expansions in it are not expanded). */
-  private unquotedDelimiter(w: Word): string {
-    return this.s.slice(w.pos, this.i).replace(/["'\\]/g, "");
   }
 
   private parseRedirects(): Redirect[] {
@@ -980,11 +1148,21 @@ class Parser {
   private readWord(): Word | null {
     const s = this.s;
     const start = this.i;
+    // Most words are plain text: one native scan finds their end.
+    PLAIN_RUN.lastIndex = start;
+    PLAIN_RUN.test(s);
+    const end = PLAIN_RUN.lastIndex;
+    const c = s.charCodeAt(end);
+    if (end >= s.length || (isMeta(c) && !(c === LP && end > start && isExtglobLead(s.charCodeAt(end - 1))) && !((c === LT || c === GT) && end === start && s.charCodeAt(end + 1) === LP))) {
+      this.i = end;
+      return end === start ? null : s.slice(start, end);
+    }
     const parts: WordPart[] = [];
     let lit = start;
     const flush = (end: number) => {
       if (end > lit) parts.push({ k: "lit", v: s.slice(lit, end) });
     };
+    this.pay(PARSE_COST.wordPart);
     while (this.i < s.length) {
       const c = s.charCodeAt(this.i);
       if (c === LP && this.i > start && isExtglobLead(s.charCodeAt(this.i - 1))) {
@@ -1034,11 +1212,16 @@ class Parser {
         flush(this.i);
         parts.push(this.readBackquote());
         lit = this.i;
-      } else this.i++;
+      } else {
+        // A run of ordinary characters at once (native, see PLAIN_RUN).
+        PLAIN_RUN.lastIndex = this.i + 1;
+        PLAIN_RUN.test(s);
+        this.i = PLAIN_RUN.lastIndex;
+      }
     }
     flush(this.i);
     if (this.i === start) return null;
-    return { parts, pos: start };
+    return { parts };
   }
 
   private balancedParen(from: number): number {
@@ -1094,7 +1277,12 @@ class Parser {
         flush(this.i);
         parts.push(this.readBackquote());
         lit = this.i;
-      } else this.i++;
+      } else {
+        // A run of ordinary characters at once (native, see PLAIN_RUN).
+        DQ_RUN.lastIndex = this.i + 1;
+        DQ_RUN.test(s);
+        this.i = DQ_RUN.lastIndex;
+      }
     }
     this.leave();
     // Inside double quotes every literal is quoted: mark them so (no globbing, no splitting).
@@ -1105,6 +1293,7 @@ class Parser {
   /** `$…` at the current position: appends its part(s). */
   private readDollar(parts: WordPart[], quoted: boolean): void {
     const s = this.s;
+    this.pay(PARSE_COST.wordPart);
     const c = s.charCodeAt(this.i + 1);
     if (c === SQ && !quoted) {
       parts.push({ k: "sq", v: this.readAnsiC() });
@@ -1202,11 +1391,11 @@ class Parser {
       name = s[this.i]!;
       this.i++;
     } else this.fail("bad parameter name in ${…}");
-    let index: Word | null = null;
+    let index: string | null = null;
     if (s.charCodeAt(this.i) === 91 /* [ */) {
       const close = s.indexOf("]", this.i);
       if (close < 0) this.fail("unterminated [ in ${…}");
-      index = { parts: [{ k: "lit", v: s.slice(this.i + 1, close) }], pos: this.i + 1 };
+      index = s.slice(this.i + 1, close);
       this.i = close + 1;
     }
     if (op === "length") {
@@ -1321,10 +1510,15 @@ class Parser {
         flush(this.i);
         parts.push(this.readBackquote());
         lit = this.i;
-      } else this.i++;
+      } else {
+        // A run of ordinary characters at once (native, see PLAIN_RUN).
+        BRACE_RUN.lastIndex = this.i + 1;
+        BRACE_RUN.test(s);
+        this.i = BRACE_RUN.lastIndex;
+      }
     }
     flush(this.i);
-    return { parts, pos: start };
+    return { parts };
   }
 
   /** `$'…'`: the ANSI-C escapes decoded. */
@@ -1418,6 +1612,13 @@ class Parser {
     this.leave();
     return { k: "cmdsub", body };
   }
+}
+
+/** A word that may start `NAME=`, `NAME+=` or `NAME[i]=` (its first literal text holds `=`). */
+function mayAssign(w: Word): boolean {
+  if (typeof w === "string") return w.indexOf("=") > 0;
+  const first = w.parts[0];
+  return first !== undefined && first.k === "lit" && first.v.indexOf("=") > 0;
 }
 
 /** Names an arithmetic text may assign (`i++`, `x = 1`, `n += 2`): every name in it, when it assigns at all. */
