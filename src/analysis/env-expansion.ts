@@ -28,8 +28,8 @@ import type { Container } from "kubernetes-types/core/v1";
  * than about WORK_PER_CHARACTER × 1,000 instructions per byte plus the pool.
  */
 export const WORK_PER_CHARACTER = 10;
-export const WORK_POOL = 12_288;
-export const WORK_POOL_SHARE = 6_144;
+export const WORK_POOL = 32_768;
+export const WORK_POOL_SHARE = 16_384;
 
 /** Longest value an expanded variable may have (a listen address is < 300 characters). */
 export const MAX_VALUE_LENGTH = 64 * 1024;

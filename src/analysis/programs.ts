@@ -76,7 +76,7 @@ export const ENTRYPOINT = "<entrypoint>";
  * instructions (see shell/syntax.ts PARSE_COST): starting a script (its parser and
  * interpreter), a program found and each of its words, a wrapper unwrapped.
  */
-export const READ_COST = { script: 300, program: 45, programWord: 3, wrapper: 60 } as const;
+export const READ_COST = { script: 300, program: 45, programWord: 3, wrapper: 60, wrapperWord: 3 } as const;
 
 /** Wrappers followed one inside another at most this many times (`tini -- gosu u env A=1 nice app`). */
 export const MAX_WRAPPERS = 32;
@@ -240,7 +240,8 @@ export class ProgramReader implements ShellHost, ProcessEnv, SyntaxOptions {
         const v = env.get(n);
         return v === null ? null : typeof v === "string" ? v : undefined;
       };
-      chargeWork(this.budget, READ_COST.wrapper);
+      // Unwrapping reads the options and copies what follows: paid by the words.
+      chargeWork(this.budget, READ_COST.wrapper + READ_COST.wrapperWord * argv.length);
       const u = unwrapOnce(row, spelled(argv), lookup);
       env = changedEnv(env, u.env);
       if (u.script !== undefined) return this.script(u.script, "sh", [], env, guard, depth);

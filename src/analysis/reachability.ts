@@ -156,7 +156,7 @@ export function podBindsByPort(spec: PodSpec, specs: ListenerSpecs, budget?: Exp
 export function podBinds(spec: PodSpec, specs: ListenerSpecs, budget?: ExpansionBudget): PodBinds {
   const byPort = new Map<number, PortBinds>();
   const unread: string[] = [];
-  const unreadContainers: { name: string; reason: string; mayNameLoopback: boolean }[] = [];
+  const unreadContainers: { name: string; reason: string; container: PodSpec["containers"][number] }[] = [];
   let anyLoopback = false;
   const running = runningContainers(spec);
   const pool = newWorkPool();
@@ -170,7 +170,7 @@ export function podBinds(spec: PodSpec, specs: ListenerSpecs, budget?: Expansion
     } else read = containerBinds(container, specs, budget);
     if (read.unread !== undefined) {
       const name = container.name;
-      unreadContainers.push({ name: typeof name === "string" ? name : "", reason: read.unread, mayNameLoopback: containerMayNameLoopback(container) });
+      unreadContainers.push({ name: typeof name === "string" ? name : "", reason: read.unread, container });
     }
     const listeners = read.listeners;
     for (let i = 0; i < listeners.length; i++) {
@@ -195,7 +195,7 @@ export function podBinds(spec: PodSpec, specs: ListenerSpecs, budget?: Expansion
   // verdict depends on it: no warning, which is also what the native pre-check, which
   // never reads a container, answers for such a pod.
   for (const u of unreadContainers)
-    if (u.mayNameLoopback || anyLoopback) unread.push(`container "${clip(u.name)}": binds not read (${u.reason}); its probes and ports are judged without them`);
+    if (anyLoopback || containerMayNameLoopback(u.container)) unread.push(`container "${clip(u.name)}": binds not read (${u.reason}); its probes and ports are judged without them`);
   return { byPort, unread };
 }
 

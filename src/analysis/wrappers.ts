@@ -310,6 +310,7 @@ export function readOptions(row: WrapperRow, words: readonly string[]): ReadComm
       options.push({ name: letter, value: null });
     }
   }
+  if (rest.length === 0) return { options, rest: words.slice(i) };
   for (; i < words.length; i++) rest.push(words[i]!);
   return { options, rest };
 }

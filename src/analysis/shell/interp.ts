@@ -36,7 +36,7 @@ import { arithAssigned, isName, literalText, parseScript, plainText, wordParts, 
  * a command, a simple command and each of its words, a compound command, a branch
  * taken both ways, a loop body, a function call, a variable written.
  */
-export const EVAL_COST = { command: 25, simple: 40, word: 6, builtin: 10, external: 45, compound: 60, branch: 50, loop: 140, call: 80, write: 3, assign: 35, test: 30, item: 25, define: 40 } as const;
+export const EVAL_COST = { command: 25, simple: 40, word: 6, builtin: 10, external: 45, compound: 60, branch: 50, loop: 140, call: 120, write: 3, assign: 35, test: 30, item: 25, define: 40 } as const;
 
 /** Deepest evaluation (nested compound commands, function calls, `eval`, nested shells). */
 export const MAX_EVAL_DEPTH = 64;

@@ -163,7 +163,7 @@ export interface Script {
  * paid from SyntaxOptions.budget as the parser goes, so a text too costly for the
  * budget stops early.
  */
-export const PARSE_COST = { perCharacter: 0.5, list: 30, command: 85, word: 12, wordPart: 45, compound: 220, item: 60, assignment: 60, declaration: 40 } as const;
+export const PARSE_COST = { perCharacter: 0.3, list: 30, command: 85, word: 16, wordPart: 45, compound: 220, item: 60, assignment: 60, declaration: 40, redirect: 45, heredoc: 80, heredocLine: 10, loop: 120 } as const;
 
 export interface SyntaxOptions {
   /** The work budget parsing pays from (see PARSE_COST); none: unbounded (tests). */
@@ -339,9 +339,11 @@ class Parser {
   private readHeredoc(h: PendingHeredoc): string {
     const s = this.s;
     const start = this.i;
+    this.pay(PARSE_COST.heredoc);
     while (this.i < s.length) {
       const nl = s.indexOf("\n", this.i);
       const end = nl < 0 ? s.length : nl;
+      this.pay(PARSE_COST.heredocLine);
       let line = s.slice(this.i, end);
       if (h.stripTabs) {
         let t = 0;
@@ -505,10 +507,10 @@ class Parser {
   // -- commands
 
   private parseCommand(): Command {
-    this.pay(PARSE_COST.compound);
     this.skipBlanks();
     const c = this.s.charCodeAt(this.i);
     if (c === LP) {
+      this.pay(PARSE_COST.compound);
       if (this.s.charCodeAt(this.i + 1) === LP) {
         const arith = this.tryArithCommand();
         if (arith) return arith;
@@ -522,6 +524,7 @@ class Parser {
     }
     const r = c < 128 && RESERVED_START[c] === 1 ? this.peekReserved() : null;
     if (r !== null) {
+      this.pay(PARSE_COST.compound);
       switch (r) {
         case "{": {
           this.i++;
@@ -648,6 +651,7 @@ class Parser {
   }
 
   private parseFor(keywordLength: number): Command {
+    this.pay(PARSE_COST.loop);
     this.i += keywordLength;
     this.skipBlanks();
     if (this.startsWith("((")) {
@@ -1120,6 +1124,7 @@ class Parser {
       op = s.charCodeAt(j + 2) === GT ? "&>>" : "&>";
     } else return null;
     this.i = j + op.length;
+    this.pay(PARSE_COST.redirect);
     this.skipBlanks();
     const at = this.i;
     const target = this.readWord();
@@ -1593,16 +1598,19 @@ class Parser {
     let j = this.i + 1;
     let text = "";
     for (;;) {
-      if (j >= s.length) this.fail("unterminated backquote");
-      const c = s.charCodeAt(j);
-      if (c === BQ) break;
-      if (c === BS && (s.charCodeAt(j + 1) === BQ || s.charCodeAt(j + 1) === BS || s.charCodeAt(j + 1) === DOLLAR)) {
-        text += s[j + 1];
-        j += 2;
-      } else {
-        text += s[j];
-        j++;
+      // Up to the next backquote or backslash at once.
+      const bq = s.indexOf("`", j);
+      if (bq < 0) this.fail("unterminated backquote");
+      const bs = s.indexOf("\\", j);
+      if (bs < 0 || bs > bq) {
+        text += s.slice(j, bq);
+        j = bq;
+        break;
       }
+      text += s.slice(j, bs);
+      const e = s.charCodeAt(bs + 1);
+      text += e === BQ || e === BS || e === DOLLAR ? s[bs + 1] : s.slice(bs, bs + 2);
+      j = bs + 2;
     }
     this.i = j + 1;
     this.enter();
