@@ -194,8 +194,14 @@ export function podBinds(spec: PodSpec, specs: ListenerSpecs, budget?: Expansion
   // have cleared that one). Otherwise nothing it binds can be loopback and no probe's
   // verdict depends on it: no warning, which is also what the native pre-check, which
   // never reads a container, answers for such a pod.
-  for (const u of unreadContainers)
-    if (anyLoopback || containerMayNameLoopback(u.container)) unread.push(`container "${clip(u.name)}": binds not read (${u.reason}); its probes and ports are judged without them`);
+  let unlisted = 0;
+  for (const u of unreadContainers) {
+    if (!anyLoopback && !containerMayNameLoopback(u.container)) continue;
+    // One line per container, at most MAX_LISTED_PROBES of them: the answer stays bounded.
+    if (unread.length < MAX_LISTED_PROBES) unread.push(`container "${clip(u.name)}": binds not read (${u.reason}); its probes and ports are judged without them`);
+    else unlisted++;
+  }
+  if (unlisted > 0) unread.push(`… and ${unlisted} more container${unlisted === 1 ? "" : "s"} whose binds were not read`);
   return { byPort, unread };
 }
 

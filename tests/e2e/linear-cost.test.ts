@@ -55,6 +55,27 @@ const DIMENSIONS: Record<string, (n: number) => unknown> = {
   // one container with n named ports, probed by name.
   ports: (n) =>
     statefulSet([{ name: "app", image: "app", args: ["--listen-address=127.0.0.1:9000"], ports: Array.from({ length: n }, (_, i) => ({ name: `p${i}`, containerPort: 9000 + i })), livenessProbe: probe(`p0`), readinessProbe: probe(`p${n - 1}`) }]),
+  // one container whose script has n commands (conditions, expansions, background jobs), binding loopback last.
+  script: (n) =>
+    statefulSet([
+      {
+        name: "app",
+        image: "busybox:1.36",
+        env: [{ name: "MODE", value: "prod" }],
+        command: ["bash", "-c", `${Array.from({ length: n }, (_, i) => (i % 3 === 0 ? `[ "$MODE" = debug${i} ] && echo ${i}` : i % 3 === 1 ? `W${i}="\${MODE:-x}-${i}"; helper --id=$W${i} &` : `if [ -f /etc/x${i} ]; then cp /etc/x${i} /tmp; fi`)).join("\n")}\nexec app --listen-address=127.0.0.1:8080`],
+        livenessProbe: probe(8080),
+      },
+    ]),
+  // n/4 containers each running a short script behind wrappers, each binding loopback and probed.
+  "scripts (wrappers and shells per container)": (n) =>
+    statefulSet(
+      Array.from({ length: Math.ceil(n / 4) }, (_, i) => ({
+        name: `c${i}`,
+        image: "busybox:1.36",
+        command: ["tini", "-e", "143", "--", "bash", "-euo", "pipefail", "-c", `export ADDR=127.0.0.1:${7000 + i}\nmkdir -p /data && exec app --listen-address="$ADDR"`],
+        livenessProbe: probe(7000 + i),
+      })),
+    ),
   // n failing probes: n/3 containers with liveness, readiness and startup probes on loopback.
   probes: (n) =>
     statefulSet(Array.from({ length: Math.ceil(n / 3) }, (_, i) => ({ name: `c${i}`, image: "app", args: [`--listen-address=localhost:${7000 + i}`], livenessProbe: probe(7000 + i), readinessProbe: probe(7000 + i), startupProbe: probe(7000 + i) }))),

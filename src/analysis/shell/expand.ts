@@ -60,13 +60,6 @@ export interface ExpandScope {
   charge(units: number): void;
 }
 
-/** A field being built: its text, and whether every piece of it is known. */
-interface Field {
-  text: string;
-  known: boolean;
-  /** Quoted or non-empty content: the field survives even if empty. */
-  real: boolean;
-}
 
 const DEFAULT_IFS = " \t\n";
 const BLANKS = /[ \t\n]+/;
@@ -119,41 +112,50 @@ export function joinScalars(list: readonly Scalar[], sep: string): Scalar {
 
 class Builder {
   private fields: Scalar[] = [];
-  private cur: Field = { text: "", known: true, real: false };
-  private readonly ifs: string | Unknown;
+  // The field being built (flat, not an object: one per word is allocated otherwise).
+  private curText = "";
+  private curKnown = true;
+  /** Quoted or non-empty content: the field survives even if empty. */
+  private curReal = false;
+  private ifsValue: string | Unknown | null = null;
 
   constructor(
     private readonly scope: ExpandScope,
     private readonly split: boolean,
-  ) {
-    this.ifs = split ? ifsOf(scope) : DEFAULT_IFS;
+  ) {}
+
+  /** IFS, read when a split needs it. */
+  private get ifs(): string | Unknown {
+    return (this.ifsValue ??= this.split ? ifsOf(this.scope) : DEFAULT_IFS);
   }
 
   finish(): Scalar[] {
-    if (this.cur.real || this.cur.text.length > 0) this.push();
+    if (this.curReal || this.curText.length > 0) this.push();
     return this.fields;
   }
 
   private push(): void {
-    const f = this.cur;
-    this.scope.charge(EXPAND_COST.field + ((f.text.length / EXPAND_COST.charactersPerUnit) | 0));
-    this.fields.push(f.known ? f.text : unknown(f.text));
-    this.cur = { text: "", known: true, real: false };
+    const text = this.curText;
+    this.scope.charge(EXPAND_COST.field + ((text.length / EXPAND_COST.charactersPerUnit) | 0));
+    this.fields.push(this.curKnown ? text : unknown(text));
+    this.curText = "";
+    this.curKnown = true;
+    this.curReal = false;
   }
 
   /** Literal text (quoted or not: quotes only matter for splitting, which literals never undergo). */
   private text(t: string, quoted: boolean): void {
-    this.cur.text += t;
-    if (quoted || t.length > 0) this.cur.real = true;
+    this.curText += t;
+    if (quoted || t.length > 0) this.curReal = true;
   }
 
   /** The result of an expansion: split on IFS when unquoted and splitting. */
   private value(v: Scalar, quoted: boolean): void {
     this.scope.charge(EXPAND_COST.value + (((typeof v === "string" ? v.length : v.u.length) / EXPAND_COST.charactersPerUnit) | 0));
     if (typeof v !== "string") {
-      this.cur.text += v.u;
-      this.cur.known = false;
-      this.cur.real = true;
+      this.curText += v.u;
+      this.curKnown = false;
+      this.curReal = true;
       return;
     }
     if (quoted || !this.split) {
@@ -163,9 +165,9 @@ class Builder {
     const ifs = this.ifs;
     if (typeof ifs !== "string") {
       // IFS unknown: where it splits is unknown.
-      this.cur.text += v;
-      this.cur.known = false;
-      this.cur.real = true;
+      this.curText += v;
+      this.curKnown = false;
+      this.curReal = true;
       return;
     }
     if (ifs.length === 0) {
@@ -176,10 +178,10 @@ class Builder {
       // Blanks and newlines: one native split (a single character class, no backtracking).
       const fields = v.split(BLANKS);
       for (let f = 0; f < fields.length; f++) {
-        if (f > 0 && this.cur.real) this.push();
+        if (f > 0 && this.curReal) this.push();
         if (fields[f]!.length > 0) {
-          this.cur.text += fields[f]!;
-          this.cur.real = true;
+          this.curText += fields[f]!;
+          this.curReal = true;
         }
       }
       return;
@@ -192,16 +194,16 @@ class Builder {
         // A run of characters that are not separators, appended at once.
         let j = i + 1;
         while (j < v.length && ifs.indexOf(v[j]!) < 0) j++;
-        this.cur.text += v.slice(i, j);
-        this.cur.real = true;
+        this.curText += v.slice(i, j);
+        this.curReal = true;
         i = j - 1;
         continue;
       }
       const white = c === " " || c === "\t" || c === "\n";
       if (white) {
-        if (this.cur.real) this.push();
+        if (this.curReal) this.push();
       } else {
-        this.cur.real = true;
+        this.curReal = true;
         this.push();
       }
     }
@@ -213,13 +215,13 @@ class Builder {
       if (i > 0) {
         if (quoted || !this.split) {
           if (this.split) {
-            this.cur.real = true;
+            this.curReal = true;
             this.push();
           } else this.text(" ", true);
-        } else if (this.cur.real) this.push();
+        } else if (this.curReal) this.push();
       }
       this.value(items[i]!, quoted);
-      if (quoted) this.cur.real = true;
+      if (quoted) this.curReal = true;
     }
   }
 
@@ -235,7 +237,7 @@ class Builder {
           break;
         case "dq":
           // `"$@"` with no arguments is no field at all; any other quotes make one, even empty.
-          if (!(p.parts.length === 1 && isWholeList(p.parts[0]!))) this.cur.real = true;
+          if (!(p.parts.length === 1 && isWholeList(p.parts[0]!))) this.curReal = true;
           this.parts(p.parts, true);
           break;
         case "param":

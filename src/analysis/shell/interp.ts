@@ -124,8 +124,14 @@ interface History {
   entries: Entry[];
 }
 
-/** Old values of the names first written since a branch began (to roll back and to merge). */
-type Frame = Map<string, Entry>;
+/**
+ * Where a branch began in the undo log: every write logs the name and the entry it
+ * replaced, so a branch is a position in that log (nothing to allocate), undone by
+ * restoring its entries backwards and merged from the names after it.
+ */
+type Frame = number;
+
+const NO_STATE: Map<string, Entry> = new Map();
 
 /**
  * The shell's variables, with their history: every write is stamped, so the
@@ -135,7 +141,9 @@ type Frame = Map<string, Entry>;
 class Vars {
   private readonly hist = new Map<string, History>();
   private stamp = 0;
-  private readonly frames: Frame[] = [];
+  /** The undo log: names and the entries their writes replaced, in order. */
+  private readonly logNames: string[] = [];
+  private readonly logOld: Entry[] = [];
 
   constructor(
     private readonly base: ProcessEnv,
@@ -188,8 +196,8 @@ class Vars {
   }
 
   set(name: string, entry: Entry): void {
-    const top = this.frames[this.frames.length - 1];
-    if (top && !top.has(name)) top.set(name, this.get(name));
+    this.logNames.push(name);
+    this.logOld.push(this.get(name));
     this.write(name, entry);
   }
 
@@ -199,39 +207,36 @@ class Vars {
   }
 
   mark(): Frame {
-    const f: Frame = new Map();
-    this.frames.push(f);
-    return f;
+    return this.logNames.length;
   }
 
   /** The current entries of every name written since `frame` began. */
   capture(frame: Frame): Map<string, Entry> {
+    const names = this.logNames;
+    if (names.length <= frame) return NO_STATE;
     const out = new Map<string, Entry>();
-    for (let i = this.frames.indexOf(frame); i >= 0 && i < this.frames.length; i++) for (const name of this.frames[i]!.keys()) if (!out.has(name)) out.set(name, this.get(name));
-    chargeWork(this.budget, EVAL_COST.write * out.size);
+    for (let i = frame; i < names.length; i++) if (!out.has(names[i]!)) out.set(names[i]!, this.get(names[i]!));
+    chargeWork(this.budget, EVAL_COST.write * (names.length - frame));
     return out;
   }
 
-  /** Undo every write since `frame` began, and end it. */
+  /** Undo every write since `frame` began (newest first, so each name ends as it was). */
   rollback(frame: Frame): void {
-    const at = this.frames.indexOf(frame);
-    const restore = new Map<string, Entry>();
-    for (let i = this.frames.length - 1; i >= at; i--) for (const [name, old] of this.frames[i]!) restore.set(name, old);
-    this.frames.length = at;
-    for (const [name, old] of restore) this.write(name, old);
+    const names = this.logNames;
+    const olds = this.logOld;
+    for (let i = names.length - 1; i >= frame; i--) this.write(names[i]!, olds[i]!);
+    names.length = frame;
+    olds.length = frame;
   }
 
-  /** End `frame`, keeping its writes (the enclosing frame learns what they replaced). */
-  commit(frame: Frame): void {
-    const at = this.frames.indexOf(frame);
-    const parent = this.frames[at - 1];
-    if (parent) for (let i = this.frames.length - 1; i >= at; i--) for (const [name, old] of this.frames[i]!) if (!parent.has(name)) parent.set(name, old);
-    this.frames.length = at;
-  }
+  /** End `frame`, keeping its writes (they stay in the log, for the branches around it). */
+  commit(_frame: Frame): void {}
 
   /** After branches: each name takes the value every surviving branch agrees on, else unknown. */
   merge(states: readonly Map<string, Entry>[]): void {
-    if (states.length === 0) return;
+    let any = false;
+    for (let i = 0; i < states.length && !any; i++) any = states[i]!.size > 0;
+    if (!any) return;
     const names = new Set<string>();
     for (const s of states) for (const n of s.keys()) names.add(n);
     for (const name of names) {
@@ -507,7 +512,7 @@ class Interp implements ExpandScope {
       const f = this.item(p, taken);
       const state = f.next !== null ? this.vars.capture(frame) : null;
       this.vars.rollback(frame);
-      this.vars.merge(state ? [state, new Map()] : [new Map()]);
+      if (state !== null && state !== NO_STATE) this.vars.merge([state, NO_STATE]);
       const merged = this.seq(flow, { ...f, next: joinGuards(f.next, skipped, this.host.budget), status: null });
       flow = merged;
     }
@@ -599,6 +604,7 @@ class Interp implements ExpandScope {
   }
 
   private ifCommand(cmd: Extract<Command, { k: "if" }>, g: Guard): Flow {
+    if (cmd.clauses.length === 1 && cmd.otherwise === null) return this.ifThen(cmd.clauses[0]!, g);
     const clause = (k: number, g1: Guard): Flow => {
       if (k === cmd.clauses.length) return cmd.otherwise ? this.list(cmd.otherwise, g1) : flowTo(g1, true);
       const c = cmd.clauses[k]!;
@@ -613,6 +619,24 @@ class Interp implements ExpandScope {
     };
     const f = clause(0, g);
     return f;
+  }
+
+  /** `if c; then b; fi`, the usual form: the other way takes no branch at all. */
+  private ifThen(clause: { cond: List; body: List }, g: Guard): Flow {
+    const cond = this.list(clause.cond, g);
+    if (cond.next === null) return cond;
+    const g2 = cond.next;
+    if (cond.status === false) return this.seq(cond, flowTo(g2, true));
+    if (cond.status === true) return this.seq(cond, this.list(clause.body, g2));
+    this.charge(EVAL_COST.branch);
+    const frame = this.vars.mark();
+    const body = this.list(clause.body, g2.child());
+    const state = body.next !== null ? this.vars.capture(frame) : null;
+    this.vars.rollback(frame);
+    if (state !== null && state !== NO_STATE) this.vars.merge([state, NO_STATE]);
+    const budget = this.host.budget;
+    const next = joinGuards(body.next, g2.child(), budget);
+    return { next, brk: joinGuards(cond.brk, body.brk, budget), cont: joinGuards(cond.cont, body.cont, budget), ret: joinGuards(cond.ret, body.ret, budget), status: null };
   }
 
   /** Names a loop (or function) body may assign, with those of the functions it calls; `.` and `eval` make it every name. */
@@ -677,7 +701,7 @@ class Interp implements ExpandScope {
     const states = [...breaks];
     if (runs === null) {
       next = joinGuards(next, flow.next !== null || flow.cont !== null ? cond.next : cond.next.child(), budget);
-      states.push(new Map());
+      states.push(NO_STATE);
       if (end) states.push(end);
     }
     if (next !== null) this.vars.merge(states);
@@ -714,7 +738,7 @@ class Interp implements ExpandScope {
     }
     if (!runs) {
       next = joinGuards(next, g.child(), budget);
-      states.push(new Map());
+      states.push(NO_STATE);
     }
     if (next !== null) this.vars.merge(states);
     return { next, brk: null, cont: null, ret: flow.ret, status: true };

@@ -224,6 +224,9 @@ const RESERVED = new Set(["if", "then", "elif", "else", "fi", "do", "done", "cas
 /** The first characters of reserved words: a word starting otherwise is never one. */
 const RESERVED_START = new Uint8Array(128);
 for (const w of RESERVED) RESERVED_START[w.charCodeAt(0)] = 1;
+/** The first two characters of the reserved words longer than one character. */
+const RESERVED_START2 = new Uint8Array(128 * 128);
+for (const w of RESERVED) if (w.length > 1) RESERVED_START2[(w.charCodeAt(0) << 7) | w.charCodeAt(1)] = 1;
 /** Reserved words that end a list (the caller's construct continues with them). */
 const LIST_ENDS = new Set(["then", "elif", "else", "fi", "do", "done", "esac", "}"]);
 /** Builtins whose NAME=value operands are assignments, not words to split. */
@@ -305,7 +308,7 @@ class Parser {
   parseProgram(): List {
     const list = this.parseList();
     this.skipSeparators();
-    if (this.i < this.s.length) this.fail(`unexpected ${JSON.stringify(this.s[this.i])}`);
+    if (this.i < this.s.length) this.fail(`unexpected ${JSON.stringify(this.peekReserved() ?? this.s[this.i])}`);
     return list;
   }
 
@@ -413,15 +416,23 @@ class Parser {
     let bgs: boolean[] | null = null;
     const s = this.s;
     for (;;) {
-      this.skipSeparators();
+      let c = s.charCodeAt(this.i);
+      if (c === NL || c === SP || c === TAB || c === CR || c === BS || c === HASH) {
+        this.skipSeparators();
+        c = s.charCodeAt(this.i);
+      }
       // The end of the list: `)`, `;;`, `;&`, a reserved word that ends it, or the text.
       if (this.i >= s.length) break;
-      const c = s.charCodeAt(this.i);
       if (c === RP || (c === SEMI && (s.charCodeAt(this.i + 1) === SEMI || s.charCodeAt(this.i + 1) === AMP))) break;
-      const r = c < 128 && RESERVED_START[c] === 1 ? this.peekReserved() : null;
+      const r = c < 128 && RESERVED_START[c] === 1 && this.mayBeReserved(c) ? this.peekReserved() : null;
       if (r !== null && LIST_ENDS.has(r)) break;
-      // Most items start with a simple command: read it directly, then any `|`, `&&`, `||` after it.
-      const ao = this.parseAndOr(r === null && c !== LP ? this.parseSimple() : null);
+      // Most items are a simple command, read directly; a `|`, `&&` or `||` after it makes it part of more.
+      let ao: ListItem;
+      if (r === null && c !== LP) {
+        ao = this.parseSimple();
+        const e = s.charCodeAt(this.i);
+        if (e === PIPE || (e === AMP && s.charCodeAt(this.i + 1) === AMP) || e === SP || e === TAB || e === CR || e === BS) ao = this.parseAndOr(ao as Command);
+      } else ao = this.parseAndOr(null);
       let d = s.charCodeAt(this.i);
       if (d === SP || d === TAB || d === CR || d === BS || d === HASH) {
         this.skipBlanks();
@@ -439,6 +450,12 @@ class Parser {
     }
     this.leave();
     return { items, bg: bgs };
+  }
+
+  /** Could the word starting with `c` be reserved? Its first two characters tell for most words. */
+  private mayBeReserved(c: number): boolean {
+    const d = this.s.charCodeAt(this.i + 1);
+    return d >= 128 || RESERVED_START2[(c << 7) | d] === 1 || !(d < 128 && PLAIN_START[d] === 1);
   }
 
   /** At `)`, `;;`, `;&`, a reserved word that ends a list, or the end of the text. */
@@ -1164,10 +1181,9 @@ class Parser {
     }
     const parts: WordPart[] = [];
     let lit = start;
-    const flush = (end: number) => {
-      if (end > lit) parts.push({ k: "lit", v: s.slice(lit, end) });
-    };
     this.pay(PARSE_COST.wordPart);
+    // The plain text before the first special character is scanned already.
+    this.i = end;
     while (this.i < s.length) {
       const c = s.charCodeAt(this.i);
       if (c === LP && this.i > start && isExtglobLead(s.charCodeAt(this.i - 1))) {
@@ -1190,19 +1206,19 @@ class Parser {
       }
       if (isMeta(c)) break;
       if (c === SQ) {
-        flush(this.i);
+        pushText(parts, "lit", s, lit, this.i);
         const close = s.indexOf("'", this.i + 1);
         if (close < 0) this.fail("unterminated single quote");
         parts.push({ k: "sq", v: s.slice(this.i + 1, close) });
         this.i = close + 1;
         lit = this.i;
       } else if (c === DQ) {
-        flush(this.i);
+        pushText(parts, "lit", s, lit, this.i);
         this.i++;
         parts.push({ k: "dq", parts: this.readDoubleQuoted() });
         lit = this.i;
       } else if (c === BS) {
-        flush(this.i);
+        pushText(parts, "lit", s, lit, this.i);
         if (s.charCodeAt(this.i + 1) === NL) this.i += 2;
         else {
           if (this.i + 1 < s.length) parts.push({ k: "sq", v: s[this.i + 1]! });
@@ -1210,11 +1226,11 @@ class Parser {
         }
         lit = this.i;
       } else if (c === DOLLAR) {
-        flush(this.i);
+        pushText(parts, "lit", s, lit, this.i);
         this.readDollar(parts, false);
         lit = this.i;
       } else if (c === BQ) {
-        flush(this.i);
+        pushText(parts, "lit", s, lit, this.i);
         parts.push(this.readBackquote());
         lit = this.i;
       } else {
@@ -1224,7 +1240,7 @@ class Parser {
         this.i = PLAIN_RUN.lastIndex;
       }
     }
-    flush(this.i);
+    pushText(parts, "lit", s, lit, this.i);
     if (this.i === start) return null;
     return { parts };
   }
@@ -1250,36 +1266,34 @@ class Parser {
   }
 
   /** The parts of `"…"` after its opening quote; leaves the position after the closing quote. */
+  /** Inside double quotes every literal is quoted text (no globbing, no splitting). */
   private readDoubleQuoted(): WordPart[] {
     const s = this.s;
     const parts: WordPart[] = [];
     let lit = this.i;
-    const flush = (end: number) => {
-      if (end > lit) parts.push({ k: "lit", v: s.slice(lit, end) });
-    };
     this.enter();
     for (;;) {
       if (this.i >= s.length) this.fail("unterminated double quote");
       const c = s.charCodeAt(this.i);
       if (c === DQ) {
-        flush(this.i);
+        pushText(parts, "sq", s, lit, this.i);
         this.i++;
         break;
       }
       if (c === BS) {
         const d = s.charCodeAt(this.i + 1);
         if (d === DOLLAR || d === BQ || d === DQ || d === BS || d === NL) {
-          flush(this.i);
+          pushText(parts, "sq", s, lit, this.i);
           if (d !== NL) parts.push({ k: "sq", v: s[this.i + 1]! });
           this.i += 2;
           lit = this.i;
         } else this.i += 2;
       } else if (c === DOLLAR) {
-        flush(this.i);
+        pushText(parts, "sq", s, lit, this.i);
         this.readDollar(parts, true);
         lit = this.i;
       } else if (c === BQ) {
-        flush(this.i);
+        pushText(parts, "sq", s, lit, this.i);
         parts.push(this.readBackquote());
         lit = this.i;
       } else {
@@ -1290,8 +1304,6 @@ class Parser {
       }
     }
     this.leave();
-    // Inside double quotes every literal is quoted: mark them so (no globbing, no splitting).
-    for (let k = 0; k < parts.length; k++) if (parts[k]!.k === "lit") parts[k] = { k: "sq", v: (parts[k] as { v: string }).v };
     return parts;
   }
 
@@ -1483,36 +1495,33 @@ class Parser {
     const start = this.i;
     const parts: WordPart[] = [];
     let lit = this.i;
-    const flush = (end: number) => {
-      if (end > lit) parts.push({ k: "lit", v: s.slice(lit, end) });
-    };
     for (;;) {
       if (this.i >= s.length) this.fail("unterminated ${");
       const c = s.charCodeAt(this.i);
       if (c === RB || (slash && c === 47)) break;
       if (c === SQ) {
-        flush(this.i);
+        pushText(parts, "lit", s, lit, this.i);
         const close = s.indexOf("'", this.i + 1);
         if (close < 0) this.fail("unterminated single quote");
         parts.push({ k: "sq", v: s.slice(this.i + 1, close) });
         this.i = close + 1;
         lit = this.i;
       } else if (c === DQ) {
-        flush(this.i);
+        pushText(parts, "lit", s, lit, this.i);
         this.i++;
         parts.push({ k: "dq", parts: this.readDoubleQuoted() });
         lit = this.i;
       } else if (c === BS) {
-        flush(this.i);
+        pushText(parts, "lit", s, lit, this.i);
         if (s.charCodeAt(this.i + 1) !== NL) parts.push({ k: "sq", v: s[this.i + 1] ?? "" });
         this.i += 2;
         lit = this.i;
       } else if (c === DOLLAR) {
-        flush(this.i);
+        pushText(parts, "lit", s, lit, this.i);
         this.readDollar(parts, false);
         lit = this.i;
       } else if (c === BQ) {
-        flush(this.i);
+        pushText(parts, "lit", s, lit, this.i);
         parts.push(this.readBackquote());
         lit = this.i;
       } else {
@@ -1522,7 +1531,7 @@ class Parser {
         this.i = BRACE_RUN.lastIndex;
       }
     }
-    flush(this.i);
+    pushText(parts, "lit", s, lit, this.i);
     return { parts };
   }
 
@@ -1643,6 +1652,11 @@ export function arithAssigned(text: string): string[] {
     } else j++;
   }
   return out;
+}
+
+/** Append the text between `from` and `to` as a part of the given kind, if any. */
+function pushText(parts: WordPart[], k: "lit" | "sq", s: string, from: number, to: number): void {
+  if (to > from) parts.push({ k, v: s.slice(from, to) });
 }
 
 function isHex(c: number): boolean {
