@@ -17,6 +17,8 @@
  *   the shape check requires to be a number. The pre-check resolves names
  *   itself (rule roles);
  * - no opt-out annotation (the answer then says which probes were not checked);
+ *   the glue gives up on any escape in a key, so an escaped spelling of the
+ *   annotation key (`…kubewarden.io\/skip-containers`) falls back too;
  * - at most MAX_CHECKED_CONTAINERS containers and init containers per list
  *   (beyond, the answer says the object was not checked);
  * - the object has no network probe (no `httpGet`, `tcpSocket` or `grpc` member
@@ -25,7 +27,13 @@
  *   (octal 0177), `0x` (hex), `::` or more than six colons (IPv6), ten or more
  *   digits (32-bit decimal), localhost, loopback, `ip6-`, and `$` (any
  *   expansion) or `%` (escapes). Shell quotes are ignored while matching
- *   (`1'2'7`). Binds matter only to a probe that dials a port, and the analysis
+ *   (`1'2'7`), and so are the JSON escapes (`\"`, `\\`, `\n`: `1\27`, `1""27`,
+ *   a line continuation `12\<newline>7`). That covers every spelling the shell
+ *   model (shell/) can read as an address: it removes only quotes, backslashes and
+ *   line continuations from a word, builds a word from other text only through `$`
+ *   (`$'\x37'`, `${V:-…}`, `"$@"`, `eval "$X"`, Kubernetes `$(VAR)`), splits words
+ *   (never joins them), and does no brace expansion (`1{2,}7` stays as written).
+ *   Binds matter only to a probe that dials a port, and the analysis
  *   reads no binds at all without one (templateFindings), so a job's
  *   `--listen-address=127.0.0.1:8080` changes nothing.
  * The rules other than the triggers are relied on alone too: when every rule held
