@@ -27,7 +27,7 @@ import type { Container } from "kubernetes-types/core/v1";
  * allowance (the pool only adds to it). So no request, whatever its shape, costs more
  * than about WORK_PER_CHARACTER × 1,000 instructions per byte plus the pool.
  */
-export const WORK_PER_CHARACTER = 10;
+export const WORK_PER_CHARACTER = 12;
 export const WORK_POOL = 32_768;
 export const WORK_POOL_SHARE = 16_384;
 

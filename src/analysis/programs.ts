@@ -121,6 +121,9 @@ export function containerPrograms(container: Container, env: ContainerEnv): Cont
     if (e instanceof WorkBoundError || budget.exhausted) return unreadOverBudget();
     if (e instanceof ShellSyntaxError) return { programs: [], unread: `a shell script this model does not read: ${e.message}` };
     if (e instanceof ShellBoundError) return { programs: [], unread: e.message };
+    // The depth bounds keep the recursion well inside QuickJS's stack; should a script
+    // still exhaust it, that container is unread, not the whole request an error.
+    if (e instanceof RangeError && /call stack/i.test(e.message)) return { programs: [], unread: "a shell script nested deeper than this analysis follows" };
     throw e;
   }
 }

@@ -937,8 +937,7 @@ class Parser {
           const w = s.slice(i, end);
           if (words.length === 0) {
             if (w.indexOf("=") > 0 && isNameStart(c)) {
-              this.i = i;
-              const a = this.tryAssignment();
+              const a = this.assignment(w, i, end);
               if (a) {
                 (assigns ??= []).push(a);
                 this.noteName(a.name);
@@ -999,8 +998,7 @@ class Parser {
       if (typeof w !== "string") plain = false;
       if (words.length === 0 && isNameStart(c) && mayAssign(w)) {
         const after = this.i;
-        this.i = i;
-        const a = this.tryAssignment();
+        const a = this.assignment(w, i, after);
         if (a) {
           (assigns ??= []).push(a);
           this.noteName(a.name);
@@ -1030,12 +1028,28 @@ class Parser {
   }
 
   /**
+   * The assignment the word `w` (read from `start` to `end`) is, leaving the position
+   * after it, or null (position unspecified): from the word itself when it can be, else
+   * read again (arrays, `NAME[i]=`).
+   */
+  private assignment(w: Word, start: number, end: number): Assign | null {
+    const direct = assignmentFrom(w, this.s.charCodeAt(end));
+    if (direct !== null) {
+      this.pay(PARSE_COST.assignment);
+      this.i = end;
+      return direct;
+    }
+    this.i = start;
+    return this.tryAssignment();
+  }
+
+  /**
    * `export A=$x`: an operand of a declaration builtin that reads as an assignment is one
    * (no field splitting). At this.i = the operand's start; true (and past it) when it was.
    */
   private declarationOperand(words: Word[], declared: (Assign | undefined)[], w: Word, end: number): boolean {
     const at = this.i;
-    const a = this.tryAssignment();
+    const a = this.assignment(w, at, end);
     if (a) {
       this.noteName(a.name);
       words.push({ parts: [{ k: "sq", v: this.s.slice(at, this.i) }] });
@@ -1629,6 +1643,31 @@ class Parser {
     this.leave();
     return { k: "cmdsub", body };
   }
+}
+
+/**
+ * `NAME=value` / `NAME+=value` read from a word already parsed (no second parse of its
+ * value), or null for the forms tryAssignment reads itself: `NAME[i]=`, `NAME=(…)`
+ * (`next`, the character after the word, is `(`), or a word that is no assignment.
+ */
+function assignmentFrom(w: Word, next: number): Assign | null {
+  if (next === LP) return null;
+  const first = typeof w === "string" ? w : w.parts[0]?.k === "lit" ? w.parts[0].v : null;
+  if (first === null) return null;
+  const eq = first.indexOf("=");
+  if (eq <= 0) return null;
+  const append = first.charCodeAt(eq - 1) === 43 /* + */;
+  const name = first.slice(0, append ? eq - 1 : eq);
+  if (!isName(name)) return null;
+  const rest = first.slice(eq + 1);
+  let value: Word;
+  if (typeof w === "string") value = rest;
+  else {
+    const parts = w.parts.slice(1);
+    if (rest.length > 0) parts.unshift({ k: "lit", v: rest });
+    value = parts.length === 0 ? "" : parts.length === 1 && parts[0]!.k === "lit" ? parts[0]!.v : { parts };
+  }
+  return { name, index: null, append, value, array: null };
 }
 
 /** A word that may start `NAME=`, `NAME+=` or `NAME[i]=` (its first literal text holds `=`). */
