@@ -38,6 +38,29 @@ const envVars = fc.oneof(
   fc.constant([] as unknown[]),
 );
 
+/** Ways a script quotes a word (each reads back as the word). */
+const QUOTINGS: ((word: string) => string)[] = [
+  (w) => `'${w}'`,
+  (w) => `"${w}"`,
+  (w) => w.replace(/([.:=])/g, "\\$1"),
+  (w) => `$'${w}'`,
+  (w) => w.replace(/([0-9])([0-9])/, "$1''$2"),
+];
+
+/** A container command running `/app ARGS` through a script or wrappers. */
+const SCRIPT_FORMS: ((quoted: string[], args: string[]) => Record<string, unknown>)[] = [
+  (q) => ({ command: ["/bin/sh", "-c", `exec /app ${q.join(" ")}`] }),
+  (q) => ({ command: ["bash", "-euo", "pipefail", "-c", `set -e\nmkdir -p /data && exec /app ${q.join(" ")}`] }),
+  (q) => ({ command: ["sh", "-c", `/app ${q.join(" ")}; echo exited`] }),
+  (q) => ({ command: ["sh", "-c", `while true; do /app ${q.join(" ")}; sleep 1; done`] }),
+  (q) => ({ command: ["sh", "-c", `main() { exec /app "$@"; }\nmain ${q.join(" ")}`] }),
+  (q) => ({ command: ["sh", "-c", `if [ "$MODE" = debug ]; then exec /app --v=9; fi\nexec /app ${q.join(" ")}`], env: [{ name: "MODE", value: "prod" }] }),
+  (q) => ({ command: ["sh", "-c", `export OPTS=${q.join(" ").replace(/[' ]/g, "")}\nexec /app "$@"`, "sh", ...q.map((w) => w.replace(/^'|'$/g, ""))] }),
+  (_q, args) => ({ command: ["tini", "-e", "143", "--", "dumb-init", "--rewrite", "15:2", "/app"], args }),
+  (_q, args) => ({ command: ["env", "-u", "HOME", "timeout", "-s", "KILL", "1d", "/app"], args }),
+  (_q, args) => ({ command: ["su-exec", "app", "nice", "-n", "5", "/app", ...args] }),
+];
+
 const timing = fc.record(
   { initialDelaySeconds: fc.nat(30), timeoutSeconds: fc.integer({ min: 1, max: 10 }), periodSeconds: fc.integer({ min: 1, max: 60 }), successThreshold: fc.constant(1), failureThreshold: fc.integer({ min: 1, max: 10 }) },
   { requiredKeys: [] },
@@ -77,12 +100,12 @@ const container = (name: string) =>
       { requiredKeys: ["image"] },
     )
     .chain((c) =>
-      // Sometimes the same command line behind a shell wrapper, as `exec` with quoted words.
-      fc.boolean().map((wrapped) => {
-        if (!wrapped || !c.args) return { name, ...c };
+      // Sometimes the same command line behind a shell script or wrappers, in one of the
+      // idioms the shell model reads (tests/cases/shell-families.yml has them all).
+      fc.tuple(fc.nat(SCRIPT_FORMS.length), fc.nat(QUOTINGS.length - 1)).map(([form, quoting]) => {
+        if (form === SCRIPT_FORMS.length || !c.args) return { name, ...c };
         const { args, ...rest } = c;
-        const script = `exec /app ${args.map((a) => `'${a}'`).join(" ")}`;
-        return { name, ...rest, command: ["/bin/sh", "-c", script] };
+        return { name, ...rest, ...SCRIPT_FORMS[form]!(args.map(QUOTINGS[quoting]!), args) };
       }),
     );
 

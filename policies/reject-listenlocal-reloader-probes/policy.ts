@@ -24,7 +24,9 @@ import {
   trustedDeployments,
   trustedNamespaces,
 } from "../../src/analysis/prometheus-operator-identity.js";
-import { HostCapabilityError, Kubernetes } from "../../src/kubewarden/host-capabilities.js";
+import { HostCapabilityError } from "../../src/kubewarden/host-capabilities.js";
+// A namespace import: the bundle keeps only the capabilities called, which the metadata declares in hostCapabilities.
+import * as Kubernetes from "../../src/kubewarden/kubernetes.js";
 import { definePolicy } from "../../src/kubewarden/policy.js";
 import { accept, reject, type ValidationResponse } from "../../src/kubewarden/protocol.js";
 import { settingsParser, type SchemaError, type SchemaValidator } from "../shared/schema.js";

@@ -27,7 +27,8 @@ definePolicy<AnalysisOptions>({
     if (findings.length === 0) return accept({ warnings: notes, audit_annotations: optOut });
     // The structured findings ride along as an audit annotation: the API server records
     // them in its audit log, and `loopback-probes audit` reads them for its reports.
-    return reject(summarizeFindings(findings), { audit_annotations: { [FINDINGS_ANNOTATION]: findingRecordsJson(findings), ...optOut } });
+    // What was judged without some input (a container whose binds a work bound left unknown) rides along as warnings.
+    return reject(summarizeFindings(findings), { audit_annotations: { [FINDINGS_ANNOTATION]: findingRecordsJson(findings), ...optOut }, warnings: notes });
   },
 });
 

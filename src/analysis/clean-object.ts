@@ -17,6 +17,8 @@
  *   the shape check requires to be a number. The pre-check resolves names
  *   itself (rule roles);
  * - no opt-out annotation (the answer then says which probes were not checked);
+ *   the glue gives up on any escape in a key, so an escaped spelling of the
+ *   annotation key (`…kubewarden.io\/skip-containers`) falls back too;
  * - at most MAX_CHECKED_CONTAINERS containers and init containers per list
  *   (beyond, the answer says the object was not checked);
  * - the object has no network probe (no `httpGet`, `tcpSocket` or `grpc` member
@@ -25,11 +27,17 @@
  *   (octal 0177), `0x` (hex), `::` or more than six colons (IPv6), ten or more
  *   digits (32-bit decimal), localhost, loopback, `ip6-`, and `$` (any
  *   expansion) or `%` (escapes) — nor names a program or image whose default
- *   binds loopback with nothing in the manifest saying so (PROGRAM_TRIGGERS: a
- *   `uvicorn`, a `kubelet`, a grafana/alloy image; the knowledge base derives the
- *   names, programs-knowledge/index.ts loopbackDefaultTriggers, and a unit test
- *   holds this list to them). Shell quotes are ignored while matching
- *   (`1'2'7`). Binds matter only to a probe that dials a port, and the analysis
+ *   binds loopback with nothing in the manifest saying so (PROGRAM_TRIGGERS in
+ *   loopback-text.ts: a `uvicorn`, a `kubelet`, a grafana/alloy image; the
+ *   knowledge base derives the names, programs-knowledge/index.ts
+ *   loopbackDefaultTriggers, and a unit test holds the list to them). Shell quotes are ignored while matching
+ *   (`1'2'7`), and so are the JSON escapes (`\"`, `\\`, `\n`: `1\27`, `1""27`,
+ *   a line continuation `12\<newline>7`). That covers every spelling the shell
+ *   model (shell/) can read as an address: it removes only quotes, backslashes and
+ *   line continuations from a word, builds a word from other text only through `$`
+ *   (`$'\x37'`, `${V:-…}`, `"$@"`, `eval "$X"`, Kubernetes `$(VAR)`), splits words
+ *   (never joins them), and does no brace expansion (`1{2,}7` stays as written).
+ *   Binds matter only to a probe that dials a port, and the analysis
  *   reads no binds at all without one (templateFindings), so a job's
  *   `--listen-address=127.0.0.1:8080` changes nothing.
  * The rules other than the triggers are relied on alone too: when every rule held
@@ -68,17 +76,4 @@ export const CLEAN_OBJECT_RULES = [
   { key: SKIP_CONTAINERS_ANNOTATION, types: [] },
 ] as const;
 
-/**
- * Short texts that cover every program and image name whose default binds
- * loopback (loopbackDefaultTriggers: each of those names contains one of these).
- * Short on purpose: the glue's trigger automaton holds at most 255 states, and a
- * trigger that also matches other names only sends those requests to the JS.
- */
-export const PROGRAM_TRIGGERS: readonly string[] = [
-  "alloy", "grafana-agent", "grafana/agent", "synthetic", "pilot-agent", "proxyv2", "kube-proxy", "oauth2", "sql-proxy", "consul", "etcd", "daphne",
-  "django", "manage.py", "vault", "hugo", "hypercorn", "kubectl", "kubelet", "mlflow", "mongo", "nomad", "opa", "tensorboard", "uvicorn",
-];
-
-export const LOOPBACK_TRIGGERS: readonly string[] = ["127", "177", "0x", "::", "localhost", "loopback", "ip6-", "$", "%", ...PROGRAM_TRIGGERS];
-
-export const CLEAN_STRING_LIMITS = { transparent: "'`", maxDigitRun: 9, maxColons: 6 } as const;
+export { CLEAN_STRING_LIMITS, LOOPBACK_TRIGGERS, PROGRAM_TRIGGERS } from "./loopback-text.js";

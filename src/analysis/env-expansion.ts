@@ -14,6 +14,23 @@
  */
 import type { Container } from "kubernetes-types/core/v1";
 
+/**
+ * The work reading one container may do, in units of about 1,000 wasm instructions
+ * (what parsing, expanding, evaluating and reading flags cost, see shell/syntax.ts
+ * PARSE_COST): WORK_PER_CHARACTER per character of the container's own command, args
+ * and env, plus at most WORK_POOL_SHARE from a pool of WORK_POOL shared by the pod's
+ * containers (small scripts cost more than their length: starting a shell alone is
+ * ~300 units). What the manifest spells out is paid for by its bytes; what expansion
+ * and evaluation multiply (a `$(VAR)` doubled 20 times, functions calling each other
+ * twice) runs into the bound. Past it that container's binds are unknown: a warning,
+ * never a finding, and the other containers are judged as usual, each within its own
+ * allowance (the pool only adds to it). So no request, whatever its shape, costs more
+ * than about WORK_PER_CHARACTER × 1,000 instructions per byte plus the pool.
+ */
+export const WORK_PER_CHARACTER = 12;
+export const WORK_POOL = 32_768;
+export const WORK_POOL_SHARE = 16_384;
+
 /** Longest value an expanded variable may have (a listen address is < 300 characters). */
 export const MAX_VALUE_LENGTH = 64 * 1024;
 /** Longest chain of variables referring to earlier ones that is followed. */
@@ -21,13 +38,74 @@ export const MAX_DEPTH = 32;
 /** Characters all expansions of one analysis may produce together. */
 export const EXPANSION_BUDGET = 4 * 1024 * 1024;
 
-/** Shared by every expansion of one analysis (one request). */
+/** The work left to one reading (see WORK_PER_CHARACTER); `exhausted` once any step found it spent. */
 export interface ExpansionBudget {
   remaining: number;
+  exhausted?: boolean;
+  /** What it drew from its pod's pool (returned when unused). */
+  drawn?: number;
+}
+
+/** The pod's shared pool of work (see WORK_POOL). */
+export interface WorkPool {
+  remaining: number;
+}
+
+export function newWorkPool(): WorkPool {
+  return { remaining: WORK_POOL };
+}
+export type WorkBudget = ExpansionBudget;
+
+/** A reading stopped at its work bound. */
+export class WorkBoundError extends Error {
+  constructor() {
+    super("work bound reached");
+  }
 }
 
 export function newBudget(chars = EXPANSION_BUDGET): ExpansionBudget {
   return { remaining: chars };
+}
+
+/** Pay `units` of work; throws WorkBoundError once the budget is spent. */
+export function chargeWork(budget: WorkBudget, units: number): void {
+  budget.remaining -= units;
+  if (budget.remaining < 0) {
+    budget.exhausted = true;
+    throw new WorkBoundError();
+  }
+}
+
+/** Characters of a container's command, args and env (names and literal values). */
+export function containerTextLength(container: Container): number {
+  let n = 0;
+  const lists: unknown[] = [container.command, container.args];
+  for (const list of lists) if (Array.isArray(list)) for (const w of list) if (typeof w === "string") n += w.length + 1;
+  const env: unknown = container.env;
+  if (Array.isArray(env))
+    for (const e of env) {
+      if (typeof e !== "object" || e === null) continue;
+      const { name, value } = e as { name?: unknown; value?: unknown };
+      if (typeof name === "string") n += name.length + 1;
+      if (typeof value === "string") n += value.length;
+    }
+  return n;
+}
+
+/**
+ * The work budget of reading one container: WORK_PER_CHARACTER × its text, plus up to
+ * WORK_POOL_SHARE drawn from `pool` (the whole share when there is no pod: tests,
+ * single containers).
+ */
+export function containerBudget(container: Container, pool?: WorkPool): WorkBudget {
+  const drawn = pool === undefined ? WORK_POOL_SHARE : Math.min(pool.remaining, WORK_POOL_SHARE);
+  if (pool !== undefined) pool.remaining -= drawn;
+  return { remaining: drawn + WORK_PER_CHARACTER * containerTextLength(container), drawn };
+}
+
+/** Give back to the pool what a reading drew and did not use. */
+export function returnToPool(budget: WorkBudget, pool: WorkPool): void {
+  pool.remaining += Math.min(Math.max(budget.remaining, 0), budget.drawn ?? 0);
 }
 
 /** Looks a variable up; undefined = unknown (not defined, from valueFrom, or over a limit). */
@@ -49,7 +127,9 @@ export function expandText(text: string, lookup: Lookup, budget: ExpansionBudget
   const push = (s: string): boolean => {
     length += s.length;
     if (length > maxLength || length > budget.remaining) {
-      budget.remaining = Math.max(0, budget.remaining - length); // failed work is paid for too
+      // Failed work is paid for too; over the budget (not just over maxLength) the reading is cut short.
+      if (length > budget.remaining) budget.exhausted = true;
+      budget.remaining = Math.max(0, budget.remaining - length);
       return false;
     }
     out.push(s);
@@ -109,10 +189,15 @@ export class ContainerEnv {
   /** Every definition index of a name, ascending. */
   private defs: Map<string, number[]> = NO_DEFS;
 
+  /** Variables may also come from envFrom (a ConfigMap or Secret the manifest does not show). */
+  readonly hasEnvFrom: boolean;
+
   constructor(
     container: Container,
     readonly budget: ExpansionBudget,
   ) {
+    const from: unknown = container.envFrom;
+    this.hasEnvFrom = Array.isArray(from) && from.length > 0;
     const entries: unknown = container.env;
     if (!Array.isArray(entries) || entries.length === 0) return;
     this.names = [];
@@ -138,6 +223,23 @@ export class ContainerEnv {
 
   get size(): number {
     return this.names.length;
+  }
+
+  /** Some entry defines `name` (its value may still be unknown: valueFrom, over a limit). */
+  defines(name: string): boolean {
+    return this.defs.has(name);
+  }
+
+  /**
+   * What a process in the container sees for `name`: its value; null when no entry
+   * defines it and nothing else can (then it is unset, unless the runtime sets it);
+   * undefined when unknown (valueFrom, envFrom, over a limit, set by the runtime).
+   */
+  lookup(name: string): string | null | undefined {
+    const list = this.defs.get(name);
+    if (list) return this.valueAt(list[list.length - 1]!, 0) ?? undefined;
+    if (this.hasEnvFrom || isRuntimeVariable(name)) return undefined;
+    return null;
   }
 
   /** The value the container sees for `name`, or undefined when unknown. */
@@ -198,3 +300,22 @@ export class ContainerEnv {
     return out;
   }
 }
+
+/**
+ * Variables a container has without its spec naming them: set by Kubernetes (service
+ * links `FOO_SERVICE_HOST`, `FOO_PORT_80_TCP…`, `KUBERNETES_*`), the runtime and the
+ * image (HOME, HOSTNAME, PATH, …), or the shell itself. Their values are unknown; any
+ * other name the spec does not define is unset (an image's own ENV is not visible to a
+ * manifest check; it is taken as not setting the names a script tests).
+ */
+export function isRuntimeVariable(name: string): boolean {
+  if (RUNTIME_VARIABLES.has(name)) return true;
+  if (name.startsWith("KUBERNETES_")) return true;
+  return name.endsWith("_SERVICE_HOST") || name.indexOf("_SERVICE_PORT") > 0 || name.endsWith("_PORT") || name.indexOf("_PORT_") > 0;
+}
+
+const RUNTIME_VARIABLES = new Set([
+  "HOME", "HOSTNAME", "PATH", "TERM", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "TZ", "PWD", "OLDPWD", "SHLVL", "PPID",
+  "UID", "EUID", "GID", "RANDOM", "LINENO", "SECONDS", "BASH", "BASHPID", "BASH_VERSION", "BASH_SOURCE", "HOSTTYPE",
+  "OSTYPE", "MACHTYPE", "OPTIND", "OPTARG", "REPLY", "PS1", "PS2", "PS4", "ENV", "BASH_ENV", "CDPATH",
+]);

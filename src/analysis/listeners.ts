@@ -6,11 +6,11 @@
  * settings `listenFlags` / `listenEnvVars`).
  */
 import type { Container } from "kubernetes-types/core/v1";
-import { ContainerEnv, expandVars, newBudget, type ExpansionBudget } from "./env-expansion.js";
+import { ContainerEnv, containerBudget, expandVars, newBudget, type ExpansionBudget } from "./env-expansion.js";
 import { classifyHost, type HostClass } from "./host.js";
 import { parseListenValue, parsePort } from "./listen-address.js";
 import { DEFAULT_LISTEN_FLAGS, flagName, type ListenSpec } from "./listen-specs.js";
-import { containerPrograms, type Program } from "./programs.js";
+import { containerPrograms, unreadOverBudget, type Program } from "./programs.js";
 import { knownBinds, type KnownBind } from "./programs-knowledge/binds.js";
 import { readCommandLine, readJava } from "./programs-knowledge/command-line.js";
 import { FRAMEWORKS, keyOf, readSpecFor } from "./programs-knowledge/index.js";
@@ -250,7 +250,7 @@ function ownKeys(entry: ServerEntry): Set<string> {
  * (programs.ts decides which those are). Ambiguous binds (Listener.evidence) are
  * candidates the pod-level reading keeps or drops (reachability.ts podBinds).
  */
-export function containerListeners(container: Container, specs: ListenerSpecs, budget: ExpansionBudget = newBudget()): Listener[] {
+export function containerListeners(container: Container, specs: ListenerSpecs, budget: ExpansionBudget = containerBudget(container)): Listener[] {
   return containerBinds(container, specs, budget).listeners;
 }
 
@@ -282,7 +282,7 @@ class ProgramEnv implements EnvAccess {
 }
 
 /** containerListeners, with the reason when a work bound left the container's binds unknown (then no listeners). */
-export function containerBinds(container: Container, specs: ListenerSpecs, budget: ExpansionBudget = newBudget()): ContainerBinds {
+export function containerBinds(container: Container, specs: ListenerSpecs, budget: ExpansionBudget = containerBudget(container)): ContainerBinds {
   const name = typeof container.name === "string" ? container.name : "";
   const image = typeof container.image === "string" ? container.image : "";
   const env = new ContainerEnv(container, budget);
@@ -292,6 +292,12 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
   const next = () => nextOrigin++;
   const add = (spec: ListenSpec, setting: string, value: string, source: Listener["source"], portText: string | undefined, certain: boolean, evidence?: Listener["evidence"]) => {
     const addrs = parseListenValue(value, spec.form);
+    // Each listener is paid from the container's work budget (a URL list can name thousands).
+    budget.remaining -= addrs.length;
+    if (budget.remaining < 0) {
+      budget.exhausted = true;
+      return;
+    }
     const origin = next();
     for (let i = 0; i < addrs.length; i++) {
       const addr = addrs[i]!;
@@ -302,6 +308,11 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
     }
   };
   const addKnown = (binds: readonly KnownBind[], program: string, certain: boolean) => {
+    budget.remaining -= binds.length;
+    if (budget.remaining < 0) {
+      budget.exhausted = true;
+      return;
+    }
     for (let i = 0; i < binds.length; i++) {
       const b = binds[i]!;
       const setting = b.source === "default" ? `${program} ${b.setting}`.trim() : b.setting === "" ? program : b.setting;
@@ -349,6 +360,12 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
   for (let p = 0; p < MAX_PROGRAMS; p++) {
     const program = p < programs.length ? programs[p]! : tails !== null && p - programs.length < tails.length ? tails[p - programs.length]! : undefined;
     if (program === undefined) break;
+    // Reading a program's binds is paid from the container's work budget too.
+    budget.remaining -= 10 + program.argv.length;
+    if (budget.remaining < 0) {
+      budget.exhausted = true;
+      break;
+    }
     const lookup = program.env;
     access.lookup = lookup;
     const r = resolveProgram(program.argv, image, access, specs.programs);
@@ -392,6 +409,7 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
       }
     }
   }
+  if (budget.exhausted) return { listeners: [], unread: unreadOverBudget().unread! };
   return { listeners: out };
 }
 

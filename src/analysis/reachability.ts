@@ -9,8 +9,9 @@
  */
 import type { PodSpec } from "kubernetes-types/core/v1";
 import { classifyHost } from "./host.js";
-import { newBudget, type ExpansionBudget } from "./env-expansion.js";
+import { containerBudget, newWorkPool, returnToPool, type ExpansionBudget } from "./env-expansion.js";
 import { containerBinds, type Listener, type ListenerSpecs } from "./listeners.js";
+import { containerMayNameLoopback } from "./loopback-text.js";
 import { DEFAULT_LISTEN_ENV_VARS, DEFAULT_LISTEN_FLAGS } from "./listen-specs.js";
 import { probeTargets, runningContainers, type ProbeTarget } from "./probes.js";
 import { isSkipped, optOutOf, type OptOut } from "./opt-out.js";
@@ -144,21 +145,35 @@ export interface PodBinds {
 }
 
 /** All known binds in the pod, by port, built in one pass. */
-export function podBindsByPort(spec: PodSpec, specs: ListenerSpecs, budget: ExpansionBudget = newBudget()): Map<number, PortBinds> {
+export function podBindsByPort(spec: PodSpec, specs: ListenerSpecs, budget?: ExpansionBudget): Map<number, PortBinds> {
   return podBinds(spec, specs, budget).byPort;
 }
 
-export function podBinds(spec: PodSpec, specs: ListenerSpecs, budget: ExpansionBudget = newBudget()): PodBinds {
+/**
+ * Each container is read within its own work budget (env-expansion.ts, containerBudget):
+ * its allowance by its own text, plus a share of the pod's pool, so one container's cost
+ * never takes another's allowance; `budget` shares one budget across the pod instead (tests).
+ */
+export function podBinds(spec: PodSpec, specs: ListenerSpecs, budget?: ExpansionBudget): PodBinds {
   const byPort = new Map<number, PortBinds>();
   const unread: string[] = [];
+  const unreadContainers: { name: string; reason: string; container: PodSpec["containers"][number] }[] = [];
+  let anyLoopback = false;
   const running = runningContainers(spec);
+  const pool = newWorkPool();
   const perContainer: Listener[][] = [];
   let anyEvidence = false;
   for (let r = 0; r < running.length; r++) {
-    const read = containerBinds(running[r]!.container, specs, budget);
+    const container = running[r]!.container;
+    let read;
+    if (budget === undefined) {
+      const own = containerBudget(container, pool);
+      read = containerBinds(container, specs, own);
+      returnToPool(own, pool);
+    } else read = containerBinds(container, specs, budget);
     if (read.unread !== undefined) {
-      const name = running[r]!.container.name;
-      unread.push(`container "${clip(typeof name === "string" ? name : "")}": binds not read (${read.unread}); its probes and ports are judged without them`);
+      const name = container.name;
+      unreadContainers.push({ name: typeof name === "string" ? name : "", reason: read.unread, container });
     }
     perContainer.push(read.listeners);
     if (!anyEvidence) for (let i = 0; i < read.listeners.length && !anyEvidence; i++) anyEvidence = read.listeners[i]!.evidence !== undefined;
@@ -176,10 +191,26 @@ export function podBinds(spec: PodSpec, specs: ListenerSpecs, budget: ExpansionB
       const previous = binds.distinct[binds.distinct.length - 1];
       if (previous === undefined || !sameValue(previous, l)) binds.distinct.push(l);
       if (l.hostClass !== "loopback") binds.loopbackOnly = false;
-      else if (l.certain) binds.certainLoopback = true;
+      else {
+        anyLoopback = true;
+        if (l.certain) binds.certainLoopback = true;
+      }
       if (!binds.byContainer.has(l.container)) binds.byContainer.set(l.container, l);
     }
   }
+  // A container left unread matters to a verdict only if its own text could name a
+  // loopback address or some other bind in the pod is loopback (its unknown binds could
+  // have cleared that one). Otherwise nothing it binds can be loopback and no probe's
+  // verdict depends on it: no warning, which is also what the native pre-check, which
+  // never reads a container, answers for such a pod.
+  let unlisted = 0;
+  for (const u of unreadContainers) {
+    if (!anyLoopback && !containerMayNameLoopback(u.container)) continue;
+    // One line per container, at most MAX_LISTED_PROBES of them: the answer stays bounded.
+    if (unread.length < MAX_LISTED_PROBES) unread.push(`container "${clip(u.name)}": binds not read (${u.reason}); its probes and ports are judged without them`);
+    else unlisted++;
+  }
+  if (unlisted > 0) unread.push(`… and ${unlisted} more container${unlisted === 1 ? "" : "s"} whose binds were not read`);
   return { byPort, unread };
 }
 

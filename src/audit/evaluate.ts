@@ -47,6 +47,12 @@ export interface AuditResult {
   policyWarnings?: string[];
   /** `--fix` wrote this object's patch and the patched object passes: its findings are fixed. */
   fixed?: boolean;
+  /**
+   * What each validating policy whose rules select the object said, in the
+   * audit's policy order: the reports credit every result to the policy that
+   * produced it. Empty when no policy selects the object.
+   */
+  verdicts: PolicyVerdict[];
 }
 
 export function groupVersion(apiVersion: unknown): { group: string; version: string } {
@@ -251,8 +257,9 @@ function asInCluster(object: Record<string, unknown>, namespace: string, notes: 
   return { ...object, metadata: { ...meta, namespace } };
 }
 
-/** One policy's verdict on one object. */
-interface Verdict {
+/** One validating policy's verdict on one object. */
+export interface PolicyVerdict {
+  /** The policy's name in the audit (its module's file name, e.g. "reject-loopback-probes"). */
   policy: string;
   status: AuditStatus;
   errorKind?: AuditResult["errorKind"];
@@ -350,7 +357,7 @@ export function judgeableObject(object: Record<string, unknown>, templated: read
  * said so, a policy that cannot judge the object with them (a number or a
  * boolean that is a template: "malformed") makes it skipped, never an error.
  */
-function judgeTemplates(object: Record<string, unknown>, templated: readonly JsonPath[], verdicts: Verdict[], notes: string[]): boolean {
+function judgeTemplates(object: Record<string, unknown>, templated: readonly JsonPath[], verdicts: PolicyVerdict[], notes: string[]): boolean {
   if (templated.length === 0) return false;
   for (const v of verdicts) {
     if (v.status === "error" && v.errorKind === "malformed") {
@@ -376,7 +383,7 @@ function judgeTemplates(object: Record<string, unknown>, templated: readonly Jso
   return true;
 }
 
-async function judge(p: AuditPolicy, request: AdmissionRequest, options: AuditOptions): Promise<Verdict> {
+async function judge(p: AuditPolicy, request: AdmissionRequest, options: AuditOptions): Promise<PolicyVerdict> {
   if (p.hostCall && options.hostCallsReady) await options.hostCallsReady;
   const response = await validate(p.policy, request, p.settings, { ...(p.hostCall ? { hostCall: p.hostCall } : {}), ...runWith(options, p.name) });
   const warnings = response.warnings ?? [];
@@ -391,21 +398,21 @@ async function judge(p: AuditPolicy, request: AdmissionRequest, options: AuditOp
 
 async function auditOne(manifest: ManifestObject, options: AuditOptions): Promise<AuditResult> {
   const selecting = options.validators.filter((p) => rulesMatch(p.policy.metadata, manifest.object));
-  if (selecting.length === 0) return { manifest, status: "skip", skipReason: "not-selected", findings: [] };
+  if (selecting.length === 0) return { manifest, status: "skip", skipReason: "not-selected", findings: [], verdicts: [] };
   const notes: string[] = [];
   const object = asInCluster(manifest.object, options.namespace ?? "default", notes);
   const templatedPaths = templatePaths(object);
   if (templatedPaths.length > 0)
     notes.push(`${templatedPaths.length === 1 ? "1 value is an unrendered template" : `${templatedPaths.length} values are unrendered templates`} ({{ … }}): judged as unknown, never a finding`);
   const request = auditRequest(templatedPaths.length > 0 ? judgeableObject(object, templatedPaths, notes) : object);
-  const verdicts: Verdict[] = [];
+  const verdicts: PolicyVerdict[] = [];
   for (const p of selecting) verdicts.push(await judge(p, request, options));
   const templated = judgeTemplates(object, templatedPaths, verdicts, notes);
   // The worst verdict decides; every policy that objected is heard, named when several spoke.
   const worst = verdicts.reduce((a, b) => (RANK[b.status] > RANK[a.status] ? b : a));
   const spoke = verdicts.filter((v) => v.status !== "pass");
   const several = options.validators.length > 1;
-  const label = (v: Verdict) => (several ? `${v.policy}: ${v.message ?? ""}` : (v.message ?? ""));
+  const label = (v: PolicyVerdict) => (several ? `${v.policy}: ${v.message ?? ""}` : (v.message ?? ""));
   const policyWarnings = verdicts.flatMap((v) => v.warnings.map((w) => (several ? `${v.policy}: ${w}` : w)));
   const result: AuditResult = {
     manifest,
@@ -416,6 +423,7 @@ async function auditOne(manifest: ManifestObject, options: AuditOptions): Promis
     ...(worst.errorKind ? { errorKind: worst.errorKind } : {}),
     ...(worst.skip ? { skipReason: worst.skip } : {}),
     ...(policyWarnings.length > 0 ? { policyWarnings } : {}),
+    verdicts,
   };
   // An opt-out is reported: as the reason an otherwise clean object was skipped, else as a note.
   const optOuts = verdicts.flatMap((v) => (v.optOut ? [v.optOut] : []));

@@ -12,7 +12,9 @@ import { readManifestsParallel } from "../audit/read-parallel.js";
 import { KubernetesObjects } from "../toolchain/kubernetes-context.js";
 import { type AuditReport, describesRewrite, location, objectLabel } from "../audit/report/common.js";
 import { formatJson } from "../audit/report/json.js";
+import { formatOpenReports } from "../audit/report/openreport.js";
 import { formatPolicyReports } from "../audit/report/policyreport.js";
+import type { ReportedPolicy, ScannerReportOptions } from "../audit/report/scanner-report.js";
 import { sarifLog } from "../audit/report/sarif.js";
 import { formatTable, useColor } from "../audit/report/table.js";
 import { manifestSourceAccess, sourceRoot } from "../audit/sources.js";
@@ -20,14 +22,34 @@ import { bundledModule, loadModuleSource, packageJson, VERIFICATION_HELP, VERIFI
 import { readSettings } from "./run.js";
 import { terminalText } from "../audit/terminal-text.js";
 
-const FORMATS = ["table", "json", "policyreport", "sarif"] as const;
+const FORMATS = ["table", "json", "report", "openreport", "policyreport", "sarif"] as const;
 type Format = (typeof FORMATS)[number];
+/** --report-kind: what `-f report` writes (the audit scanner's --report-kind; its charts spell it "openreports"). */
+const REPORT_KINDS: Record<string, "openreport" | "policyreport"> = { openreport: "openreport", openreports: "openreport", policyreport: "policyreport" };
+
+/**
+ * --policy-name [MODULE=]NAME…: the (Cluster)AdmissionPolicy names the reports
+ * credit; a bare NAME only when the audit has one validating policy. Default:
+ * each policy's module name, the names deploy/ gives them.
+ */
+export function policyNames(values: readonly string[], modules: readonly string[]): Map<string, string> {
+  const names = new Map(modules.map((m) => [m, m]));
+  for (const v of values) {
+    const eq = v.indexOf("=");
+    const [module, name] = eq < 0 ? [modules.length === 1 ? modules[0]! : "", v] : [v.slice(0, eq), v.slice(eq + 1)];
+    if (module === "") throw new UsageError(`--policy-name ${v}: the audit runs ${modules.length} policies (${modules.join(", ")}); give MODULE=NAME`);
+    if (!names.has(module)) throw new UsageError(`--policy-name ${v}: no policy ${module} in this audit (${modules.join(", ")})`);
+    if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(name)) throw new UsageError(`--policy-name ${v}: "${name}" is not a Kubernetes object name`);
+    names.set(module, name);
+  }
+  return names;
+}
 
 
 export const auditCommand: Command = {
   name: "audit",
   summary: "check manifests (files, folders, stdin, Lists) with the built policies",
-  help: `Usage: loopback-probes audit [PATH…|-] [-f table|json|policyreport|sarif] [-o FILE]
+  help: `Usage: loopback-probes audit [PATH…|-] [-f table|json|report|openreport|policyreport|sarif] [-o FILE]
                              [--diff] [--fix] [--namespace N] [--settings-path F | --settings-json J]
                              [--policy M | --bundle DIR] [--context FILE]…
                              [--wide] [--no-color] [--mode monitor|protect]
@@ -53,16 +75,25 @@ Formats (-f, --format):
                  terminal (not with --no-color or NO_COLOR)
   json           results with findings (line/column of each probe and bind), patches
                  (--diff/--fix), rewrite warnings, and bad documents with line/column
-  policyreport   wgpolicyk8s.io/v1alpha2 reports in the v2 layout of Kubewarden's audit
-                 scanner: one per audited object (PolicyReport, or ClusterPolicyReport for
-                 cluster-scoped kinds), scope + ownerReferences, one result per object.
-                 Named by the object's metadata.uid when the manifest has one (the
-                 scanner's name), else <kind>-<name>. Labels: app.kubernetes.io/managed-by
-                 (--managed-by), kubewarden.io/policyreport-version=v2,
+  report         the reports Kubewarden's audit scanner writes, of the kind --report-kind
+                 names: OpenReports by default, what a current Kubewarden (v1.33 and
+                 later) installs and its audit scanner writes
+  openreport     openreports.io/v1alpha1 Report (namespaced kinds) / ClusterReport, as the
+                 audit scanner builds them (internal/audit-scanner/report/openreports.go)
+  policyreport   wgpolicyk8s.io/v1alpha2 PolicyReport / ClusterPolicyReport, the audit
+                 scanner's layout before v1.33 (its charts no longer install the CRDs)
+                 Both report kinds: one report per audited object, named by the object's
+                 metadata.uid when the manifest has one (the scanner's name), else
+                 <kind>-<name>; scope + ownerReferences; one result per policy that
+                 judged the object, with that policy's name (clusterwide-N, or
+                 namespaced-NS-N), category, severity and properties; the summary counts
+                 the results. Labels: app.kubernetes.io/managed-by (--managed-by),
+                 kubewarden.io/policyreport-version=v2,
                  app.kubernetes.io/created-by=loopback-probes-audit; never the scanner's
                  run-uid label. With managed-by=kubewarden (default) the scanner's next
-                 run replaces or deletes them (live results win); any other value keeps
-                 them out of its way. Rewrite warnings go to stderr. Not with --diff.
+                 run replaces or deletes them (live results win; an OpenReports scanner
+                 also deletes every managed-by=kubewarden PolicyReport); any other value
+                 keeps them out of its way. Rewrite warnings go to stderr. Not with --diff.
   sarif          SARIF 2.1.0 for code scanning: each finding at its probe's line and
                  column, the binding flag as a related location, URIs relative to the
                  repository root (%SRCROOT%; stdin is "stdin"), rule help in markdown,
@@ -72,7 +103,7 @@ Options:
 ${outputHelp()}
   --diff                 also give, per failing object, what rewrite-loopback-probes changes:
                          the JSON Patch (table, json) or SARIF fixes (sarif); refused with
-                         policyreport
+                         the report formats
   --fix                  rewrite the YAML/JSON files in place through rewrite-loopback-probes,
                          keeping comments and the formatting of untouched parts; only
                          files inside the paths given: a symlink leading outside them
@@ -100,12 +131,16 @@ ${outputHelp()}
                          check the signatures of the registry:// modules (--policy,
                          --rewrite-policy) before using them; see below
   --namespace N          namespace of objects that name none (default: default, as kubectl)
-  --policy-name N        the ClusterAdmissionPolicy's name in PolicyReports (results name
-                         it clusterwide-N; default: reject-loopback-probes, as deploy/)
-  --policy-namespace NS  report an AdmissionPolicy in NS instead (namespaced-NS-N)
-  --mode monitor|protect the policy's mode for PolicyReport severity: "info" in monitor
-                         mode (default, as the shipped deploy/ manifest), else the
-                         policy's io.kubewarden.policy.severity
+  --report-kind K        what -f report writes: openreport (default; also "openreports", as
+                         the audit scanner's chart value) or policyreport
+  --policy-name [MODULE=]N
+                         the ClusterAdmissionPolicy name a policy has in the cluster: its
+                         results name it clusterwide-N (default: the module's name, as in
+                         deploy/); repeatable; a bare N only when one policy runs
+  --policy-namespace NS  report AdmissionPolicies in NS instead (namespaced-NS-N)
+  --mode monitor|protect the policies' mode for report severity: "info" in monitor mode
+                         (default, as the shipped deploy/ manifests), else each policy's
+                         io.kubewarden.policy.severity
   --managed-by V         app.kubernetes.io/managed-by of PolicyReports (default: kubewarden)
   --wide                 table: never cut cells to the terminal width
   --show-skipped         table: list every skipped document and object with the reason
@@ -160,7 +195,8 @@ Examples:
       context: { type: "string", multiple: true },
       "rewrite-policy": { type: "string", default: bundledModule("rewrite-loopback-probes") },
       "plain-http": { type: "boolean", default: false },
-      "policy-name": { type: "string", default: "reject-loopback-probes" },
+      "policy-name": { type: "string", multiple: true },
+      "report-kind": { type: "string", default: "openreport" },
       "policy-namespace": { type: "string" },
       mode: { type: "string", default: "monitor" },
       namespace: { type: "string", short: "n", default: "default" },
@@ -172,14 +208,17 @@ Examples:
       threads: { type: "string" },
       ...VERIFICATION_OPTIONS,
     });
-    const format = values.format as Format;
-    if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got ${values.format}`);
+    if (!FORMATS.includes(values.format as Format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got ${values.format}`);
+    const reportKind = Object.hasOwn(REPORT_KINDS, values["report-kind"]) ? REPORT_KINDS[values["report-kind"]]! : undefined;
+    if (!reportKind) throw new UsageError(`--report-kind must be openreport or policyreport, got ${values["report-kind"]}`);
+    const format: Exclude<Format, "report"> = values.format === "report" ? reportKind : (values.format as Exclude<Format, "report">);
+    const reports = format === "openreport" || format === "policyreport";
     if (values.mode !== "protect" && values.mode !== "monitor") throw new UsageError(`--mode must be protect or monitor, got ${values.mode}`);
     if (!/^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(values["managed-by"]))
       throw new UsageError(`--managed-by must be a Kubernetes label value (at most 63 letters, digits, "-", "_", "."), got ${values["managed-by"]}`);
     if (values["fix-through-symlinks"] && !values.fix) throw new UsageError("--fix-through-symlinks goes with --fix");
-    if (values.diff && format === "policyreport")
-      throw new UsageError("--diff does not go with --format policyreport: a PolicyReport has no place for a patch (use --format json or sarif for patches with the findings)");
+    if (values.diff && reports)
+      throw new UsageError(`--diff does not go with --format ${values.format}: a report has no place for a patch (use --format json or sarif for patches with the findings)`);
     const settings = readSettings(values);
     const verification = verificationFromFlags(values);
     if (verification && !values.policy?.startsWith("registry://") && !values["rewrite-policy"].startsWith("registry://"))
@@ -200,9 +239,14 @@ Examples:
       ? [{ name: basename(values.policy.replace(/[:@].*$/, ""), ".wasm"), file: values.policy, policy: await loadModule(values.policy) }]
       : await loadValidatingPolicies(values.bundle);
     if (bundle.length === 0) throw new UsageError(`no validating modules in ${values.bundle}: build the policies first (make build) or give --policy`);
-    // PolicyReports name one policy (--policy-name); its metadata gives severity and category.
-    const validator = (bundle.find((p) => p.name === "reject-loopback-probes") ?? bundle[0]!).policy;
     const names = bundle.map((p) => p.name);
+    // Reports credit each result to its own policy: the name it has in the cluster, its metadata's severity and category.
+    const crNames = policyNames(values["policy-name"] ?? [], names);
+    if (values["policy-namespace"] !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(values["policy-namespace"]))
+      throw new UsageError(`--policy-namespace must be a namespace name, got "${values["policy-namespace"]}"`);
+    const reported = new Map<string, ReportedPolicy>(
+      bundle.map((p) => [p.name, { name: crNames.get(p.name)!, ...(values["policy-namespace"] ? { namespace: values["policy-namespace"] } : {}), mode: values.mode as "protect" | "monitor", metadata: p.policy.metadata }]),
+    );
     const rewriter = values.diff || values.fix ? await loadModule(values["rewrite-policy"]) : undefined;
     for (const [policy, s, label] of [
       ...bundle.map((p) => [p.policy, settingsFor(p.name, settings, names), p.file] as const),
@@ -314,18 +358,15 @@ Examples:
       const width = tty && process.stdout.columns ? process.stdout.columns : Number.isInteger(columns) && columns > 0 ? columns : Infinity;
       emit(formatTable(report, { color, diff: values.diff, wide: values.wide, width, showSkipped: values["show-skipped"] }));
     } else if (format === "json") emit(formatJson(report));
-    else if (format === "policyreport")
-      emit(
-        formatPolicyReports(report, {
-          policyName: values["policy-name"],
-          ...(values["policy-namespace"] ? { policyNamespace: values["policy-namespace"] } : {}),
-          metadata: validator.metadata,
-          mode: values.mode,
-          managedBy: values["managed-by"],
-          defaultNamespace: values.namespace,
-          now: Number(process.env.SOURCE_DATE_EPOCH ?? Math.floor(Date.now() / 1000)),
-        }),
-      );
+    else if (reports) {
+      const options: ScannerReportOptions = {
+        policies: reported,
+        managedBy: values["managed-by"],
+        defaultNamespace: values.namespace,
+        now: Number(process.env.SOURCE_DATE_EPOCH ?? Math.floor(Date.now() / 1000)),
+      };
+      emit(format === "openreport" ? formatOpenReports(report, options) : formatPolicyReports(report, options));
+    }
     else {
       const log = sarifLog(report, { version: packageJson.version, informationUri: "https://github.com/loopback-probe-policies/loopback-probe-policies", sourceRoot: sourceRoot(process.cwd()), cwd: process.cwd(), stdinUri: "stdin", fixes: values.diff });
       emit(JSON.stringify(log, null, 2) + "\n");
@@ -335,7 +376,7 @@ Examples:
       for (const e of manifests.errors) console.error(terminalText(`error: ${e.file}${e.line ? `:${e.line}` : ""}: ${e.message}`));
       for (const r of results) if (r.status === "error") console.error(terminalText(`error: ${location(r)}: ${objectLabel(r)}: ${r.message ?? "policy error"}`));
       if (!values.quiet) for (const r of results) for (const w of r.policyWarnings ?? []) console.error(terminalText(`warning: ${location(r)}: ${w}`));
-      if (format === "policyreport")
+      if (reports)
         for (const r of results) for (const w of r.rewriteWarnings ?? []) if (!describesRewrite(w)) console.error(terminalText(`warning: ${location(r)}: ${w}`));
       if (results.every((r) => r.status === "skip") && manifests.unreadable.length === 0)
         console.error(`warning: nothing was audited: no object a policy judges (${manifests.skipped.length + results.length} documents and objects skipped; the table's --show-skipped lists them)`);

@@ -7,8 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { HostCallHandler } from "../toolchain/host-calls.js";
 import { parseSession, replayHandler, SessionError } from "../toolchain/host-session.js";
-import { contextAwareResourcesOf, type KubeObject, KubernetesObjects, kubernetesContextHandler } from "../toolchain/kubernetes-context.js";
-import type { PolicyMetadata } from "../toolchain/metadata.js";
+import { type ContextAwareResource, type KubeObject, KubernetesObjects, kubernetesContextHandler } from "../toolchain/kubernetes-context.js";
 import { UsageError } from "./command.js";
 import { readManifests } from "../audit/read.js";
 
@@ -28,9 +27,11 @@ export interface HostContextFlags {
 
 export type ReplayingHandler = HostCallHandler & { remaining(): number };
 
-/** The handler for `run`; undefined when no context was given (every capability is then refused). */
-export function hostCallFromFlags(metadata: PolicyMetadata | null, flags: HostContextFlags): HostCallHandler | ReplayingHandler | undefined {
-  const allowed = contextAwareResourcesOf(metadata);
+/**
+ * The handler for `run`; undefined when no context was given (every capability is then refused).
+ * `allowed`: what the policy may read — a module's metadata contextAwareResources, or a policy resource's.
+ */
+export function hostCallFromFlags(allowed: readonly ContextAwareResource[], flags: HostContextFlags): HostCallHandler | ReplayingHandler | undefined {
   if (flags.replay !== undefined && (flags.context?.length ?? 0) > 0)
     throw new UsageError("give --context or --replay-host-capabilities-interactions, not both");
   if (flags.replay !== undefined) {

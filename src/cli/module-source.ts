@@ -258,9 +258,7 @@ function readModuleFile(path: string): Uint8Array {
       const names = bundledModuleNames();
       const hint = path.startsWith(BUNDLED_MODULES_DIR)
         ? ": build the policies first (make build)"
-        : names.length > 0
-          ? ` (a file path, registry://HOST/REPO[:TAG|@sha256:…], or a bundled module: ${names.join(", ")})`
-          : "";
+        : ` (a file path, registry://HOST/REPO[:TAG|@sha256:…], or a bundled module: ${names.length > 0 ? names.join(", ") : "none built here (make build)"})`;
       throw new UsageError(`${path} not found${hint}`, false);
     }
     throw new UsageError(`cannot read module ${path}: ${e instanceof Error ? e.message : String(e)}`, false);

@@ -1,8 +1,19 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { basename, join, relative } from "node:path";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, relative } from "node:path";
 import { parse, stringify } from "yaml";
 import { parseMetadata, type PolicyMetadata, readMetadata } from "../toolchain/metadata.js";
-import { artifactHubPackage, artifactHubYaml, ociImage, policyManifest } from "../toolchain/scaffold.js";
+import {
+  artifactHubPackage,
+  artifactHubYaml,
+  groupMemberName,
+  hostCapabilitiesNote,
+  manifestsYaml,
+  ociImage,
+  policyGroupManifest,
+  policyManifest,
+  policyServerManifests,
+  TIMEOUT_EVAL_SECONDS,
+} from "../toolchain/scaffold.js";
 import { loadPolicy, validateSettings } from "../toolchain/evaluate.js";
 import { type Command, outputHelp, OUTPUT_OPTION, parseFlags, UsageError, writeReport } from "./command.js";
 import { type Signature, type VerificationConfig, verificationConfigYaml } from "../toolchain/verification-config.js";
@@ -53,6 +64,87 @@ export function artifactHubFiles(root = "."): Record<string, string> {
 }
 
 /**
+ * What deploy/ holds, generated from policies/<name>/metadata.yml by `scaffold
+ * deploy` (npm run generate): each policy as a ClusterAdmissionPolicy, the
+ * validating ones also as one ClusterAdmissionPolicyGroup (apply either), and a
+ * PolicyServer that loads only signed modules.
+ *
+ * Deadlines: the pure policies answer in milliseconds (README Performance) and
+ * keep policy-server's default 2 s; the context-aware one may wait for the
+ * PolicyServer to list Deployments from the API server on a cold cache: 5 s.
+ */
+export const DEPLOY = {
+  policies: [
+    { policy: "reject-loopback-probes", mode: "monitor", timeoutEvalSeconds: 2 },
+    { policy: "reject-listenlocal-reloader-probes", mode: "monitor", timeoutEvalSeconds: 5 },
+    { policy: "rewrite-loopback-probes", mode: "protect", timeoutEvalSeconds: 2 },
+  ],
+  group: {
+    file: "loopback-probes-group",
+    name: "loopback-probes",
+    members: ["reject-loopback-probes", "reject-listenlocal-reloader-probes"],
+    mode: "monitor",
+    message: "loopback-probes: a liveness, readiness or startup probe can never succeed; each policy's reason is in status.details.causes (loopback-probes audit shows where and how to fix it)",
+  },
+  policyServer: {
+    file: "policy-server",
+    name: "loopback-probes",
+    // The newest stable release at adm-controller 3460bb7 (v1.36 is in beta and moves the images to ghcr.io/kubewarden/adm-controller/).
+    image: "ghcr.io/kubewarden/policy-server:v1.35.0",
+    replicas: 2,
+    verificationConfigMap: "loopback-probes-verification",
+    namespace: "kubewarden",
+    owner: "loopback-probe-policies maintainers",
+    publicKeyPem: "-----BEGIN PUBLIC KEY-----\nREPLACE-ME-with-the-release-signing-public-key-(PEM)\n-----END PUBLIC KEY-----\n",
+  },
+} as const;
+
+const SKIP_NAMESPACES = ["kube-system"];
+
+/** Every deploy/ file: path → content. */
+export function deployFiles(root = "."): Record<string, string> {
+  const metadataOf = (policy: string) => {
+    const path = join(root, "policies", policy, "metadata.yml");
+    return parseMetadata(readFileSync(path, "utf8"), path);
+  };
+  const moduleUrl = (metadata: PolicyMetadata) => `registry://${ociImage(metadata)}`;
+  const files: Record<string, string> = {};
+  for (const p of DEPLOY.policies) {
+    const metadata = metadataOf(p.policy);
+    const manifest = policyManifest({ metadata, moduleUrl: moduleUrl(metadata), name: p.policy, kind: "ClusterAdmissionPolicy", mode: p.mode, skipNamespaces: SKIP_NAMESPACES, timeoutEvalSeconds: p.timeoutEvalSeconds });
+    files[join(root, "deploy", `${p.policy}.yaml`)] = manifestsYaml([manifest], hostCapabilitiesNote(metadata, "ClusterAdmissionPolicy") ?? undefined);
+  }
+  const g = DEPLOY.group;
+  const group = policyGroupManifest({
+    name: g.name,
+    mode: g.mode,
+    message: g.message,
+    skipNamespaces: SKIP_NAMESPACES,
+    members: g.members.map((policy) => {
+      const metadata = metadataOf(policy);
+      const timeout = DEPLOY.policies.find((p) => p.policy === policy)?.timeoutEvalSeconds;
+      return { name: groupMemberName(policy), metadata, moduleUrl: moduleUrl(metadata), ...(timeout === undefined ? {} : { timeoutEvalSeconds: timeout }) };
+    }),
+  });
+  files[join(root, "deploy", `${g.file}.yaml`)] = manifestsYaml(
+    [group],
+    `The two validating policies as one ClusterAdmissionPolicyGroup: apply this OR\ndeploy/${g.members.join(".yaml and deploy/")}.yaml, not both.`,
+  );
+  const ps = DEPLOY.policyServer;
+  const capabilities = [...new Set(DEPLOY.policies.flatMap((p) => metadataOf(p.policy).hostCapabilities ?? []))].sort();
+  files[join(root, "deploy", `${ps.file}.yaml`)] = manifestsYaml(
+    policyServerManifests({ ...ps, namespacedPoliciesCapabilities: capabilities }),
+    [
+      `A PolicyServer that loads only modules signed with the key in the ConfigMap ${ps.verificationConfigMap}`,
+      `(namespace ${ps.namespace}, key verification-config). REPLACE THE PLACEHOLDER KEY with the release's`,
+      "public key (PEM) before applying: until then no policy loads on this server.",
+      `Run the policies on it with spec.policyServer: ${ps.name} (scaffold manifest --policy-server ${ps.name}).`,
+    ].join("\n"),
+  );
+  return files;
+}
+
+/**
  * The built module for a scaffold source, to check settings with: the module
  * itself, or for a policy folder its build in the package's dist/ (null when
  * that is not built).
@@ -63,14 +155,37 @@ async function moduleFor(source: string, isFolder: boolean, plainHttp: boolean):
   return existsSync(built) ? (await loadModuleSource(built)).bytes : null;
 }
 
+/** Write generated files that differ (creating folders), or with `check` only list them: exit 1 when any is stale. */
+function writeGenerated(files: Record<string, string>, check: boolean, command: string): number {
+  const stale: string[] = [];
+  for (const [path, content] of Object.entries(files)) {
+    const current = existsSync(path) ? readFileSync(path, "utf8") : null;
+    if (current === content) continue;
+    const shown = relative(process.cwd(), path) || path;
+    if (check) stale.push(shown);
+    else {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, content);
+      console.error(`wrote ${shown}`);
+    }
+  }
+  if (stale.length > 0) {
+    console.error(`stale (run: ${command}):\n  ${stale.join("\n  ")}`);
+    return 1;
+  }
+  return 0;
+}
+
 export const scaffoldCommand: Command = {
   name: "scaffold",
   summary: "generate artifacthub-pkg.yml files, a (Cluster)AdmissionPolicy manifest, or a verification config",
   help: `Usage:
   loopback-probes scaffold artifacthub [--check]
+  loopback-probes scaffold deploy [--check]
   loopback-probes scaffold manifest (MODULE.wasm | registry://… | POLICY_DIR)
         [--mode monitor|protect] [--type ClusterAdmissionPolicy|AdmissionPolicy]
         [--module-url registry://…] [--name N] [--namespace NS] [--skip-namespace NS]…
+        [--message TEXT] [--timeout-eval-seconds N] [--policy-server NAME]
         [--settings-path F | --settings-json J] [-o FILE]
   loopback-probes scaffold verification-config -k PUB.pem… [-a K=V]…
         [--github-owner ORG [--github-repo REPO]] [--minimum-matches N]
@@ -84,6 +199,12 @@ a "policy" link to the release asset), and artifacthub-repo.yml. createdAt is
 kept while the version is unchanged. --check writes nothing and exits 1
 listing stale files.
 
+deploy: writes deploy/ from policies/*/metadata.yml (a checkout): each policy as
+a ClusterAdmissionPolicy, the validating ones also as one
+ClusterAdmissionPolicyGroup, and a PolicyServer with a verificationConfig (its
+ConfigMap holds a placeholder key to replace). --check writes nothing and exits
+1 listing stale files.
+
 manifest: prints a policy manifest for a built module (metadata from its
 io.kubewarden.metadata section; a registry:// reference is pulled and
 digest-verified first) or a policy folder (metadata.yml): rules and mutating
@@ -91,7 +212,11 @@ from the metadata, backgroundAudit, mode (default monitor: report first, then
 switch to protect), and for ClusterAdmissionPolicy a namespaceSelector that
 skips kube-system (--skip-namespace adds more; the first use replaces the
 default). The module URL defaults to the registry:// reference given, else
-registry://<io.kubewarden.policy.ociUrl>:v<version>.
+registry://<io.kubewarden.policy.ociUrl>:v<version>. --message sets spec.message
+(it replaces the policy's own rejection text, which then appears only in
+status.details.causes), --timeout-eval-seconds the policy's deadline (2–30),
+--policy-server the PolicyServer it runs on. A module that declares host
+capabilities gets a comment saying what its PolicyServer must allow.
 
 Settings are checked by the policy itself (its validate-settings) before
 anything is written: a manifest the policy would refuse is never produced
@@ -125,22 +250,13 @@ Examples:
       // The files belong to a checkout's policies: never a stub in whatever folder the command runs in.
       if (policyDirs("policies").length === 0)
         throw new UsageError(`${isCheckout ? "run it from the repository root" : NEEDS_CHECKOUT("scaffold artifacthub")}: it writes policies/<name>/artifacthub-pkg.yml, and there is no policies/ folder with policies here`, false);
-      const stale: string[] = [];
-      for (const [path, content] of Object.entries(artifactHubFiles("."))) {
-        const current = existsSync(path) ? readFileSync(path, "utf8") : null;
-        const shown = relative(process.cwd(), path) || path;
-        if (current === content) continue;
-        if (values.check) stale.push(shown);
-        else {
-          writeFileSync(path, content);
-          console.error(`wrote ${shown}`);
-        }
-      }
-      if (stale.length > 0) {
-        console.error(`stale (run: loopback-probes scaffold artifacthub):\n  ${stale.join("\n  ")}`);
-        return 1;
-      }
-      return 0;
+      return writeGenerated(artifactHubFiles("."), values.check, "loopback-probes scaffold artifacthub");
+    }
+    if (sub === "deploy") {
+      const { values } = parseFlags(rest, { check: { type: "boolean", default: false } }, false);
+      if (policyDirs("policies").length === 0)
+        throw new UsageError(`${isCheckout ? "run it from the repository root" : NEEDS_CHECKOUT("scaffold deploy")}: it writes deploy/ from policies/<name>/metadata.yml, and there is no policies/ folder with policies here`, false);
+      return writeGenerated(deployFiles("."), values.check, "loopback-probes scaffold deploy");
     }
     if (sub === "manifest") {
       const { values, positionals } = parseFlags(rest, {
@@ -153,9 +269,18 @@ Examples:
         "settings-path": { type: "string" },
         "settings-json": { type: "string" },
         "plain-http": { type: "boolean", default: false },
+        message: { type: "string" },
+        "timeout-eval-seconds": { type: "string" },
+        "policy-server": { type: "string" },
         ...OUTPUT_OPTION,
       });
       if (positionals.length !== 1) throw new UsageError("expected one MODULE.wasm, registry:// reference or policy folder");
+      const timeout = values["timeout-eval-seconds"];
+      if (timeout !== undefined && !(/^\d+$/.test(timeout) && Number(timeout) >= TIMEOUT_EVAL_SECONDS.min && Number(timeout) <= TIMEOUT_EVAL_SECONDS.max))
+        throw new UsageError(`--timeout-eval-seconds must be a whole number from ${TIMEOUT_EVAL_SECONDS.min} to ${TIMEOUT_EVAL_SECONDS.max} (the CRDs' bounds), got "${timeout}"`);
+      if (values["policy-server"] !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(values["policy-server"]))
+        throw new UsageError(`--policy-server must be a PolicyServer name, got "${values["policy-server"]}"`);
+      if (values.message === "") throw new UsageError("--message must not be empty");
       const source = positionals[0]!;
       if (values.mode !== "monitor" && values.mode !== "protect") throw new UsageError(`--mode must be monitor or protect, got ${values.mode}`);
       if (values.type !== "ClusterAdmissionPolicy" && values.type !== "AdmissionPolicy")
@@ -187,9 +312,12 @@ Examples:
         mode: values.mode,
         ...(values.namespace ? { namespace: values.namespace } : {}),
         settings,
-        skipNamespaces: values["skip-namespace"] ?? ["kube-system"],
+        skipNamespaces: values["skip-namespace"] ?? SKIP_NAMESPACES,
+        ...(values.message === undefined ? {} : { message: values.message }),
+        ...(timeout === undefined ? {} : { timeoutEvalSeconds: Number(timeout) }),
+        ...(values["policy-server"] === undefined ? {} : { policyServer: values["policy-server"] }),
       });
-      writeReport(stringify(manifest, { lineWidth: 0 }), values.output);
+      writeReport(manifestsYaml([manifest], hostCapabilitiesNote(metadata, values.type) ?? undefined), values.output);
       return 0;
     }
     if (sub === "verification-config") {
@@ -232,6 +360,6 @@ Examples:
       writeReport(text, values.output);
       return 0;
     }
-    throw new UsageError(`expected "artifacthub", "manifest" or "verification-config", got ${sub === undefined ? "nothing" : `"${sub}"`}`);
+    throw new UsageError(`expected "artifacthub", "deploy", "manifest" or "verification-config", got ${sub === undefined ? "nothing" : `"${sub}"`}`);
   },
 };

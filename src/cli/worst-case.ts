@@ -71,8 +71,8 @@ function statefulSet(containers: unknown[], extra: Record<string, unknown> = {})
 
 const times = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
 
-/** Every shape the adversarial suites and `bench --worst-case` know, by name. */
-export const SHAPES: readonly Shape[] = [
+/** The shapes of issue 9 (binds, probes, URL lists, expansion, names, numbers). */
+const BASE_SHAPES: readonly Shape[] = [
   {
     name: "one-port-binds-probes",
     description: "containers all binding one port on loopback, each probing it",
@@ -177,6 +177,111 @@ export const SHAPES: readonly Shape[] = [
   },
 ];
 
+/** A dense line of shell: every construct the model reads, several per byte. */
+const SHELL_LINES = [
+  'a&&b||c|d;e&',
+  'if [ "$X" = 1 ];then a;elif b;then c;else d;fi',
+  'while :;do a $V;break;done',
+  'for i in a b $V;do f $i;done',
+  'case $X in a|b*)x;;*)y;&esac',
+  'f(){ a "$@";g;};g(){ f;};f',
+  'A=$(b $(c))${D:-e}${E#*:}',
+  'export A=1 B="$C" D=(e f)',
+  `eval 'a;b' "c $D"`,
+  'exec 2>&1;{ a;}|(b)',
+  "sh -c 'a $1' x y;env -u A b",
+  "tini -e 1 -- nice -n 1 a",
+  '[[ -n $A && $B == c* ]]&&d',
+  'cat <<E\n$X\nE\na',
+];
+
+/** Deterministic pseudo-random numbers (mulberry32) for the random shell shape. */
+function pseudoRandom(seed: number): () => number {
+  let state = seed | 0;
+  return () => {
+    let t = (state = (state + 0x6d2b79f5) | 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The container every shell shape puts first: bound only on loopback and probed, so the pod is read. */
+const brokenFirst = (k: ShapeKnobs) => ({ name: "broken", args: [bind(k, 8080)], ...probes(k, 8080) });
+
+/** Shapes that make the shell model work: each grows its scripts, containers or chains with the size. */
+const SHELL_SHAPES: readonly Shape[] = [
+  {
+    name: "shell-field-splitting",
+    description: "sidecars field-splitting a $(VAR)-doubled env var, `sh -c \"exec sleep 1d $V $V …\"` (issue 21), beside a broken container",
+    build: (n, k) => {
+      // 12 doublings of 15 characters: ~61,000 characters, just under the 64 Ki a value may have.
+      const depth = Math.max(2, Math.min(k.chainDepth, 12));
+      const env = [{ name: "V0", value: "a b c d e f g h" }];
+      for (let d = 1; d < depth; d++) env.push({ name: `V${d}`, value: `$(V${d - 1}) $(V${d - 1})` });
+      env.push({ name: "V", value: `$(V${depth - 1})` });
+      const script = `exec sleep 1d ${times(32, () => "$V").join(" ")}`;
+      return { object: statefulSet([brokenFirst(k), ...times(n, (i) => ({ name: name(k, i), env, command: ["sh", "-c", script] }))]) };
+    },
+  },
+  {
+    name: "shell-dense-script",
+    description: "one container whose script is every construct the shell model reads, back to back",
+    build: (n, k) => ({
+      object: statefulSet([brokenFirst(k), { name: "script", env: [{ name: "X", value: "1" }], command: ["bash", "-c", times(Math.max(1, n), (i) => SHELL_LINES[i % SHELL_LINES.length]!).join("\n")] }]),
+    }),
+  },
+  {
+    name: "shell-tiny-scripts",
+    description: "containers each running a tiny script (the fixed cost of reading a shell)",
+    build: (n, k) => ({ object: statefulSet([brokenFirst(k), ...times(n, (i) => ({ name: `s${i}`, command: ["sh", "-c", "a&&b|c"] }))]) }),
+  },
+  {
+    name: "shell-random-scripts",
+    description: "containers with scripts drawn from the constructs at random (seeded by the stars knob)",
+    build: (n, k) => {
+      const next = pseudoRandom(k.stars * 7919 + n);
+      const script = () => times(1 + Math.floor(next() * 12), () => SHELL_LINES[Math.floor(next() * SHELL_LINES.length)]!).join(next() < 0.5 ? ";" : "\n");
+      return { object: statefulSet([brokenFirst(k), ...times(n, (i) => ({ name: `r${i}`, env: [{ name: "V", value: "x y" }], command: ["bash", "-c", script()] }))]) };
+    },
+  },
+  {
+    name: "shell-doubling",
+    description: "a script doubling its own variable, then field-splitting it",
+    build: (n, k) => ({
+      object: statefulSet([brokenFirst(k), { name: "double", command: ["sh", "-c", `V=a\n${times(Math.max(1, n), () => 'V="$V $V"').join("\n")}\nexec app $V $V`] }]),
+    }),
+  },
+  {
+    name: "shell-functions",
+    description: "functions each calling the previous one twice",
+    build: (n, k) => ({
+      object: statefulSet([brokenFirst(k), { name: "calls", command: ["sh", "-c", `f0(){ app; }\n${times(Math.max(1, n), (i) => `f${i + 1}(){ f${i};f${i}; }`).join("\n")}\nf${Math.max(1, n)}`] }]),
+    }),
+  },
+  {
+    name: "shell-nesting",
+    description: "scripts nesting if/while/case/$( ) as deep as the nesting knob allows",
+    build: (n, k) => {
+      const depth = Math.max(1, Math.min(k.nesting, 60));
+      const open = ["if a;then ", "while b;do ", "case $X in x)", "{ ", "( ", "echo $("];
+      const close = [";fi", ";done", ";;esac", ";}", ")", ")"];
+      const script = times(depth, (d) => open[d % open.length]).join("") + "app" + times(depth, (d) => close[(depth - 1 - d) % close.length]).join("");
+      return { object: statefulSet([brokenFirst(k), ...times(n, (i) => ({ name: `n${i}`, command: ["bash", "-c", script] }))]) };
+    },
+  },
+  {
+    name: "wrapper-chains",
+    description: "containers running long chains of wrappers with value options",
+    build: (n, k) => ({
+      object: statefulSet([
+        brokenFirst(k),
+        ...times(n, (i) => ({ name: `w${i}`, command: times(40, () => ["tini", "-e", "1", "--", "env", "-u", "A", "B=1", "timeout", "-s", "KILL", "1d", "nice", "-n", "1"]).flat().concat(["app"]) })),
+      ]),
+    }),
+  },
+];
+
 /**
  * Numbers JSON.stringify cannot write (an int64 beyond 2^53, 1e400, -0): the
  * shape writes these marks, replaced in the request text by the numbers as
@@ -186,6 +291,9 @@ const BIG_NUMBER_MARK = "@@big@@";
 const HUGE_NUMBER_MARK = "@@huge@@";
 const NEGATIVE_ZERO_MARK = "@@negzero@@";
 export const BIG_NUMBERS = { big: "9007199254740993", huge: "1e400", negativeZero: "-0" } as const;
+
+/** Every shape the adversarial suites and `bench --worst-case` know, by name. */
+export const SHAPES: readonly Shape[] = [...BASE_SHAPES, ...SHELL_SHAPES];
 
 export function shapeNamed(shapeName: string): Shape {
   const shape = SHAPES.find((s) => s.name === shapeName);

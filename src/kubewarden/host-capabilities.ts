@@ -1,7 +1,7 @@
 /**
  * Kubewarden host capabilities for context-aware policies, in the spirit of
- * @kubewarden/policy-sdk (`HostCall.hostCall`, `Kubernetes.listResourcesByNamespace`,
- * `listAllResources`, `getResource`), which our registry does not serve.
+ * @kubewarden/policy-sdk (`HostCall.hostCall`; the Kubernetes capabilities are in
+ * kubernetes.ts), which our registry does not serve.
  *
  * The wire contract (policy-evaluator, runtimes/wasi_cli/stack_pre.rs and
  * runtimes/callback.rs): the module calls the `kubewarden:javy/host` `call`
@@ -17,7 +17,7 @@
  * (no cluster, an unknown operation) and "the call failed" apart, and say so.
  */
 import { readFileSync } from "javy/fs";
-import { errorMessage, parseInput } from "./input-guard.js";
+import { errorMessage } from "./input-guard.js";
 
 declare const __hostCall: ((binding: string, namespace: string, operation: string, payload: ArrayBuffer) => boolean) | undefined;
 
@@ -107,84 +107,3 @@ export function hostCall(binding: string, namespace: string, operation: string, 
   const text = bounded(new TextDecoder().decode(answer.bytes));
   throw new HostCapabilityError(capability, classifyHostError(text), text);
 }
-
-function callJson(operation: string, request: object, label: string, host: HostTransport): unknown {
-  const bytes = hostCall("kubewarden", "kubernetes", operation, new TextEncoder().encode(JSON.stringify(request)), host, label);
-  // The answer goes through the same size and depth guards as the admission request.
-  const parsed = parseInput(bytes);
-  if (!parsed.ok) throw new HostCapabilityError(label, "failed", `unreadable answer: ${parsed.message}`);
-  return parsed.value;
-}
-
-// Request shapes: field for field kubewarden_policy_sdk::host_capabilities::kubernetes
-// (snake_case; absent optional fields are None on the host).
-
-export interface ListResourcesByNamespaceRequest {
-  /** "v1" for the core group, else "group/version". */
-  api_version: string;
-  /** Singular PascalCase kind, e.g. "Deployment". */
-  kind: string;
-  namespace: string;
-  label_selector?: string | null;
-  field_selector?: string | null;
-  /** Keep only these dot-separated paths (arrays are transparent); hosts before field masks ignore it. */
-  field_masks?: string[] | null;
-}
-
-export interface ListAllResourcesRequest {
-  api_version: string;
-  kind: string;
-  label_selector?: string | null;
-  field_selector?: string | null;
-  field_masks?: string[] | null;
-}
-
-export interface GetResourceRequest {
-  api_version: string;
-  kind: string;
-  name: string;
-  /** Required for namespaced kinds, null for cluster-scoped ones. */
-  namespace?: string | null;
-  /** The host caches answers for 5 s unless this is true. */
-  disable_cache: boolean;
-  field_masks?: string[] | null;
-}
-
-/** What list operations answer: a Kubernetes List (items as the API server returns them, pruned by field_masks). */
-export interface ObjectList<T> {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: Record<string, unknown>;
-  items: T[];
-}
-
-function asList<T>(value: unknown, label: string): ObjectList<T> {
-  if (typeof value !== "object" || value === null || !Array.isArray((value as { items?: unknown }).items))
-    throw new HostCapabilityError(label, "failed", "unexpected answer: not a List with an items array");
-  return value as ObjectList<T>;
-}
-
-const describeRequest = (op: string, r: { api_version: string; kind: string; namespace?: string | null; name?: string }) =>
-  `kubernetes/${op} (${r.api_version} ${r.kind}${r.namespace ? ` in ${r.namespace}` : ""}${r.name ? ` named ${r.name}` : ""})`;
-
-/** Kubernetes host capability (policy-server answers from its cache of the cluster). */
-export const Kubernetes = {
-  /** Every object of a namespaced kind in one namespace. */
-  listResourcesByNamespace<T = Record<string, unknown>>(request: ListResourcesByNamespaceRequest, host: HostTransport = javyHost): ObjectList<T> {
-    const label = describeRequest("list_resources_by_namespace", request);
-    return asList<T>(callJson("list_resources_by_namespace", request, label, host), label);
-  },
-  /** Every object of a kind, in all namespaces (or cluster-scoped). */
-  listAllResources<T = Record<string, unknown>>(request: ListAllResourcesRequest, host: HostTransport = javyHost): ObjectList<T> {
-    const label = describeRequest("list_resources_all", request);
-    return asList<T>(callJson("list_resources_all", request, label, host), label);
-  },
-  /** One object by name; a missing object is a HostCapabilityError with failure "failed". */
-  getResource<T = Record<string, unknown>>(request: GetResourceRequest, host: HostTransport = javyHost): T {
-    const label = describeRequest("get_resource", request);
-    const value = callJson("get_resource", request, label, host);
-    if (typeof value !== "object" || value === null || Array.isArray(value))
-      throw new HostCapabilityError(label, "failed", "unexpected answer: not an object");
-    return value as T;
-  },
-};

@@ -84,6 +84,21 @@ function stringEnd(text: string, start: number): number {
   }
 }
 
+/** End (one past the closing bracket) of the object or array starting at `start`, or -1. */
+function compositeEnd(text: string, start: number): number {
+  let depth = 0;
+  for (let j = start; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 0x22) {
+      const e = stringEnd(text, j);
+      if (e < 0) return -1;
+      j = e - 1;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if ((c === 0x7d || c === 0x5d) && --depth === 0) return j + 1;
+  }
+  return -1;
+}
+
 function decodeKey(raw: string): string | null {
   if (raw.indexOf("\\") < 0) return raw.slice(1, -1);
   try {
@@ -161,6 +176,15 @@ export function locateValues(text: string, paths: readonly JsonPath[]): (MemberR
     // A value.
     const node = childNode();
     const memberStart = top && !top.isArray ? top.keyStart : i;
+    if ((c === 0x7b /* { */ || c === 0x5b) /* [ */ && node === null) {
+      // No path runs through this value: skip to its end without a frame per level
+      // (deeply nested filler would otherwise cost an allocation per bracket).
+      const end = compositeEnd(text, i);
+      if (end < 0) return null;
+      i = end;
+      afterValue();
+      continue;
+    }
     if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       stack.push({ isArray: c === 0x5b, node, index: 0, key: "", keyStart: -1, seen: null, ends: node ? node.ends : [], memberStart, valueStart: i });
       expectKey = c === 0x7b;

@@ -8,8 +8,9 @@
  * holds a value of an allowed type (and required keys are present), and that
  * the strings under `scan` rules contain no trigger text. If all holds it writes
  * `answer` and returns; otherwise the policy runs in JS as usual. Falling back is
- * always safe, so every rule errs towards falling back: an unknown shape, a
- * `\u` escape in a key, a trigger anywhere in a scanned string (of an input
+ * always safe, so every rule errs towards falling back: an unknown shape, any
+ * escape in a key (`\u0061`, even `\/`: JSON.parse reads the key decoded, which
+ * may be a rule's), a trigger anywhere in a scanned string (of an input
  * that has a member arming triggers, when a rule arms them).
  *
  * Soundness is the policy's promise, proved by differential tests that run the

@@ -82,7 +82,7 @@ export const accept = (extra: { warnings?: string[]; audit_annotations?: Record<
   ...nonEmpty(extra),
 });
 
-export const reject = (message: string, extra: { code?: number; audit_annotations?: Record<string, string> } = {}): ValidationResponse => ({
+export const reject = (message: string, extra: { code?: number; audit_annotations?: Record<string, string>; warnings?: string[] } = {}): ValidationResponse => ({
   accepted: false,
   message,
   ...nonEmpty(extra),

@@ -13,7 +13,8 @@ import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DETERMINISTIC_DURING_INIT, ENGINE_INTRINSICS, type EvaluationMode, glueWat, SCRIPT_FILES } from "./glue.js";
-import { annotate, parseMetadata, type PolicyMetadata } from "./metadata.js";
+import { capabilityMismatch, scanHostCapabilities } from "./capabilities.js";
+import { annotate, MetadataError, parseMetadata, type PolicyMetadata } from "./metadata.js";
 import { runTool, toolPaths, WASM_FEATURES } from "./tools.js";
 import { keepExports, renameImportModule } from "./wasm-binary.js";
 
@@ -195,9 +196,26 @@ export async function buildPolicy(
   const readme = join(dir, "README.md");
   const usage = existsSync(readme) ? await readFile(readme, "utf8") : undefined;
   const built = await buildModule({ entry, log: opts.log, mode: opts.mode, optimize: opts.optimize ?? "-Oz", nativePrecheck: opts.nativePrecheck });
+  checkHostCapabilities(built.wasm, metadata, metadataPath, opts.log);
   const annotated = annotate(built.wasm, metadata, usage);
   const output = join(resolve(outDir), `${name}.wasm`);
   await mkdir(resolve(outDir), { recursive: true });
   await writeFile(output, annotated);
   return { name, output, bytes: annotated.length, ms: performance.now() - t0, metadata };
+}
+
+/**
+ * The capabilities the module's bytes name (found as `kwctl annotate` finds
+ * them) must all be declared in metadata.yml `hostCapabilities`: kwctl only
+ * warns, but a module that calls what its metadata hides would be refused by
+ * every PolicyServer that grants what the metadata says. Declared but unused is
+ * a warning (the policy asks for more than it needs).
+ */
+export function checkHostCapabilities(module: Uint8Array, metadata: PolicyMetadata, metadataPath: string, log?: (line: string) => void): void {
+  const { undeclared, unused } = capabilityMismatch(scanHostCapabilities(module), metadata.hostCapabilities);
+  if (undeclared.length > 0)
+    throw new MetadataError(
+      `${metadataPath}: the module uses host capabilities its metadata does not declare: ${undeclared.join(", ")}. Add them to hostCapabilities (exact names), or stop calling them.`,
+    );
+  if (unused.length > 0) log?.(`warning: ${metadataPath}: hostCapabilities declares ${unused.join(", ")}, which the module does not use`);
 }

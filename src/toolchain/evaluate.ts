@@ -34,11 +34,23 @@ export interface AdmissionResponse {
   allowed: boolean;
   patchType?: "JSONPatch";
   patch?: string;
-  status?: { message?: string; code?: number };
+  status?: { message?: string; details?: StatusDetails; code?: number };
   /** Absent when the policy gave none. */
   auditAnnotations?: Record<string, string>;
   /** Absent when the policy gave none; [] when it gave an empty list. */
   warnings?: string[];
+}
+
+/** policy-evaluator's StatusCause: every member serialised, null when unset. */
+export interface StatusCause {
+  reason: string | null;
+  message: string | null;
+  field: string | null;
+}
+
+/** policy-evaluator's StatusDetails as the kwctl/policy-server answers carry it (causes only). */
+export interface StatusDetails {
+  causes: StatusCause[];
 }
 
 export class InvalidRequest extends Error {}
@@ -65,6 +77,8 @@ export interface EvaluationOptions {
   mutating?: boolean;
   /** Names the policy in the mutation-refused text. Default "policy-from-cli", as kwctl. */
   policyId?: string;
+  /** The policy's `spec.message`: replaces a rejection's message, which moves to status.details.causes. */
+  rejectionMessage?: string;
   /** Sees each raw run (e.g. to tell the user the deadline interrupted it). */
   onRun?: (run: PolicyRun) => void;
   /**
@@ -246,6 +260,7 @@ export async function validate(policy: LoadedPolicy, request: AdmissionRequest, 
     // An unannotated module has no `mutating`: kwctl then allows mutation.
     mutating: options.mutating ?? policy.metadata?.mutating ?? true,
     policyId: options.policyId ?? CLI_POLICY_ID,
+    ...(options.rejectionMessage === undefined ? {} : { rejectionMessage: options.rejectionMessage }),
   });
 }
 
@@ -281,16 +296,30 @@ export function toAdmissionResponse(request: AdmissionRequest, run: PolicyRun): 
   return response;
 }
 
-/** The ClusterAdmissionPolicy's mode and `mutating` (policy-evaluator's AdmissionResponseHandler). */
-export function applyPolicyConfiguration(response: AdmissionResponse, policy: { mode: "protect" | "monitor"; mutating: boolean; policyId: string }): AdmissionResponse {
+/**
+ * The policy resource's mode, `mutating` and `message`, applied in
+ * policy-evaluator's AdmissionResponseHandler order: monitor mode accepts (no
+ * patch, no status); in protect mode a patch from a policy not allowed to
+ * mutate is a rejection; then a custom message replaces a rejection's, which
+ * becomes the last of status.details.causes.
+ */
+export function applyPolicyConfiguration(
+  response: AdmissionResponse,
+  policy: { mode: "protect" | "monitor"; mutating: boolean; policyId: string; rejectionMessage?: string },
+): AdmissionResponse {
   const { patchType: _t, patch: _p, status: _s, ...rest } = response;
   if (policy.mode === "monitor") return { ...rest, allowed: true };
-  if (policy.mutating || response.patch === undefined) return response;
-  return {
-    ...rest,
-    allowed: false,
-    status: { message: `Request rejected by policy ${policy.policyId}. The policy attempted to mutate the request, but it is currently configured to not allow mutations.` },
-  };
+  let out = response;
+  if (!policy.mutating && response.patch !== undefined)
+    out = {
+      ...rest,
+      allowed: false,
+      status: { message: `Request rejected by policy ${policy.policyId}. The policy attempted to mutate the request, but it is currently configured to not allow mutations.` },
+    };
+  if (out.allowed || policy.rejectionMessage === undefined) return out;
+  const status = out.status ?? {};
+  const causes = [...(status.details?.causes ?? []), { reason: null, message: status.message ?? "", field: null }];
+  return { ...out, status: { ...status, message: policy.rejectionMessage, details: { ...status.details, causes } } };
 }
 
 /**
@@ -306,7 +335,14 @@ export function kwctlJson(r: AdmissionResponse): Record<string, unknown> {
     ...(r.patch === undefined ? {} : { patch: r.patch }),
     ...(r.status === undefined
       ? {}
-      : { status: { ...(r.status.message === undefined ? {} : { message: r.status.message }), ...(r.status.code === undefined ? {} : { code: r.status.code }) } }),
+      : {
+          status: {
+            ...(r.status.message === undefined ? {} : { message: r.status.message }),
+            // An empty causes list is left out of the details, which stay (policy-evaluator's StatusDetails).
+            ...(r.status.details === undefined ? {} : { details: r.status.details.causes.length === 0 ? {} : { causes: r.status.details.causes } }),
+            ...(r.status.code === undefined ? {} : { code: r.status.code }),
+          },
+        }),
     auditAnnotations: r.auditAnnotations ?? null,
     warnings: r.warnings ?? null,
   };

@@ -855,14 +855,13 @@ ${
         (local.set $key (i32.add (local.get $p) (i32.const 1)))
         (local.set $p (call $pc_string (local.get $key) (local.get $end) (i32.const 0)))
         (br_if $fail (i32.eqz (local.get $p)))
-        ;; A \\u escape could spell a rule's key: give up. Other escapes cannot (rule keys are plain).
-        (br_if $fail (i32.eq (global.get $pc_key_escaped) (i32.const 2)))
+        ;; An escaped key (\\u, or even \\/ in a key that has a slash) may spell a rule's key,
+        ;; which JSON.parse reads decoded: give up on any escape rather than decode it here.
+        (br_if $fail (global.get $pc_key_escaped))
         (local.set $keylen (i32.sub (i32.sub (local.get $p) (local.get $key)) (i32.const 1)))
         (local.set $frame (i32.add (global.get $pc_frames) (i32.shl (local.get $depth) (i32.const 3))))
         (br_if $fail (i32.and (i32.load8_u offset=1 (local.get $frame)) (i32.const 1)))
-        (local.set $rule (i32.const 0))
-        (if (i32.eqz (global.get $pc_key_escaped))
-          (then (local.set $rule (call $pc_rule (local.get $key) (local.get $keylen) (local.get $depth)))))
+        (local.set $rule (call $pc_rule (local.get $key) (local.get $keylen) (local.get $depth)))
         (if (local.get $rule)
           (then
             (if (i32.eq (call $pc_rule_id (local.get $rule)) (i32.load16_u offset=2 (local.get $frame)))

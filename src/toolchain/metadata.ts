@@ -4,6 +4,7 @@
  * custom section of the module.
  */
 import { parse as parseYaml } from "yaml";
+import { isKnownHostCapability, KNOWN_HOST_CAPABILITIES } from "./capabilities.js";
 import { appendCustomSection, customSections, imports, renameImportModule } from "./wasm-binary.js";
 
 export const METADATA_SECTION = "io.kubewarden.metadata";
@@ -124,6 +125,10 @@ export function parseMetadata(text: string, source = "metadata.yml"): PolicyMeta
     const list = doc.hostCapabilities;
     if (!Array.isArray(list) || !list.every((c): c is string => typeof c === "string" && c !== ""))
       fail('hostCapabilities must be a list of capability names (e.g. "kubernetes/list_resources_all")');
+    // Exact names only: the build compares them with what the module uses (src/toolchain/capabilities.ts).
+    const unknown = (list as string[]).filter((c) => !isKnownHostCapability(c));
+    if (unknown.length > 0)
+      fail(`hostCapabilities: unknown capability ${unknown.map((c) => JSON.stringify(c)).join(", ")} (known: ${KNOWN_HOST_CAPABILITIES.join(", ")})`);
     hostCapabilities = [...new Set(list as string[])].sort(byCodePoint);
   }
   if (doc.minimumKubewardenVersion !== undefined) {

@@ -26,7 +26,7 @@ import { sourceHash } from "./source-hash.js";
 export const MODULE_INPUTS = [
   "src/analysis",
   "src/kubewarden",
-  ...["build.ts", "glue.ts", "prelude.js", "tools.ts", "wasm-binary.ts", "metadata.ts", "floor-policy"].map((f) => `src/toolchain/${f}`),
+  ...["build.ts", "glue.ts", "prelude.js", "tools.ts", "wasm-binary.ts", "metadata.ts", "capabilities.ts", "host-calls.ts", "floor-policy"].map((f) => `src/toolchain/${f}`),
   "policies",
   "package-lock.json",
 ];

@@ -3,8 +3,9 @@
  * questions-ui.yml), the way `kwctl scaffold artifacthub` and
  * `kwctl scaffold manifest` derive them.
  */
-import { stringify } from "yaml";
+import { Document, stringify } from "yaml";
 import type { PolicyMetadata } from "./metadata.js";
+import { verificationConfigYaml } from "./verification-config.js";
 
 const ANNOTATION = (key: string) => `io.kubewarden.policy.${key}`;
 
@@ -122,6 +123,9 @@ export function artifactHubPackage({ metadata, questionsUi, createdAt }: Artifac
     "kubewarden/rules": stringify(metadata.rules, { lineWidth: 0 }),
   };
   if (metadata.contextAwareResources.length > 0) annotations["kubewarden/contextAwareResources"] = stringify(metadata.contextAwareResources);
+  // Not written by kwctl (as of adm-controller 3460bb7): the capabilities a PolicyServer's
+  // namespacedPoliciesCapabilities must allow, shown as the contextAwareResources are.
+  if (metadata.hostCapabilities && metadata.hostCapabilities.length > 0) annotations["kubewarden/hostCapabilities"] = stringify(metadata.hostCapabilities);
   if (questionsUi !== undefined) annotations["kubewarden/questions-ui"] = questionsUi;
   const hidden = a["io.kubewarden.hidden-ui"];
   if (hidden !== undefined) {
@@ -199,13 +203,29 @@ export interface ManifestOptions {
   settings?: unknown;
   /** Namespaces a ClusterAdmissionPolicy must never touch. */
   skipNamespaces: string[];
+  /** spec.message: replaces the policy's rejection message (which moves to status.details.causes). */
+  message?: string;
+  /** spec.timeoutEvalSeconds (2–30): the policy's own evaluation deadline. */
+  timeoutEvalSeconds?: number;
+  /** spec.policyServer (default: the "default" PolicyServer). */
+  policyServer?: string;
+}
+
+/** The CRDs' bounds of timeoutEvalSeconds. */
+export const TIMEOUT_EVAL_SECONDS = { min: 2, max: 30 } as const;
+
+const namespaceSelector = (skip: readonly string[]) => (skip.length > 0 ? { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: [...skip] }] } } : {});
+
+/** The annotations a policy resource carries from the metadata: what the audit scanner reads for reports (category, severity) and the UI shows. */
+function resourceAnnotations(metadata: PolicyMetadata): Record<string, string> {
+  const a = metadata.annotations;
+  const annotations: Record<string, string> = {};
+  for (const key of ["category", "severity", "title", "description"]) if (a[ANNOTATION(key)]) annotations[ANNOTATION(key)] = a[ANNOTATION(key)]!;
+  return annotations;
 }
 
 /** A ClusterAdmissionPolicy / AdmissionPolicy for the module. */
 export function policyManifest(o: ManifestOptions): Record<string, unknown> {
-  const a = o.metadata.annotations;
-  const annotations: Record<string, string> = {};
-  for (const key of ["category", "severity", "title", "description"]) if (a[ANNOTATION(key)]) annotations[ANNOTATION(key)] = a[ANNOTATION(key)]!;
   const spec: Record<string, unknown> = {
     module: o.moduleUrl,
     mode: o.mode,
@@ -216,12 +236,150 @@ export function policyManifest(o: ManifestOptions): Record<string, unknown> {
   };
   // Only ClusterAdmissionPolicies can grant context-aware access; without the grant the host refuses every lookup.
   if (o.kind === "ClusterAdmissionPolicy" && o.metadata.contextAwareResources.length > 0) spec.contextAwareResources = o.metadata.contextAwareResources;
-  if (o.kind === "ClusterAdmissionPolicy" && o.skipNamespaces.length > 0)
-    spec.namespaceSelector = { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: o.skipNamespaces }] };
+  if (o.kind === "ClusterAdmissionPolicy") Object.assign(spec, namespaceSelector(o.skipNamespaces));
+  if (o.timeoutEvalSeconds !== undefined) spec.timeoutEvalSeconds = o.timeoutEvalSeconds;
+  if (o.message !== undefined) spec.message = o.message;
+  if (o.policyServer !== undefined) spec.policyServer = o.policyServer;
   return {
     apiVersion: "policies.kubewarden.io/v1",
     kind: o.kind,
-    metadata: { name: o.name, ...(o.kind === "AdmissionPolicy" ? { namespace: o.namespace ?? "default" } : {}), annotations },
+    metadata: { name: o.name, ...(o.kind === "AdmissionPolicy" ? { namespace: o.namespace ?? "default" } : {}), annotations: resourceAnnotations(o.metadata) },
     spec,
   };
+}
+
+/**
+ * What the host capabilities a module declares mean for where it runs: a
+ * cluster-wide policy gets every capability; a namespaced one only what its
+ * PolicyServer's namespacedPoliciesCapabilities allows (all when unset), as
+ * adm-controller's hostCapabilitiesForPolicy decides.
+ */
+export function hostCapabilitiesNote(metadata: PolicyMetadata, kind: string): string | null {
+  const caps = metadata.hostCapabilities ?? [];
+  if (caps.length === 0) return null;
+  const namespaced = kind === "AdmissionPolicy" || kind === "AdmissionPolicyGroup";
+  return namespaced
+    ? `The module calls the host capabilities ${caps.join(", ")}: when its PolicyServer sets spec.namespacedPoliciesCapabilities, that list must allow them.`
+    : `The module calls the host capabilities ${caps.join(", ")} (a cluster-wide policy may call every capability).`;
+}
+
+export interface GroupMemberInput {
+  /** The member's name in the group (a CEL identifier: the expression calls it). */
+  name: string;
+  metadata: PolicyMetadata;
+  moduleUrl: string;
+  settings?: unknown;
+  timeoutEvalSeconds?: number;
+}
+
+export interface GroupManifestOptions {
+  name: string;
+  mode: "monitor" | "protect";
+  /** spec.message: what a rejected request shows (each rejecting member's message is a cause). */
+  message: string;
+  members: GroupMemberInput[];
+  /** Default: every member must accept (`a() && b()`). */
+  expression?: string;
+  skipNamespaces: string[];
+  policyServer?: string;
+}
+
+/** A policy group member's name from a policy's: letters, digits and "_" (the controller's rule for CEL identifiers). */
+export const groupMemberName = (policy: string) => policy.replace(/[^A-Za-z0-9_]/g, "_").replace(/^(?=[0-9])/, "_");
+
+/** Union of the members' rules, merged by group/version/operations (what reaches the group must reach each member's rules). */
+function unionRules(members: readonly GroupMemberInput[]): PolicyMetadata["rules"] {
+  const out: PolicyMetadata["rules"] = [];
+  for (const m of members)
+    for (const r of m.metadata.rules) {
+      const key = (x: PolicyMetadata["rules"][number]) => JSON.stringify([x.apiGroups, x.apiVersions, x.operations]);
+      const same = out.find((o) => key(o) === key(r));
+      if (same) same.resources = [...new Set([...same.resources, ...r.resources])];
+      else out.push({ apiGroups: [...r.apiGroups], apiVersions: [...r.apiVersions], resources: [...r.resources], operations: [...r.operations] });
+    }
+  return out;
+}
+
+/** A ClusterAdmissionPolicyGroup of validating policies (a group cannot mutate). */
+export function policyGroupManifest(o: GroupManifestOptions): Record<string, unknown> {
+  const mutating = o.members.filter((m) => m.metadata.mutating).map((m) => m.name);
+  if (mutating.length > 0) throw new Error(`a policy group cannot hold mutating policies (${mutating.join(", ")})`);
+  const policies: Record<string, unknown> = {};
+  for (const m of o.members)
+    policies[m.name] = {
+      module: m.moduleUrl,
+      settings: m.settings ?? {},
+      ...(m.metadata.contextAwareResources.length > 0 ? { contextAwareResources: m.metadata.contextAwareResources } : {}),
+      ...(m.timeoutEvalSeconds === undefined ? {} : { timeoutEvalSeconds: m.timeoutEvalSeconds }),
+    };
+  // The audit scanner reads a group's category and severity from the group's own annotations: those its members agree on.
+  const annotations: Record<string, string> = {};
+  for (const key of [ANNOTATION("category"), ANNOTATION("severity")]) {
+    const values = new Set(o.members.map((m) => m.metadata.annotations[key]));
+    const [only] = values;
+    if (values.size === 1 && only) annotations[key] = only;
+  }
+  return {
+    apiVersion: "policies.kubewarden.io/v1",
+    kind: "ClusterAdmissionPolicyGroup",
+    metadata: { name: o.name, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
+    spec: {
+      mode: o.mode,
+      backgroundAudit: o.members.every((m) => m.metadata.backgroundAudit),
+      rules: unionRules(o.members),
+      ...namespaceSelector(o.skipNamespaces),
+      ...(o.policyServer === undefined ? {} : { policyServer: o.policyServer }),
+      expression: o.expression ?? o.members.map((m) => `${m.name}()`).join(" && "),
+      message: o.message,
+      policies,
+    },
+  };
+}
+
+export interface PolicyServerOptions {
+  name: string;
+  image: string;
+  replicas: number;
+  /** The ConfigMap (in the controller's namespace) holding the verification config under the key verification-config. */
+  verificationConfigMap: string;
+  /** The controller's namespace (the chart's default: kubewarden). */
+  namespace: string;
+  /** What namespaced policies on this server may call (the union of what the shipped modules declare). */
+  namespacedPoliciesCapabilities: string[];
+  /** The verification config's owner and key (PEM); a placeholder until the release key exists. */
+  owner: string;
+  publicKeyPem: string;
+}
+
+/** A PolicyServer that loads only policies signed with the key, and the ConfigMap with its verification config. */
+export function policyServerManifests(o: PolicyServerOptions): Record<string, unknown>[] {
+  // Written (and read back) as `scaffold verification-config` writes one.
+  const verificationConfig = verificationConfigYaml({ apiVersion: "v1", allOf: [{ kind: "pubKey", owner: o.owner, key: o.publicKeyPem }] });
+  return [
+    { apiVersion: "v1", kind: "ConfigMap", metadata: { name: o.verificationConfigMap, namespace: o.namespace }, data: { "verification-config": verificationConfig } },
+    {
+      apiVersion: "policies.kubewarden.io/v1",
+      kind: "PolicyServer",
+      metadata: { name: o.name },
+      spec: {
+        image: o.image,
+        replicas: o.replicas,
+        ...(o.replicas > 1 ? { minAvailable: 1 } : {}),
+        serviceAccountName: "policy-server",
+        verificationConfig: o.verificationConfigMap,
+        namespacedPoliciesCapabilities: o.namespacedPoliciesCapabilities,
+      },
+    },
+  ];
+}
+
+/** Manifests as YAML documents, the first preceded by `comment` lines. */
+export function manifestsYaml(manifests: readonly Record<string, unknown>[], comment?: string): string {
+  return manifests
+    .map((m, i) => {
+      const doc = new Document(m);
+      if (i === 0 && comment) doc.commentBefore = comment.split("\n").map((l) => (l === "" ? "" : ` ${l}`)).join("\n");
+      return (i === 0 ? "" : "---\n") + doc.toString({ lineWidth: 0 });
+    })
+    .join("");
 }

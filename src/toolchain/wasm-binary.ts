@@ -254,3 +254,32 @@ export function exportMutableGlobals(bytes: Uint8Array, prefix: string): Uint8Ar
   for (const index of mutable) content.push(...encodeName(`${prefix}${index}`), EXTERNAL_KINDS.indexOf("global"), ...encodeU32(index));
   return replaceSection(bytes, SECTION_EXPORT, Uint8Array.from(content));
 }
+
+const SECTION_DATA = 11;
+
+/** Skip a constant expression up to and including its `end` (the forms data offsets use, extended-const included). */
+function skipConstExpr(r: Reader): void {
+  for (;;) {
+    const op = r.byte();
+    if (op === 0x0b) return;
+    if (op === 0x41 || op === 0x42) while (r.byte() & 0x80); // i32/i64.const: signed LEB128
+    else if (op === 0x23) r.u32(); // global.get
+    else if (op === 0x6a || op === 0x6b || op === 0x6c || op === 0x7c || op === 0x7d || op === 0x7e) continue; // extended-const add/sub/mul
+    else throw new Error(`unsupported opcode 0x${op.toString(16)} in a data segment offset`);
+  }
+}
+
+/** The bytes of every data segment, in order (active and passive alike): what the module's memory starts with. */
+export function dataSegments(bytes: Uint8Array): Uint8Array[] {
+  return sectionEntries(bytes, SECTION_DATA, (r) => {
+    const flags = r.u32();
+    if (flags === 2) r.u32(); // memory index
+    if (flags === 0 || flags === 2) skipConstExpr(r);
+    else if (flags !== 1) throw new Error(`unknown data segment flags ${flags}`);
+    const len = r.u32();
+    if (r.at + len > bytes.length) throw new Error("truncated data segment");
+    const data = bytes.subarray(r.at, r.at + len);
+    r.at += len;
+    return data;
+  });
+}

@@ -420,7 +420,7 @@ spec:
       { op: "remove", path: `/spec/containers/${i}/livenessProbe/httpGet` },
       { op: "add", path: `/spec/containers/${i}/livenessProbe/exec`, value: { command: ["true"] } },
     ] as AuditResult["patch"];
-    const result: AuditResult = { manifest: set.objects[0]!, status: "fail", findings: [], patch: handlerPatch(1) };
+    const result: AuditResult = { manifest: set.objects[0]!, status: "fail", findings: [], verdicts: [], patch: handlerPatch(1) };
     const [outcome] = fixFiles([result], set.sources);
     expect(outcome!.notFixed).toEqual([]);
     const fixed = parseAllDocuments(readFileSync(file, "utf8"))[0]!.toJS({ maxAliasCount: 100 }) as { spec: { containers: Record<string, unknown>[] } };
@@ -430,7 +430,7 @@ spec:
     // Removing a key that only a merge key provides cannot be written in YAML: explained, file untouched.
     writeFileSync(file, text);
     const again = readManifests([file]);
-    const removal: AuditResult = { manifest: again.objects[0]!, status: "fail", findings: [], patch: [{ op: "remove", path: "/spec/containers/1/image" }] };
+    const removal: AuditResult = { manifest: again.objects[0]!, status: "fail", findings: [], verdicts: [], patch: [{ op: "remove", path: "/spec/containers/1/image" }] };
     const [refused] = fixFiles([removal], again.sources);
     expect(refused!.fixed).toEqual([]);
     expect(refused!.notFixed[0]!.reason).toMatch(/merge key/);
@@ -443,7 +443,7 @@ spec:
     writeFileSync(file, deployment("moving"));
     const set = readManifests([file]);
     writeFileSync(file, deployment("moving") + "# edited meanwhile\n");
-    const result: AuditResult = { manifest: set.objects[0]!, status: "fail", findings: [], patch: [{ op: "add", path: "/metadata/labels", value: { a: "b" } }] };
+    const result: AuditResult = { manifest: set.objects[0]!, status: "fail", findings: [], verdicts: [], patch: [{ op: "add", path: "/metadata/labels", value: { a: "b" } }] };
     const [outcome] = fixFiles([result], set.sources);
     expect(outcome!.fixed).toEqual([]);
     expect(outcome!.notFixed[0]!.reason).toMatch(/changed since it was audited/);
@@ -495,7 +495,7 @@ spec:
     writeFileSync(file, deployment("swapped"));
     const set = readManifests([file], {});
     const patch = [{ op: "add", path: "/metadata/labels", value: { a: "b" } }] as AuditResult["patch"];
-    const result: AuditResult = { manifest: set.objects[0]!, status: "fail", findings: [], patch };
+    const result: AuditResult = { manifest: set.objects[0]!, status: "fail", findings: [], verdicts: [], patch };
     // Same bytes, another inode (an editor's save-by-rename, or an attacker's swap).
     writeFileSync(`${file}.new`, deployment("swapped"));
     renameSync(`${file}.new`, file);
@@ -513,7 +513,7 @@ spec:
     writeFileSync(join(elsewhere, "x.yaml"), deployment("x"));
     renameSync(sub, `${sub}.old`);
     symlinkSync(elsewhere, sub);
-    const [moved] = fixFiles([{ manifest: x, status: "fail", findings: [], patch }], again.sources, { roots: [dir] });
+    const [moved] = fixFiles([{ manifest: x, status: "fail", findings: [], verdicts: [], patch }], again.sources, { roots: [dir] });
     expect(moved!.fixed).toEqual([]);
     expect(moved!.notFixed[0]!.reason).toMatch(/outside the paths given|changed since it was audited/);
     expect(readFileSync(join(elsewhere, "x.yaml"), "utf8")).toBe(deployment("x"));

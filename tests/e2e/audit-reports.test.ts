@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { ROOT, runCli, wasmPath } from "../helpers.js";
+import { crdSchema, UPSTREAM_FILES, UPSTREAM_PRESENT } from "../support/upstream.js";
 
 const modules = ["--policy", wasmPath("reject-loopback-probes"), "--rewrite-policy", wasmPath("rewrite-loopback-probes")];
 const audit = (args: string[], options: { input?: string; cwd?: string; env?: Record<string, string> } = {}) => runCli(["audit", ...modules, ...args], options);
@@ -215,5 +216,71 @@ describe("audit table, json and --diff", () => {
     expect(json.results[0].rewriteWarnings.join("\n")).toMatch(/→ removed/);
     expect(json.results[0].findings[0]).toMatchObject({ line: 1, column: expect.any(Number) });
     expect(json.summary.warnings).toBe(1);
+  });
+});
+
+describe("every result belongs to the policy that produced it (the whole bundle on a render)", () => {
+  // What a user audits: a chart render (Prometheus CRs + the operator) and a broken StatefulSet, with both validating policies.
+  const bundleDir = mkdtempSync(join(tmpdir(), "lpp-bundle-"));
+  for (const name of ["reject-loopback-probes", "reject-listenlocal-reloader-probes"]) cpSync(wasmPath(name), join(bundleDir, `${name}.wasm`));
+  const input = `${readFileSync(join(ROOT, "tests", "fixtures", "operator-render", "render.yaml"), "utf8")}\n---\n${readFileSync(join(EXAMPLES, "prometheus-listenlocal-broken.yaml"), "utf8")}`;
+  const run = (args: string[]) => runCli(["audit", "--bundle", bundleDir, ...args, "-"], { input, env: { SOURCE_DATE_EPOCH: "1700000000" } });
+  // Checked against the upstream CRD where it is present (tests/support/upstream.ts); the
+  // field-by-field comparison with openreports.go in tests/unit/openreport.test.ts runs everywhere.
+  const validateReport = UPSTREAM_PRESENT ? new Ajv({ allErrors: true, strict: false }).compile(crdSchema(UPSTREAM_FILES.openReport, "v1alpha1")) : null;
+  const listenLocalMeta = parse(readFileSync(join(ROOT, "policies", "reject-listenlocal-reloader-probes", "metadata.yml"), "utf8")).annotations;
+
+  it("reports: the Prometheus CR's result is reject-listenlocal-reloader-probes', the StatefulSet's reject-loopback-probes'", () => {
+    for (const format of ["policyreport", "openreport", "report"]) {
+      const r = run(["--format", format, "--mode", "protect"]);
+      expect(r.code, r.stderr).toBe(1);
+      const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
+      const prometheus = docs.find((d) => d.scope.kind === "Prometheus" && d.scope.name === "monitoring-prometheus");
+      expect(prometheus.results).toHaveLength(1);
+      expect(prometheus.results[0]).toMatchObject({
+        policy: "clusterwide-reject-listenlocal-reloader-probes",
+        result: "fail",
+        category: listenLocalMeta["io.kubewarden.policy.category"],
+        severity: listenLocalMeta["io.kubewarden.policy.severity"],
+        properties: { "policy-name": "reject-listenlocal-reloader-probes", "context-aware": "true", validating: "true" },
+      });
+      expect(prometheus.summary).toEqual({ pass: 0, fail: 1, warn: 0, error: 0, skip: 0 });
+      const sts = docs.find((d) => d.scope.kind === "StatefulSet");
+      expect(sts.results.map((x: { policy: string }) => x.policy)).toEqual(["clusterwide-reject-loopback-probes"]);
+      expect(sts.results[0].properties["context-aware"]).toBeUndefined();
+      expect(docs[0].apiVersion).toBe(format === "policyreport" ? "wgpolicyk8s.io/v1alpha2" : "openreports.io/v1alpha1");
+      for (const doc of docs) expect(doc.summary.fail + doc.summary.pass + doc.summary.error + doc.summary.skip).toBe(doc.results.length);
+      if (format !== "policyreport" && validateReport) for (const doc of docs) expect(validateReport(doc), JSON.stringify(validateReport.errors)).toBe(true);
+    }
+    // --policy-name renames one policy of the bundle by its module name.
+    const renamed = parseAllDocuments(run(["--format", "openreport", "--policy-name", "reject-listenlocal-reloader-probes=listenlocal"]).stdout).map((d) => d.toJS());
+    expect(renamed.find((d) => d.scope.kind === "Prometheus").results[0].policy).toBe("clusterwide-listenlocal");
+    expect(run(["--format", "openreport", "--policy-name", "listenlocal"]).stderr).toContain("give MODULE=NAME");
+  });
+
+  it("json: the summary counts what the records hold, per policy too; each finding names its policy", () => {
+    const out = JSON.parse(run(["--format", "json"]).stdout);
+    const records = out.results.flatMap((r: { findings: unknown[] }) => r.findings);
+    const verdicts = out.results.flatMap((r: { verdicts: { policy: string; result: string; findings: number }[] }) => r.verdicts);
+    expect(out.summary.findings).toBe(records.length);
+    expect(records.length).toBe(2);
+    expect(records.every((f: { policy: string }) => f.policy === "reject-loopback-probes")).toBe(true);
+    expect(out.summary.rejectionsWithoutFindings).toBe(verdicts.filter((v: { result: string; findings: number }) => v.result === "fail" && v.findings === 0).length);
+    expect(out.summary.rejectionsWithoutFindings).toBe(4);
+    for (const [policy, counts] of Object.entries(out.summary.policies as Record<string, { fail: number; pass: number; findings: number }>)) {
+      const own = verdicts.filter((v: { policy: string }) => v.policy === policy);
+      expect(counts.fail).toBe(own.filter((v: { result: string }) => v.result === "fail").length);
+      expect(counts.pass).toBe(own.filter((v: { result: string }) => v.result === "pass").length);
+      expect(counts.findings).toBe(own.reduce((n: number, v: { findings: number }) => n + v.findings, 0));
+    }
+    const prom = out.results.find((r: { kind: string; name: string }) => r.kind === "Prometheus" && r.name === "monitoring-prometheus");
+    expect(prom.verdicts).toEqual([expect.objectContaining({ policy: "reject-listenlocal-reloader-probes", result: "fail", findings: 0 })]);
+  });
+
+  it("sarif names the policy of every result; the table counts findings and rejections apart", () => {
+    const results = sarifResults(run(["--format", "sarif"]).stdout) as (SarifResult & { properties: { policy: string } })[];
+    expect(results.filter((r) => r.properties.policy === "reject-listenlocal-reloader-probes").map((r) => r.ruleId)).toEqual(Array(4).fill("unreachable-probe"));
+    expect(results.filter((r) => r.properties.policy === "reject-loopback-probes").map((r) => r.ruleId)).toEqual(["loopback-only-listener", "loopback-only-listener"]);
+    expect(run([]).stdout).toContain("2 findings and 4 rejections without probe details in 5 objects");
   });
 });

@@ -20,7 +20,22 @@ const MAX_RATIO = 4.5;
  * as far as the rewrite goes inside its work budget (policies/shared/work-budget.ts),
  * past which it stops and answers without a patch. Same factor of 4.
  */
-const SIZES: Record<string, [number, number]> = { containers: [75, 300] };
+const SIZES: Record<string, [number, number]> = { containers: [75, 300], script: [30, 120] };
+
+/**
+ * Lines of an ordinary entrypoint script. 120 of them (~6.5 KB) stay inside the
+ * container's work bound (12 units per character plus the pod's pool), so every
+ * size is read in full and has its finding.
+ */
+const SCRIPT_LINES = [
+  "mkdir -p /var/lib/app/dN && chown 1000:1000 /var/lib/app/dN",
+  'export OPT_N="--opt-N=${MODE:-x}"',
+  'cp /etc/app/defaults.conf /var/lib/app/appN.conf',
+  'sed -i "s/PORT/8080/" /var/lib/app/appN.conf',
+  "if [ ! -f /var/lib/app/initN ]; then app init --config /var/lib/app/appN.conf; fi",
+  '[ -n "${DEBUG:-}" ] && echo "debug N"',
+  "helper --id=N >/dev/null 2>&1 &",
+];
 
 const probe = (port: number | string) => ({ httpGet: { path: "/healthz", port }, periodSeconds: 10 });
 const statefulSet = (containers: unknown[]) => ({
@@ -55,6 +70,27 @@ const DIMENSIONS: Record<string, (n: number) => unknown> = {
   // one container with n named ports, probed by name.
   ports: (n) =>
     statefulSet([{ name: "app", image: "app", args: ["--listen-address=127.0.0.1:9000"], ports: Array.from({ length: n }, (_, i) => ({ name: `p${i}`, containerPort: 9000 + i })), livenessProbe: probe(`p0`), readinessProbe: probe(`p${n - 1}`) }]),
+  // one container whose entrypoint script has n lines of the usual kinds, binding loopback last.
+  script: (n) =>
+    statefulSet([
+      {
+        name: "app",
+        image: "busybox:1.36",
+        env: [{ name: "MODE", value: "prod" }],
+        command: ["bash", "-euo", "pipefail", "-c", `${Array.from({ length: n }, (_, i) => SCRIPT_LINES[i % SCRIPT_LINES.length]!.replaceAll("N", String(i))).join("\n")}\nexec app --listen-address=127.0.0.1:8080`],
+        livenessProbe: probe(8080),
+      },
+    ]),
+  // n/4 containers each running a short script behind wrappers, each binding loopback and probed.
+  "scripts (wrappers and shells per container)": (n) =>
+    statefulSet(
+      Array.from({ length: Math.ceil(n / 4) }, (_, i) => ({
+        name: `c${i}`,
+        image: "busybox:1.36",
+        command: ["tini", "-e", "143", "--", "bash", "-euo", "pipefail", "-c", `export ADDR=127.0.0.1:${7000 + i}\nmkdir -p /data && exec app --listen-address="$ADDR"`],
+        livenessProbe: probe(7000 + i),
+      })),
+    ),
   // n failing probes: n/3 containers with liveness, readiness and startup probes on loopback.
   probes: (n) =>
     statefulSet(Array.from({ length: Math.ceil(n / 3) }, (_, i) => ({ name: `c${i}`, image: "app", args: [`--listen-address=localhost:${7000 + i}`], livenessProbe: probe(7000 + i), readinessProbe: probe(7000 + i), startupProbe: probe(7000 + i) }))),

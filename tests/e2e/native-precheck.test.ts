@@ -12,6 +12,7 @@ import fc from "fast-check";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { SKIP_CONTAINERS_ANNOTATION } from "../../src/analysis/opt-out.js";
 import { MAX_CHECKED_CONTAINERS } from "../../src/analysis/reachability.js";
 import { podTemplateOf } from "../../src/analysis/workload.js";
 import { readManifests } from "../../src/audit/read.js";
@@ -19,7 +20,8 @@ import { compileModule, runWasi } from "../../src/toolchain/wasi-runner.js";
 import { runWasmtime } from "../../src/toolchain/wasmtime-runner.js";
 import { RUNS, SEED, workload } from "../generators.js";
 import { podRequest, ROOT, runBothEngines, wasmBytes } from "../helpers.js";
-import { caseRequest, programCases } from "../support/program-cases.js";
+import { caseRequest as programCaseRequest, programCases } from "../support/program-cases.js";
+import { caseRequest, shellCases } from "../support/shell-cases.js";
 
 const POLICIES = ["reject-loopback-probes", "rewrite-loopback-probes"] as const;
 const encoder = new TextEncoder();
@@ -72,6 +74,8 @@ const SPELLINGS = [
   "[::1]:80", "::1", "0:0:0:0:0:0:0:1", "::ffff:7f00:1", "LOCALHOST:80", "LocalHost.:80", "ip6-localhost", "ip6-loopback",
   "$(HOST):80", "${HOST}:80", "%31%32%37.0.0.1", "12`7`.0.0.1", "128.0.0.1:80", "0.0.0.0:80", "10.0.0.1:127", "local host",
   "\u00a0127.0.0.1", "12\u00e97", "1234567890", "123456789", "a:b:c:d:e:f:g", "a:b:c:d:e:f",
+  // Shell spellings the shell model reads as 127.0.0.1 (backslashes, quotes, line continuations, $'…').
+  "1\\27.0.0.1:8080", '1""27.0.0.1:8080', "1''27.0.0.1", "12\\\n7.0.0.1:8080", "$'\\x31\\x32\\x37'.0.0.1", "${H:-127.0.0.1}:80", "12\t7.0.0.1",
 ];
 const WEIRD_VALUES: unknown[] = [null, true, 0, 1, 65535, 65536, -1, 8080.5, 1e3, "8080", "http", "", [], {}, ["x"], [1], [{}], { port: 1 }];
 const RULE_KEYS = ["hostNetwork", "containers", "initContainers", "name", "command", "args", "env", "value", "ports", "containerPort", "livenessProbe", "readinessProbe", "startupProbe", "httpGet", "tcpSocket", "grpc", "port", "host", "request", "settings", "object", "kind"];
@@ -113,6 +117,8 @@ const TEXT_EDITS: ((text: string, at: number) => string)[] = [
   (t) => t.replace(/"port":/, '"po\\u0072t":'),
   (t) => t.replace(/"name":/, '"n\\u0061me":'),
   (t) => t.replace(/"args":/, '"ar\\/gs":'),
+  // An opt-out annotation key spelled with an escaped slash: JSON.parse reads it as the key.
+  (t) => t.replace(/"metadata":\{/, `"metadata":{"annotations":{"${SKIP_CONTAINERS_ANNOTATION.replace("/", "\\/")}":"*"},`),
   (t) => t.replace(/"containers":\[/, '"containers":5,"containers":['),
   (t) => t.replace(/"containers":\[/, '"containers":[],"containers":['),
   (t) => t.replace(/"port":(\d+)/, '"port":"$1"'),
@@ -171,7 +177,7 @@ describe("native pre-check: identical answers with it on and off", () => {
   it("for every program knowledge case (programs.yml), in two serialisations", async () => {
     const cases = programCases();
     for (const [i, c] of cases.entries()) {
-      const req = caseRequest(c, i);
+      const req = programCaseRequest(c, i);
       await expectSameAnswers(JSON.stringify({ request: req, settings: {} }), `programs.yml: ${c.title}`);
       await expectSameAnswers(JSON.stringify({ request: req }, null, 2), `programs.yml: ${c.title} (pretty)`);
     }
@@ -318,6 +324,34 @@ describe("native pre-check: identical answers with it on and off", () => {
           // A string that ends right at the end of the input, cut inside the eight bytes.
           await expectSameAnswers(text.subarray(0, prefix.length + at + bytes.length), `${label} at offset ${at}, input cut after it`, "validate", "node");
         }
+  });
+
+  it("for keys written with escapes: an opt-out annotation key with `\\/` gets the JS answer (issue 21)", async () => {
+    const pod = (key: string) =>
+      `{"settings":{},"request":{"uid":"u","kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","namespace":"n","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"n","annotations":{"${key}":"*"}},"spec":{"containers":[{"name":"a","readinessProbe":{"httpGet":{"port":8080}}}]}}}}`;
+    const [prefix, suffix] = SKIP_CONTAINERS_ANNOTATION.split("/") as [string, string];
+    const spellings: [string, string][] = [
+      ["plain", SKIP_CONTAINERS_ANNOTATION],
+      ["escaped slash", `${prefix}\\/${suffix}`],
+      ["\\u escape", `${prefix}/\\u0073${suffix.slice(1)}`],
+      ["escaped slash in another key", "example.com\\/x"],
+    ];
+    for (const [label, key] of spellings) await expectSameAnswers(pod(key), `escaped key: ${label}`);
+    for (const [label, key] of spellings.slice(0, 3)) {
+      const answer = decoder.decode((await runWasmtime(wasmBytes("reject-loopback-probes"), "validate", encoder.encode(pod(key)))).stdout);
+      expect(answer, label).toMatch(/skip-containers/);
+    }
+  });
+
+  it("for every shell and wrapper case of tests/cases/shell-families.yml", async () => {
+    for (const c of shellCases()) {
+      const req = caseRequest(c);
+      await expectSameAnswers(JSON.stringify({ request: req, settings: {} }), `shell case ${c.name}`);
+      // The same pod with the probe moved to an exec probe: no network probe, answered natively when clean.
+      const object = structuredClone(req.object) as { spec: { template: { spec: { containers: Record<string, unknown>[] } } } };
+      object.spec.template.spec.containers[0]!.livenessProbe = { exec: { command: ["true"] } };
+      await expectSameAnswers(JSON.stringify({ request: { ...req, object }, settings: {} }), `shell case ${c.name}, exec probe`, "validate", "node");
+    }
   });
 
   it(`at the container limit (${MAX_CHECKED_CONTAINERS}) and one past it, which the answer then names`, async () => {

@@ -9,9 +9,10 @@ import { classifyHost, parseInetAton } from "../../src/analysis/host.js";
 import { parseHostPort, parsePort } from "../../src/analysis/listen-address.js";
 import { DEFAULT_LISTEN_ENV_VARS, DEFAULT_LISTEN_FLAGS } from "../../src/analysis/listen-specs.js";
 import { containerListeners } from "../../src/analysis/listeners.js";
-import { containerPrograms, ENTRYPOINT, unwrap } from "../../src/analysis/programs.js";
+import { containerPrograms, ENTRYPOINT } from "../../src/analysis/programs.js";
 import { findUnreachableProbes } from "../../src/analysis/reachability.js";
-import { parseShellScript, scriptPrograms } from "../../src/analysis/shell.js";
+import { parseScript } from "../../src/analysis/shell/syntax.js";
+import { unwrapOnce, wrapperNamed } from "../../src/analysis/wrappers.js";
 
 const specs = { flags: DEFAULT_LISTEN_FLAGS, envVars: DEFAULT_LISTEN_ENV_VARS };
 const c = (extra: Partial<Container>): Container => ({ name: "app", image: "example/app:1", ...extra });
@@ -151,9 +152,13 @@ describe("shell wrappers", () => {
     ["HOST=127.0.0.1\nexec app --listen-address=$HOST:8080 # comment --listen-address=:8080", "loopback:127.0.0.1:8080"],
     ["exec app --listen-address=\\\n127.0.0.1:8080 2>&1 >/dev/null", "loopback:127.0.0.1:8080"],
     ["exec app --listen-address=$(hostname -i):8080", "unknown:$(…):8080"],
-    ["exec app --listen-address=${UNSET}:8080", "unknown:${UNSET}:8080"],
+    ["exec app --listen-address=${FROM_API}:8080", "unknown:${FROM_API}:8080"],
+    // Not in the pod spec: unset, so the host is empty (every interface).
+    ["exec app --listen-address=${UNSET}:8080", "all-interfaces::8080"],
     ["if [ -f /x ]; then exec app --listen-address=127.0.0.1:1; else exec app --listen-address=127.0.0.1:2; fi", "loopback:127.0.0.1:1|loopback:127.0.0.1:2"],
-  ])("%j", (script, expected) => expect(binds(sh(script, { env: [{ name: "ADDR", value: "127.0.0.1:9000" }] }))).toEqual(expected.split("|")));
+  ])("%j", (script, expected) =>
+    expect(binds(sh(script, { env: [{ name: "ADDR", value: "127.0.0.1:9000" }, { name: "FROM_API", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }] }))).toEqual(expected.split("|")),
+  );
 
   it('passes "$@" to the program (sh -c SCRIPT $0 ARGS…)', () => {
     expect(binds(c({ command: ["sh", "-c", 'exec app "$@"', "sh", "--listen-address=127.0.0.1:8080"] }))).toEqual(["loopback:127.0.0.1:8080"]);
@@ -173,30 +178,34 @@ describe("binds belong to the program the container runs", () => {
   it("pg_dumpall in a backup sidecar loop is not a bind", () => {
     const script = "while true; do pg_dumpall --host=localhost --port=5432 -U postgres > /backup/dump.sql; sleep 3600; done";
     expect(binds(sh(script))).toEqual([]);
-    expect(programs(sh(script))).toEqual([]);
+    expect(programs(sh(script))).toEqual(["pg_dumpall --host=localhost --port=5432 -U postgres", "sleep 3600"]);
   });
   it("tctl in a setup container is not a bind, in a loop, as the last command, or as the command itself", () => {
     expect(binds(sh("until tctl --address 127.0.0.1:7233 cluster health; do sleep 1; done; tctl --address 127.0.0.1:7233 namespace register default"))).toEqual([]);
     expect(binds(sh("tctl --address 127.0.0.1:7233 namespace register default; sleep infinity"))).toEqual([]);
     expect(binds(c({ command: ["tctl", "--address", "127.0.0.1:7233", "namespace", "register"] }))).toEqual([]);
   });
-  it("commands before the last one, in conditions, in functions and substitutions are helpers", () => {
-    expect(programs(sh("curl --listen-address=127.0.0.1:1 x && app --a"))).toEqual(["app --a"]);
-    expect(programs(sh("helper --listen-address=127.0.0.1:1; app --a"))).toEqual(["app --a"]);
+  it("every command that can run is a candidate process; functions only when called, dead branches never", () => {
+    expect(programs(sh("curl --listen-address=127.0.0.1:1 x && app --a"))).toEqual(["curl --listen-address=127.0.0.1:1 x", "app --a"]);
+    expect(programs(sh("helper --listen-address=127.0.0.1:1; app --a"))).toEqual(["helper --listen-address=127.0.0.1:1", "app --a"]);
     expect(programs(sh("f() { srv --listen-address=127.0.0.1:1; }\napp --b"))).toEqual(["app --b"]);
-    expect(programs(sh("x=$(srv --listen-address=127.0.0.1:1); app --c"))).toEqual(["app --c"]);
-    expect(programs(sh("(srv --listen-address=127.0.0.1:1); app --d"))).toEqual(["app --d"]);
+    expect(programs(sh("x=$(srv --listen-address=127.0.0.1:1); app --c"))).toEqual(["srv --listen-address=127.0.0.1:1", "app --c"]);
+    expect(programs(sh("(srv --listen-address=127.0.0.1:1); app --d"))).toEqual(["srv --listen-address=127.0.0.1:1", "app --d"]);
     expect(programs(sh("srv --listen-address=127.0.0.1:1 | tee /log"))).toEqual(["srv --listen-address=127.0.0.1:1", "tee /log"]);
-    expect(programs(sh("case $MODE in server) exec srv --a ;; *) exec other ;; esac"))).toEqual(["srv --a", "other"]);
+    // MODE is not in the pod spec: unset, so only the default item runs.
+    expect(programs(sh("case $MODE in server) exec srv --a ;; *) exec other ;; esac"))).toEqual(["other"]);
+    expect(programs(sh("case $MODE in server) exec srv --a ;; *) exec other ;; esac", { env: [{ name: "MODE", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }] }))).toEqual(["srv --a", "other"]);
   });
   it("kube-rbac-proxy's --upstream and the reloader's --reload-url are client URLs", () => {
     expect(binds(c({ args: ["--secure-listen-address=0.0.0.0:8443", "--upstream=http://127.0.0.1:8081/"] }))).toEqual(["all-interfaces:0.0.0.0:8443"]);
     expect(binds(c({ args: ["--listen-address=:8080", "--reload-url=http://127.0.0.1:9090/-/reload"] }))).toEqual(["all-interfaces::8080"]);
   });
   it("process wrappers pass control on", () => {
+    const unwrap = (argv: string[]) => unwrapOnce(wrapperNamed(argv[0]!.split("/").pop()!)!, argv, () => undefined).argv;
     expect(unwrap(["tini", "-g", "--", "app", "--x"])).toEqual(["app", "--x"]);
     expect(unwrap(["/usr/bin/env", "-i", "A=1", "app"])).toEqual(["app"]);
-    expect(unwrap(["gosu", "nobody", "dumb-init", "--", "app"])).toEqual(["app"]);
+    expect(unwrap(["gosu", "nobody", "dumb-init", "--", "app"])).toEqual(["dumb-init", "--", "app"]);
+    expect(programs(c({ command: ["gosu", "nobody", "dumb-init", "--", "app"] }))).toEqual(["app"]);
     expect(binds(c({ command: ["tini", "--", "app", "--listen-address=127.0.0.1:5"] }))).toEqual(["loopback:127.0.0.1:5"]);
   });
   it("without command, args go to the image's entrypoint", () => {
@@ -224,18 +233,17 @@ describe("binds belong to the program the container runs", () => {
 
 describe("shell parsing is linear and bounded", () => {
   it("parses a long script of many commands", () => {
-    const script = Array.from({ length: 20_000 }, (_, i) => `cmd${i} --listen-address=127.0.0.1:${i % 60000 + 1}`).join("; ");
-    const parsed = parseShellScript(script, { env: () => undefined, positional: [], budget: newBudget() });
-    expect(parsed.commands).toHaveLength(20_000);
-    expect(scriptPrograms(parsed)).toHaveLength(1);
+    const script = Array.from({ length: 20_000 }, (_, i) => `cmd${i} --listen-address=127.0.0.1:${(i % 60000) + 1}`).join("; ");
+    expect(parseScript(script).body.items).toHaveLength(20_000);
   });
-  it("expansions draw from the budget", () => {
-    const budget = newBudget(1000);
-    const parsed = parseShellScript("exec app $A $A $A $A", { env: () => "x".repeat(400), positional: [], budget });
-    expect(parsed.commands[0]!.words.join(" ")).toContain("${…}");
-    expect(budget.remaining).toBeLessThanOrEqual(0);
+  it("expansions draw from the container's work budget: past it, its binds are unknown", () => {
+    const read = containerPrograms(sh("exec app $A $A $A $A"), new ContainerEnv(sh("", { env: [{ name: "A", value: "x ".repeat(400) }] }), newBudget(1000)));
+    expect(read.programs).toEqual([]);
+    expect(read.unread).toContain("more work than its bound");
   });
-  it.each(["'unterminated", '"unterminated $(', "$(((((", "`", "a ) ) ) fi done esac }", "${", "\\", "exec", "<<<", "& & | ;;"])("survives %j", (script) => {
-    expect(() => parseShellScript(script, { env: () => undefined, positional: [], budget: newBudget() })).not.toThrow();
+  it.each(["'unterminated", '"unterminated $(', "$(((((", "`", "a ) ) ) fi done esac }", "${", "exec 'x", "<<<", "& & | ;;"])("a script it cannot read leaves the container unread: %j", (script) => {
+    const read = containerPrograms(sh(script), new ContainerEnv(sh(script), newBudget()));
+    expect(read.programs).toEqual([]);
+    expect(read.unread).toContain("a shell script this model does not read");
   });
 });

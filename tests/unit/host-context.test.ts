@@ -5,7 +5,8 @@
  * over a fake transport.
  */
 import { describe, expect, it } from "vitest";
-import { classifyHostError, type HostTransport, HostCapabilityError, Kubernetes } from "../../src/kubewarden/host-capabilities.js";
+import { classifyHostError, type HostTransport, HostCapabilityError } from "../../src/kubewarden/host-capabilities.js";
+import * as Kubernetes from "../../src/kubewarden/kubernetes.js";
 import type { HostCallAnswer, HostCallRequest } from "../../src/toolchain/host-calls.js";
 import { parseSession, replayHandler, SessionError } from "../../src/toolchain/host-session.js";
 import { KubernetesObjects, kubernetesContextHandler, parseLabelSelector, pruneToMask } from "../../src/toolchain/kubernetes-context.js";

@@ -19,6 +19,7 @@ import {
   matchesName,
   MAX_FINDING_RECORDS,
   MAX_LISTED_BINDS,
+  podBinds,
   renderedByPrometheusOperator,
   summarizeFindings,
 } from "../../src/analysis/reachability.js";
@@ -91,7 +92,8 @@ describe("bounded answers for adversarial shapes", () => {
         const object = sts(containers);
         (object.spec.template.spec as Record<string, unknown>).hostNetwork = hostNetwork;
         const spec = object.spec.template.spec as never;
-        const all = runningContainers(spec).flatMap((r) => containerListeners(r.container, DEFAULT_ANALYSIS_OPTIONS));
+        // The binds as the pod reads them (a container over its work bound has none: judged without them).
+        const all = [...podBinds(spec, DEFAULT_ANALYSIS_OPTIONS).byPort.values()].flatMap((b) => b.listeners);
         const expected: string[] = [];
         for (const c of containers)
           for (const kind of ["livenessProbe", "readinessProbe"] as const) {

@@ -13,6 +13,7 @@ import { generatedFiles } from "../../scripts/generate-settings.js";
 import { parseMetadata } from "../../src/toolchain/metadata.js";
 import { readManifests } from "../../src/audit/read.js";
 import { RUNS, SEED } from "../generators.js";
+import { DEPLOY } from "../../src/cli/scaffold.js";
 import { ROOT, runCli } from "../helpers.js";
 import { assess, decide, isAffectedVersion, judgeOperator, monitoringResource, needsOperatorCheck, type MonitoringResource } from "../../src/analysis/prometheus-operator.js";
 import {
@@ -502,8 +503,9 @@ describe("scaffold manifest of a context-aware policy", () => {
     expect(parse(r.stdout).spec.contextAwareResources).toEqual([{ apiVersion: "apps/v1", kind: "Deployment" }]);
     expect(parse(runCli(["scaffold", "manifest", "policies/reject-loopback-probes"]).stdout).spec.contextAwareResources).toBeUndefined();
   });
-  it("deploy/reject-listenlocal-reloader-probes.yaml is what scaffold manifest prints (monitor mode)", () => {
-    const r = runCli(["scaffold", "manifest", "policies/reject-listenlocal-reloader-probes", "--mode", "monitor"]);
+  it("deploy/reject-listenlocal-reloader-probes.yaml is what scaffold manifest prints (monitor mode, its deadline)", () => {
+    const deployed = DEPLOY.policies.find((p) => p.policy === "reject-listenlocal-reloader-probes")!;
+    const r = runCli(["scaffold", "manifest", "policies/reject-listenlocal-reloader-probes", "--mode", deployed.mode, "--timeout-eval-seconds", String(deployed.timeoutEvalSeconds)]);
     expect(r.stdout).toBe(readFileSync(join(ROOT, "deploy", "reject-listenlocal-reloader-probes.yaml"), "utf8"));
   });
 });

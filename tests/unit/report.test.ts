@@ -10,10 +10,11 @@ import { describe, expect, it } from "vitest";
 import type { FindingRecord } from "../../src/analysis/reachability.js";
 import { type AuditReport, bindPaths, mentionsFlag, probePath, type SourceAccess } from "../../src/audit/report/common.js";
 import { formatJson } from "../../src/audit/report/json.js";
-import { type PolicyReportOptions, policyReports, reportName } from "../../src/audit/report/policyreport.js";
+import { policyReports } from "../../src/audit/report/policyreport.js";
+import { type ReportedPolicy, reportName, type ScannerReportOptions } from "../../src/audit/report/scanner-report.js";
 import { artifactLocation, lineReplacement, sarifLog } from "../../src/audit/report/sarif.js";
 import { fitWidths, formatTable, truncate, useColor } from "../../src/audit/report/table.js";
-import type { AuditResult } from "../../src/audit/evaluate.js";
+import type { AuditResult, PolicyVerdict } from "../../src/audit/evaluate.js";
 import type { PolicyMetadata } from "../../src/toolchain/metadata.js";
 import { ROOT } from "../helpers.js";
 
@@ -54,11 +55,20 @@ const finding = (over: Partial<FindingRecord> = {}): FindingRecord => ({
   ...over,
 });
 
+/** One verdict of one policy (reject-loopback-probes unless named). */
+const verdict = (status: PolicyVerdict["status"], over: Partial<PolicyVerdict> = {}): PolicyVerdict => ({ policy: "reject-loopback-probes", status, findings: [], warnings: [], ...over });
+
+/** An audit result; without verdicts, reject-loopback-probes' verdict is derived from the status, message and findings. */
 function result(status: AuditResult["status"], object: Record<string, unknown>, over: Partial<AuditResult> = {}, line = 1): AuditResult {
   const manifest = { file: "deploy/app.yaml", documentIndex: 0, itemIndex: null, line, object } as AuditResult["manifest"];
   // Not enumerable: the reports never read it here, and results stay structured-clonable.
   Object.defineProperty(manifest, "locate", { value: () => null, enumerable: false });
-  return { manifest, status, findings: [], ...over };
+  const optOut = over.skipReason === "opt-out";
+  const derived =
+    status === "skip" && !optOut
+      ? []
+      : [verdict(status === "skip" ? "pass" : status, { findings: over.findings ?? [], ...(over.message && !optOut ? { message: over.message } : {}), ...(optOut ? { optOut: over.message ?? "opted out" } : {}) })];
+  return { manifest, status, findings: [], verdicts: over.verdicts ?? derived, ...over };
 }
 
 const metadata = (over: Partial<PolicyMetadata> = {}): PolicyMetadata => ({
@@ -73,14 +83,23 @@ const metadata = (over: Partial<PolicyMetadata> = {}): PolicyMetadata => ({
   ...over,
 });
 
-const reportOptions = (over: Partial<PolicyReportOptions> = {}): PolicyReportOptions => ({
-  policyName: "reject-loopback-probes",
-  metadata: metadata(),
-  mode: "monitor",
+interface ReportOptionsOver {
+  mode?: ReportedPolicy["mode"];
+  metadata?: PolicyMetadata;
+  policyNamespace?: string;
+  managedBy?: string;
+  /** Further policies of the audit, by their verdict name. */
+  more?: [string, ReportedPolicy][];
+}
+/** Report options for reject-loopback-probes deployed as in deploy/ (and any `more`). */
+const reportOptions = (over: ReportOptionsOver = {}): ScannerReportOptions => ({
+  policies: new Map<string, ReportedPolicy>([
+    ["reject-loopback-probes", { name: "reject-loopback-probes", mode: over.mode ?? "monitor", metadata: over.metadata ?? metadata(), ...(over.policyNamespace ? { namespace: over.policyNamespace } : {}) }],
+    ...(over.more ?? []),
+  ]),
   now: 1700000000,
-  managedBy: "kubewarden",
+  managedBy: over.managedBy ?? "kubewarden",
   defaultNamespace: "default",
-  ...over,
 });
 
 describe("table layout", () => {
@@ -233,7 +252,7 @@ describe("PolicyReport v2", () => {
   });
 
   it("severity: info in monitor mode, else the policy's annotation, else none; namespaced and mutating policies", () => {
-    const sev = (o: Partial<PolicyReportOptions>) => (policyReports(report, reportOptions(o))[0]!.results as { severity?: string }[])[0]!.severity;
+    const sev = (o: ReportOptionsOver) => (policyReports(report, reportOptions(o))[0]!.results as { severity?: string }[])[0]!.severity;
     expect(sev({ mode: "monitor" })).toBe("info");
     expect(sev({ mode: "protect" })).toBe("medium");
     expect(sev({ mode: "protect", metadata: metadata({ annotations: {} }) })).toBeUndefined();

@@ -1,13 +1,14 @@
 /**
  * Generated deployment and catalogue files stay in step with metadata.yml.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { parseMetadata } from "../../src/toolchain/metadata.js";
 import { artifactHubPackage, isEmail, parseAuthors } from "../../src/toolchain/scaffold.js";
+import { DEPLOY, deployFiles } from "../../src/cli/scaffold.js";
 import { ROOT, runCli, wasmPath } from "../helpers.js";
 
 const read = (...p: string[]) => readFileSync(join(ROOT, ...p), "utf8");
@@ -63,11 +64,15 @@ describe("scaffold", () => {
     expect(existsSync(join(ROOT, "artifacthub-pkg.yml"))).toBe(false);
   });
 
-  it.each([
-    ["reject-loopback-probes", "monitor"],
-    ["rewrite-loopback-probes", "protect"],
-  ])("deploy/%s.yaml is what scaffold manifest prints (%s mode)", (policy, mode) => {
-    const r = runCli(["scaffold", "manifest", `policies/${policy}`, "--mode", mode]);
+  it("deploy/ is what scaffold deploy generates", () => {
+    const r = runCli(["scaffold", "deploy", "--check"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(Object.keys(deployFiles(ROOT)).map((f) => f.slice(ROOT.length + 1)).sort()).toEqual(readdirSync(join(ROOT, "deploy")).map((f) => `deploy/${f}`).sort());
+  });
+
+  it.each(DEPLOY.policies.map((p) => [p.policy, p.mode, p.timeoutEvalSeconds] as const))("deploy/%s.yaml is what scaffold manifest prints (%s mode, %i s)", (policy, mode, timeout) => {
+    const r = runCli(["scaffold", "manifest", `policies/${policy}`, "--mode", mode, "--timeout-eval-seconds", String(timeout)]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(read("deploy", `${policy}.yaml`));
     const manifest = parse(r.stdout);
@@ -75,10 +80,20 @@ describe("scaffold", () => {
     expect(manifest).toMatchObject({
       apiVersion: "policies.kubewarden.io/v1",
       kind: "ClusterAdmissionPolicy",
-      spec: { mode, mutating: metadata.mutating, backgroundAudit: true, rules: metadata.rules },
+      spec: { mode, mutating: metadata.mutating, backgroundAudit: true, rules: metadata.rules, timeoutEvalSeconds: timeout },
     });
     expect(manifest.spec.module).toBe(`registry://${metadata.annotations["io.kubewarden.policy.ociUrl"]}:v${metadata.annotations["io.kubewarden.policy.version"]}`);
     expect(manifest.spec.namespaceSelector.matchExpressions).toEqual([{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system"] }]);
+    // A module that declares host capabilities says so where the manifest is read.
+    expect(r.stdout.startsWith("# The module calls the host capabilities")).toBe((metadata.hostCapabilities ?? []).length > 0);
+  });
+
+  it("scaffold manifest sets message, timeoutEvalSeconds and policyServer, within the CRDs' bounds", () => {
+    const r = runCli(["scaffold", "manifest", "policies/reject-listenlocal-reloader-probes", "--type", "AdmissionPolicy", "--message", "see the runbook", "--timeout-eval-seconds", "30", "--policy-server", "loopback-probes"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(parse(r.stdout).spec).toMatchObject({ message: "see the runbook", timeoutEvalSeconds: 30, policyServer: "loopback-probes" });
+    expect(r.stdout).toContain("# The module calls the host capabilities kubernetes/list_resources_by_namespace: when its PolicyServer sets spec.namespacedPoliciesCapabilities, that list must allow them.");
+    for (const bad of [["--timeout-eval-seconds", "1"], ["--timeout-eval-seconds", "31"], ["--policy-server", "Bad_Name"], ["--message", ""]]) expect(runCli(["scaffold", "manifest", "policies/reject-loopback-probes", ...bad]).code, bad.join(" ")).toBe(2);
   });
 
   it("prints an AdmissionPolicy with settings for a module", () => {

@@ -10,7 +10,7 @@
 import type { FindingRecord } from "../../analysis/reachability.js";
 import { runningContainers } from "../../analysis/probes.js";
 import { podTemplateOf } from "../../analysis/workload.js";
-import type { AuditResult, AuditStatus } from "../evaluate.js";
+import type { AuditResult, AuditStatus, PolicyVerdict } from "../evaluate.js";
 import type { JsonPath, ManifestError, ManifestObject, ManifestSkip, SourcePosition } from "../read.js";
 
 /** 1-based line and column (UTF-16 code units, as JavaScript strings count them). */
@@ -45,6 +45,17 @@ export interface AuditReport {
   source?: SourceAccess;
 }
 
+/** What one policy said across the audit: one count per object it judged. */
+export interface PolicyCounts {
+  pass: number;
+  fail: number;
+  error: number;
+  /** Accepted while the object's opt-out annotation left probes unchecked, or not judged (template values). */
+  skip: number;
+  /** Its structured findings (each one a record in the results). */
+  findings: number;
+}
+
 export interface Summary {
   files: number;
   objects: number;
@@ -54,8 +65,12 @@ export interface Summary {
   skip: number;
   /** Of `skip`: objects accepted while their own opt-out annotation left probes unchecked. */
   optedOut: number;
-  /** Findings (a rejection without structured findings counts as one). */
+  /** Structured findings: exactly the records in the results' `findings`. */
   findings: number;
+  /** Rejections that came without a structured finding (the policy's message says why): each a failing verdict in the results. */
+  rejectionsWithoutFindings: number;
+  /** Per policy, in the audit's order: what each one said (its verdicts in the results). */
+  policies: Record<string, PolicyCounts>;
   /** Of `fail`: objects whose every finding `--fix` fixed. */
   fixed: number;
   /** The rewrite's warnings about what it could not fix (its description of a done rewrite is not one). */
@@ -81,8 +96,23 @@ export function describesRewrite(warning: string): boolean {
   return warning.includes(" → exec probe from inside the pod (");
 }
 
+/** The policy's verdict as a report result word: an accept the opt-out annotation narrowed is a "skip". */
+export const verdictResult = (v: PolicyVerdict): AuditStatus => (v.status === "pass" && v.optOut !== undefined ? "skip" : v.status);
+
 export function summarize(report: AuditReport): Summary {
   const count = (s: AuditStatus) => report.results.filter((r) => r.status === s).length;
+  const policies = new Map<string, PolicyCounts>();
+  let findings = 0;
+  let rejectionsWithoutFindings = 0;
+  for (const r of report.results)
+    for (const v of r.verdicts) {
+      let c = policies.get(v.policy);
+      if (!c) policies.set(v.policy, (c = { pass: 0, fail: 0, error: 0, skip: 0, findings: 0 }));
+      c[verdictResult(v)]++;
+      c.findings += v.findings.length;
+      findings += v.findings.length;
+      if (v.status === "fail" && v.findings.length === 0) rejectionsWithoutFindings++;
+    }
   const skipped: Record<string, number> = {};
   const skip = (reason: string) => (skipped[reason] = (skipped[reason] ?? 0) + 1);
   for (const s of report.skipped ?? []) skip(s.reason);
@@ -95,7 +125,9 @@ export function summarize(report: AuditReport): Summary {
     error: count("error"),
     skip: count("skip"),
     optedOut: report.results.filter((r) => r.skipReason === "opt-out").length,
-    findings: report.results.reduce((n, r) => n + Math.max(r.findings.length, r.status === "fail" ? 1 : 0), 0),
+    findings,
+    rejectionsWithoutFindings,
+    policies: Object.fromEntries(policies),
     fixed: report.results.filter((r) => r.status === "fail" && r.fixed === true).length,
     warnings: report.results.reduce((n, r) => n + (r.rewriteWarnings ?? []).filter((w) => !describesRewrite(w)).length, 0),
     policyWarnings: report.results.reduce((n, r) => n + (r.policyWarnings?.length ?? 0), 0),
@@ -193,20 +225,28 @@ export function bindPaths(object: unknown, finding: Pick<FindingRecord, "contain
 }
 
 export interface LocatedFinding {
+  /** The policy that reported it. */
+  policy: string;
   finding: FindingRecord;
   at: Position;
   binds: { bind: string; at: Position }[];
 }
 
+/** Every structured finding of the object, with the policy that reported it, where it is written. */
 export function locateFindings(report: AuditReport, r: AuditResult): LocatedFinding[] {
   const first: Position = { line: r.manifest.line, column: 1 };
   const find = (path: JsonPath | null) => (path && report.source?.locate(r.manifest, path)) || null;
-  return r.findings.map((finding) => ({
-    finding,
-    at: find(probePath(r.manifest.object, finding)) ?? first,
-    binds: bindPaths(r.manifest.object, finding).flatMap(({ bind, path }) => {
-      const at = find(path);
-      return at ? [{ bind, at }] : [];
-    }),
-  }));
+  return r.verdicts.flatMap((v) =>
+    v.status !== "fail"
+      ? []
+      : v.findings.map((finding) => ({
+          policy: v.policy,
+          finding,
+          at: find(probePath(r.manifest.object, finding)) ?? first,
+          binds: bindPaths(r.manifest.object, finding).flatMap(({ bind, path }) => {
+            const at = find(path);
+            return at ? [{ bind, at }] : [];
+          }),
+        })),
+  );
 }

@@ -1,5 +1,5 @@
 /** `audit --format json`: every object with its status, located findings, errors and skipped documents, for scripts. */
-import { type AuditReport, locateFindings, meta, summarize } from "./common.js";
+import { type AuditReport, locateFindings, meta, summarize, verdictResult } from "./common.js";
 
 export function formatJson(report: AuditReport): string {
   return (
@@ -17,7 +17,18 @@ export function formatJson(report: AuditReport): string {
           name: meta(r).name ?? null,
           status: r.status,
           ...(r.message ? { message: r.message } : {}),
-          findings: locateFindings(report, r).map(({ finding, at, binds }) => ({ ...finding, line: at.line, column: at.column, bindLocations: binds.map((b) => ({ bind: b.bind, line: b.at.line, column: b.at.column })) })),
+          // Each finding names the policy that reported it; each policy that judged the object has a verdict.
+          findings: locateFindings(report, r).map(({ policy, finding, at, binds }) => ({ policy, ...finding, line: at.line, column: at.column, bindLocations: binds.map((b) => ({ bind: b.bind, line: b.at.line, column: b.at.column })) })),
+          verdicts: r.verdicts.map((v) => ({
+            policy: v.policy,
+            result: verdictResult(v),
+            ...(v.message ? { message: v.message } : {}),
+            ...(v.errorKind ? { errorKind: v.errorKind } : {}),
+            findings: v.findings.length,
+            ...(v.optOut ? { optOut: v.optOut } : {}),
+            ...(v.skip ? { skipReason: v.skip } : {}),
+            ...(v.warnings.length > 0 ? { warnings: v.warnings } : {}),
+          })),
           ...(r.errorKind ? { errorKind: r.errorKind } : {}),
           ...(r.skipReason ? { skipReason: r.skipReason } : {}),
           ...(r.notes ? { notes: r.notes } : {}),

@@ -189,20 +189,25 @@ export function sarifLog(report: AuditReport, opts: SarifOptions): Record<string
 
   for (const r of report.results) {
     const first: Position = { line: r.manifest.line, column: 1 };
-    if (r.status === "error") result("policy-error", "warning", r.message || "policy error", [loc(r.manifest.file, first, objectLabel(r))]);
+    // Every result names the policy that produced it (properties.policy).
+    const by = (policy: string) => ({ policy });
+    for (const v of r.verdicts)
+      if (v.status === "error") result("policy-error", "warning", v.message || "policy error", [loc(r.manifest.file, first, objectLabel(r))], { properties: by(v.policy) });
     // Warnings of a failing object travel with its findings (and fix); others get results of their own.
     if (r.status !== "fail" || r.findings.length === 0) for (const w of r.rewriteWarnings ?? []) result("rewrite-warning", "warning", w, [loc(r.manifest.file, first, objectLabel(r))]);
     if (r.status !== "fail") continue;
     const fixes = fixesOf(r);
     const withFixes = fixes.length > 0 ? { fixes } : {};
-    if (r.findings.length === 0) result("unreachable-probe", "error", r.message || "a probe can never succeed", [loc(r.manifest.file, first, objectLabel(r))], withFixes);
-    for (const { finding: f, at, binds } of locateFindings(report, r)) {
+    for (const v of r.verdicts)
+      if (v.status === "fail" && v.findings.length === 0)
+        result("unreachable-probe", "error", v.message || "a probe can never succeed", [loc(r.manifest.file, first, objectLabel(r))], { ...withFixes, properties: by(v.policy) });
+    for (const { policy, finding: f, at, binds } of locateFindings(report, r)) {
       const logical = `${objectLabel(r)}/${f.container}/${f.probe}`;
       result(ruleIndex.has(f.reason) ? f.reason : "unreachable-probe", "error", `${objectLabel(r)}: ${f.message}. Fix: ${f.fix}.`, [loc(r.manifest.file, at, logical)], {
         ...(binds.length > 0 ? { relatedLocations: binds.map((b, id) => ({ id, physicalLocation: physical(r.manifest.file, b.at), message: { text: `binds the probed port: ${b.bind}` } })) } : {}),
         partialFingerprints: { "objectProbe/v1": logical },
         ...withFixes,
-        ...(r.rewriteWarnings ? { properties: { rewriteWarnings: r.rewriteWarnings } } : {}),
+        properties: { ...by(policy), ...(r.rewriteWarnings ? { rewriteWarnings: r.rewriteWarnings } : {}) },
       });
     }
   }

@@ -105,28 +105,36 @@ interface TableRow {
 
 function tableRows(report: AuditReport): TableRow[] {
   const rows: TableRow[] = [];
+  // Notes name their policy once the audit ran more than one.
+  const several = new Set(report.results.flatMap((r) => r.verdicts.map((v) => v.policy))).size > 1;
   for (const r of report.results.filter((x) => x.status === "fail" || x.status === "error")) {
     const base = { file: terminalLine(r.manifest.file), object: terminalLine(objectLabel(r)) };
-    if (r.status === "error" || r.findings.length === 0) {
-      const error = r.status === "error";
-      const cells = { line: `${r.manifest.line}`, container: "-", probe: "-", port: "-", bind: "-", reason: error ? "policy error" : "rejected", fix: r.fixed ? "fixed by --fix" : "see message" };
-      rows.push({ ...base, cells, style: error ? "yellow" : r.fixed ? "green" : "red", note: terminalText(r.message || (error ? "policy error" : "rejected without a message")) });
-      continue;
+    const located = locateFindings(report, r);
+    // One row per finding of each policy, one per policy that rejected without one or failed: each its own.
+    for (const v of r.verdicts) {
+      if (v.status === "pass" || v.status === "skip") continue;
+      if (v.status === "error" || v.findings.length === 0) {
+        const error = v.status === "error";
+        const cells = { line: `${r.manifest.line}`, container: "-", probe: "-", port: "-", bind: "-", reason: error ? "policy error" : "rejected", fix: r.fixed ? "fixed by --fix" : "see message" };
+        const text = v.message || (error ? "policy error" : "rejected without a message");
+        rows.push({ ...base, cells, style: error ? "yellow" : r.fixed ? "green" : "red", note: terminalText(several ? `${v.policy}: ${text}` : text) });
+        continue;
+      }
+      for (const { finding: f, at } of located.filter((l) => l.policy === v.policy))
+        rows.push({
+          ...base,
+          cells: {
+            line: `${at.line}:${at.column}`,
+            container: terminalLine(f.container),
+            probe: `${f.probe.replace(/Probe$/, "")} ${f.handler}`,
+            port: terminalLine(String(f.port)),
+            bind: terminalLine(f.binds[0] ?? (f.host !== undefined ? `host: ${f.host}` : "-")),
+            reason: REASON_TEXT[f.reason] ?? terminalLine(f.reason),
+            fix: r.fixed ? "fixed by --fix" : shortFix(f),
+          },
+          style: r.fixed ? "green" : "red",
+        });
     }
-    for (const { finding: f, at } of locateFindings(report, r))
-      rows.push({
-        ...base,
-        cells: {
-          line: `${at.line}:${at.column}`,
-          container: terminalLine(f.container),
-          probe: `${f.probe.replace(/Probe$/, "")} ${f.handler}`,
-          port: terminalLine(String(f.port)),
-          bind: terminalLine(f.binds[0] ?? (f.host !== undefined ? `host: ${f.host}` : "-")),
-          reason: REASON_TEXT[f.reason] ?? terminalLine(f.reason),
-          fix: r.fixed ? "fixed by --fix" : shortFix(f),
-        },
-        style: r.fixed ? "green" : "red",
-      });
   }
   return rows;
 }
@@ -222,12 +230,14 @@ export function formatTable(report: AuditReport, opts: TableOptions): string {
     );
   }
   const open = s.fail - s.fixed;
+  // Structured findings and rejections that came without one are counted apart, as the JSON summary counts them.
+  const found = [...(s.findings > 0 ? [plural(s.findings, "finding")] : []), ...(s.rejectionsWithoutFindings > 0 ? [`${plural(s.rejectionsWithoutFindings, "rejection")} without probe details`] : [])].join(" and ");
   const verdict =
     s.fail === 0
       ? paint(s.nothingAudited || s.error + s.badDocuments + s.unreadable > 0 ? "yellow" : "green", "no findings")
       : open === 0
-        ? paint("green", `${plural(s.findings, "finding")} in ${plural(s.fail, "object")}, all fixed by --fix`)
-        : paint("red", `${plural(s.findings, "finding")} in ${plural(s.fail, "object")}${s.fixed > 0 ? ` (${s.fixed} fixed by --fix, ${open} not)` : ""}`);
+        ? paint("green", `${found} in ${plural(s.fail, "object")}, all fixed by --fix`)
+        : paint("red", `${found} in ${plural(s.fail, "object")}${s.fixed > 0 ? ` (${s.fixed} fixed by --fix, ${open} not)` : ""}`);
   const errors = s.error + s.badDocuments + s.unreadable;
   const skipWords = Object.entries(s.skipped)
     .sort(([a], [b]) => a.localeCompare(b))
