@@ -254,9 +254,6 @@ export function containerListeners(container: Container, specs: ListenerSpecs, b
   return containerBinds(container, specs, budget).listeners;
 }
 
-/** Programs (those a client wrapper starts, `wait-for-it … -- app`, included) read per container at most. */
-const MAX_PROGRAMS = 64;
-
 /**
  * What a program's environment tells the knowledge base (EnvAccess): one object per
  * container, its lookup swapped per program (a closure per program costs allocations
@@ -356,10 +353,9 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
   let envRead = false;
 
   const programs = read.programs;
-  let tails: Program[] | null = null;
-  for (let p = 0; p < MAX_PROGRAMS; p++) {
-    const program = p < programs.length ? programs[p]! : tails !== null && p - programs.length < tails.length ? tails[p - programs.length]! : undefined;
-    if (program === undefined) break;
+  // Every program the shell model found is read: how many is bounded by the container's work budget.
+  for (let p = 0; p < programs.length; p++) {
+    const program = programs[p]!;
     // Reading a program's binds is paid from the container's work budget too.
     budget.remaining -= 10 + program.argv.length;
     if (budget.remaining < 0) {
@@ -369,10 +365,7 @@ export function containerBinds(container: Container, specs: ListenerSpecs, budge
     const lookup = program.env;
     access.lookup = lookup;
     const r = resolveProgram(program.argv, image, access, specs.programs);
-    if (r.kind === "client") {
-      if (r.next !== undefined) (tails ??= []).push({ argv: r.next.slice(), via: program.via, env: program.env, certain: program.certain });
-      continue;
-    }
+    if (r.kind === "client") continue;
     if (r.kind === "server") {
       const entry = r.entry;
       if (entry.syntax === "socat") addKnown(socatBinds(r.args, next), r.name, program.certain);

@@ -30,7 +30,11 @@ export type WrapperKind =
   /** `flock`: FILE then the program, or FILE -c COMMAND (through sh). */
   | "flock"
   /** The program runs in another network namespace (nsenter/unshare with -n): its binds are not the pod's. */
-  | "netns";
+  | "netns"
+  /** Wait-for scripts (`wait-for-it host:port -t 60 -- app`): the program is what follows the first `--`; none without it. */
+  | "after-dashdash"
+  /** Go's flag package (`dockerize -wait tcp://db:5432 app`): `-name`/`--name`, `=value` or the next word for `long` "value" names; the first operand is the program. */
+  | "go-flags";
 
 export interface WrapperRow {
   /** Names the wrapper is run as (the last path segment of argv[0]). */
@@ -164,6 +168,22 @@ export const WRAPPERS: readonly WrapperRow[] = [
     source: "s6 s6-notifyoncheck.c (GOL options)",
   },
   { names: ["s6-fghack", "with-contenv"], short: "+", source: "s6 s6-fghack: prog...; s6-overlay with-contenv: prog..." },
+  {
+    names: ["wait-for-it", "wait-for-it.sh", "wait-for", "wait-for.sh", "wait4x"],
+    kind: "after-dashdash",
+    short: "+",
+    source: "vishnubob/wait-for-it README: wait-for-it.sh host:port [-s] [-t timeout] [-- command args]; eficode/wait-for: wait-for host:port [-t timeout] [-- command args]; wait4x: wait4x CHECKER ADDRESS [flags] -- command",
+  },
+  {
+    names: ["dockerize"],
+    kind: "go-flags",
+    short: "",
+    long: {
+      wait: "value", timeout: "value", template: "value", stdout: "value", stderr: "value", poll: "flag", delims: "value", "wait-retry-interval": "value",
+      "wait-http-header": "value", env: "value", "env-header": "value", "env-section": "value", "no-overwrite": "flag", version: "flag",
+    },
+    source: "jwilder/dockerize README (dockerize [options] [command]), Go flag package",
+  },
   {
     names: ["nsenter"],
     kind: "netns",
@@ -337,6 +357,11 @@ export type EnvLookup = (name: string) => string | null | undefined;
 export function unwrapOnce(row: WrapperRow, argv: readonly string[], lookup: EnvLookup): Unwrapped {
   const words = argv.slice(1);
   if (row.kind === "env") return unwrapEnv(row, words, lookup);
+  if (row.kind === "after-dashdash") {
+    const dashdash = words.indexOf("--");
+    return { argv: dashdash < 0 ? null : words.slice(dashdash + 1), env: [] };
+  }
+  if (row.kind === "go-flags") return { argv: readGoFlags(row, words), env: [] };
   if (row.names[0] === "nice") return unwrapNice(row, words);
   const read = readOptions(row, words);
   const has = (names: readonly string[] | undefined) => {
@@ -356,6 +381,23 @@ export function unwrapOnce(row: WrapperRow, argv: readonly string[], lookup: Env
   if (row.names[0] === "timeout" && read.options.some((o) => o.name === "t")) operands = 0;
   // `taskset -c LIST PROG`: the list is still the mask operand.
   return { argv: read.rest.slice(operands), env: [] };
+}
+
+/** The words after Go flag-package options (`-name=v`, `-name v` for value names, `--` ends them). */
+function readGoFlags(row: WrapperRow, words: readonly string[]): string[] {
+  let i = 0;
+  for (; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === "--") return words.slice(i + 1);
+    if (w.length < 2 || w.charCodeAt(0) !== 45 /* - */) break;
+    const start = w.charCodeAt(1) === 45 ? 2 : 1;
+    const eq = w.indexOf("=");
+    if (eq >= 0) continue;
+    const long = row.long;
+    const name = w.slice(start);
+    if (long !== undefined && Object.hasOwn(long, name) && long[name] === "value") i++;
+  }
+  return words.slice(i);
 }
 
 function unwrapNice(row: WrapperRow, words: string[]): Unwrapped {

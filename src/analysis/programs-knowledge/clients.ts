@@ -36,19 +36,6 @@ export const CLIENTS: readonly ClientEntry[] = [
     names: ["promtool", "amtool", "logcli", "mimirtool", "cortextool", "tempo-cli", "lokitool"],
     sources: [{ ref: "prometheus.io/docs/prometheus/latest/command-line/promtool; grafana.com/docs/loki/latest/query/logcli" }],
   },
-  {
-    kind: "wait-for wrapper (dials a server, then runs the program after `--`)",
-    names: ["wait-for-it", "wait-for-it.sh", "wait-for", "wait-for.sh", "wait4x"],
-    runs: "after-dashdash",
-    sources: [{ ref: "vishnubob/wait-for-it README (wait-for-it.sh host:port [-s] [-t timeout] [-- command args])" }],
-  },
-  {
-    kind: "wait-for wrapper (dials a server, then runs the program after its options)",
-    names: ["dockerize"],
-    runs: "after-options",
-    valueOptions: ["-wait", "-timeout", "-template", "-stdout", "-stderr", "-poll", "-delims", "-wait-retry-interval", "-wait-http-header", "-env", "-env-header", "-env-section"],
-    sources: [{ ref: "jwilder/dockerize README (dockerize [options] [command])" }],
-  },
 ];
 
 /** `python3.12` and the like, without a pattern. */

@@ -63,7 +63,7 @@ export type Resolved =
       /** A command of the program that serves nothing of its rows (a generic Go program is still read with the generic flags). */
       noRows?: boolean;
     }
-  | { kind: "client"; entry: ClientEntry; name: string; /** The program it runs next (`wait-for-it … -- app`). */ next?: readonly string[] }
+  | { kind: "client"; entry: ClientEntry; name: string }
   /** A program the knowledge base does not know: read with the generic flags. `argv[0]` is its name (or ENTRYPOINT). */
   | { kind: "unknown"; argv: readonly string[]; defaultsCertain: boolean };
 
@@ -209,21 +209,7 @@ export function resolveProgram(argvIn: readonly string[], image: string, env: En
       continue;
     }
     const client = kb.client(name);
-    if (client) {
-      if (client.runs === undefined) return { kind: "client", entry: client, name };
-      let at = -1;
-      if (client.runs === "after-dashdash") at = words.indexOf("--") + 1;
-      else
-        for (let i = 1; i < words.length; i++) {
-          const w = words[i]!;
-          if (!isOption(w)) {
-            at = i;
-            break;
-          }
-          if (w.indexOf("=") < 0 && client.valueOptions?.includes(w) === true) i++;
-        }
-      return at > 0 && at < words.length ? { kind: "client", entry: client, name, next: words.slice(at) } : { kind: "client", entry: client, name };
-    }
+    if (client) return { kind: "client", entry: client, name };
     if (name === "php" || (name.startsWith("php") && name.length <= 6 && name.charCodeAt(3) >= 48 && name.charCodeAt(3) <= 57)) {
       // `php -S host:port` serves; `php artisan serve` runs a script.
       const phpDash = words.findIndex((w, i) => i > 0 && (w === "-S" || (w.startsWith("-S") && w.length > 2)));

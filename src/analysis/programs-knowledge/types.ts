@@ -155,13 +155,6 @@ export interface ClientEntry {
   names: readonly string[];
   /** What kind of client, for the docs (`database client`, `backup tool`, `canary`). */
   kind: string;
-  /**
-   * It runs another program after it is done (`wait-for-it host:port -- app`): the
-   * words after `--` (`after-dashdash`) or after its options (`after-options`, with
-   * `valueOptions`) are that program.
-   */
-  runs?: "after-dashdash" | "after-options";
-  valueOptions?: readonly string[];
   sources?: readonly Provenance[];
 }
 
