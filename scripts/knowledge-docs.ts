@@ -4,6 +4,7 @@
  * say exactly what the analysis reads. tests/unit/generated.test.ts fails on drift.
  */
 import { CLIENTS, IMAGES, LAUNCHERS, SERVERS } from "../src/analysis/programs-knowledge/index.js";
+import { SHELLS, WRAPPERS } from "../src/analysis/wrappers.js";
 import type { BindRow, ServerEntry, SettingSource, SettingTier } from "../src/analysis/programs-knowledge/types.js";
 
 const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
@@ -88,5 +89,7 @@ export function knowledgeTables(): string {
     "Clients (bind nothing, whatever their flags say):",
     "",
     ...clients,
+    "",
+    `Programs that run programs are read before any of the above, by the shell model (\`src/analysis/wrappers.ts\`, one row each with its option syntax): shells ${[...SHELLS].map(code).join(", ")} and \`busybox\`; wrappers ${WRAPPERS.map((w) => code(w.names[0]!)).join(", ")}.`,
   ].join("\n");
 }
