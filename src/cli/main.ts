@@ -54,7 +54,7 @@ const commands: Entry[] = [
   now(publishCommand),
   now(signCommand),
   now(verifyCommand),
-  { name: "sbom", summary: "write each policy's SPDX 2.3 SBOM (deterministic), signed with --sign-key", load: async () => (await import("./sbom.js")).sbomCommand },
+  { name: "sbom", summary: "write each policy's SPDX 2.3 SBOM (deterministic), signed with --sign-key (source checkout)", needsCheckout: true, load: async () => (await import("./sbom.js")).sbomCommand },
   now(scaffoldCommand),
   { name: "bench", summary: BENCH_SUMMARY, help: BENCH_HELP, needsCheckout: true, load: async () => (await import("./bench.js")).benchCommand },
   now(versionCommand),
@@ -153,7 +153,8 @@ export async function main(argv: string[]): Promise<number> {
     console.log(helpOf({ name: entry.name, help: entry.help }));
     return 0;
   }
-  if (entry.needsCheckout && !isCheckout) {
+  // --help still loads the command where it can (its text is in the package).
+  if (entry.needsCheckout && !isCheckout && !wantsHelp) {
     console.error(`loopback-probes ${entry.name}: ${NEEDS_CHECKOUT(entry.name)}`);
     return 2;
   }

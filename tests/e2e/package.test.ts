@@ -268,7 +268,7 @@ describe("the npm package", () => {
 
   it.each(WHO)("%s: commands that need a checkout say so plainly; help works everywhere", (who) => {
     const i = installer(who);
-    for (const args of [["build"], ["build", "--out", "x", "somewhere"], ["bench"], ["bench", "--fleet", "10"]]) {
+    for (const args of [["build"], ["build", "--out", "x", "somewhere"], ["bench"], ["bench", "--fleet", "10"], ["sbom"], ["sbom", "-o", "x"]]) {
       const r = npx(i, args);
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr, args.join(" ")).toMatch(/needs a source checkout of loopback-probe-policies \(git clone, then npm ci\)/);
@@ -278,6 +278,9 @@ describe("the npm package", () => {
     const benchHelp = npx(i, ["bench", "--help"]);
     expect(benchHelp.code).toBe(0);
     expect(benchHelp.stdout).toMatch(/^Usage: loopback-probes bench/);
+    const sbomHelp = npx(i, ["sbom", "--help"]);
+    expect(sbomHelp.code, sbomHelp.stderr).toBe(0);
+    expect(sbomHelp.stdout).toMatch(/^Usage: loopback-probes sbom/);
     const scaffold = npx(i, ["scaffold", "artifacthub"]);
     expect(scaffold.code).toBe(2);
     expect(scaffold.stderr).toMatch(/needs a source checkout/);
