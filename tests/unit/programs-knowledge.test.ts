@@ -9,6 +9,8 @@ import type { Container } from "kubernetes-types/core/v1";
 import { describe, expect, it } from "vitest";
 import { LOOPBACK_TRIGGERS, PROGRAM_TRIGGERS } from "../../src/analysis/clean-object.js";
 import { containerListeners } from "../../src/analysis/listeners.js";
+import { containerMayNameLoopback } from "../../src/analysis/loopback-text.js";
+import { SHELLS, WRAPPERS } from "../../src/analysis/wrappers.js";
 import { DEFAULT_LISTEN_ENV_VARS, DEFAULT_LISTEN_FLAGS } from "../../src/analysis/listen-specs.js";
 import { BARE, PROP, readCommandLine, VALUE, WANTED, type ReadSpec } from "../../src/analysis/programs-knowledge/command-line.js";
 import {
@@ -38,7 +40,7 @@ describe("the knowledge base's data", () => {
     for (const i of IMAGES) expect(i.sources.length, i.repositories.join()).toBeGreaterThan(0);
     for (const c of CLIENTS) expect(c.kind.length).toBeGreaterThan(0);
   });
-  it("a name is a server, a client or a launcher, never two of them", () => {
+  it("a name is a server, a client, a launcher or a wrapper (wrappers.ts, the shell model's one table), never two of them", () => {
     const seen = new Map<string, string>();
     const claim = (name: string, what: string) => {
       const before = seen.get(name);
@@ -48,6 +50,8 @@ describe("the knowledge base's data", () => {
     for (const s of SERVERS) for (const n of s.names) claim(n, "server");
     for (const c of CLIENTS) for (const n of c.names) claim(n, "client");
     for (const l of LAUNCHERS) for (const n of l.names) if (n !== "java") claim(n, "launcher");
+    for (const w of WRAPPERS) for (const n of w.names) claim(n, "wrapper");
+    for (const n of SHELLS) claim(n, "wrapper");
     expect(seen.size).toBeGreaterThan(150);
   });
   it("every image row runs a program the knowledge base knows", () => {
@@ -58,6 +62,11 @@ describe("the knowledge base's data", () => {
     expect(derived).toEqual(expect.arrayContaining(["uvicorn", "kubelet", "synthetic-monitoring-agent", "grafana/alloy", "openpolicyagent/opa", "mongo"]));
     for (const name of derived) expect(PROGRAM_TRIGGERS.some((t) => name.includes(t)), name).toBe(true);
     for (const t of LOOPBACK_TRIGGERS) expect(t).toBe(t.toLowerCase());
+  });
+  it("a container whose image or program binds loopback by default may name loopback (a work bound hit in it still warns, as the pre-check falls back)", () => {
+    expect(containerMayNameLoopback({ image: "grafana/synthetic-monitoring-agent:v0.29.2" })).toBe(true);
+    expect(containerMayNameLoopback({ image: "example/api:1", command: ["uvicorn", "main:app"] })).toBe(true);
+    expect(containerMayNameLoopback({ image: "example/api:1", command: ["/app", "--listen-address=:8000"] })).toBe(false);
   });
   it("a program or image named like an Object.prototype member is just unknown", () => {
     for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
