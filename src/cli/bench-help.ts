@@ -6,10 +6,8 @@
 import { MAX_ANSWER_BYTES } from "../kubewarden/bounded.js";
 import { DEFAULT_TIMEOUT_SECONDS } from "../toolchain/evaluate.js";
 import { WASMTIME_VERSION } from "../toolchain/wasmtime-runner.js";
-import { MAX_REQUEST_BYTES, SHAPES } from "./worst-case.js";
-
-/** Node runs per request and module in the traffic mix (hundreds of requests). */
-export const MIX_ITERATIONS = 11;
+import { CORPUS_FLEET_OBJECTS, CORPUS_ROUNDS, MIX_ITERATIONS } from "../bench/defaults.js";
+import { MAX_REQUEST_BYTES, SHAPES } from "../bench/worst-case.js";
 
 function wrapped(text: string, width: number, indent: string): string {
   const lines: string[] = [];
@@ -31,6 +29,7 @@ export const BENCH_HELP = `Usage: loopback-probes bench [--policy POLICY_DIR] [-
                              [--engine wasmtime|node]… [--timeout SECONDS]
                              [--mix DIR|none]
        loopback-probes bench --fleet N [--policy POLICY_DIR] [--timeout SECONDS]
+       loopback-probes bench --corpus DIR [--rounds N]
        loopback-probes bench --worst-case [--policy POLICY_DIR] [--shape NAME]… [--size BYTES] [--timeout SECONDS]
 
 Builds (cached in .cache/bench/) three modules with the same toolchain: the
@@ -72,7 +71,8 @@ violating ones, and (wasmtime) how many clean ones the native pre-check answered
 counts (fuel, exact); under node:wasi of _start medians (${MIX_ITERATIONS} runs unless
 --iterations is given).
 
---fleet N: the offline audit's throughput instead. Generates a deterministic
+--fleet N: the offline audit's throughput instead, in this process (warm, no
+process start: --corpus has the end-to-end figure). Generates a deterministic
 fleet of N objects as one YAML stream (Deployments, StatefulSets, DaemonSets,
 CronJobs, Services, ConfigMaps; one workload in forty binds loopback), then runs
 it through \`audit\`'s pipeline: read on worker threads (one per core), each
@@ -81,8 +81,17 @@ reused instances) as soon as it is read. Prints objects/s end to end, when
 reading and evaluation ran (they overlap), the worker threads, the CPU time
 over the wall time (cores busy) and the process's peak RSS.
 
+--corpus DIR: the audit end to end, as a user runs it: \`loopback-probes audit
+-f json DIR\` in a new process (process start included, output read from a
+pipe), beside its floor, js-yaml parsing the same files on one thread (parse
+only, files already in memory), then the same audit of a generated fleet of
+${CORPUS_FLEET_OBJECTS} objects in one YAML file. Prints seconds, the ratio to the floor,
+objects/s and the audit process's peak RSS; the three take turns for --rounds
+rounds (default ${CORPUS_ROUNDS}) and each figure is the median, with min–max.
+Example: loopback-probes bench --corpus /work/shared/corpus
+
 --worst-case: adversarial requests instead. Generates, deterministically,
-each shape of src/cli/worst-case.ts,
+each shape of src/bench/worst-case.ts,
 ${wrapped(SHAPES.map((s) => s.name).join(", "), 76, "  ")}
 grown to --size bytes of stdin (default ${MAX_REQUEST_BYTES}, the API server's
 3 MiB limit) and evaluates it under wasmtime ${WASMTIME_VERSION} with each probe policy

@@ -79,7 +79,7 @@ const EXAMPLES: Record<string, string[]> = {
     "docker login ghcr.io && loopback-probes publish ghcr.io/loopback-probe-policies/policies",
     "COSIGN_PASSWORD=… loopback-probes publish ghcr.io/loopback-probe-policies/policies --sign-key cosign.key",
   ],
-  bench: ["loopback-probes bench --policy policies/reject-loopback-probes", "loopback-probes bench --worst-case --shape one-port-binds-probes --shape url-list"],
+  bench: ["loopback-probes bench --policy policies/reject-loopback-probes", "loopback-probes bench --corpus /work/shared/corpus", "loopback-probes bench --worst-case --shape one-port-binds-probes --shape url-list"],
   sbom: ["loopback-probes sbom -o release/ --sign-key policy-signing.key", "SOURCE_DATE_EPOCH=1700000000 loopback-probes sbom policies/reject-loopback-probes"],
   version: ["loopback-probes --version"],
 };

@@ -13,7 +13,7 @@ import { auditPolicies } from "../../src/audit/policies.js";
 import { readManifests } from "../../src/audit/read.js";
 import { formatJson } from "../../src/audit/report/json.js";
 import { manifestSourceAccess } from "../../src/audit/sources.js";
-import { fleetYaml } from "../../src/cli/fleet.js";
+import { fleetYaml } from "../../src/bench/fleet.js";
 import { EvaluationPool } from "../../src/toolchain/evaluation-pool.js";
 import { loadPolicy } from "../../src/toolchain/evaluate.js";
 import { runCli, wasmPath } from "../helpers.js";

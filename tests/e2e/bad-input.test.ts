@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MAX_CHECKED_CONTAINERS, MAX_FINDING_RECORDS_CHARS } from "../../src/analysis/reachability.js";
-import { BIG_NUMBERS, shapeCase, WORST_KNOBS } from "../../src/cli/worst-case.js";
+import { BIG_NUMBERS, shapeCase, WORST_KNOBS } from "../../src/bench/worst-case.js";
 import { MAX_ANSWER_BYTES, MAX_LISTED_WARNINGS } from "../../src/kubewarden/bounded.js";
 import { MAX_INPUT_BYTES } from "../../src/kubewarden/input-guard.js";
 import { WORK_BUDGET_HARD_NUMBERS, WORK_BUDGET_WARNING } from "../../policies/shared/work-budget.js";

@@ -1,7 +1,7 @@
 /**
  * Bounded time for any request (issues 9 and 21), measured deterministically:
  * wasmtime fuel counts the wasm instructions an evaluation executes. fast-check
- * draws adversarial request shapes (src/cli/worst-case.ts: many binds of one port,
+ * draws adversarial request shapes (src/bench/worst-case.ts: many binds of one port,
  * many probes, long URL lists, $(VAR) doubling chains, long names against
  * many-`*` patterns, deep nesting, big numbers, and the shell model's: field
  * splitting a doubled variable, dense and random scripts, tiny scripts in many
@@ -44,7 +44,7 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { WORK_POOL } from "../../src/analysis/env-expansion.js";
-import { SHAPES, shapeCase, type ShapeKnobs, WORST_KNOBS } from "../../src/cli/worst-case.js";
+import { SHAPES, shapeCase, type ShapeKnobs, WORST_KNOBS } from "../../src/bench/worst-case.js";
 import { MAX_ANSWER_BYTES } from "../../src/kubewarden/bounded.js";
 import { runWasmtime } from "../../src/toolchain/wasmtime-runner.js";
 import { wasmBytes } from "../helpers.js";

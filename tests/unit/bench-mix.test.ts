@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { geometricMean, trafficMix } from "../../src/cli/bench-mix.js";
+import { geometricMean, trafficMix } from "../../src/bench/mix.js";
 import { ROOT } from "../helpers.js";
 
 describe("bench --mix", () => {

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { fastReadDocument } from "../../src/audit/fast-yaml.js";
 import { readManifestBytes, splitDocuments } from "../../src/audit/read-parallel.js";
 import { parseManifestText, readingFailure } from "../../src/audit/read.js";
-import { fleetYaml } from "../../src/cli/fleet.js";
+import { fleetYaml } from "../../src/bench/fleet.js";
 import { RUNS, SEED } from "../generators.js";
 import { canonical, manifestYamlStream, type Reading, snapshot, TRICKY_SCALARS, wildYamlStream } from "./manifest-yaml.js";
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { findUnreachableProbes } from "../../src/analysis/reachability.js";
 import { readManifests } from "../../src/audit/read.js";
-import { fleetYaml } from "../../src/cli/fleet.js";
+import { fleetYaml } from "../../src/bench/fleet.js";
 
 describe("fleetYaml", () => {
   it("is deterministic, reads back as N objects, and has exactly `broken` workloads with findings", () => {

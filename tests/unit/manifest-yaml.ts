@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import type { JsonPath, ManifestError, ManifestObject, ManifestSkip } from "../../src/audit/read.js";
-import { rng } from "../../src/cli/fleet.js";
+import { rng } from "../../src/bench/fleet.js";
 
 /** A value as text that tells apart what toEqual might not: key order, -0, NaN, prototypes, shared vs copied is ignored. */
 export function canonical(v: unknown): string {

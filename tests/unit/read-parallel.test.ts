@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ParallelReadOptions, readManifestBytes, readManifestsParallel, splitDocuments } from "../../src/audit/read-parallel.js";
 import { type ManifestObject, type ManifestSet, parseManifestText, readingFailure, readManifests } from "../../src/audit/read.js";
-import { fleetYaml } from "../../src/cli/fleet.js";
+import { fleetYaml } from "../../src/bench/fleet.js";
 import { ROOT } from "../helpers.js";
 import { snapshot } from "./manifest-yaml.js";
 

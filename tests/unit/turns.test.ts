@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { inTurns } from "../../src/cli/turns.js";
+import { inTurns } from "../../src/bench/turns.js";
 
 describe("inTurns", () => {
   it("runs every module once per round, each round starting with the next one, and keeps only the rounds after the warm-up", async () => {
