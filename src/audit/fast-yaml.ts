@@ -1,7 +1,7 @@
 /**
  * A fast reader for the YAML most manifests are written in: block mappings
- * and sequences, plain scalars (folded over lines too), one-line quoted
- * scalars and flow collections of scalars, literal block scalars, comments,
+ * and sequences, plain scalars (folded over lines too), quoted scalars on one
+ * line (single-quoted ones over several lines too), flow collections of scalars, literal block scalars, comments,
  * and anchors on block collections with their aliases. It is the yaml
  * package's answer (Composer + toJS, YAML 1.1 as read.ts configures it),
  * computed about ten times faster, for exactly the documents it is sure
@@ -141,6 +141,35 @@ function unfold(first: string, rest: string[]): string {
     }
   }
   return res + sep + rest[rest.length - 1]!.trim();
+}
+
+/** `text` without the spaces at its end (only spaces: the yaml package trims spaces and tabs, and a tab sends a document to it). */
+function trimSpacesEnd(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === SPACE) end--;
+  return text.slice(0, end);
+}
+
+/**
+ * A flow scalar's lines folded as the yaml package's unfoldLines does: the first
+ * line without its trailing spaces, each middle line without spaces either side
+ * (a blank one is a line break, and a break before one is dropped), the last
+ * without its leading spaces (here they are already gone); one space joins lines.
+ */
+function unfoldFlow(first: string, middle: readonly string[], last: string): string {
+  let res = trimSpacesEnd(first);
+  let sep = " ";
+  for (const line of middle) {
+    const lm = trimSpacesEnd(line);
+    if (lm === "") {
+      if (sep === "\n") res += sep;
+      else sep = "\n";
+    } else {
+      res += sep + lm;
+      sep = " ";
+    }
+  }
+  return res + sep + last;
 }
 
 /** A scalar inside a one-line flow collection at r[i]: [value, index after it]. */
@@ -430,8 +459,9 @@ class Reader {
     } else if (c0 === 39 /* ' */) {
       let end = r.indexOf("'", 1);
       while (end >= 0 && r.charCodeAt(end + 1) === 39) end = r.indexOf("'", end + 2);
-      if (end < 0 || !TRAILER.test(r.slice(end + 1))) bail();
-      value = r.slice(1, end).replaceAll("''", "'");
+      if (end < 0) value = this.singleQuotedLines(r.slice(1), p);
+      else if (!TRAILER.test(r.slice(end + 1))) bail();
+      else value = r.slice(1, end).replaceAll("''", "'");
     } else if (c0 === 123 /* { */ || c0 === 91 /* [ */) {
       value = flowCollection(r);
     } else {
@@ -456,9 +486,40 @@ class Reader {
   }
 
   /**
+   * A single-quoted scalar over several lines (`first`: the text after its
+   * opening quote; controller-gen writes CRD descriptions so): folded as the
+   * yaml package folds flow scalars; the reader moves to its closing line.
+   * Every line until the closing quote must be blank or indented more than `p`
+   * (else it is yaml's error to report), and only a comment may follow the quote.
+   */
+  private singleQuotedLines(first: string, p: number): string {
+    const lines = this.lines;
+    const middle: string[] = [];
+    for (let j = this.i + 1; j < lines.length; j++) {
+      const l = lines[j]!;
+      const k = Reader.indent(l);
+      if (k === l.length) {
+        middle.push("");
+        continue;
+      }
+      if (k <= p) bail();
+      let end = l.indexOf("'", k);
+      while (end >= 0 && l.charCodeAt(end + 1) === 39) end = l.indexOf("'", end + 2);
+      if (end < 0) {
+        middle.push(l.slice(k));
+        continue;
+      }
+      if (!TRAILER.test(l.slice(end + 1))) bail();
+      this.i = j;
+      return unfoldFlow(first, middle, l.slice(k, end)).replaceAll("''", "'");
+    }
+    return bail();
+  }
+
+  /**
    * The lines continuing a plain scalar that starts on the current line (null:
    * none); the reader moves to its last line. Only text lines: anything a
-   * scalar cannot simply go on with (a comment, `: `, an indicator) is yaml's.
+   * scalar cannot simply go on with (a comment, `: `) is yaml's.
    */
   private continuation(p: number): string[] | null {
     const lines = this.lines;
@@ -469,7 +530,9 @@ class Reader {
       if (k === l.length) continue; // blank: folds to a line break
       if (k <= p) break;
       const text = l.slice(k);
-      if (NOT_PLAIN_START.has(text[0]!) || text[0] === "-" || text.includes(": ") || text.endsWith(":") || text.includes(" #")) bail();
+      // Past its first line a plain scalar may go on with any character, indicators too (`- x`,
+      // `[a]`, `'q`, `*a` are text there); a comment or a `: ` would end it, and that is yaml's.
+      if (text.charCodeAt(0) === HASH || text.includes(": ") || text.endsWith(":") || text.includes(" #")) bail();
       last = j;
     }
     if (last < 0) return null;

@@ -88,14 +88,18 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
       `apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - args: ["--listen-address=127.0.0.1:8080", '--a=''b''', -v, 0x1F, ~, a:b]\n    command: [ sh , -c ]   # shell\n    livenessProbe:\n      httpGet: {path: /healthz, port: 8080, yes: on}\n    env: []\n    x: { }\n`,
       "apiVersion: v1\nkind: Pod\nmetadata:\n  name: last-line-without-newline",
       "apiVersion: v1\nkind: Pod\nitems:\n- a\n- b\n  c\n-   d\n\n    e\n",
+      // a plain scalar goes on with lines that start with an indicator: text there
+      "apiVersion: v1\nkind: CustomResourceDefinition\ndescription: one of\n  - `a`, 'b' or \"c\"\n  [d] {e} *f &g !h |i >j ?k :l %m @n ---\n  -\nlist:\n- item\n  - more\n",
+      // single-quoted over lines, as controller-gen writes descriptions: spaces either side, blank lines, '' at a line's end
+      "apiVersion: v1\nkind: CustomResourceDefinition\nspec:\n  description: 'APIVersion defines: the versioned   \n    schema of this ''representation''\n\n       of an object.''\n  \n\n    Servers #1 should convert  '   # why\n  type: string\n  list:\n  - 'an item\n    over lines'\n  - '\n     starts on the next line '\n",
     ];
     for (const text of texts) {
       expect(fastReadDocument(text, { prelude: true, maxAliasCount: 100 }), text).toBeDefined();
       const bytes = Buffer.from(text);
       expect(snapshot(readManifestBytes(bytes, "f.yaml")), text).toEqual(snapshot(reference(bytes, "f.yaml")));
     }
-    // What only the yaml package says: flows over lines, nested, with a trailing comma or an empty entry; `: ` or a comment in a continuation.
-    for (const text of ["a: [1,\n  2]\n", "a: [[1]]\n", "a: [1, ]\n", "a: [1,, 2]\n", "a: {b: [1]}\n", "a: b\n  c: d\n", "a: b\n  # c\n  d\n", "a: b\n  - c\n"])
+    // What only the yaml package says: a quoted scalar continued at its key's indentation, with text after its end or without one; flows over lines, nested, with a trailing comma or an empty entry; `: ` or a comment in a continuation.
+    for (const text of ["a: 'b\nc'\n", "a:\n  b: 'c\n  d'\n", "a: 'b\n  c' d\n", "a: 'b\n  c\n", "a: [1,\n  2]\n", "a: [[1]]\n", "a: [1, ]\n", "a: [1,, 2]\n", "a: {b: [1]}\n", "a: b\n  c: d\n", "a: b\n  # c\n  d\n", "a: b\n  : c\n"])
       expect(fastReadDocument(text, { prelude: true, maxAliasCount: 100 }), text).toBeUndefined();
   });
 

@@ -140,7 +140,24 @@ function render(root: YNode, seed: number, clean: boolean): string {
       }
       return lines;
     }
-    if (r < 0.7) return [`'${s.replaceAll("'", "''")}'`];
+    if (r < 0.7) {
+      const quoted = `'${s.replaceAll("'", "''")}'`;
+      if (s.includes("\n") || s.includes("\r") || chance(0.5)) return [quoted];
+      // single-quoted, folded over lines indented more than the key (blank lines, spaces at either
+      // end of a line; in wild streams, now and then a line at the key's indentation: yaml's error)
+      const words = quoted.split(" ");
+      const lines = [words[0]!];
+      for (const w of words.slice(1)) {
+        if (chance(0.5)) lines[lines.length - 1] += ` ${w}`;
+        else {
+          if (chance(0.1)) lines[lines.length - 1] += "  ";
+          if (chance(0.2)) lines.push(chance(0.5) ? "" : " ".repeat(Math.floor(random() * 8)));
+          const under = !clean && chance(0.05);
+          lines.push(`${" ".repeat(under ? indent : indent + 1 + Math.floor(random() * (step + 2)))}${w}`);
+        }
+      }
+      return lines;
+    }
     if (r < 0.82) return [JSON.stringify(s)];
     if (s.trim() === "" || s.includes("\r")) return [JSON.stringify(s)];
     const headers = clean ? ["|", "|-"] : ["|", "|-", "|+", ">", "|2"];
