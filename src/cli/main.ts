@@ -2,34 +2,28 @@
  * `loopback-probes` — build, evaluate, audit, bench and publish the policies.
  * Each command lives in its own module; this file only dispatches.
  *
+ * Every command is loaded when it runs (a process loads only the code of its
+ * command: `audit`, `--version` and `--help` start without the registry,
+ * signing or build code). The summaries are here for the overview; a test
+ * holds them equal to each command's own.
+ *
  * `bench` (and `build`'s toolchain, see build.ts) need the policy sources and the
- * build toolchain (esbuild, binaryen, Wizer, quickjs-wasi: dev dependencies), so
- * they are loaded only when asked for: the installed package runs every other
- * command without them.
+ * build toolchain (esbuild, binaryen, Wizer, quickjs-wasi: dev dependencies): the
+ * installed package runs every other command without them.
  */
-import { auditCommand } from "./audit.js";
-import { BENCH_HELP, BENCH_SUMMARY } from "./bench-help.js";
-import { buildCommand, NEEDS_CHECKOUT } from "./build.js";
 import { closest, type Command, UsageError } from "./command.js";
-import { isCheckout, packageJson } from "./module-source.js";
+import { isCheckout, packageJson } from "./package-info.js";
 import { terminalText } from "../audit/terminal-text.js";
-import { pullCommand, publishCommand, pushCommand } from "./registry.js";
-import { runCommand } from "./run.js";
-import { scaffoldCommand } from "./scaffold.js";
-import { signCommand } from "./sign.js";
-import { verifyCommand } from "./verify.js";
 
 interface Entry {
   name: string;
   summary: string;
-  /** The help of a command loaded on use, so --help works where it cannot load (bench outside a checkout). */
-  help?: string;
+  /** The help of a command that may not load, so --help works where it cannot (bench outside a checkout). */
+  help?: () => Promise<string>;
   /** Runs only in a source checkout (policy sources, build toolchain). */
   needsCheckout?: boolean;
   load(): Promise<Command>;
 }
-
-const now = (command: Command): Entry => ({ name: command.name, summary: command.summary, load: async () => command });
 
 const versionCommand: Command = {
   name: "version",
@@ -45,19 +39,31 @@ policies is in each module's io.kubewarden.policy.version annotation).`,
   },
 };
 
-const commands: Entry[] = [
-  now(buildCommand),
-  now(runCommand),
-  now(auditCommand),
-  now(pushCommand),
-  now(pullCommand),
-  now(publishCommand),
-  now(signCommand),
-  now(verifyCommand),
-  { name: "sbom", summary: "write each policy's SPDX 2.3 SBOM (deterministic), signed with --sign-key (source checkout)", needsCheckout: true, load: async () => (await import("./sbom.js")).sbomCommand },
-  now(scaffoldCommand),
-  { name: "bench", summary: BENCH_SUMMARY, help: BENCH_HELP, needsCheckout: true, load: async () => (await import("./bench.js")).benchCommand },
-  now(versionCommand),
+/** Every command, in the overview's order (`summary`: the command's own, see tests/unit/cli-commands.test.ts). */
+export const commands: Entry[] = [
+  { name: "build", summary: "build policies into annotated Kubewarden modules (dist/<name>.wasm)", load: async () => (await import("./build.js")).buildCommand },
+  { name: "run", summary: "evaluate one admission request with a built module or a policy file (like kwctl run)", load: async () => (await import("./run.js")).runCommand },
+  { name: "audit", summary: "check manifests (files, folders, stdin, Lists) with the built policies", load: async () => (await import("./audit.js")).auditCommand },
+  { name: "push", summary: "push an annotated module to an OCI registry (like kwctl push)", load: async () => (await import("./registry.js")).pushCommand },
+  { name: "pull", summary: "pull a module from an OCI registry, verifying its digest", load: async () => (await import("./registry.js")).pullCommand },
+  { name: "publish", summary: "push every built policy as REGISTRY/<name>:v<io.kubewarden.policy.version>", load: async () => (await import("./registry.js")).publishCommand },
+  { name: "sign", summary: "sign a policy in a registry with a key (cosign simple signing, verifiable by Kubewarden)", load: async () => (await import("./sign.js")).signCommand },
+  { name: "verify", summary: "check a policy's signatures against keys or a Kubewarden verification config (like kwctl verify)", load: async () => (await import("./verify.js")).verifyCommand },
+  {
+    name: "sbom",
+    summary: "write each policy's SPDX 2.3 SBOM (deterministic), signed with --sign-key (source checkout)",
+    needsCheckout: true,
+    load: async () => (await import("./sbom.js")).sbomCommand,
+  },
+  { name: "scaffold", summary: "generate artifacthub-pkg.yml files, a (Cluster)AdmissionPolicy manifest, or a verification config", load: async () => (await import("./scaffold.js")).scaffoldCommand },
+  {
+    name: "bench",
+    summary: "time a policy against the floor and a Javy-semantics build (like kwctl bench; source checkout)",
+    help: async () => (await import("./bench-help.js")).BENCH_HELP,
+    needsCheckout: true,
+    load: async () => (await import("./bench.js")).benchCommand,
+  },
+  { name: "version", summary: versionCommand.summary, load: async () => versionCommand },
 ];
 
 /**
@@ -150,12 +156,12 @@ export async function main(argv: string[]): Promise<number> {
   const beforeSeparator = rest.indexOf("--") >= 0 ? rest.slice(0, rest.indexOf("--")) : rest;
   const wantsHelp = beforeSeparator.includes("--help") || beforeSeparator.includes("-h");
   if (wantsHelp && entry.help !== undefined) {
-    console.log(helpOf({ name: entry.name, help: entry.help }));
+    console.log(helpOf({ name: entry.name, help: await entry.help() }));
     return 0;
   }
   // --help still loads the command where it can (its text is in the package).
   if (entry.needsCheckout && !isCheckout && !wantsHelp) {
-    console.error(`loopback-probes ${entry.name}: ${NEEDS_CHECKOUT(entry.name)}`);
+    console.error(`loopback-probes ${entry.name}: ${(await import("./build.js")).NEEDS_CHECKOUT(entry.name)}`);
     return 2;
   }
   let command: Command;

@@ -20,36 +20,8 @@ import { userCacheDir } from "../toolchain/user-cache.js";
 import { isWasm } from "../toolchain/wasm-binary.js";
 import { UsageError } from "./command.js";
 
-export const PACKAGE_NAME = "loopback-probe-policies";
-
-/** The folder holding our package.json (the repository root in a checkout). */
-export const packageRoot: string = (() => {
-  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
-    const candidate = join(dir, "package.json");
-    if (existsSync(candidate)) {
-      try {
-        if ((JSON.parse(readFileSync(candidate, "utf8")) as { name?: unknown }).name === PACKAGE_NAME) return dir;
-      } catch {
-        // not ours (or unreadable): keep walking up
-      }
-    }
-    if (dirname(dir) === dir) throw new Error(`cannot find the ${PACKAGE_NAME} package.json above ${import.meta.dirname}`);
-  }
-})();
-
-export const packageJson = JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as {
-  name: string;
-  version: string;
-  description: string;
-  license: string;
-  homepage?: string;
-};
-
-/**
- * A source checkout (policy sources, build toolchain as dev dependencies), as
- * opposed to the installed npm package, which ships lib/ and dist/ only.
- */
-export const isCheckout: boolean = existsSync(join(packageRoot, "src", "cli", "main.ts")) && existsSync(join(packageRoot, "policies"));
+export { isCheckout, PACKAGE_NAME, packageJson, packageRoot } from "./package-info.js";
+import { packageRoot } from "./package-info.js";
 
 /** Modules built by `make build` in a checkout, or at pack time into the npm package. */
 export const BUNDLED_MODULES_DIR = join(packageRoot, "dist");

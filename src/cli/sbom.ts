@@ -29,7 +29,7 @@ function creationTime(): { created: string; commit?: string } {
 
 export const sbomCommand: Command = {
   name: "sbom",
-  summary: "write each policy's SPDX 2.3 SBOM (deterministic), signed with --sign-key",
+  summary: "write each policy's SPDX 2.3 SBOM (deterministic), signed with --sign-key (source checkout)",
   help: `Usage: loopback-probes sbom [POLICY_DIR…] [--dist DIR] [-o DIR] [--sign-key KEY]
 
 Writes DIR/<name>-sbom.spdx.json (SPDX 2.3 JSON) for each policy, from what its
