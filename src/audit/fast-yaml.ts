@@ -2,7 +2,8 @@
  * A fast reader for the YAML most manifests are written in: block mappings
  * and sequences, plain scalars (folded over lines too), quoted scalars on one
  * line (single-quoted ones over several lines too), flow collections of scalars, literal block scalars, comments,
- * and anchors on block collections with their aliases. It is the yaml
+ * and anchors on block collections with their aliases, Helm template values
+ * in strings replaced as read.ts' markTemplateValues does. It is the yaml
  * package's answer (Composer + toJS, YAML 1.1 as read.ts configures it),
  * computed about ten times faster, for exactly the documents it is sure
  * about; for anything else — tabs, CRLF, nested or multi-line flows, tags,
@@ -19,7 +20,7 @@
  * package on the corpus, generated fleets and random documents.
  */
 import { Document, isScalar } from "yaml";
-import { YAML_OPTIONS } from "./read.js";
+import { isTemplateValue, replaceTemplateActions, YAML_OPTIONS } from "./read.js";
 
 /** What the fast reader found in one document's text. */
 export interface FastDocument {
@@ -93,6 +94,36 @@ function setKey(map: Record<string, unknown>, key: string, value: unknown): void
   else map[key] = value;
 }
 
+/**
+ * Every string value of `value` that is a Helm template value replaced in place
+ * by replaceTemplateActions' text (as markTemplateValues replaces the scalar);
+ * false, leaving the rest unchanged, at a key holding a template action.
+ */
+function markTemplateStrings(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const item: unknown = v[i];
+        if (typeof item === "string") {
+          if (isTemplateValue(item)) v[i] = replaceTemplateActions(item);
+        } else stack.push(item);
+      }
+    } else if (typeof v === "object" && v !== null) {
+      const map = v as Record<string, unknown>;
+      for (const key of Object.keys(map)) {
+        if (key.includes("{{")) return false;
+        const item = map[key];
+        if (typeof item === "string") {
+          if (isTemplateValue(item)) setKey(map, key, replaceTemplateActions(item));
+        } else stack.push(item);
+      }
+    }
+  }
+  return true;
+}
+
 /** getAliasCount of an anchored node without aliases inside: 0 for collections holding no scalar, else 1. */
 function aliasCountOf(v: unknown): number {
   if (Array.isArray(v)) {
@@ -118,7 +149,7 @@ const MARKER = /^---(?: +(?:#.*)?)?$/;
 /** Characters a plain scalar must not start with (indicators, reserved, or what this reader leaves to yaml). */
 const NOT_PLAIN_START = new Set([..."\t ,%@`?:!>[]{}#|&*\"'"]);
 /** Anything that makes this reader hand the document to the yaml package. */
-const UNSURE = /[\t\r\uFEFF\u0085\u2028\u2029]|\{\{/;
+const UNSURE = /[\t\r\uFEFF\u0085\u2028\u2029]/;
 const MAX_DEPTH = 100;
 
 /**
@@ -268,6 +299,10 @@ class Reader {
     private readonly lines: string[],
     private readonly maxAliasCount: number,
   ) {}
+
+  hasAnchors(): boolean {
+    return this.anchors.size > 0;
+  }
 
   static indent(line: string): number {
     let k = 0;
@@ -630,6 +665,10 @@ export function fastReadDocument(text: string, options: { prelude: boolean; maxA
     if (!KEY.test(line)) return undefined; // a top-level sequence or scalar: not an object, yaml says what it is
     const value = reader.map(n, true);
     if (!reader.done()) return undefined;
+    // Template actions: the values read.ts' markTemplateValues would replace, replaced alike. Only
+    // string values can hold one here (an unquoted `{{` is a flow this reader leaves to yaml); a
+    // key with one, or anchors (an alias of a replaced node), are yaml's.
+    if (body.includes("{{") && (reader.hasAnchors() || !markTemplateStrings(value))) return undefined;
     return { value, contentsLine, itemLines: reader.itemLines };
   } catch (e) {
     if (e === BAIL) return undefined;

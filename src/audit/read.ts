@@ -292,6 +292,11 @@ const HELM_ACTION = /\{\{-?\s*(?:\.Values\b|\.Release\b|\.Chart\b|\.Capabilities
  * templates use them in rendered manifests.
  */
 const HELM_OBJECT = /\.(?:Values|Release|Chart|Capabilities|Files)\b|\binclude\s|\btoYaml\b|\btpl\s/;
+/** A string holding a template action that names Helm's objects: an unrendered chart's value (markTemplateValues). */
+export function isTemplateValue(value: string): boolean {
+  return value.includes("{{") && HELM_OBJECT.test(value);
+}
+
 export const UNRENDERED_TEMPLATE = "unrendered template: render it first (helm template …)";
 
 /**
@@ -344,7 +349,7 @@ export function markTemplateValues(doc: Document.Parsed, text: string): number {
     return scalar;
   };
   visit(doc, (_key, node) => {
-    if (isScalar(node) && typeof node.value === "string" && node.value.includes("{{") && HELM_OBJECT.test(node.value)) return marked(node, replaceTemplateActions(node.value));
+    if (isScalar(node) && typeof node.value === "string" && isTemplateValue(node.value)) return marked(node, replaceTemplateActions(node.value));
     if (isMap(node) && node.flow && node.range && text.startsWith("{{", node.range[0])) return marked(node, TEMPLATE_VALUE);
     return undefined;
   });

@@ -90,6 +90,8 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
       "apiVersion: v1\nkind: Pod\nitems:\n- a\n- b\n  c\n-   d\n\n    e\n",
       // a plain scalar goes on with lines that start with an indicator: text there
       "apiVersion: v1\nkind: CustomResourceDefinition\ndescription: one of\n  - `a`, 'b' or \"c\"\n  [d] {e} *f &g !h |i >j ?k :l %m @n ---\n  -\nlist:\n- item\n  - more\n",
+      // Helm template values in strings (quoted, plain, in a literal script, in a one-line flow), and text that only looks like one
+      "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: \"{{ .Values.image }}:{{ .Chart.AppVersion }}\"\n        args: ['{{ include \"x\" . }}', \"{{ $labels.cluster }}\"]\n        workingDir: --port={{ .Values.port }}\n        command:\n        - sh\n        - -c\n        - |\n          exec app --listen={{ .Values.listen }}\n        env:\n        - name: __proto__\n          value: '{{ toYaml .Values.env }}'\n        - value: x{{ not-helm }}\n",
       // single-quoted over lines, as controller-gen writes descriptions: spaces either side, blank lines, '' at a line's end
       "apiVersion: v1\nkind: CustomResourceDefinition\nspec:\n  description: 'APIVersion defines: the versioned   \n    schema of this ''representation''\n\n       of an object.''\n  \n\n    Servers #1 should convert  '   # why\n  type: string\n  list:\n  - 'an item\n    over lines'\n  - '\n     starts on the next line '\n",
     ];
@@ -98,8 +100,8 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
       const bytes = Buffer.from(text);
       expect(snapshot(readManifestBytes(bytes, "f.yaml")), text).toEqual(snapshot(reference(bytes, "f.yaml")));
     }
-    // What only the yaml package says: a quoted scalar continued at its key's indentation, with text after its end or without one; flows over lines, nested, with a trailing comma or an empty entry; `: ` or a comment in a continuation.
-    for (const text of ["a: 'b\nc'\n", "a:\n  b: 'c\n  d'\n", "a: 'b\n  c' d\n", "a: 'b\n  c\n", "a: [1,\n  2]\n", "a: [[1]]\n", "a: [1, ]\n", "a: [1,, 2]\n", "a: {b: [1]}\n", "a: b\n  c: d\n", "a: b\n  # c\n  d\n", "a: b\n  : c\n"])
+    // What only the yaml package says: an unquoted template action, a template line, a template value with anchors or in a key; a quoted scalar continued at its key's indentation, with text after its end or without one; flows over lines, nested, with a trailing comma or an empty entry; `: ` or a comment in a continuation.
+    for (const text of ["a: {{ .Values.a }}\n", "{{- if .Values.a }}\na: b\n{{- end }}\n", "a: &x '{{ .Values.a }}'\nb: *x\n", "a: {'{{ .Values.k }}': 1}\n", "a: 'b\nc'\n", "a:\n  b: 'c\n  d'\n", "a: 'b\n  c' d\n", "a: 'b\n  c\n", "a: [1,\n  2]\n", "a: [[1]]\n", "a: [1, ]\n", "a: [1,, 2]\n", "a: {b: [1]}\n", "a: b\n  c: d\n", "a: b\n  # c\n  d\n", "a: b\n  : c\n"])
       expect(fastReadDocument(text, { prelude: true, maxAliasCount: 100 }), text).toBeUndefined();
   });
 
