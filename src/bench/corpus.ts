@@ -34,12 +34,12 @@ interface AuditRun {
   exitCode: number;
 }
 
-/** `loopback-probes audit -f json PATH` in a new process, its output read from a pipe as a script would. */
-async function auditProcess(path: string, scratch: string): Promise<AuditRun> {
+/** `loopback-probes audit -f json PATH` in a new process (`cli`: another checkout's, to compare), its output read from a pipe as a script would. */
+export async function auditProcess(path: string, scratch: string, cli = CLI): Promise<AuditRun> {
   const rssFile = join(scratch, "peak-rss");
   rmSync(rssFile, { force: true });
   const t0 = performance.now();
-  const child = spawn(process.execPath, ["--import", PEAK_RSS_HOOK, CLI, "audit", "-f", "json", path], {
+  const child = spawn(process.execPath, ["--import", PEAK_RSS_HOOK, cli, "audit", "-f", "json", path], {
     env: { ...process.env, LPP_BENCH_PEAK_RSS_FILE: rssFile },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -66,7 +66,7 @@ async function auditProcess(path: string, scratch: string): Promise<AuditRun> {
  * document of `files` on one thread, in a fresh worker (its own heap and JIT, as
  * a new process would have); the files are read before the clock starts.
  */
-async function parseFloor(files: readonly string[]): Promise<{ seconds: number; documents: number; failed: number }> {
+export async function parseFloor(files: readonly string[]): Promise<{ seconds: number; documents: number; failed: number }> {
   const jsYaml = createRequire(import.meta.url).resolve("js-yaml");
   const code = `
     const { parentPort, workerData } = require("node:worker_threads");
