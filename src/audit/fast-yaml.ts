@@ -137,6 +137,8 @@ function aliasCountOf(v: unknown): number {
 
 const SPACE = 32;
 const HASH = 35;
+const NEWLINE = 10;
+const BACKSLASH = 92;
 const DASH = 45;
 /** `key:` at the start of what is left of a line (sticky; the key group is a plain scalar). */
 const KEY = /([A-Za-z0-9_$./][A-Za-z0-9_$./-]*):(?: |$)/y;
@@ -144,10 +146,13 @@ const KEY = /([A-Za-z0-9_$./][A-Za-z0-9_$./-]*):(?: |$)/y;
 const TRAILER = /^(?: +#.*| *)$/;
 const ANCHOR = /^&([A-Za-z0-9_-]+)(?: +#.*| *)$/;
 const ALIAS = /^\*([A-Za-z0-9_-]+)(?: +#.*| *)$/;
-const LITERAL = /^\|(-?)(?: +#.*| *)$/;
+/** `|`, `|-`, and with an indentation indicator `|2`, `|2-`, `|-2` (keep, `|+`, is yaml's). */
+const LITERAL = /^\|(?:([1-9])(-?)|(-?)([1-9]?))(?: +#.*| *)$/;
 const MARKER = /^---(?: +(?:#.*)?)?$/;
 /** Characters a plain scalar must not start with (indicators, reserved, or what this reader leaves to yaml). */
 const NOT_PLAIN_START = new Set([..."\t ,%@`?:!>[]{}#|&*\"'"]);
+/** A `:` followed by a letter, digit or one of `:/._-`: a plain scalar's start, not an indicator. */
+const PLAIN_AFTER_COLON = /^:[A-Za-z0-9:/._-]/;
 /** Anything that makes this reader hand the document to the yaml package. */
 const UNSURE = /[\t\r\uFEFF\u0085\u2028\u2029]/;
 const MAX_DEPTH = 100;
@@ -203,15 +208,85 @@ function unfoldFlow(first: string, middle: readonly string[], last: string): str
   return res + sep + last;
 }
 
+/**
+ * Where a double-quoted scalar whose text starts at `from` closes on this line:
+ * the first `"` after an even number of backslashes, as the yaml lexer finds
+ * it; -1 when it does not close here.
+ */
+function closingDoubleQuote(line: string, from: number): number {
+  for (let end = line.indexOf('"', from); end >= 0; end = line.indexOf('"', end + 1)) {
+    let n = 0;
+    while (end - 1 - n >= from && line.charCodeAt(end - 1 - n) === BACKSLASH) n++;
+    if (n % 2 === 0) return end;
+  }
+  return -1;
+}
+
+/** The one-character escapes of double-quoted scalars (YAML 1.2, as the yaml package reads them); a Map: no prototype lookups on input. */
+const DQ_ESCAPES: ReadonlyMap<string, string> = new Map([
+  ["0", "\0"], ["a", "\x07"], ["b", "\b"], ["e", "\x1b"], ["f", "\f"], ["n", "\n"], ["r", "\r"], ["t", "\t"], ["v", "\v"],
+  ["N", "\u0085"], ["_", "\u00a0"], ["L", "\u2028"], ["P", "\u2029"], [" ", " "], ['"', '"'], ["/", "/"], ["\\", "\\"],
+]);
+const HEX2 = /^[0-9A-Fa-f]{2}$/;
+const HEX4 = /^[0-9A-Fa-f]{4}$/;
+
+/**
+ * The text between a double-quoted scalar's quotes (its lines joined by line
+ * breaks, indentation included) → its value as the yaml package computes it:
+ * escapes replaced, a line break folded with the spaces and blank lines after
+ * it (one space, or a line break per blank line), spaces before a line break
+ * dropped, an escaped line break joining the lines. An escape the yaml package
+ * calls an error, and `\U` (whose range it checks), leave the document to it.
+ */
+function doubleQuoted(source: string): string {
+  let res = "";
+  const n = source.length;
+  let i = 0;
+  while (i < n) {
+    const c = source.charCodeAt(i);
+    if (c === BACKSLASH) {
+      const next = source[i + 1];
+      if (next === "\n") {
+        i += 2;
+        while (source.charCodeAt(i) === SPACE) i++;
+      } else if (next === "x" || next === "u") {
+        const hex = source.slice(i + 2, i + (next === "x" ? 4 : 6));
+        if (!(next === "x" ? HEX2 : HEX4).test(hex)) bail();
+        res += String.fromCharCode(parseInt(hex, 16));
+        i += 2 + hex.length;
+      } else {
+        const e = next === undefined ? undefined : DQ_ESCAPES.get(next);
+        if (e === undefined) bail();
+        res += e;
+        i += 2;
+      }
+    } else if (c === NEWLINE) {
+      let fold = "";
+      i++;
+      for (let d = source.charCodeAt(i); d === SPACE || d === NEWLINE; d = source.charCodeAt(++i)) if (d === NEWLINE) fold += "\n";
+      res += fold === "" ? " " : fold;
+    } else if (c === SPACE) {
+      let j = i + 1;
+      while (source.charCodeAt(j) === SPACE) j++;
+      if (source.charCodeAt(j) !== NEWLINE) res += source.slice(i, j);
+      i = j;
+    } else {
+      let j = i + 1;
+      for (let d = source.charCodeAt(j); j < n && d !== BACKSLASH && d !== NEWLINE && d !== SPACE; d = source.charCodeAt(++j));
+      res += source.slice(i, j);
+      i = j;
+    }
+  }
+  return res;
+}
+
 /** A scalar inside a one-line flow collection at r[i]: [value, index after it]. */
 function flowScalar(r: string, i: number): [unknown, number] {
   const c = r.charCodeAt(i);
   if (c === 34 /* " */) {
-    const end = r.indexOf('"', i + 1);
+    const end = closingDoubleQuote(r, i + 1);
     if (end < 0) bail();
-    const body = r.slice(i + 1, end);
-    if (body.includes("\\")) bail();
-    return [body, end + 1];
+    return [doubleQuoted(r.slice(i + 1, end)), end + 1];
   }
   if (c === 39 /* ' */) {
     let end = r.indexOf("'", i + 1);
@@ -484,13 +559,13 @@ class Reader {
       const m = LITERAL.exec(r);
       if (!m) bail();
       this.i++;
-      return this.literal(p, m[1] === "-");
+      const indicator = m[1] ?? m[4];
+      return this.literal(p, (m[2] ?? m[3]) === "-", indicator ? Number(indicator) : 0);
     } else if (c0 === 34 /* " */) {
-      const end = r.indexOf('"', 1);
-      if (end < 0) bail();
-      const body = r.slice(1, end);
-      if (body.includes("\\") || !TRAILER.test(r.slice(end + 1))) bail();
-      value = body;
+      const end = closingDoubleQuote(r, 1);
+      if (end < 0) value = this.doubleQuotedLines(r.slice(1), p);
+      else if (!TRAILER.test(r.slice(end + 1))) bail();
+      else value = doubleQuoted(r.slice(1, end));
     } else if (c0 === 39 /* ' */) {
       let end = r.indexOf("'", 1);
       while (end >= 0 && r.charCodeAt(end + 1) === 39) end = r.indexOf("'", end + 2);
@@ -500,7 +575,8 @@ class Reader {
     } else if (c0 === 123 /* { */ || c0 === 91 /* [ */) {
       value = flowCollection(r);
     } else {
-      if (NOT_PLAIN_START.has(r[0]!)) bail();
+      // `:` may start a plain scalar when text follows it (`:node_memory:sum`, `::1`).
+      if (NOT_PLAIN_START.has(r[0]!) && !(c0 === 58 /* : */ && PLAIN_AFTER_COLON.test(r))) bail();
       if (c0 === DASH && (r.length === 1 || r.charCodeAt(1) === SPACE)) bail();
       const hash = r.indexOf(" #");
       let end = hash < 0 ? r.length : hash;
@@ -547,6 +623,32 @@ class Reader {
       if (!TRAILER.test(l.slice(end + 1))) bail();
       this.i = j;
       return unfoldFlow(first, middle, l.slice(k, end)).replaceAll("''", "'");
+    }
+    return bail();
+  }
+
+  /**
+   * A double-quoted scalar over several lines (`first`: the text after its
+   * opening quote), folded and unescaped as the yaml package does it; the
+   * reader moves to its closing line. As for single quotes, every line until
+   * the closing quote must be blank or indented more than `p`, and only a
+   * comment may follow the quote.
+   */
+  private doubleQuotedLines(first: string, p: number): string {
+    const lines = this.lines;
+    let source = first;
+    for (let j = this.i + 1; j < lines.length; j++) {
+      const l = lines[j]!;
+      const k = Reader.indent(l);
+      if (k < l.length && k <= p) bail();
+      const end = closingDoubleQuote(l, 0);
+      if (end < 0) {
+        source += `\n${l}`;
+        continue;
+      }
+      if (!TRAILER.test(l.slice(end + 1))) bail();
+      this.i = j;
+      return doubleQuoted(`${source}\n${l.slice(0, end)}`);
     }
     return bail();
   }
@@ -600,14 +702,20 @@ class Reader {
     return null;
   }
 
-  /** A literal block scalar (`|`, `|-`) whose parent sits at column p. */
-  private literal(p: number, strip: boolean): string {
+  /**
+   * A literal block scalar (`|`, `|-`) whose parent sits at column p; with an
+   * indentation indicator (`indicator` > 0) its lines are indented p + indicator
+   * (more is text), else as its first line.
+   */
+  private literal(p: number, strip: boolean, indicator: number): string {
     const lines = this.lines;
     const first = this.i;
     if (first >= lines.length) bail();
     const fl = lines[first]!;
-    const k = Reader.indent(fl);
-    if (k === fl.length || k <= p) bail(); // leading empty lines, or an empty scalar
+    const firstIndent = Reader.indent(fl);
+    if (firstIndent === fl.length || firstIndent <= p) bail(); // leading empty lines, or an empty scalar
+    const k = indicator > 0 ? p + indicator : firstIndent;
+    if (firstIndent < k) bail(); // less indented than the indicator says: yaml's error
     const parts: string[] = [];
     let content = 0;
     let j = first;
@@ -624,6 +732,8 @@ class Reader {
       content = parts.length;
     }
     this.i = first + content;
+    // A line less indented than the text but more than the parent: yaml's error.
+    this.noContinuation(p);
     const text = parts.slice(0, content).join("\n");
     return strip ? text : `${text}\n`;
   }

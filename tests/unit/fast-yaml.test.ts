@@ -93,6 +93,26 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
       // Helm template values in strings (quoted, plain, in a literal script, in a one-line flow), and text that only looks like one
       "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: \"{{ .Values.image }}:{{ .Chart.AppVersion }}\"\n        args: ['{{ include \"x\" . }}', \"{{ $labels.cluster }}\"]\n        workingDir: --port={{ .Values.port }}\n        command:\n        - sh\n        - -c\n        - |\n          exec app --listen={{ .Values.listen }}\n        env:\n        - name: __proto__\n          value: '{{ toYaml .Values.env }}'\n        - value: x{{ not-helm }}\n",
       // single-quoted over lines, as controller-gen writes descriptions: spaces either side, blank lines, '' at a line's end
+      // double-quoted with escapes (Grafana dashboards, JSONPath columns, scripts), on one line, in a flow and over lines
+      [
+        "apiVersion: v1",
+        "kind: ConfigMap",
+        "data:",
+        String.raw`  d.json: "{\"a\":[1,\"b\\\\c\"]}\n\t\x41\u00e9\/\ \0\_"   # c`,
+        String.raw`  j: [".a[?(@.t==\"R\")]", "\u2028"]`,
+        "  lines: \"first \\",
+        "    second  ",
+        "",
+        "     third\\",
+        "",
+        String.raw`    fourth\ `,
+        `    end"`,
+        "  items:",
+        String.raw`  - "x\"y"`,
+        "",
+      ].join("\n"),
+      // a literal block scalar with an indentation indicator (text more indented than it kept), a plain scalar starting with ':'
+      "apiVersion: v1\nkind: CustomResourceDefinition\nspec:\n  description: |2-\n      indented text\n    at the indicator\n\n    more\n  other: |-4\n       x\n  record: :node_memory_MemAvailable_bytes:sum\n  host: ::1\n  list:\n  - |2\n     a\n    b\n",
       "apiVersion: v1\nkind: CustomResourceDefinition\nspec:\n  description: 'APIVersion defines: the versioned   \n    schema of this ''representation''\n\n       of an object.''\n  \n\n    Servers #1 should convert  '   # why\n  type: string\n  list:\n  - 'an item\n    over lines'\n  - '\n     starts on the next line '\n",
     ];
     for (const text of texts) {
@@ -101,7 +121,7 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
       expect(snapshot(readManifestBytes(bytes, "f.yaml")), text).toEqual(snapshot(reference(bytes, "f.yaml")));
     }
     // What only the yaml package says: an unquoted template action, a template line, a template value with anchors or in a key; a quoted scalar continued at its key's indentation, with text after its end or without one; flows over lines, nested, with a trailing comma or an empty entry; `: ` or a comment in a continuation.
-    for (const text of ["a: {{ .Values.a }}\n", "{{- if .Values.a }}\na: b\n{{- end }}\n", "a: &x '{{ .Values.a }}'\nb: *x\n", "a: {'{{ .Values.k }}': 1}\n", "a: 'b\nc'\n", "a:\n  b: 'c\n  d'\n", "a: 'b\n  c' d\n", "a: 'b\n  c\n", "a: [1,\n  2]\n", "a: [[1]]\n", "a: [1, ]\n", "a: [1,, 2]\n", "a: {b: [1]}\n", "a: b\n  c: d\n", "a: b\n  # c\n  d\n", "a: b\n  : c\n"])
+    for (const text of ["a: {{ .Values.a }}\n", "{{- if .Values.a }}\na: b\n{{- end }}\n", "a: &x '{{ .Values.a }}'\nb: *x\n", "a: {'{{ .Values.k }}': 1}\n", "a: 'b\nc'\n", "a:\n  b: 'c\n  d'\n", "a: 'b\n  c' d\n", "a: 'b\n  c\n", "a: [1,\n  2]\n", "a: [[1]]\n", "a: [1, ]\n", "a: [1,, 2]\n", "a: {b: [1]}\n", "a: b\n  c: d\n", "a: b\n  # c\n  d\n", "a: b\n  : c\n", 'a: "\\U0001F600"\n', 'a: "\\q"\n', 'a: "\\x4"\n', 'a: "b\nc"\n', 'a:\n  b: "c\n  d"\n', 'a: "b\n  c" d\n', "a: |+\n  b\n\n", "a: |4\n  b\n", "a: |2\n    b\n c\n", "a: :\n", "a: : b\n"])
       expect(fastReadDocument(text, { prelude: true, maxAliasCount: 100 }), text).toBeUndefined();
   });
 

@@ -107,7 +107,7 @@ const wild = {
 /** Manifest-like YAML: what the fast reader is for (still every YAML 1.1 plain scalar). */
 const PLAIN_SCALARS = TRICKY_SCALARS.filter((s) => /^[A-Za-z0-9_.~+<=$/-][^#:]*$/.test(s) && !/[ \t]$/.test(s) && !s.startsWith("- ") && s !== "-");
 const clean = {
-  node: trees(fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...PLAIN_SCALARS, "a b c", "x-y_z", "100m", "512Mi", "/healthz", "--listen=:8080") }, { weight: 3, arbitrary: word }), fc.oneof(word, fc.constantFrom("a.b/c-d", "$patch", "1", "true", "__proto__", "8080"))),
+  node: trees(fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...PLAIN_SCALARS, "a b c", "x-y_z", "100m", "512Mi", "/healthz", "--listen=:8080", "::1", ":node_memory:sum", 'say "hi"\\now', "tab\tand\u0085next\u00e9") }, { weight: 3, arbitrary: word }), fc.oneof(word, fc.constantFrom("a.b/c-d", "$patch", "1", "true", "__proto__", "8080"))),
   keys: word,
 };
 
@@ -158,9 +158,29 @@ function render(root: YNode, seed: number, clean: boolean): string {
       }
       return lines;
     }
-    if (r < 0.82) return [JSON.stringify(s)];
+    if (r < 0.82) {
+      const quoted = JSON.stringify(s);
+      if (chance(0.5)) return [quoted];
+      // double-quoted, folded over lines indented more than the key: blank lines, spaces at a
+      // line's end, a line break escaped with "\\" (in wild streams, now and then a line at the
+      // key's indentation: yaml's error)
+      const words = quoted.split(" ");
+      const lines = [words[0]!];
+      for (const w of words.slice(1)) {
+        if (chance(0.5)) lines[lines.length - 1] += ` ${w}`;
+        else {
+          if (chance(0.1)) lines[lines.length - 1] += "  ";
+          if (chance(0.15)) lines[lines.length - 1] += "\\";
+          if (chance(0.2)) lines.push(chance(0.5) ? "" : " ".repeat(Math.floor(random() * 8)));
+          const under = !clean && chance(0.05);
+          lines.push(`${" ".repeat(under ? indent : indent + 1 + Math.floor(random() * (step + 2)))}${w}`);
+        }
+      }
+      return lines;
+    }
     if (s.trim() === "" || s.includes("\r")) return [JSON.stringify(s)];
-    const headers = clean ? ["|", "|-"] : ["|", "|-", "|+", ">", "|2"];
+    // An indentation indicator as wide as the layout's step is right; in wild streams any digit.
+    const headers = clean ? ["|", "|-", `|${step}`, `|${step}-`, `|-${step}`] : ["|", "|-", "|+", ">", "|2", `|${1 + Math.floor(random() * 9)}-`];
     const header = headers[Math.floor(random() * headers.length)]!;
     return [header, ...s.split("\n").map((l) => (l === "" && chance(0.5) ? "" : `${" ".repeat(indent + step)}${l}`))];
   };
