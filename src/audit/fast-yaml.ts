@@ -229,6 +229,7 @@ const DQ_ESCAPES: ReadonlyMap<string, string> = new Map([
 ]);
 const HEX2 = /^[0-9A-Fa-f]{2}$/;
 const HEX4 = /^[0-9A-Fa-f]{4}$/;
+const HEX8 = /^[0-9A-Fa-f]{8}$/;
 
 /**
  * The text between a double-quoted scalar's quotes (its lines joined by line
@@ -236,7 +237,7 @@ const HEX4 = /^[0-9A-Fa-f]{4}$/;
  * escapes replaced, a line break folded with the spaces and blank lines after
  * it (one space, or a line break per blank line), spaces before a line break
  * dropped, an escaped line break joining the lines. An escape the yaml package
- * calls an error, and `\U` (whose range it checks), leave the document to it.
+ * calls an error (unknown, or past the last code point) leaves the document to it.
  */
 function doubleQuoted(source: string): string {
   let res = "";
@@ -249,10 +250,12 @@ function doubleQuoted(source: string): string {
       if (next === "\n") {
         i += 2;
         while (source.charCodeAt(i) === SPACE) i++;
-      } else if (next === "x" || next === "u") {
-        const hex = source.slice(i + 2, i + (next === "x" ? 4 : 6));
-        if (!(next === "x" ? HEX2 : HEX4).test(hex)) bail();
-        res += String.fromCharCode(parseInt(hex, 16));
+      } else if (next === "x" || next === "u" || next === "U") {
+        const hex = source.slice(i + 2, i + (next === "x" ? 4 : next === "u" ? 6 : 10));
+        if (!(next === "x" ? HEX2 : next === "u" ? HEX4 : HEX8).test(hex)) bail();
+        const code = parseInt(hex, 16);
+        if (code > 0x10ffff) bail(); // not a code point: the yaml package's error
+        res += String.fromCodePoint(code);
         i += 2 + hex.length;
       } else {
         const e = next === undefined ? undefined : DQ_ESCAPES.get(next);
@@ -711,9 +714,12 @@ class Reader {
     const lines = this.lines;
     const first = this.i;
     if (first >= lines.length) bail();
-    const fl = lines[first]!;
-    const firstIndent = Reader.indent(fl);
-    if (firstIndent === fl.length || firstIndent <= p) bail(); // leading empty lines, or an empty scalar
+    // Empty lines before the text are line breaks of it (below); the first text line sets the indentation.
+    let f = first;
+    while (f < lines.length && Reader.indent(lines[f]!) === lines[f]!.length) f++;
+    if (f >= lines.length) bail();
+    const firstIndent = Reader.indent(lines[f]!);
+    if (firstIndent <= p) bail(); // an empty scalar
     const k = indicator > 0 ? p + indicator : firstIndent;
     if (firstIndent < k) bail(); // less indented than the indicator says: yaml's error
     const parts: string[] = [];
