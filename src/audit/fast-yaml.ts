@@ -373,10 +373,17 @@ class Reader {
   private depth = 0;
   itemLines: number[] | null = null;
 
+  /** Each line's indentation (leading spaces), counted once: the reader asks several times per line. */
+  private readonly indents: Int32Array;
+
   constructor(
     private readonly lines: string[],
     private readonly maxAliasCount: number,
-  ) {}
+  ) {
+    const indents = new Int32Array(lines.length);
+    for (let j = 0; j < lines.length; j++) indents[j] = Reader.indent(lines[j]!);
+    this.indents = indents;
+  }
 
   hasAnchors(): boolean {
     return this.anchors.size > 0;
@@ -393,7 +400,7 @@ class Reader {
     const lines = this.lines;
     while (this.i < lines.length) {
       const l = lines[this.i]!;
-      const k = Reader.indent(l);
+      const k = this.indents[this.i]!;
       if (k === l.length || l.charCodeAt(k) === HASH) this.i++;
       else return;
     }
@@ -422,7 +429,7 @@ class Reader {
       this.skipEmpty();
       if (this.i >= lines.length) break;
       const line = lines[this.i]!;
-      const k = Reader.indent(line);
+      const k = this.indents[this.i]!;
       if (k < n) break;
       if (k > n) bail();
       KEY.lastIndex = n;
@@ -462,7 +469,7 @@ class Reader {
       this.skipEmpty();
       if (this.i >= lines.length) break;
       const line = lines[this.i]!;
-      const k = Reader.indent(line);
+      const k = this.indents[this.i]!;
       if (k < d) break;
       if (k > d) bail();
       if (line.charCodeAt(d) !== DASH) break; // a key of the mapping this compact sequence belongs to
@@ -470,8 +477,7 @@ class Reader {
         // `-` alone: the item is on the next lines
         this.i++;
         this.skipEmpty();
-        const l = this.i < lines.length ? lines[this.i]! : "";
-        const c = Reader.indent(l);
+        const c = this.i < lines.length ? this.indents[this.i]! : 0;
         if (this.i >= lines.length || c <= d) bail(); // an empty item
         sink?.push(this.i);
         out.push(this.block(c));
@@ -484,8 +490,7 @@ class Reader {
         // `- # comment`: the item is on the next lines
         this.i++;
         this.skipEmpty();
-        const l = this.i < lines.length ? lines[this.i]! : "";
-        const ci = Reader.indent(l);
+        const ci = this.i < lines.length ? this.indents[this.i]! : 0;
         if (this.i >= lines.length || ci <= d) bail();
         sink?.push(this.i);
         out.push(this.block(ci));
@@ -498,6 +503,7 @@ class Reader {
         // `- key: value`: a mapping whose keys sit at column c
         sink?.push(this.i);
         this.lines[this.i] = " ".repeat(c) + line.slice(c);
+        this.indents[this.i] = c;
         out.push(this.map(c));
         continue;
       }
@@ -611,7 +617,7 @@ class Reader {
     const middle: string[] = [];
     for (let j = this.i + 1; j < lines.length; j++) {
       const l = lines[j]!;
-      const k = Reader.indent(l);
+      const k = this.indents[j]!;
       if (k === l.length) {
         middle.push("");
         continue;
@@ -642,7 +648,7 @@ class Reader {
     let source = first;
     for (let j = this.i + 1; j < lines.length; j++) {
       const l = lines[j]!;
-      const k = Reader.indent(l);
+      const k = this.indents[j]!;
       if (k < l.length && k <= p) bail();
       const end = closingDoubleQuote(l, 0);
       if (end < 0) {
@@ -666,7 +672,7 @@ class Reader {
     let last = -1;
     for (let j = this.i + 1; j < lines.length; j++) {
       const l = lines[j]!;
-      const k = Reader.indent(l);
+      const k = this.indents[j]!;
       if (k === l.length) continue; // blank: folds to a line break
       if (k <= p) break;
       const text = l.slice(k);
@@ -686,7 +692,7 @@ class Reader {
     const lines = this.lines;
     for (let j = this.i; j < lines.length; j++) {
       const l = lines[j]!;
-      const k = Reader.indent(l);
+      const k = this.indents[j]!;
       if (k === l.length || l.charCodeAt(k) === HASH) continue;
       if (k > p) bail();
       return;
@@ -698,7 +704,7 @@ class Reader {
     this.skipEmpty();
     if (this.i >= this.lines.length) return null;
     const line = this.lines[this.i]!;
-    const k = Reader.indent(line);
+    const k = this.indents[this.i]!;
     const dash = line.charCodeAt(k) === DASH && (line.length === k + 1 || line.charCodeAt(k + 1) === SPACE);
     if (k > p) return dash ? this.seq(k) : this.map(k);
     if (k === p && inMap && dash) return this.seq(k);
@@ -716,9 +722,9 @@ class Reader {
     if (first >= lines.length) bail();
     // Empty lines before the text are line breaks of it (below); the first text line sets the indentation.
     let f = first;
-    while (f < lines.length && Reader.indent(lines[f]!) === lines[f]!.length) f++;
+    while (f < lines.length && this.indents[f] === lines[f]!.length) f++;
     if (f >= lines.length) bail();
-    const firstIndent = Reader.indent(lines[f]!);
+    const firstIndent = this.indents[f]!;
     if (firstIndent <= p) bail(); // an empty scalar
     const k = indicator > 0 ? p + indicator : firstIndent;
     if (firstIndent < k) bail(); // less indented than the indicator says: yaml's error
@@ -727,7 +733,7 @@ class Reader {
     let j = first;
     for (; j < lines.length; j++) {
       const l = lines[j]!;
-      const ind = Reader.indent(l);
+      const ind = this.indents[j]!;
       if (ind === l.length) {
         if (l.length > k) bail(); // spaces beyond the indentation are content: leave it to yaml
         parts.push("");
