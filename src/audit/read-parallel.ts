@@ -499,7 +499,13 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
   const patches = new Set<string>();
   for (const k of walked.kustomizations) for (const p of kustomizePatchFiles(k)) patches.add(p);
 
-  let pool: ReaderPool | null = null;
+  const startPool = () => {
+    const started = new ReaderPool(Math.max(1, options.threads ?? availableParallelism()));
+    options.onThreads?.(started.threads);
+    return started;
+  };
+  // Files that add up to more than inlineBelow: threads from the start (they boot while the files are read here).
+  let pool: ReaderPool | null = walked.bytes > inlineBelow ? startPool() : null;
   let totalBytes = 0;
   let parsedBytes = 0;
   const progress = () => options.onProgress?.({ parsedBytes, totalBytes, objects: set.objects.length });
@@ -529,11 +535,9 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
     totalBytes += bytes.length;
     const kustomizePatch = file !== "-" && patches.has(resolve(file));
     const jobs = planJobs(bytes, { file: name, maxAliasCount, kustomizePatch }, chunkBytes);
-    const inline = totalBytes <= inlineBelow;
-    if (!inline && !pool) {
-      pool = new ReaderPool(Math.max(1, options.threads ?? availableParallelism()));
-      options.onThreads?.(pool.threads);
-    }
+    // Small inputs are read here; stdin, whose size is known only now, may still start the threads.
+    const inline = pool === null && totalBytes <= inlineBelow;
+    if (!inline && !pool) pool = startPool();
     entries.push({
       kind: "file",
       name,

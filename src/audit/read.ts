@@ -403,11 +403,13 @@ interface WalkResult {
   files: string[];
   /** Real paths of the kustomizations found, to learn which files are patches. */
   kustomizations: string[];
+  /** The files' sizes added up as the walk saw them (stdin counts 0): whether reading is worth threads. */
+  bytes: number;
 }
 
 /** Expand paths: folders recursively (manifest files only, sorted), files as given. */
 export function manifestFiles(paths: string[], unreadable: ManifestError[], skipped: ManifestSkip[]): WalkResult {
-  const out: WalkResult = { files: [], kustomizations: [] };
+  const out: WalkResult = { files: [], kustomizations: [], bytes: 0 };
   const visitedDirs = new Set<string>();
   const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
   const entryProblem = (e: unknown) => (code(e) === "ENOENT" ? "dangling symbolic link" : code(e) === "ELOOP" ? "symbolic link loop" : (e as Error).message);
@@ -440,8 +442,11 @@ export function manifestFiles(paths: string[], unreadable: ManifestError[], skip
       if (name.startsWith(".") || name === "node_modules") continue;
       const p = join(dir, name);
       let isDir: boolean;
+      let size: number;
       try {
-        isDir = statSync(p).isDirectory(); // follows symlinks
+        const stat = statSync(p); // follows symlinks
+        isDir = stat.isDirectory();
+        size = stat.size;
       } catch (e) {
         if (code(e) !== "ENOENT" && code(e) !== "ELOOP") cannotRead(p, e);
         else if (lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() || MANIFEST_EXTENSIONS.test(name))
@@ -451,6 +456,7 @@ export function manifestFiles(paths: string[], unreadable: ManifestError[], skip
       if (isDir) walk(p);
       else if (MANIFEST_EXTENSIONS.test(name) || name === "Kustomization") {
         out.files.push(p);
+        out.bytes += size;
         if (/^(kustomization\.ya?ml|Kustomization)$/.test(name)) out.kustomizations.push(p);
       }
     }
@@ -461,13 +467,17 @@ export function manifestFiles(paths: string[], unreadable: ManifestError[], skip
       continue;
     }
     try {
-      if (statSync(p).isDirectory()) {
+      const stat = statSync(p);
+      if (stat.isDirectory()) {
         const before = out.files.length + skipped.length + unreadable.length;
         walk(p);
         // A folder with nothing to read is a wrong path more often than an empty render: say so (exit 2).
         if (out.files.length + skipped.length + unreadable.length === before)
           unreadable.push({ file: p, documentIndex: null, kind: "unreadable", message: "no *.yaml, *.yml or *.json file in this folder or below" });
-      } else out.files.push(p);
+      } else {
+        out.files.push(p);
+        out.bytes += stat.size;
+      }
     } catch (e) {
       unreadable.push({ file: p, documentIndex: null, kind: "unreadable", message: code(e) === "ENOENT" ? "no such file or directory" : code(e) === "ELOOP" ? "symbolic link loop" : (e as Error).message });
     }
