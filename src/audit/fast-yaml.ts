@@ -30,6 +30,8 @@ export interface FastDocument {
   contentsLine: number;
   /** 0-based lines where the items of a top-level `items` block sequence start. */
   itemLines: number[] | null;
+  /** A key starting with "$" somewhere (strategic-merge directives all do). */
+  dollarKeys: boolean;
 }
 
 interface ScalarTag {
@@ -335,6 +337,7 @@ function flowCollection(r: string): unknown[] | Record<string, unknown> {
         const m = KEY.exec(r);
         if (!m || r[i + m[1]!.length + 1] !== " ") bail(); // `key: ` (a key before "," or "}" has no value)
         const key = keyString(m[1]!);
+        if (key.charCodeAt(0) === 36 /* $ */) bail(); // a directive's place is what the reader reports on (see dollarKeys)
         i += m[1]!.length + 1;
         spaces();
         const [value, next] = flowScalar(r, i);
@@ -371,6 +374,8 @@ class Reader {
   private readonly anchors = new Map<string, Anchor>();
   private aliasUses = 0;
   private depth = 0;
+  /** A block mapping key starting with "$" was read (flow mappings leave such keys to yaml). */
+  dollarKeys = false;
   itemLines: number[] | null = null;
 
   /** Each line's indentation (leading spaces), counted once: the reader asks several times per line. */
@@ -437,6 +442,7 @@ class Reader {
       if (!m) bail(); // a sequence entry at a mapping's indentation, a quoted or complex key, a scalar…
       const keySource = m[1]!;
       const key = keyString(keySource);
+      if (key.charCodeAt(0) === 36 /* $ */) this.dollarKeys = true;
       const rest = line.slice(n + keySource.length + 1);
       const isItems = top && key === "items";
       if (isItems) {
@@ -779,7 +785,7 @@ export function fastReadDocument(text: string, options: { prelude: boolean; maxA
       if (!MARKER.test(start)) return undefined;
       reader.setAt(reader.at() + 1);
     } else if (!options.prelude) return undefined;
-    if (reader.done()) return { value: null, contentsLine: -1, itemLines: null };
+    if (reader.done()) return { value: null, contentsLine: -1, itemLines: null, dollarKeys: false };
     const contentsLine = reader.at();
     const line = lines[contentsLine]!;
     const n = Reader.indent(line);
@@ -791,7 +797,7 @@ export function fastReadDocument(text: string, options: { prelude: boolean; maxA
     // string values can hold one here (an unquoted `{{` is a flow this reader leaves to yaml); a
     // key with one, or anchors (an alias of a replaced node), are yaml's.
     if (body.includes("{{") && (reader.hasAnchors() || !markTemplateStrings(value))) return undefined;
-    return { value, contentsLine, itemLines: reader.itemLines };
+    return { value, contentsLine, itemLines: reader.itemLines, dollarKeys: reader.dollarKeys };
   } catch (e) {
     if (e === BAIL) return undefined;
     throw e;

@@ -215,7 +215,7 @@ export function readSegments(job: SegmentJob, bytes: Buffer): SegmentResult {
     const base = segment.line + out.lineShift;
     const line = base + Math.max(0, fast.contentsLine);
     const items = fast.itemLines;
-    add({ kind: "value", value: fast.value, line, itemLine: (i) => (items && i < items.length ? base + items[i]! : line) }, { start: segment.start, end: segment.end, line: base, more, index: 0 });
+    add({ kind: "value", value: fast.value, line, itemLine: (i) => (items && i < items.length ? base + items[i]! : line), ...(fast.dollarKeys ? {} : { noDollarKeys: true as const }) }, { start: segment.start, end: segment.end, line: base, more, index: 0 });
   });
   return out;
 }

@@ -513,6 +513,8 @@ export type DocumentReading =
       kind: "value";
       /** toJS of the document (null: an empty document). */
       value: unknown;
+      /** The reader saw no key starting with "$" anywhere: no strategic-merge directive to look for. */
+      noDollarKeys?: true;
       /** Line of the document's contents (of the document itself when it has none). */
       line: number;
       /** Line of the node of `items[i]` (a List's item), `line` when the source has none. */
@@ -594,7 +596,7 @@ export function classifyDocument(reading: DocumentReading, file: string, documen
     return;
   }
   const accept = (object: Record<string, unknown>, itemIndex: number | null, objectLine: number) => {
-    const directive = patchDirective(object);
+    const directive = reading.noDollarKeys ? null : patchDirective(object);
     if (directive || options.kustomizePatch) {
       const why = directive ? `kustomize patch (${directive})` : "kustomize patch (listed in a kustomization)";
       out.skip({ file, documentIndex, reason: "kustomize-patch", message: `${why}: a partial object; audit the output of \`kustomize build\``, line: objectLine });
