@@ -16,7 +16,7 @@ import { fleetYaml } from "./fleet.js";
 import { ROOT } from "./modules.js";
 
 const CLI = join(ROOT, "bin", "loopback-probes.js");
-const PEAK_RSS_HOOK = join(import.meta.dirname, "peak-rss.mjs");
+const PEAK_RSS_HOOK = join(ROOT, "src", "bench", "peak-rss.mjs");
 
 export interface CorpusBench {
   dir: string;

@@ -46,7 +46,8 @@ export interface BuildResult {
   steps: { step: string; ms: number }[];
 }
 
-const preludePath = fileURLToPath(new URL("./prelude.js", import.meta.url));
+// From src/toolchain/, or from the checkout's compiled CLI (.cache/cli-*/, as deep below the root).
+const preludePath = join(import.meta.dirname, "..", "..", "src", "toolchain", "prelude.js");
 
 /** How policy.ts becomes the one script a module runs (sbom.ts bundles the same way to list what it includes). */
 export const BUNDLE_OPTIONS = {

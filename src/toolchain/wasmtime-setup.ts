@@ -27,7 +27,7 @@ export const WASMTIME_VERSION = "49.0.0";
 const CHECKOUT_ROOT: string | null = existsSync(join(import.meta.dirname, "..", "..", "src", "toolchain", "wasmtime", "runner.py")) ? resolve(import.meta.dirname, "..", "..") : null;
 
 /** The runner script: src/toolchain/wasmtime/runner.py, shipped as lib/wasmtime/runner.py (scripts/pack.ts). */
-export const WASMTIME_RUNNER = join(import.meta.dirname, "wasmtime", "runner.py");
+export const WASMTIME_RUNNER = CHECKOUT_ROOT ? join(CHECKOUT_ROOT, "src", "toolchain", "wasmtime", "runner.py") : join(import.meta.dirname, "wasmtime", "runner.py");
 
 export interface WasmtimeEngine {
   /** The Python to run the runner with. */
