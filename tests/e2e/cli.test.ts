@@ -4,7 +4,7 @@
  * digest-verified cache), and `make` not rebuilding what did not change.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,6 +27,38 @@ describe("version", () => {
 
   it("the overview names the version", () => {
     expect(runCli(["--help"]).stdout.split("\n")[0]).toContain(version);
+  });
+});
+
+describe("the command in a checkout", () => {
+  it("runs src/cli compiled into .cache/cli-<hash>/, built again only when a source changes, and through tsx with LOOPBACK_PROBES_FROM_SOURCE=1", () => {
+    const dir = temp();
+    try {
+      for (const d of ["bin", "src", "policies"]) cpSync(join(ROOT, d), join(dir, d), { recursive: true });
+      cpSync(join(ROOT, "package.json"), join(dir, "package.json"));
+      symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+      const run = (env: Record<string, string> = {}) =>
+        spawnSync(process.execPath, [join(dir, "bin", "loopback-probes.js"), "--version"], { encoding: "utf8", env: { ...process.env, ...env } });
+      const build = () => JSON.parse(readFileSync(join(dir, ".cache", "cli.json"), "utf8")) as { inputs: string[]; hash: string };
+      expect(run()).toMatchObject({ status: 0, stdout: `${version}\n` });
+      const first = build();
+      expect(first.inputs).toContain("src/cli/main.ts");
+      expect(first.inputs.every((p) => p.startsWith("src/") || p.startsWith("policies/"))).toBe(true);
+      expect(existsSync(join(dir, ".cache", `cli-${first.hash}`, "main.js"))).toBe(true);
+      // Unchanged sources: the same build.
+      expect(run()).toMatchObject({ status: 0, stdout: `${version}\n` });
+      expect(build().hash).toBe(first.hash);
+      // A source changes: built again, beside the earlier build.
+      writeFileSync(join(dir, "src", "cli", "main.ts"), `${readFileSync(join(dir, "src", "cli", "main.ts"), "utf8")}\n// changed\n`);
+      expect(run()).toMatchObject({ status: 0, stdout: `${version}\n` });
+      const second = build();
+      expect(second.hash).not.toBe(first.hash);
+      expect(existsSync(join(dir, ".cache", `cli-${second.hash}`, "main.js"))).toBe(true);
+      // The TypeScript itself, through tsx.
+      expect(run({ LOOPBACK_PROBES_FROM_SOURCE: "1" })).toMatchObject({ status: 0, stdout: `${version}\n` });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
