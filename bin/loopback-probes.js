@@ -77,11 +77,22 @@ async function compiledCheckoutCli() {
   return join(dir, "main.js");
 }
 
-let main;
-if (!existsSync(new URL("../src/cli/main.ts", import.meta.url))) ({ main } = await import("../lib/main.js"));
-else if (process.env.LOOPBACK_PROBES_FROM_SOURCE === "1") {
+async function fromSource() {
   const { register } = await import("tsx/esm/api");
   register();
-  ({ main } = await import("../src/cli/main.ts"));
-} else ({ main } = await import(pathToFileURL(await compiledCheckoutCli()).href));
+  return (await import("../src/cli/main.ts")).main;
+}
+
+let main;
+if (!existsSync(new URL("../src/cli/main.ts", import.meta.url))) ({ main } = await import("../lib/main.js"));
+else if (process.env.LOOPBACK_PROBES_FROM_SOURCE === "1") main = await fromSource();
+else {
+  let compiled = null;
+  try {
+    compiled = await compiledCheckoutCli();
+  } catch {
+    // .cache/ not writable (a read-only checkout), esbuild missing: the sources through tsx still run
+  }
+  main = compiled ? (await import(pathToFileURL(compiled).href)).main : await fromSource();
+}
 process.exitCode = await main(process.argv.slice(2));

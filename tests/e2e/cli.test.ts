@@ -31,7 +31,7 @@ describe("version", () => {
 });
 
 describe("the command in a checkout", () => {
-  it("runs src/cli compiled into .cache/cli-<hash>/, built again only when a source changes, and through tsx with LOOPBACK_PROBES_FROM_SOURCE=1", () => {
+  it("runs src/cli compiled into .cache/cli-<hash>/, built again only when a source changes, and through tsx with LOOPBACK_PROBES_FROM_SOURCE=1 or when .cache/ cannot be written", () => {
     const dir = temp();
     try {
       for (const d of ["bin", "src", "policies"]) cpSync(join(ROOT, d), join(dir, d), { recursive: true });
@@ -54,8 +54,11 @@ describe("the command in a checkout", () => {
       const second = build();
       expect(second.hash).not.toBe(first.hash);
       expect(existsSync(join(dir, ".cache", `cli-${second.hash}`, "main.js"))).toBe(true);
-      // The TypeScript itself, through tsx.
+      // The TypeScript itself, through tsx; and so when nothing can be written in .cache/.
       expect(run({ LOOPBACK_PROBES_FROM_SOURCE: "1" })).toMatchObject({ status: 0, stdout: `${version}\n` });
+      rmSync(join(dir, ".cache"), { recursive: true, force: true });
+      writeFileSync(join(dir, ".cache"), "not a folder");
+      expect(run()).toMatchObject({ status: 0, stdout: `${version}\n` });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
