@@ -92,7 +92,6 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
       "apiVersion: v1\nkind: CustomResourceDefinition\ndescription: one of\n  - `a`, 'b' or \"c\"\n  [d] {e} *f &g !h |i >j ?k :l %m @n ---\n  -\nlist:\n- item\n  - more\n",
       // Helm template values in strings (quoted, plain, in a literal script, in a one-line flow), and text that only looks like one
       "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: \"{{ .Values.image }}:{{ .Chart.AppVersion }}\"\n        args: ['{{ include \"x\" . }}', \"{{ $labels.cluster }}\"]\n        workingDir: --port={{ .Values.port }}\n        command:\n        - sh\n        - -c\n        - |\n          exec app --listen={{ .Values.listen }}\n        env:\n        - name: __proto__\n          value: '{{ toYaml .Values.env }}'\n        - value: x{{ not-helm }}\n",
-      // single-quoted over lines, as controller-gen writes descriptions: spaces either side, blank lines, '' at a line's end
       // double-quoted with escapes (Grafana dashboards, JSONPath columns, scripts), on one line, in a flow and over lines
       [
         "apiVersion: v1",
@@ -113,6 +112,7 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
       ].join("\n"),
       // a literal block scalar with an indentation indicator (text more indented than it kept), a plain scalar starting with ':'
       "apiVersion: v1\nkind: CustomResourceDefinition\nspec:\n  description: |2-\n\n\n      indented text\n    at the indicator\n\n    more\n  other: |-4\n       x\n  implicit: |\n\n  \n    y\n  record: :node_memory_MemAvailable_bytes:sum\n  host: ::1\n  list:\n  - |2\n     a\n    b\n",
+      // single-quoted over lines, as controller-gen writes descriptions: spaces either side, blank lines, '' at a line's end
       "apiVersion: v1\nkind: CustomResourceDefinition\nspec:\n  description: 'APIVersion defines: the versioned   \n    schema of this ''representation''\n\n       of an object.''\n  \n\n    Servers #1 should convert  '   # why\n  type: string\n  list:\n  - 'an item\n    over lines'\n  - '\n     starts on the next line '\n",
     ];
     for (const text of texts) {

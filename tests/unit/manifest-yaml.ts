@@ -124,6 +124,26 @@ function render(root: YNode, seed: number, clean: boolean): string {
     if (chance(0.05)) lines.push(chance(0.5) ? "" : " ".repeat(Math.floor(random() * 6)));
   };
   const trail = () => (chance(0.1) ? " ".repeat(1 + Math.floor(random() * 2)) : "") + (chance(0.08) ? " # t" : "");
+  /**
+   * A quoted scalar folded over lines indented more than its key: blank lines, spaces at a
+   * line's end, for double quotes a line break escaped with "\\" now and then; in wild streams,
+   * now and then a line at the key's indentation (yaml's error).
+   */
+  const overLines = (quoted: string, indent: number, escapedBreaks: boolean): string[] => {
+    const words = quoted.split(" ");
+    const lines = [words[0]!];
+    for (const w of words.slice(1)) {
+      if (chance(0.5)) lines[lines.length - 1] += ` ${w}`;
+      else {
+        if (chance(0.1)) lines[lines.length - 1] += "  ";
+        if (escapedBreaks && chance(0.15)) lines[lines.length - 1] += "\\";
+        if (chance(0.2)) lines.push(chance(0.5) ? "" : " ".repeat(Math.floor(random() * 8)));
+        const under = !clean && chance(0.05);
+        lines.push(`${" ".repeat(under ? indent : indent + 1 + Math.floor(random() * (step + 2)))}${w}`);
+      }
+    }
+    return lines;
+  };
   const scalarText = (s: string, indent: number): string[] => {
     const r = random();
     if (r < 0.45) return [s]; // plain: whatever it is
@@ -143,40 +163,12 @@ function render(root: YNode, seed: number, clean: boolean): string {
     if (r < 0.7) {
       const quoted = `'${s.replaceAll("'", "''")}'`;
       if (s.includes("\n") || s.includes("\r") || chance(0.5)) return [quoted];
-      // single-quoted, folded over lines indented more than the key (blank lines, spaces at either
-      // end of a line; in wild streams, now and then a line at the key's indentation: yaml's error)
-      const words = quoted.split(" ");
-      const lines = [words[0]!];
-      for (const w of words.slice(1)) {
-        if (chance(0.5)) lines[lines.length - 1] += ` ${w}`;
-        else {
-          if (chance(0.1)) lines[lines.length - 1] += "  ";
-          if (chance(0.2)) lines.push(chance(0.5) ? "" : " ".repeat(Math.floor(random() * 8)));
-          const under = !clean && chance(0.05);
-          lines.push(`${" ".repeat(under ? indent : indent + 1 + Math.floor(random() * (step + 2)))}${w}`);
-        }
-      }
-      return lines;
+      return overLines(quoted, indent, false);
     }
     if (r < 0.82) {
       const quoted = JSON.stringify(s);
       if (chance(0.5)) return [quoted];
-      // double-quoted, folded over lines indented more than the key: blank lines, spaces at a
-      // line's end, a line break escaped with "\\" (in wild streams, now and then a line at the
-      // key's indentation: yaml's error)
-      const words = quoted.split(" ");
-      const lines = [words[0]!];
-      for (const w of words.slice(1)) {
-        if (chance(0.5)) lines[lines.length - 1] += ` ${w}`;
-        else {
-          if (chance(0.1)) lines[lines.length - 1] += "  ";
-          if (chance(0.15)) lines[lines.length - 1] += "\\";
-          if (chance(0.2)) lines.push(chance(0.5) ? "" : " ".repeat(Math.floor(random() * 8)));
-          const under = !clean && chance(0.05);
-          lines.push(`${" ".repeat(under ? indent : indent + 1 + Math.floor(random() * (step + 2)))}${w}`);
-        }
-      }
-      return lines;
+      return overLines(quoted, indent, true);
     }
     if (s.trim() === "" || s.includes("\r")) return [JSON.stringify(s)];
     // An indentation indicator as wide as the layout's step is right; in wild streams any digit.
