@@ -10,11 +10,13 @@ import type { AdmissionRequest, KubernetesObject } from "../kubewarden/protocol.
 import type { EvaluationPool } from "../toolchain/evaluation-pool.js";
 import { type EvaluationOptions, type LoadedPolicy, patchOf, type PolicyRun, validate } from "../toolchain/evaluate.js";
 import type { HostCallHandler } from "../toolchain/host-calls.js";
-import type { PolicyMetadata } from "../toolchain/metadata.js";
 import { FINDINGS_ANNOTATION, OPT_OUT_ANNOTATION } from "../../policies/shared/settings.js";
 import { runningContainers } from "../analysis/probes.js";
 import { podTemplateOf } from "../analysis/workload.js";
 import { type JsonPath, type ManifestObject, TEMPLATE_VALUE } from "./read.js";
+import { effectiveApiVersion, groupVersion, rulesMatch } from "./selection.js";
+
+export { effectiveApiVersion, groupVersion, resourcePlural, rulesMatch } from "./selection.js";
 
 /**
  * What happened to one object. `fail` is a finding (the PolicyReport word);
@@ -55,34 +57,6 @@ export interface AuditResult {
   verdicts: PolicyVerdict[];
 }
 
-export function groupVersion(apiVersion: unknown): { group: string; version: string } {
-  const av = typeof apiVersion === "string" ? apiVersion : "";
-  const slash = av.indexOf("/");
-  return slash < 0 ? { group: "", version: av } : { group: av.slice(0, slash), version: av.slice(slash + 1) };
-}
-
-/**
- * API versions removed from Kubernetes whose pod templates are unchanged in
- * their successors (extensions/v1beta1 and apps/v1beta1|2 since 1.16,
- * batch/v1beta1 CronJobs since 1.25). Old manifests still carry them; a cluster
- * would only accept them converted, so the audit evaluates them as the
- * successor (rules matched and request sent as apps/v1 or batch/v1) and says so.
- */
-const REMOVED_API_VERSIONS: ReadonlyMap<string, { apiVersion: string; kinds: ReadonlySet<string> }> = new Map([
-  ["extensions/v1beta1", { apiVersion: "apps/v1", kinds: new Set(["Deployment", "DaemonSet", "ReplicaSet"]) }],
-  ["apps/v1beta1", { apiVersion: "apps/v1", kinds: new Set(["Deployment", "StatefulSet"]) }],
-  ["apps/v1beta2", { apiVersion: "apps/v1", kinds: new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"]) }],
-  ["batch/v1beta1", { apiVersion: "batch/v1", kinds: new Set(["CronJob"]) }],
-  ["batch/v2alpha1", { apiVersion: "batch/v1", kinds: new Set(["CronJob"]) }],
-]);
-
-/** The apiVersion the audit evaluates an object at (its successor for removed versions). */
-export function effectiveApiVersion(object: Record<string, unknown>): string {
-  const apiVersion = typeof object.apiVersion === "string" ? object.apiVersion : "";
-  const successor = REMOVED_API_VERSIONS.get(apiVersion);
-  return successor && typeof object.kind === "string" && successor.kinds.has(object.kind) ? successor.apiVersion : apiVersion;
-}
-
 /** The request Kubewarden's audit scanner synthesizes for a live object. */
 export function auditRequest(object: Record<string, unknown>): AdmissionRequest {
   const { group, version } = groupVersion(effectiveApiVersion(object));
@@ -100,24 +74,6 @@ export function auditRequest(object: Record<string, unknown>): AdmissionRequest 
   return request;
 }
 
-/** Lower-case plural of a Kind, as resource names in policy rules are spelled. */
-export function resourcePlural(kind: string): string {
-  const k = kind.toLowerCase();
-  if (/(s|x|z|ch|sh)$/.test(k)) return `${k}es`;
-  if (/[^aeiou]y$/.test(k)) return `${k.slice(0, -1)}ies`;
-  return `${k}s`;
-}
-
-/** Does the policy's rules select this object (for the CREATE operation the audit uses)? */
-export function rulesMatch(metadata: PolicyMetadata | null, object: Record<string, unknown>): boolean {
-  if (!metadata) return true;
-  const { group, version } = groupVersion(effectiveApiVersion(object));
-  const resource = resourcePlural(typeof object.kind === "string" ? object.kind : "");
-  const has = (list: string[], v: string) => list.includes("*") || list.includes(v);
-  return metadata.rules.some(
-    (r) => has(r.apiGroups, group) && has(r.apiVersions, version) && has(r.resources, resource) && has(r.operations, "CREATE"),
-  );
-}
 
 export function findingsOf(annotations: Record<string, string> | undefined): FindingRecord[] {
   const raw = annotations?.[FINDINGS_ANNOTATION];

@@ -35,6 +35,7 @@ import { isMainThread, parentPort, type Worker, workerData } from "node:worker_t
 import { type Document, LineCounter } from "yaml";
 import { startWorker } from "../toolchain/evaluation-pool.js";
 import { fastReadDocument } from "./fast-yaml.js";
+import { keptOf, type WholeObjects } from "./selection.js";
 import {
   classifyDocument,
   DEFAULT_MAX_ALIAS_COUNT,
@@ -126,6 +127,8 @@ export interface SegmentJob {
   whole: boolean;
   maxAliasCount: number;
   kustomizePatch: boolean;
+  /** Only these objects are kept whole; the others as their identity (see selection.ts). Absent: all whole. */
+  keep?: WholeObjects;
 }
 
 /** Where an object's document is in its file, to parse it again for `locate`. */
@@ -164,7 +167,7 @@ export function readSegments(job: SegmentJob, bytes: Buffer): SegmentResult {
   const options = { maxAliasCount: job.maxAliasCount, ...(job.kustomizePatch ? { kustomizePatch: true } : {}) };
   const add = (reading: DocumentReading, source: DocumentSource) => {
     classifyDocument(reading, job.file, out.documents++, options, {
-      object: (o) => out.objects.push({ ...o, source }),
+      object: (o) => out.objects.push({ ...o, ...(job.keep ? { object: keptOf(o.object, job.keep) } : {}), source }),
       error: (e) => out.errors.push(e),
       skip: (s) => out.skipped.push(s),
     });
@@ -224,12 +227,47 @@ export function readSegments(job: SegmentJob, bytes: Buffer): SegmentResult {
 
 const READER_MARK = "lpp-manifest-reader";
 
-interface JobMessage {
-  id: number;
-  buffer: SharedArrayBuffer;
-  job: SegmentJob;
+/** Small files a reader thread opens and reads itself, in the walk's order: the main thread only names them. */
+export interface FilesJob {
+  files: { path: string; name: string; kustomizePatch: boolean }[];
+  maxAliasCount: number;
+  keep?: WholeObjects;
 }
-type JobAnswer = { id: number; result: SegmentResult } | { id: number; failed: string };
+
+/** One file of a FilesJob: its exact bytes and identity, and what they read as (null: read it again on the main thread), or why it could not be read. */
+export type FileAnswer = { bytes: ArrayBuffer; identity: FileIdentity; result: SegmentResult | null } | { unreadable: string };
+
+type JobMessage = { id: number; buffer: SharedArrayBuffer; job: SegmentJob } | { id: number; files: FilesJob };
+type JobAnswer = { id: number; result: SegmentResult } | { id: number; files: FileAnswer[] } | { id: number; failed: string };
+
+/** A FilesJob, done where it runs: each file read as readManifestsParallel reads a small file (one job, the whole file). */
+export function readFiles(job: FilesJob): { answers: FileAnswer[]; transfer: ArrayBuffer[] } {
+  const answers: FileAnswer[] = [];
+  const transfer: ArrayBuffer[] = [];
+  for (const file of job.files) {
+    let read: Buffer;
+    let identity: FileIdentity;
+    try {
+      ({ bytes: read, identity } = readManifestFile(file.path));
+    } catch (e) {
+      answers.push({ unreadable: (e as Error).message });
+      continue;
+    }
+    // The bytes go back to the main thread (reports, --fix) moved, not copied: a buffer of their own.
+    const own = read.byteOffset === 0 && read.byteLength === read.buffer.byteLength && read.buffer instanceof ArrayBuffer ? read.buffer : new Uint8Array(read).buffer;
+    const bytes = Buffer.from(own);
+    const jobs = planJobs(bytes, { file: file.name, maxAliasCount: job.maxAliasCount, kustomizePatch: file.kustomizePatch, ...(job.keep ? { keep: job.keep } : {}) }, Infinity);
+    let result: SegmentResult | null = { documents: 0, lineShift: 0, objects: [], errors: [], skipped: [] };
+    try {
+      for (const j of jobs) result = readSegments(j, bytes);
+    } catch {
+      result = null;
+    }
+    answers.push({ bytes: own, identity, result });
+    transfer.push(own);
+  }
+  return { answers, transfer };
+}
 
 export function isReaderWorker(): boolean {
   return !isMainThread && (workerData as { mark?: string } | null)?.mark === READER_MARK;
@@ -240,15 +278,21 @@ if (isReaderWorker()) {
   // an interceptor calling into the runtime each time (about 0.3 µs, a sixth of
   // the parse). This thread only parses: a plain copy answers the same.
   process.env = { ...process.env };
-  parentPort!.on("message", ({ id, buffer, job }: JobMessage) => {
+  parentPort!.on("message", (message: JobMessage) => {
+    const { id } = message;
     let answer: JobAnswer;
+    let transfer: ArrayBuffer[] = [];
     try {
-      answer = { id, result: readSegments(job, Buffer.from(buffer)) };
+      if ("files" in message) {
+        const done = readFiles(message.files);
+        answer = { id, files: done.answers };
+        transfer = done.transfer;
+      } else answer = { id, result: readSegments(message.job, Buffer.from(message.buffer)) };
     } catch (e) {
       answer = { id, failed: e instanceof Error ? e.message : String(e) };
     }
     try {
-      parentPort!.postMessage(answer);
+      parentPort!.postMessage(answer, transfer);
     } catch (e) {
       // A value the structured clone refuses: the main thread reads the file itself.
       parentPort!.postMessage({ id, failed: e instanceof Error ? e.message : String(e) });
@@ -259,17 +303,28 @@ if (isReaderWorker()) {
 /** Worker threads reading jobs; each job's answer comes back through its promise. */
 class ReaderPool {
   private readonly workers: { worker: Worker; busy: number }[] = [];
-  private readonly waiting = new Map<number, { resolve: (r: SegmentResult | null) => void; worker: { busy: number } }>();
+  private readonly waiting = new Map<number, { resolve: (answer: JobAnswer | null) => void; worker: { busy: number } }>();
   private readonly queue: JobMessage[] = [];
   private nextId = 0;
 
   constructor(readonly threads: number) {}
 
   /** The job's result, or null when the worker could not read it. */
-  run(buffer: SharedArrayBuffer, job: SegmentJob): Promise<SegmentResult | null> {
+  async run(buffer: SharedArrayBuffer, job: SegmentJob): Promise<SegmentResult | null> {
+    const answer = await this.post((id) => ({ id, buffer, job }));
+    return answer && "result" in answer ? answer.result : null;
+  }
+
+  /** Each file's answer, or null when the worker could not answer for them (the main thread reads them). */
+  async readFiles(files: FilesJob): Promise<FileAnswer[] | null> {
+    const answer = await this.post((id) => ({ id, files }));
+    return answer && "files" in answer ? answer.files : null;
+  }
+
+  private post(message: (id: number) => JobMessage): Promise<JobAnswer | null> {
     const id = this.nextId++;
     return new Promise((resolve) => {
-      this.queue.push({ id, buffer, job });
+      this.queue.push(message(id));
       this.waiting.set(id, { resolve, worker: { busy: 0 } });
       this.pump();
     });
@@ -298,7 +353,7 @@ class ReaderPool {
       const pending = this.waiting.get(answer.id);
       this.waiting.delete(answer.id);
       slot.busy--;
-      pending?.resolve("result" in answer ? answer.result : null);
+      pending?.resolve(answer);
       this.pump();
     });
     const lost = () => {
@@ -352,6 +407,11 @@ export interface ParallelReadOptions extends ReadOptions {
    * the returned set is what counts.
    */
   onObjects?: (objects: readonly ManifestObject[]) => void;
+  /**
+   * The objects to keep whole (see selection.ts); every other object is kept as
+   * its identity (apiVersion, kind, metadata). Absent: every object whole.
+   */
+  keep?: WholeObjects;
   /** Called once when reader threads are started (not for inputs read on this thread), with their number. */
   onThreads?: (threads: number) => void;
   /** Bytes read and parsed so far, bytes read from files so far, objects so far. */
@@ -487,13 +547,19 @@ const DEFAULT_CHUNK_BYTES = 256 * 1024;
 type FileEntry =
   | { kind: "skip"; skip: ManifestSkip }
   | { kind: "unreadable"; error: ManifestError }
-  | { kind: "file"; name: string; path: string; identity?: FileIdentity; stdin: boolean; bytes: Buffer; jobs: { job: SegmentJob; result: Promise<SegmentResult | null> }[]; kustomizePatch: boolean };
+  | { kind: "file"; name: string; path: string; identity?: FileIdentity; stdin: boolean; bytes: Buffer; jobs: { job: SegmentJob; result: Promise<SegmentResult | null> }[]; kustomizePatch: boolean }
+  /** A small file a reader thread opens itself (null: the main thread reads it after all). */
+  | { kind: "remote"; name: string; path: string; kustomizePatch: boolean; answer: Promise<FileAnswer | null> };
+
+/** Small files named to a reader thread together: up to this many in one message. */
+const FILES_PER_JOB = 64;
 
 export async function readManifestsParallel(paths: string[], options: ParallelReadOptions = {}): Promise<ManifestSet> {
   const readStdin = options.readStdin ?? (() => readFileSync(0));
   const maxAliasCount = options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT;
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const inlineBelow = options.inlineBelow ?? 1024 * 1024;
+  const keep = options.keep ? { keep: options.keep } : {};
   const set: ManifestSet = { objects: [], errors: [], skipped: [], unreadable: [], files: [], sources: new Map() };
   const walked = manifestFiles(paths.length === 0 ? ["-"] : paths, set.unreadable, set.skipped);
   const patches = new Set<string>();
@@ -504,19 +570,44 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
     options.onThreads?.(started.threads);
     return started;
   };
-  // Files that add up to more than inlineBelow: threads from the start (they boot while the files are read here).
+  // Files that add up to more than inlineBelow: threads from the start (they boot while the walk's files are named to them).
   let pool: ReaderPool | null = walked.bytes > inlineBelow ? startPool() : null;
   let totalBytes = 0;
   let parsedBytes = 0;
   const progress = () => options.onProgress?.({ parsedBytes, totalBytes, objects: set.objects.length });
 
-  // Read the files and hand out their jobs; then put the answers in order as they come.
+  // Small files, when threads read: named to a thread in groups (it opens, reads and parses them), so this
+  // thread neither reads their bytes nor sends a message per file. Their bytes come back moved, not copied.
+  // A group's files get their answers once it is sent (when full, or after the walk).
+  let group: { files: FilesJob["files"]; bytes: number; answers: Promise<FileAnswer[] | null>; send: () => void } | null = null;
+  const openGroup = () => {
+    let sent!: (answers: Promise<FileAnswer[] | null>) => void;
+    const files: FilesJob["files"] = [];
+    const opened = { files, bytes: 0, answers: new Promise<FileAnswer[] | null>((done) => (sent = done)), send: () => sent(pool!.readFiles({ files, maxAliasCount, ...keep })) };
+    return opened;
+  };
   const entries: FileEntry[] = [];
-  for (const file of walked.files) {
+  for (let f = 0; f < walked.files.length; f++) {
+    const file = walked.files[f]!;
     const name = file === "-" ? "<stdin>" : relative(process.cwd(), file) || file;
     const notManifest = file === "-" ? null : notAManifestFile(file);
     if (notManifest) {
       entries.push({ kind: "skip", skip: { file: name, documentIndex: null, reason: "not-a-manifest", message: notManifest } });
+      continue;
+    }
+    const kustomizePatch = file !== "-" && patches.has(resolve(file));
+    const size = walked.sizes[f]!;
+    if (pool !== null && file !== "-" && size >= 0 && size <= chunkBytes) {
+      group ??= openGroup();
+      const at = group.files.length;
+      group.files.push({ path: file, name, kustomizePatch });
+      group.bytes += size;
+      totalBytes += size;
+      entries.push({ kind: "remote", name, path: file, kustomizePatch, answer: group.answers.then((answers) => (answers === null ? null : answers[at]!)) });
+      if (group.files.length >= FILES_PER_JOB || group.bytes >= chunkBytes) {
+        group.send();
+        group = null;
+      }
       continue;
     }
     let read: Buffer;
@@ -533,8 +624,7 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
     const bytes = Buffer.from(shared);
     read.copy(bytes);
     totalBytes += bytes.length;
-    const kustomizePatch = file !== "-" && patches.has(resolve(file));
-    const jobs = planJobs(bytes, { file: name, maxAliasCount, kustomizePatch }, chunkBytes);
+    const jobs = planJobs(bytes, { file: name, maxAliasCount, kustomizePatch, ...keep }, chunkBytes);
     // Small inputs are read here; stdin, whose size is known only now, may still start the threads.
     const inline = pool === null && totalBytes <= inlineBelow;
     if (!inline && !pool) pool = startPool();
@@ -549,6 +639,7 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
       jobs: jobs.map((job) => ({ job, result: inline ? Promise.resolve(readInline(job, bytes)) : pool!.run(shared, job) })),
     });
   }
+  group?.send();
 
   try {
     for (const entry of entries) {
@@ -558,6 +649,40 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
       }
       if (entry.kind === "unreadable") {
         set.unreadable.push(entry.error);
+        continue;
+      }
+      if (entry.kind === "remote") {
+        const answer = await entry.answer;
+        let bytes: Buffer;
+        let identity: FileIdentity;
+        let result: SegmentResult | null;
+        if (answer === null) {
+          // The thread could not answer for this file: read it here, as a file read on this thread is.
+          try {
+            ({ bytes, identity } = readManifestFile(entry.path));
+          } catch (e) {
+            set.unreadable.push({ file: entry.name, documentIndex: null, kind: "unreadable", message: (e as Error).message });
+            continue;
+          }
+          result = { documents: 0, lineShift: 0, objects: [], errors: [], skipped: [] };
+          for (const job of planJobs(bytes, { file: entry.name, maxAliasCount, kustomizePatch: entry.kustomizePatch, ...keep }, Infinity)) result = readInline(job, bytes);
+        } else if ("unreadable" in answer) {
+          set.unreadable.push({ file: entry.name, documentIndex: null, kind: "unreadable", message: answer.unreadable });
+          continue;
+        } else {
+          bytes = Buffer.from(answer.bytes);
+          identity = answer.identity;
+          result = answer.result;
+        }
+        set.files.push(entry.name);
+        set.sources.set(entry.name, { path: entry.path, bytes, identity });
+        const assembly = new FileAssembly(set, entry.name, bytes, { maxAliasCount, kustomizePatch: entry.kustomizePatch });
+        const added = assembly.add(result);
+        if (added.length > 0) options.onObjects?.(added);
+        const again = assembly.finish();
+        if (again.length > 0) options.onObjects?.(again);
+        parsedBytes += bytes.length;
+        progress();
         continue;
       }
       set.files.push(entry.name);

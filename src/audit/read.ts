@@ -405,11 +405,13 @@ interface WalkResult {
   kustomizations: string[];
   /** The files' sizes added up as the walk saw them (stdin counts 0): whether reading is worth threads. */
   bytes: number;
+  /** Each file's size as the walk saw it (-1 for stdin): which files a reader thread may open itself. */
+  sizes: number[];
 }
 
 /** Expand paths: folders recursively (manifest files only, sorted), files as given. */
 export function manifestFiles(paths: string[], unreadable: ManifestError[], skipped: ManifestSkip[]): WalkResult {
-  const out: WalkResult = { files: [], kustomizations: [], bytes: 0 };
+  const out: WalkResult = { files: [], kustomizations: [], bytes: 0, sizes: [] };
   const visitedDirs = new Set<string>();
   const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
   const entryProblem = (e: unknown) => (code(e) === "ENOENT" ? "dangling symbolic link" : code(e) === "ELOOP" ? "symbolic link loop" : (e as Error).message);
@@ -456,6 +458,7 @@ export function manifestFiles(paths: string[], unreadable: ManifestError[], skip
       if (isDir) walk(p);
       else if (MANIFEST_EXTENSIONS.test(name) || name === "Kustomization") {
         out.files.push(p);
+        out.sizes.push(size);
         out.bytes += size;
         if (/^(kustomization\.ya?ml|Kustomization)$/.test(name)) out.kustomizations.push(p);
       }
@@ -464,6 +467,7 @@ export function manifestFiles(paths: string[], unreadable: ManifestError[], skip
   for (const p of paths) {
     if (p === "-") {
       out.files.push(p);
+      out.sizes.push(-1);
       continue;
     }
     try {
@@ -476,6 +480,7 @@ export function manifestFiles(paths: string[], unreadable: ManifestError[], skip
           unreadable.push({ file: p, documentIndex: null, kind: "unreadable", message: "no *.yaml, *.yml or *.json file in this folder or below" });
       } else {
         out.files.push(p);
+        out.sizes.push(stat.size);
         out.bytes += stat.size;
       }
     } catch (e) {

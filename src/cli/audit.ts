@@ -9,6 +9,7 @@ import { type Command, outputHelp, OUTPUT_OPTION, parseFlags, UsageError, writeR
 import { fixFiles } from "../audit/fix.js";
 import type { ManifestSet } from "../audit/read.js";
 import { readManifestsParallel } from "../audit/read-parallel.js";
+import { wholeObjectsFor } from "../audit/selection.js";
 import { KubernetesObjects } from "../toolchain/kubernetes-context.js";
 import { type AuditReport, describesRewrite, location, objectLabel } from "../audit/report/common.js";
 import { formatJson } from "../audit/report/json.js";
@@ -308,6 +309,8 @@ Examples:
           return bytes;
         },
         onObjects: (objects) => queue.add(objects),
+        // What no policy selects is reported by its identity alone: only that crosses from the reader threads.
+        keep: wholeObjectsFor(bundle.map((p) => p.policy.metadata)),
         // A big input: start the evaluation workers (compiling the modules) while reading starts.
         onThreads: () => pool.warm(),
         onProgress: (p) => {

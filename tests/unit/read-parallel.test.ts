@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ParallelReadOptions, readManifestBytes, readManifestsParallel, splitDocuments } from "../../src/audit/read-parallel.js";
 import { type ManifestObject, type ManifestSet, parseManifestText, readingFailure, readManifests } from "../../src/audit/read.js";
+import { keptOf, type WholeObjects } from "../../src/audit/selection.js";
 import { fleetYaml } from "../../src/bench/fleet.js";
 import { ROOT } from "../helpers.js";
 import { snapshot } from "./manifest-yaml.js";
@@ -175,6 +176,46 @@ describe("the parallel reader reads as readManifests does", () => {
     // The first document came from a worker, then the whole file again from the reference reader.
     expect(batches.flat().map((o) => (o.object.metadata as { name: string }).name)).toEqual(["before-too-deep", "before-too-deep", "after-too-deep"]);
     expect(parallel.objects).not.toContain(batches[0]![0]);
+  });
+
+  it("small files are opened and read by the threads themselves, in groups: the same sets, the same bytes and file identities, an unreadable file said as the main thread says it", async () => {
+    const batches: ManifestObject[][] = [];
+    const paths = [join(dir, "edge"), join(dir, "fleet.yaml")];
+    const reference = readManifests(paths);
+    // Every file is below the job size, so every one goes to a thread by name.
+    const parallel = await readManifestsParallel(paths, { inlineBelow: 0, chunkBytes: 4 << 20, threads: 2, onObjects: (o) => batches.push([...o]) });
+    sameSets(parallel, reference);
+    for (const [name, source] of reference.sources) expect(parallel.sources.get(name)!.identity, name).toEqual(source.identity);
+    // too-deep.yaml failed in its thread (its stack) as a whole, and was read here instead: each object streamed once.
+    expect(parallel.errors.map((e) => e.message)).toContain("nested too deep to read (thousands of levels of lists or mappings): not read");
+    expect(batches.flat()).toEqual(parallel.objects);
+
+    // A file gone between the walk and its reading (the threads start after the walk).
+    const gone = join(dir, "gone");
+    mkdirSync(gone);
+    writeFileSync(join(gone, "a.yaml"), deployment("a"));
+    writeFileSync(join(gone, "b.yaml"), deployment("b"));
+    const withGone = await readManifestsParallel([gone], { inlineBelow: 0, onThreads: () => rmSync(join(gone, "a.yaml")) });
+    expect(withGone.unreadable.map((u) => [u.file.endsWith("a.yaml"), u.message])).toEqual([[true, expect.stringMatching(/^ENOENT: no such file or directory, open /)]]);
+    expect(withGone.objects.map((o) => (o.object.metadata as { name: string }).name)).toEqual(["b"]);
+  });
+
+  it("with `keep`, objects no policy selects arrive as their identity (apiVersion, kind, metadata), the others whole, from threads and from this thread alike", async () => {
+    const keep: WholeObjects = { rules: [{ apiGroups: ["apps"], apiVersions: ["v1"], resources: ["deployments", "statefulsets"], operations: ["CREATE"] }], kinds: ["Service"] };
+    const paths = [join(dir, "edge"), join(dir, "fleet.yaml")];
+    const reference = readManifests(paths);
+    const expected = reference.objects.map((o) => keptOf(o.object, keep));
+    for (const options of [{ inlineBelow: 0, chunkBytes: 4 << 20 }, { inlineBelow: 0, chunkBytes: 2048 }, { inlineBelow: 1 << 30 }] as ParallelReadOptions[]) {
+      const parallel = await readManifestsParallel(paths, { ...options, keep });
+      expect(parallel.objects.map((o) => o.object)).toEqual(expected);
+      expect(parallel.objects.map(({ file, documentIndex, itemIndex, line }) => ({ file, documentIndex, itemIndex, line }))).toEqual(reference.objects.map(({ file, documentIndex, itemIndex, line }) => ({ file, documentIndex, itemIndex, line })));
+    }
+    // What that keeps: Deployments (and the fleet's StatefulSets) whole, Services whole (a kind a policy reads), the rest by identity.
+    const kinds = (whole: boolean) => [...new Set(expected.filter((o, i) => (o === reference.objects[i]!.object) === whole).map((o) => o.kind))].sort();
+    expect(kinds(true)).toEqual(["Deployment", "Service", "StatefulSet"]);
+    expect(kinds(false)).toEqual(expect.arrayContaining(["ConfigMap", "Pod"]));
+    const configMap = expected.find((o) => o.kind === "ConfigMap")!;
+    expect(Object.keys(configMap)).toEqual(["apiVersion", "kind", "metadata"]);
   });
 
   const corpus = join(ROOT, "..", "shared", "corpus");
