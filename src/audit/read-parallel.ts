@@ -412,6 +412,8 @@ export interface ParallelReadOptions extends ReadOptions {
    * its identity (apiVersion, kind, metadata). Absent: every object whole.
    */
   keep?: WholeObjects;
+  /** Stops reading (the threads are ended; the promise rejects with the signal's reason) once aborted. */
+  signal?: AbortSignal;
   /** Called once when reader threads are started (not for inputs read on this thread), with their number. */
   onThreads?: (threads: number) => void;
   /** Bytes read and parsed so far, bytes read from files so far, objects so far. */
@@ -643,6 +645,7 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
 
   try {
     for (const entry of entries) {
+      options.signal?.throwIfAborted();
       if (entry.kind === "skip") {
         set.skipped.push(entry.skip);
         continue;
@@ -653,6 +656,7 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
       }
       if (entry.kind === "remote") {
         const answer = await entry.answer;
+        options.signal?.throwIfAborted();
         let bytes: Buffer;
         let identity: FileIdentity;
         let result: SegmentResult | null;
@@ -690,7 +694,9 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
       const before = set.objects.length + set.errors.length + set.skipped.length;
       const assembly = new FileAssembly(set, entry.name, entry.bytes, { maxAliasCount, kustomizePatch: entry.kustomizePatch });
       for (const { job, result } of entry.jobs) {
-        const added = assembly.add(await result);
+        const answer = await result;
+        options.signal?.throwIfAborted();
+        const added = assembly.add(answer);
         parsedBytes += job.segments.at(-1)!.end - job.segments[0]!.start;
         if (added.length > 0) options.onObjects?.(added);
         progress();

@@ -7,7 +7,7 @@ import { auditPolicies, type BundledPolicy, loadValidatingPolicies, rewriterSett
 import { readContextObjects } from "./host-context.js";
 import { type Command, outputHelp, OUTPUT_OPTION, parseFlags, UsageError, writeReport } from "./command.js";
 import { fixFiles } from "../audit/fix.js";
-import type { ManifestSet } from "../audit/read.js";
+import type { ManifestObject, ManifestSet } from "../audit/read.js";
 import { readManifestsParallel } from "../audit/read-parallel.js";
 import { wholeObjectsFor } from "../audit/selection.js";
 import { KubernetesObjects } from "../toolchain/kubernetes-context.js";
@@ -249,13 +249,15 @@ Examples:
       bundle.map((p) => [p.name, { name: crNames.get(p.name)!, ...(values["policy-namespace"] ? { namespace: values["policy-namespace"] } : {}), mode: values.mode as "protect" | "monitor", metadata: p.policy.metadata }]),
     );
     const rewriter = values.diff || values.fix ? await loadModule(values["rewrite-policy"]) : undefined;
-    for (const [policy, s, label] of [
-      ...bundle.map((p) => [p.policy, settingsFor(p.name, settings, names), p.file] as const),
-      ...(rewriter ? [[rewriter, rewriterSettings(settings, names), values["rewrite-policy"]] as const] : []),
-    ]) {
-      const verdict = await validateSettings(policy, s);
-      if (!verdict.valid) throw new UsageError(`settings rejected by ${label}: ${verdict.message ?? ""}`);
-    }
+    const checkSettings = async () => {
+      for (const [policy, s, label] of [
+        ...bundle.map((p) => [p.policy, settingsFor(p.name, settings, names), p.file] as const),
+        ...(rewriter ? [[rewriter, rewriterSettings(settings, names), values["rewrite-policy"]] as const] : []),
+      ]) {
+        const verdict = await validateSettings(policy, s);
+        if (!verdict.valid) throw new UsageError(`settings rejected by ${label}: ${verdict.message ?? ""}`);
+      }
+    };
     const context = readContextObjects(values.context ?? []);
     if (!/^\d+$/.test(values.timeout)) throw new UsageError(`--timeout must be a whole number of seconds (0: none), got "${values.timeout}"`);
     const timeoutSeconds = Number(values.timeout);
@@ -300,15 +302,21 @@ Examples:
     });
     let results: AuditResult[];
     let manifests: ManifestSet;
+    // The settings are checked (each module run once, ~0.2 s) while the reader threads read: no
+    // object is evaluated before the check passes, and the reading stops when it fails.
+    let settingsChecked = false;
+    const readBeforeCheck: ManifestObject[][] = [];
+    const stopReading = new AbortController();
     try {
-      manifests = await readManifestsParallel(positionals, {
+      const read = readManifestsParallel(positionals, {
         ...(threads === undefined ? {} : { threads }),
         readStdin: () => {
           const bytes = readFileSync(0);
           stdinText = bytes.toString("utf8");
           return bytes;
         },
-        onObjects: (objects) => queue.add(objects),
+        onObjects: (objects) => (settingsChecked ? queue.add(objects) : readBeforeCheck.push([...objects])),
+        signal: stopReading.signal,
         // What no policy selects is reported by its identity alone: only that crosses from the reader threads.
         keep: wholeObjectsFor(bundle.map((p) => p.policy.metadata)),
         // A big input: start the evaluation workers (compiling the modules) while reading starts.
@@ -318,6 +326,18 @@ Examples:
           progress();
         },
       });
+      // Handled here if it fails while the settings are checked; awaited below.
+      const readEnded = read.then(() => undefined, () => undefined);
+      try {
+        await checkSettings();
+      } catch (e) {
+        stopReading.abort();
+        await readEnded;
+        throw e;
+      }
+      settingsChecked = true;
+      for (const objects of readBeforeCheck.splice(0)) queue.add(objects);
+      manifests = await read;
       reading = null;
       world.add(manifests.objects.map((o) => o.object));
       worldComplete();

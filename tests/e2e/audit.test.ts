@@ -3,12 +3,13 @@
  * output format, --diff, --fix and the exit codes.
  */
 import Ajv from "ajv";
-import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { auditRequest, resourcePlural } from "../../src/audit/evaluate.js";
+import { fleetYaml } from "../../src/bench/fleet.js";
 import { ROOT, runCli, wasmPath } from "../helpers.js";
 
 const modules = ["--policy", wasmPath("reject-loopback-probes"), "--rewrite-policy", wasmPath("rewrite-loopback-probes")];
@@ -88,6 +89,15 @@ describe("loopback-probes audit", () => {
     const r = audit(["--settings-json", '{"colour": 1}', "examples/"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown key "colour"');
+    // Input big enough for reader threads: the settings are checked while they read, and nothing is reported.
+    const big = mkdtempSync(join(tmpdir(), "lpp-audit-big-"));
+    writeFileSync(join(big, "fleet.yaml"), fleetYaml(1500).text);
+    for (let i = 0; i < 40; i++) writeFileSync(join(big, `small-${i}.yaml`), fleetYaml(3).text);
+    const onBig = audit(["-f", "json", "--settings-json", '{"colour": 1}', big]);
+    expect(onBig).toMatchObject({ code: 2, stdout: "" });
+    expect(onBig.stderr).toContain('settings rejected by');
+    expect(onBig.stderr).toContain('unknown key "colour"');
+    rmSync(big, { recursive: true, force: true });
   });
 
   it("skips objects the policy's rules do not select, as the audit scanner would", () => {

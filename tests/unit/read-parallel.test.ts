@@ -218,6 +218,14 @@ describe("the parallel reader reads as readManifests does", () => {
     expect(Object.keys(configMap)).toEqual(["apiVersion", "kind", "metadata"]);
   });
 
+  it("stops when its signal aborts: the promise rejects with the signal's reason, no object after it", async () => {
+    const stop = new AbortController();
+    const objects: ManifestObject[] = [];
+    const reading = readManifestsParallel([join(dir, "edge"), join(dir, "fleet.yaml")], { inlineBelow: 0, signal: stop.signal, onThreads: () => stop.abort(new Error("stopped")), onObjects: (o) => objects.push(...o) });
+    await expect(reading).rejects.toThrow("stopped");
+    expect(objects).toEqual([]);
+  });
+
   const corpus = join(ROOT, "..", "shared", "corpus");
   it.runIf(existsSync(corpus))("every file of ../shared/corpus, with the default jobs and threads", async () => {
     sameSets(await readManifestsParallel([corpus], { inlineBelow: 0 }), readManifests([corpus]), 25);
