@@ -43,7 +43,12 @@ async function compiledCheckoutCli() {
   const temp = join(ROOT, ".cache", `cli-build-${process.pid}`);
   rmSync(temp, { recursive: true, force: true });
   const result = await build({
-    entryPoints: { main: join(ROOT, "src", "cli", "main.ts") },
+    // The worker threads' entries beside main.js (src/toolchain/evaluation-pool.ts: workerEntry).
+    entryPoints: {
+      main: join(ROOT, "src", "cli", "main.ts"),
+      "evaluation-worker": join(ROOT, "src", "toolchain", "evaluation-worker.ts"),
+      "reader-worker": join(ROOT, "src", "audit", "reader-worker.ts"),
+    },
     absWorkingDir: ROOT,
     outdir: temp,
     bundle: true,

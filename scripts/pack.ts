@@ -36,7 +36,12 @@ async function modules(): Promise<void> {
 async function cli(): Promise<void> {
   rmSync(LIB, { recursive: true, force: true });
   await build({
-    entryPoints: { main: join(ROOT, "src", "cli", "main.ts") },
+    // The worker threads' entries beside main.js (src/toolchain/evaluation-pool.ts: workerEntry).
+    entryPoints: {
+      main: join(ROOT, "src", "cli", "main.ts"),
+      "evaluation-worker": join(ROOT, "src", "toolchain", "evaluation-worker.ts"),
+      "reader-worker": join(ROOT, "src", "audit", "reader-worker.ts"),
+    },
     outdir: LIB,
     bundle: true,
     splitting: true,

@@ -14,14 +14,12 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { isMainThread, parentPort, Worker, type WorkerOptions, workerData } from "node:worker_threads";
-import { compilePooled, compilePooledSync, PooledModule, type PooledResult, type PooledRunOptions } from "./pooled-runner.js";
+import { Worker, type WorkerOptions } from "node:worker_threads";
+import { compilePooledSync, PooledModule, type PooledResult, type PooledRunOptions } from "./pooled-runner.js";
 
-export interface PoolJob {
-  module: string;
-  action: string;
-  stdin: Uint8Array;
-}
+import type { PoolJob } from "./evaluation-worker.js";
+
+export type { PoolJob };
 
 export type PoolResult = PooledResult & { timedOut?: boolean };
 
@@ -48,42 +46,21 @@ interface Slot {
  */
 const DEPTH = 3;
 
-/** Marks a worker started by this pool: the same module file is the worker's entry. */
-const WORKER_MARK = "lpp-evaluation-worker";
-
 /**
- * The worker's side: compile the modules once, then answer jobs in order. This
- * file is its own worker entry (also once bundled into the CLI: the bundle's
- * entry must call `isEvaluationWorker()` first and skip the CLI when true).
+ * The URL of a worker entry beside the calling module (`from`: its
+ * `import.meta.url`): `<name>.ts` beside a TypeScript source, `<name>.js` in a
+ * compiled CLI, where every entry and chunk sits in one folder (bin/ and
+ * scripts/pack.ts name the worker entries).
  */
-export function isEvaluationWorker(): boolean {
-  return !isMainThread && (workerData as { mark?: string } | null)?.mark === WORKER_MARK;
+export function workerEntry(from: string, name: string): string {
+  return new URL(`./${name}${from.endsWith(".ts") ? ".ts" : ".js"}`, from).href;
 }
-
-async function serveJobs(): Promise<void> {
-  const data = workerData as { modules: Record<string, WebAssembly.Module | Uint8Array> };
-  const modules = new Map<string, PooledModule>();
-  for (const [name, module] of Object.entries(data.modules)) modules.set(name, new PooledModule(module instanceof WebAssembly.Module ? module : await compilePooled(module)));
-  parentPort!.on("message", (job: PoolJob) => {
-    const m = modules.get(job.module);
-    if (!m) return parentPort!.postMessage({ error: `unknown module ${job.module}` });
-    try {
-      const r = m.run(job.action, job.stdin);
-      parentPort!.postMessage({ result: r });
-    } catch (e) {
-      parentPort!.postMessage({ error: e instanceof Error ? e.message : String(e) });
-    }
-  });
-  parentPort!.postMessage({ ready: true });
-}
-
-if (isEvaluationWorker()) serveJobs().catch((e: unknown) => parentPort!.postMessage({ fatal: e instanceof Error ? e.message : String(e) }));
 
 /**
- * A worker thread whose entry is the module at `entry` (its `import.meta.url`),
- * which starts serving when it sees its mark in `workerData`. The packaged CLI
- * is plain JavaScript; from the TypeScript sources (development, tests,
- * `bench`) the entry is bundled first (see `sourceBundle`).
+ * A worker thread running the entry module at `entry` (see workerEntry). The
+ * packaged CLI is plain JavaScript; from the TypeScript sources (development,
+ * tests, `bench`) the entry is bundled first (see `sourceBundle`). A worker
+ * entry imports only what its thread needs: it loads in a fresh isolate.
  */
 export function startWorker(entry: string, workerData: unknown, options: Pick<WorkerOptions, "resourceLimits"> = {}): Worker {
   const url = new URL(entry);
@@ -243,7 +220,7 @@ export class EvaluationPool {
   }
 
   private spawn(): Slot {
-    const worker = startWorker(import.meta.url, { mark: WORKER_MARK, modules: this.compiled() });
+    const worker = startWorker(workerEntry(import.meta.url, "evaluation-worker"), { modules: this.compiled() });
     const slot: Slot = { worker, ready: false, jobs: [], timer: null };
     worker.on("message", (msg: { ready?: boolean; result?: PooledResult; error?: string; fatal?: string }) => {
       if (msg.ready) {

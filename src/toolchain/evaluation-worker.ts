@@ -1,0 +1,32 @@
+/**
+ * An evaluation thread's entry (started by evaluation-pool.ts): it compiles the
+ * modules it is given once (or takes them compiled), then answers jobs in order
+ * with pooled instances (pooled-runner.ts).
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { compilePooled, PooledModule } from "./pooled-runner.js";
+
+export interface PoolJob {
+  module: string;
+  action: string;
+  stdin: Uint8Array;
+}
+
+async function serveJobs(): Promise<void> {
+  const data = workerData as { modules: Record<string, WebAssembly.Module | Uint8Array> };
+  const modules = new Map<string, PooledModule>();
+  for (const [name, module] of Object.entries(data.modules)) modules.set(name, new PooledModule(module instanceof WebAssembly.Module ? module : await compilePooled(module)));
+  parentPort!.on("message", (job: PoolJob) => {
+    const m = modules.get(job.module);
+    if (!m) return parentPort!.postMessage({ error: `unknown module ${job.module}` });
+    try {
+      const r = m.run(job.action, job.stdin);
+      parentPort!.postMessage({ result: r });
+    } catch (e) {
+      parentPort!.postMessage({ error: e instanceof Error ? e.message : String(e) });
+    }
+  });
+  parentPort!.postMessage({ ready: true });
+}
+
+serveJobs().catch((e: unknown) => parentPort!.postMessage({ fatal: e instanceof Error ? e.message : String(e) }));
