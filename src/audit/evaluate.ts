@@ -134,14 +134,15 @@ export const REWRITER_KEY = "rewrite";
 
 /** How a module runs: on the pool when there is one (see AuditOptions.pool). */
 function runWith(options: AuditOptions, key: string): Pick<EvaluationOptions, "runner"> {
-  const pool = options.pool;
-  if (!pool) return {};
-  return {
-    runner: async (action, stdin, hostCall): Promise<PolicyRun> => {
-      const job = { module: key, action, stdin };
-      const r = hostCall ? await pool.runLocal(job, { hostCall }) : await pool.run(job);
-      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, ...(r.trap === undefined ? {} : { trap: r.trap }), interrupted: r.timedOut === true, instantiateMs: 0, startMs: 0 };
-    },
+  return options.pool ? { runner: poolRunner(options.pool, key) } : {};
+}
+
+/** Runs of the module the pool holds as `key` (on its threads; with host calls, on this one), answered as a module run. */
+export function poolRunner(pool: EvaluationPool, key: string): NonNullable<EvaluationOptions["runner"]> {
+  return async (action, stdin, hostCall): Promise<PolicyRun> => {
+    const job = { module: key, action, stdin };
+    const r = hostCall ? await pool.runLocal(job, { hostCall }) : await pool.run(job);
+    return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, ...(r.trap === undefined ? {} : { trap: r.trap }), interrupted: r.timedOut === true, instantiateMs: 0, startMs: 0 };
   };
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { loadPolicy, validateSettings } from "../toolchain/evaluate.js";
-import { AuditQueue, type AuditResult, auditExitCode, REWRITER_KEY } from "../audit/evaluate.js";
+import { AuditQueue, type AuditResult, auditExitCode, poolRunner, REWRITER_KEY } from "../audit/evaluate.js";
 import { EvaluationPool } from "../toolchain/evaluation-pool.js";
 import { auditPolicies, type BundledPolicy, loadValidatingPolicies, rewriterSettings, settingsFor } from "../audit/policies.js";
 import { readContextObjects } from "./host-context.js";
@@ -249,14 +249,16 @@ Examples:
       bundle.map((p) => [p.name, { name: crNames.get(p.name)!, ...(values["policy-namespace"] ? { namespace: values["policy-namespace"] } : {}), mode: values.mode as "protect" | "monitor", metadata: p.policy.metadata }]),
     );
     const rewriter = values.diff || values.fix ? await loadModule(values["rewrite-policy"]) : undefined;
-    const checkSettings = async () => {
-      for (const [policy, s, label] of [
-        ...bundle.map((p) => [p.policy, settingsFor(p.name, settings, names), p.file] as const),
-        ...(rewriter ? [[rewriter, rewriterSettings(settings, names), values["rewrite-policy"]] as const] : []),
-      ]) {
-        const verdict = await validateSettings(policy, s);
-        if (!verdict.valid) throw new UsageError(`settings rejected by ${label}: ${verdict.message ?? ""}`);
-      }
+    // Each module checks its settings on the evaluation threads, all at once; the first rejection (in this order) is the one said.
+    const checkSettings = async (pool: EvaluationPool) => {
+      const checks = [
+        ...bundle.map((p) => [p.policy, settingsFor(p.name, settings, names), p.file, p.name] as const),
+        ...(rewriter ? [[rewriter, rewriterSettings(settings, names), values["rewrite-policy"], REWRITER_KEY] as const] : []),
+      ];
+      const verdicts = await Promise.all(checks.map(([policy, s, , key]) => validateSettings(policy, s, { runner: poolRunner(pool, key) })));
+      verdicts.forEach((verdict, i) => {
+        if (!verdict.valid) throw new UsageError(`settings rejected by ${checks[i]![2]}: ${verdict.message ?? ""}`);
+      });
     };
     const context = readContextObjects(values.context ?? []);
     if (!/^\d+$/.test(values.timeout)) throw new UsageError(`--timeout must be a whole number of seconds (0: none), got "${values.timeout}"`);
@@ -329,7 +331,7 @@ Examples:
       // Handled here if it fails while the settings are checked; awaited below.
       const readEnded = read.then(() => undefined, () => undefined);
       try {
-        await checkSettings();
+        await checkSettings(pool);
       } catch (e) {
         stopReading.abort();
         await readEnded;
