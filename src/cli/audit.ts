@@ -148,8 +148,9 @@ ${outputHelp()}
   --no-color             table: no colour (also NO_COLOR=1)
   --timeout SECONDS      deadline per evaluation, as policy-server's (default 2; 0: none): an
                          evaluation past it is an error (code 500), as in the cluster
-  --threads N            worker threads reading and, as many, evaluating objects (default:
-                         one per core); reading and evaluating overlap
+  --threads N            worker threads evaluating objects and, as many, reading them
+                         (default: one per core evaluating, one fewer reading, at least
+                         one); reading and evaluating overlap
   --quiet                no progress on stderr (otherwise every 2 s: reading, then auditing)
 
 What each document becomes (JSON output: status, errorKind, skipReason):
