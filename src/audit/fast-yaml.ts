@@ -90,9 +90,14 @@ function keyString(source: string): string {
   return v === null ? "" : String(v);
 }
 
-/** addPairToJSMap's assignment (a key like `__proto__` becomes an own property). */
+/**
+ * addPairToJSMap's assignment: it defines the property when `key in map`, else
+ * assigns. On a plain object the two differ only for `__proto__` (the one
+ * accessor Object.prototype has: assigning it would set the prototype), so only
+ * that key is defined; the `in` lookup on every key cost ~7% of the reader.
+ */
 function setKey(map: Record<string, unknown>, key: string, value: unknown): void {
-  if (key in map) Object.defineProperty(map, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === "__proto__") Object.defineProperty(map, key, { value, writable: true, enumerable: true, configurable: true });
   else map[key] = value;
 }
 

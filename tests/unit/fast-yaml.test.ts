@@ -135,6 +135,16 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
     expect(snapshot(readManifestBytes(bytes, "p.yaml"))).toEqual(snapshot(reference(bytes, "p.yaml")));
   });
 
+  it("keys named as Object.prototype's members, and repeated keys: own properties, the last value, the first key's place, as the yaml package", () => {
+    const text = "apiVersion: v1\nkind: X\ntoString: a\nconstructor:\n  hasOwnProperty: b\nvalueOf: [c]\nisPrototypeOf: d\ntoString: e\n";
+    const value = fastReadDocument(text, { prelude: true, maxAliasCount: 100 })!.value as Record<string, unknown>;
+    expect(Object.keys(value)).toEqual(["apiVersion", "kind", "toString", "constructor", "valueOf", "isPrototypeOf"]);
+    expect(Object.getOwnPropertyDescriptor(value, "toString")).toEqual({ value: "e", writable: true, enumerable: true, configurable: true });
+    const bytes = Buffer.from(text);
+    expect(snapshot(readManifestBytes(bytes, "k.yaml"))).toEqual(snapshot(reference(bytes, "k.yaml")));
+    expect(JSON.stringify(value)).toBe(JSON.stringify(reference(bytes, "k.yaml").objects[0]!.object));
+  });
+
   it("anchors and aliases: the same value, and the alias-bomb guard exactly where the yaml package puts it", () => {
     const doc = (aliases: number, anchored: string) =>
       `apiVersion: v1\nkind: ConfigMap\nbase: &b\n${anchored}\nuses:\n${Array.from({ length: aliases }, () => "- *b").join("\n")}\n`;
