@@ -10,18 +10,21 @@
  * the test setup filled (LOOPBACK_PROBES_MODULE_CACHE) instead of building them.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readMetadata } from "../../src/toolchain/metadata.js";
 import { moduleCacheRoot } from "../../src/toolchain/module-cache.js";
 import { WASMTIME_VERSION } from "../../src/toolchain/wasmtime-setup.js";
-import { ROOT } from "../helpers.js";
+import { fleetYaml } from "../../src/bench/fleet.js";
+import { ROOT, runCli } from "../helpers.js";
 import { startRegistry, type TestRegistry } from "../support/registry.js";
 
 const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 const REQUEST = join(ROOT, "policies", "reject-loopback-probes", "test_data", "alertmanager-listenlocal-broken-defaulted.json");
+/** A generated fleet of 2.3 MB in one file. */
+const FLEET = fleetYaml(1500);
 const isRoot = process.getuid?.() === 0;
 /** The unprivileged user the package is also installed and run as (tests run as root). */
 const USER = "lpp-package-user";
@@ -72,6 +75,10 @@ function install(who: string, project: string, home: string, cache: string, run:
   cpSync(join(ROOT, "examples", "prometheus-listenlocal-fixed.yaml"), join(project, "fixed.yaml"));
   cpSync(REQUEST, join(project, "request.json"));
   cpSync(tarball, join(project, "package.tgz"));
+  // Past the 1 MiB read on the main thread: the package's reader and evaluation thread entries run.
+  mkdirSync(join(project, "fleet"));
+  writeFileSync(join(project, "fleet", "fleet.yaml"), FLEET.text);
+  for (let k = 0; k < 30; k++) cpSync(join(ROOT, "examples", "kubebuilder-manager.yaml"), join(project, "fleet", `small-${k}.yaml`));
   const init = run("npm", ["init", "-y"]);
   if (init.code !== 0) throw new Error(`npm init as ${who} failed:\n${init.stderr}`);
   const r = run("npm", ["install", "--offline", "--no-audit", "--no-fund", "./package.tgz"]);
@@ -201,6 +208,12 @@ describe("the npm package", () => {
     expect(r.stdout).toMatch(/1 failed/);
     expect(r.stderr).not.toMatch(/Warning|ExperimentalWarning/);
     expect(npx(i, ["audit", "fixed.yaml"]).code).toBe(0);
+    // A folder big enough for reader threads (from the package's own worker entries) reports what the checkout reports.
+    const fleet = npx(i, ["audit", "-f", "json", "fleet"]);
+    const summary = (out: string) => (JSON.parse(out) as { summary: unknown }).summary;
+    expect(fleet.code).toBe(1);
+    expect(summary(fleet.stdout)).toEqual(summary(runCli(["audit", "-f", "json", "fleet"], { cwd: i.project }).stdout));
+    expect(summary(fleet.stdout)).toMatchObject({ files: 31, fail: FLEET.broken });
   });
 
   it.each(WHO)("%s: --output writes the report to a file (folders created), nothing on stdout; --diff loads the bundled rewrite module", (who) => {
