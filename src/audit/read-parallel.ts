@@ -344,8 +344,7 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
   const openGroup = () => {
     let sent!: (answers: Promise<FileAnswer[] | null>) => void;
     const files: FilesJob["files"] = [];
-    const opened = { files, bytes: 0, answers: new Promise<FileAnswer[] | null>((done) => (sent = done)), send: () => sent(pool!.readFiles({ files, maxAliasCount, ...keep })) };
-    return opened;
+    return { files, bytes: 0, answers: new Promise<FileAnswer[] | null>((done) => (sent = done)), send: () => sent(pool!.readFiles({ files, maxAliasCount, ...keep })) };
   };
   const entries: FileEntry[] = [];
   for (let f = 0; f < walked.files.length; f++) {
