@@ -9,15 +9,14 @@ import { runTool, toolPaths } from "../src/toolchain/tools.js";
 import { compileModule, runWasi, type WasiResult } from "../src/toolchain/wasi-runner.js";
 import { runWasmtime } from "../src/toolchain/wasmtime-runner.js";
 import { COMPARISONS_DIR } from "./setup/comparisons.js";
+import { testModulePath } from "./setup/test-modules.js";
 
 export const ROOT = resolve(import.meta.dirname, "..");
-/** Where tests/setup/build-modules.ts puts the modules it builds. */
-export const TEST_WASM_DIR = join(ROOT, ".cache", "test-wasm");
+export { TEST_WASM_DIR, testModuleNames } from "./setup/test-modules.js";
 
+/** A built module (tests/setup/build-modules.ts), waited for while it is still being built. */
 export function wasmPath(name: string): string {
-  const p = join(TEST_WASM_DIR, `${name}.wasm`);
-  if (!existsSync(p)) throw new Error(`${p} missing: tests/setup/build-modules.ts should have built it`);
-  return p;
+  return testModulePath(name);
 }
 
 export function wasmBytes(name: string): Uint8Array {
