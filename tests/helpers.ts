@@ -45,13 +45,28 @@ function observable(r: WasiResult, normalize: (stdout: string) => string) {
 }
 
 /**
+ * The node:wasi run, then the wasmtime run; when `independent` (no callback of the
+ * test's sees either run), the wasmtime run starts first and goes on in its own
+ * process while node:wasi runs in this one: the two waits overlap.
+ */
+async function bothEngines<T>(node: () => Promise<T>, wasmtime: () => Promise<T>, independent: boolean): Promise<[T, T]> {
+  if (!independent) return [await node(), await wasmtime()];
+  const started = wasmtime();
+  started.catch(() => {}); // awaited below: a failure is reported there, not as unhandled
+  return [await node(), await started];
+}
+
+/**
  * Run a module's bytes under both engines with the same stdin (and host-call answers); returns the node:wasi result.
  * `normalize` maps stdout before the comparison, only for answers that are random by design.
  */
 export async function runBothEngines(bytes: Uint8Array, action: string, stdin: Uint8Array, hostCall?: HostCallHandler, normalize: (stdout: string) => string = (s) => s): Promise<WasiResult> {
   const options = hostCall ? { hostCall } : {};
-  const node = await runWasi(await compileModule(bytes), action, stdin, options);
-  const wasmtime = await runWasmtime(bytes, action, stdin, { ...options, timeoutSeconds: null });
+  const [node, wasmtime] = await bothEngines(
+    async () => runWasi(await compileModule(bytes), action, stdin, options),
+    () => runWasmtime(bytes, action, stdin, { ...options, timeoutSeconds: null }),
+    hostCall === undefined,
+  );
   expect(observable(wasmtime, normalize), `wasmtime and node:wasi disagree on ${action}`).toEqual(observable(node, normalize));
   recordComparison();
   return node;
@@ -59,8 +74,11 @@ export async function runBothEngines(bytes: Uint8Array, action: string, stdin: U
 
 /** evaluate.validate under both engines; the AdmissionResponses must be equal. Returns it. */
 export async function validateBoth(policy: LoadedPolicy, request: AdmissionRequest, settings: unknown, options: EvaluationOptions = {}): Promise<AdmissionResponse> {
-  const node = await validate(policy, request, settings, { ...options, engine: "node" });
-  const wasmtime = await validate(policy, request, settings, { ...options, engine: "wasmtime", timeoutSeconds: null });
+  const [node, wasmtime] = await bothEngines(
+    () => validate(policy, request, settings, { ...options, engine: "node" }),
+    () => validate(policy, request, settings, { ...options, engine: "wasmtime", timeoutSeconds: null }),
+    options.hostCall === undefined && options.onRun === undefined && options.runner === undefined,
+  );
   expect(wasmtime, "wasmtime and node:wasi disagree on validate").toEqual(node);
   recordComparison();
   return node;
