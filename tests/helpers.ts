@@ -9,15 +9,14 @@ import { runTool, toolPaths } from "../src/toolchain/tools.js";
 import { compileModule, runWasi, type WasiResult } from "../src/toolchain/wasi-runner.js";
 import { runWasmtime } from "../src/toolchain/wasmtime-runner.js";
 import { COMPARISONS_DIR } from "./setup/comparisons.js";
+import { testModulePath } from "./setup/test-modules.js";
 
 export const ROOT = resolve(import.meta.dirname, "..");
-/** Where tests/setup/build-modules.ts puts the modules it builds. */
-export const TEST_WASM_DIR = join(ROOT, ".cache", "test-wasm");
+export { TEST_WASM_DIR, testModuleNames } from "./setup/test-modules.js";
 
+/** A built module (tests/setup/build-modules.ts), waited for while it is still being built. */
 export function wasmPath(name: string): string {
-  const p = join(TEST_WASM_DIR, `${name}.wasm`);
-  if (!existsSync(p)) throw new Error(`${p} missing: tests/setup/build-modules.ts should have built it`);
-  return p;
+  return testModulePath(name);
 }
 
 export function wasmBytes(name: string): Uint8Array {
@@ -46,13 +45,28 @@ function observable(r: WasiResult, normalize: (stdout: string) => string) {
 }
 
 /**
+ * The node:wasi run, then the wasmtime run; when `independent` (no callback of the
+ * test's sees either run), the wasmtime run starts first and goes on in its own
+ * process while node:wasi runs in this one: the two waits overlap.
+ */
+async function bothEngines<T>(node: () => Promise<T>, wasmtime: () => Promise<T>, independent: boolean): Promise<[T, T]> {
+  if (!independent) return [await node(), await wasmtime()];
+  const started = wasmtime();
+  started.catch(() => {}); // awaited below: a failure is reported there, not as unhandled
+  return [await node(), await started];
+}
+
+/**
  * Run a module's bytes under both engines with the same stdin (and host-call answers); returns the node:wasi result.
  * `normalize` maps stdout before the comparison, only for answers that are random by design.
  */
 export async function runBothEngines(bytes: Uint8Array, action: string, stdin: Uint8Array, hostCall?: HostCallHandler, normalize: (stdout: string) => string = (s) => s): Promise<WasiResult> {
   const options = hostCall ? { hostCall } : {};
-  const node = await runWasi(await compileModule(bytes), action, stdin, options);
-  const wasmtime = await runWasmtime(bytes, action, stdin, { ...options, timeoutSeconds: null });
+  const [node, wasmtime] = await bothEngines(
+    async () => runWasi(await compileModule(bytes), action, stdin, options),
+    () => runWasmtime(bytes, action, stdin, { ...options, timeoutSeconds: null }),
+    hostCall === undefined,
+  );
   expect(observable(wasmtime, normalize), `wasmtime and node:wasi disagree on ${action}`).toEqual(observable(node, normalize));
   recordComparison();
   return node;
@@ -60,8 +74,11 @@ export async function runBothEngines(bytes: Uint8Array, action: string, stdin: U
 
 /** evaluate.validate under both engines; the AdmissionResponses must be equal. Returns it. */
 export async function validateBoth(policy: LoadedPolicy, request: AdmissionRequest, settings: unknown, options: EvaluationOptions = {}): Promise<AdmissionResponse> {
-  const node = await validate(policy, request, settings, { ...options, engine: "node" });
-  const wasmtime = await validate(policy, request, settings, { ...options, engine: "wasmtime", timeoutSeconds: null });
+  const [node, wasmtime] = await bothEngines(
+    () => validate(policy, request, settings, { ...options, engine: "node" }),
+    () => validate(policy, request, settings, { ...options, engine: "wasmtime", timeoutSeconds: null }),
+    options.hostCall === undefined && options.onRun === undefined && options.runner === undefined,
+  );
   expect(wasmtime, "wasmtime and node:wasi disagree on validate").toEqual(node);
   recordComparison();
   return node;

@@ -13,7 +13,7 @@
  * are kept.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { buildPolicy } from "./build.js";
 import { sourceHash } from "./source-hash.js";
 
@@ -51,6 +51,8 @@ export interface ModuleJob {
   name?: string;
   /** false: the policy's native pre-check forced off (differential tests). */
   nativePrecheck?: boolean;
+  /** Paths besides MODULE_INPUTS the module is built from, e.g. the test policies (part of its folder's key). */
+  extraInputs?: readonly string[];
 }
 
 export interface CachedModules {
@@ -59,43 +61,87 @@ export interface CachedModules {
   built: string[];
 }
 
+export interface CachedModuleOptions {
+  /** Builds at a time (each is one CPU-bound process at a time: one per core). */
+  parallel?: number;
+  /** One line per module as it starts and ends (builds take minutes: say so while they run). */
+  progress?: (line: string) => void;
+  /** Hears each job as soon as its module is in the cache: at once when it was there, else when built. */
+  onReady?: (job: ModuleJob, path: string) => void;
+}
+
 /**
  * Make sure every job's module is in the cache folder of the current inputs,
- * building the missing ones `parallel` at a time. `progress` hears one line
- * per module as it starts and ends (builds take minutes: say so while they run).
+ * building the missing ones `parallel` at a time.
  */
-export async function cachedModules(
-  root: string,
-  jobs: readonly ModuleJob[],
-  options: { extraInputs?: readonly string[]; parallel?: number; progress?: (line: string) => void } = {},
-): Promise<CachedModules> {
-  const dir = moduleCacheDir(root, options.extraInputs);
-  mkdirSync(dir, { recursive: true });
-  const now = new Date();
-  utimesSync(dir, now, now); // "used": pruning keeps the folders used last
-  const missing = jobs.filter((j) => !existsSync(join(dir, `${j.name ?? basename(j.dir)}.wasm`)));
+export async function cachedModules(root: string, jobs: readonly ModuleJob[], options: CachedModuleOptions & { extraInputs?: readonly string[] } = {}): Promise<CachedModules> {
+  const extraInputs = options.extraInputs ?? [];
+  const { built } = await cachedModuleSet(root, jobs.map((job) => ({ ...job, extraInputs })), options);
+  return { dir: moduleCacheDir(root, extraInputs), built };
+}
+
+/**
+ * cachedModules for jobs of different inputs (the shipped policies and the test
+ * policies) in one queue, so that no build waits for another set to finish:
+ * taken in the order given (the caller puts first what is needed first).
+ * Resolves with every job's module path; after a failed build no other starts,
+ * and the call rejects with that failure once the builds in flight have ended.
+ */
+export async function cachedModuleSet(root: string, jobs: readonly ModuleJob[], options: CachedModuleOptions = {}): Promise<{ paths: string[]; built: string[] }> {
+  const dirs = new Map<string, string>();
+  const dirOf = (job: ModuleJob) => {
+    const key = JSON.stringify(job.extraInputs ?? []);
+    let dir = dirs.get(key);
+    if (dir === undefined) {
+      dir = moduleCacheDir(root, job.extraInputs);
+      mkdirSync(dir, { recursive: true });
+      const now = new Date();
+      utimesSync(dir, now, now); // "used": pruning keeps the folders used last
+      dirs.set(key, dir);
+    }
+    return dir;
+  };
+  const nameOf = (job: ModuleJob) => job.name ?? basename(job.dir);
+  const paths = jobs.map((job) => join(dirOf(job), `${nameOf(job)}.wasm`));
+  const missing: number[] = [];
+  for (const [i, job] of jobs.entries()) {
+    if (existsSync(paths[i]!)) options.onReady?.(job, paths[i]!);
+    else missing.push(i);
+  }
   const built: string[] = [];
+  const missing0 = [...missing];
   const total = missing.length;
   let started = 0;
-  const queue = [...missing];
+  let failed = false;
   const t0 = performance.now();
   const worker = async () => {
-    for (let job = queue.shift(); job; job = queue.shift()) {
-      const name = job.name ?? basename(job.dir);
+    for (let i = missing.shift(); i !== undefined && !failed; i = missing.shift()) {
+      const job = jobs[i]!;
+      const name = nameOf(job);
       const t1 = performance.now();
       options.progress?.(`building ${name} (${++started} of ${total}: inputs changed)…`);
-      // Build under a temporary name in the same folder, then rename: never a half-written module.
-      const temp = `${name}.partial-${process.pid}`;
-      const r = await buildPolicy(job.dir, dir, { name: temp, ...(job.nativePrecheck === false ? { nativePrecheck: false } : {}) });
-      renameSync(r.output, join(dir, `${name}.wasm`));
-      built.push(name);
-      options.progress?.(`built ${name}: ${(r.bytes / 1024).toFixed(0)} KiB in ${((performance.now() - t1) / 1000).toFixed(1)} s (${built.length} of ${total} done)`);
+      try {
+        // Build under a temporary name in the same folder, then rename: never a half-written module.
+        const temp = `${name}.partial-${process.pid}`;
+        const r = await buildPolicy(job.dir, dirname(paths[i]!), { name: temp, ...(job.nativePrecheck === false ? { nativePrecheck: false } : {}) });
+        renameSync(r.output, paths[i]!);
+        built.push(name);
+        options.progress?.(`built ${name}: ${(r.bytes / 1024).toFixed(0)} KiB in ${((performance.now() - t1) / 1000).toFixed(1)} s (${built.length} of ${total} done)`);
+      } catch (e) {
+        failed = true;
+        options.progress?.(`building ${name} failed`);
+        throw e;
+      }
+      options.onReady?.(job, paths[i]!);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.parallel ?? 1, total)) }, worker));
-  if (total > 0) options.progress?.(`built ${total} module${total === 1 ? "" : "s"} in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${dir}`);
+  // Every build in flight ends before a failure is reported: no build outlives the call.
+  const ends = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(options.parallel ?? 1, total)) }, worker));
+  for (const end of ends) if (end.status === "rejected") throw end.reason;
+  const into = [...new Set(missing0.map((i) => dirname(paths[i]!)))];
+  if (total > 0) options.progress?.(`built ${total} module${total === 1 ? "" : "s"} in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${into.join(", ")}`);
   prune(moduleCacheRoot(root));
-  return { dir, built };
+  return { paths, built };
 }
 
 /** Keep the KEEP hash folders used last. */

@@ -173,7 +173,9 @@ describe("what only a policy resource says", () => {
 
 describe("--allowed-host-capabilities (kwctl run's flag)", () => {
   const req = data("reject-listenlocal-reloader-probes", "prometheus-listenlocal.json");
-  const probe = (settings: unknown, ...flags: string[]) => runCli(["run", wasmPath("host-call-probe"), "-r", req, "--settings-json", JSON.stringify(settings), "--context", RENDER, ...flags]);
+  // Resolved while collecting: a test module still being built is waited for here, outside any test's timeout.
+  const hostCallProbe = wasmPath("host-call-probe");
+  const probe = (settings: unknown, ...flags: string[]) => runCli(["run", hostCallProbe, "-r", req, "--settings-json", JSON.stringify(settings), "--context", RENDER, ...flags]);
   const calls = {
     calls: [
       { binding: "kubewarden", namespace: "kubernetes", operation: "list_resources_all", payload: JSON.stringify({ api_version: "v1", kind: "ConfigMap" }) },

@@ -13,7 +13,7 @@ import { parseMetadata, readMetadata, USAGE_ANNOTATION } from "../../src/toolcha
 import { annotate } from "../../src/toolchain/metadata.js";
 import { loadPolicy, toAdmissionResponse } from "../../src/toolchain/evaluate.js";
 import { customSections, exports, imports } from "../../src/toolchain/wasm-binary.js";
-import { podRequest, ROOT, runCli, runRaw, TEST_WASM_DIR, validateBoth, wasmBytes, wasmPath, watModule } from "../helpers.js";
+import { podRequest, ROOT, runCli, runRaw, TEST_WASM_DIR, testModuleNames, validateBoth, wasmBytes, wasmPath, watModule } from "../helpers.js";
 
 const PROBE = "protocol-probe";
 const PROBE_DIR = join(ROOT, "tests", "fixtures", "policies", PROBE);
@@ -22,12 +22,15 @@ const pod = (name: string, spec: unknown = { containers: [] }) => ({ apiVersion:
 
 describe("built module shape", () => {
   const bytes = wasmBytes(PROBE);
-  const built = readdirSync(TEST_WASM_DIR).filter((f) => f.endsWith(".wasm"));
+  // Every module the setup builds, waited for while collecting (the setup may still be building some).
+  const built = testModuleNames().map((name) => `${name}.wasm`);
+  for (const file of built) wasmPath(file.slice(0, -".wasm".length));
   it("builds every policy and test policy", () => {
     expect(built).toEqual(expect.arrayContaining(["reject-loopback-probes.wasm", "rewrite-loopback-probes.wasm", `${PROBE}.wasm`, "floor-policy.wasm"]));
+    expect(readdirSync(TEST_WASM_DIR).filter((f) => f.endsWith(".wasm")).sort()).toEqual([...built].sort());
   });
   it.each(built)("%s imports only wasi_snapshot_preview1 functions (+ the host call when context-aware) and exports only _start and memory", (file) => {
-    const module = new Uint8Array(readFileSync(join(TEST_WASM_DIR, file)));
+    const module = new Uint8Array(readFileSync(wasmPath(file.slice(0, -".wasm".length))));
     // Context-aware modules also import Kubewarden's host call: `kubewarden:javy/host` as
     // built, `host` once annotated like kwctl does; both are linked by policy-evaluator.
     const contextAware = (readMetadata(module)?.contextAwareResources.length ?? 0) > 0;

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cachedModules, moduleCacheDir, moduleCacheRoot } from "../../src/toolchain/module-cache.js";
+import { cachedModules, cachedModuleSet, moduleCacheDir, moduleCacheRoot } from "../../src/toolchain/module-cache.js";
 
 function tree(): string {
   const root = mkdtempSync(join(tmpdir(), "lpp-module-cache-"));
@@ -76,5 +76,20 @@ describe("the module cache", () => {
     expect(r).toEqual({ dir, built: [] });
     expect(lines).toEqual([]);
     expect(readdirSync(join(root, "cache")).sort()).toEqual([dir.split("/").pop(), "old-3", "old-4", "old-5"].sort());
+  });
+
+  it("takes jobs of different inputs in one queue, each from its own folder, and says when each is there", async () => {
+    const root = tree();
+    process.env.LOOPBACK_PROBES_MODULE_CACHE = join(root, "cache");
+    const [shipped, test] = [moduleCacheDir(root), moduleCacheDir(root, ["tests/fixtures/policies"])];
+    for (const [dir, name] of [[shipped, "p"], [test, "t"]] as const) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${name}.wasm`), "built before");
+    }
+    const ready: [string, string][] = [];
+    const jobs = [{ dir: join(root, "policies", "p") }, { dir: join(root, "tests", "fixtures", "policies", "t"), extraInputs: ["tests/fixtures/policies"] }];
+    const r = await cachedModuleSet(root, jobs, { onReady: (job, path) => ready.push([job.dir, path]) });
+    expect(r).toEqual({ paths: [join(shipped, "p.wasm"), join(test, "t.wasm")], built: [] });
+    expect(ready).toEqual(jobs.map((job, i) => [job.dir, r.paths[i]]));
   });
 });
