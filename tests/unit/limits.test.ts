@@ -101,9 +101,9 @@ describe("bounded answers for adversarial shapes", () => {
             const binds = all.filter((l) => l.port === port);
             if (binds.length > 0 && binds.every((l) => l.hostClass === "loopback")) expected.push(`${c.name}/${kind}`);
           }
-        const actual = findUnreachableProbes(object).map((f) => `${f.target.container}/${f.target.probeKind}`);
-        expect(actual.sort()).toEqual(expected.sort());
-        for (const f of findUnreachableProbes(object)) {
+        const findings = findUnreachableProbes(object);
+        expect(findings.map((f) => `${f.target.container}/${f.target.probeKind}`).sort()).toEqual(expected.sort());
+        for (const f of findings) {
           const own = f.listeners.find((l) => l.container === f.target.container);
           if (all.some((l) => l.container === f.target.container && l.port === f.target.port)) expect(own).toBe(f.listeners[0]);
         }
