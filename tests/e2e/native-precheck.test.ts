@@ -15,7 +15,7 @@ import { describe, expect, it } from "vitest";
 import { SKIP_CONTAINERS_ANNOTATION } from "../../src/analysis/opt-out.js";
 import { MAX_CHECKED_CONTAINERS } from "../../src/analysis/reachability.js";
 import { podTemplateOf } from "../../src/analysis/workload.js";
-import { readManifests } from "../../src/audit/read.js";
+import { readManifestsParallel } from "../../src/audit/read-parallel.js";
 import { compileModule, runWasi } from "../../src/toolchain/wasi-runner.js";
 import { runWasmtime } from "../../src/toolchain/wasmtime-runner.js";
 import { RUNS, SEED, workload } from "../generators.js";
@@ -392,10 +392,12 @@ describe("native pre-check: identical answers with it on and off", () => {
 
   const corpus = join(ROOT, "..", "shared", "corpus");
   it.runIf(existsSync(corpus))("for every workload in ../shared/corpus", async () => {
-    // Read as the audit reads them (kubectl's YAML semantics), every object with a pod template,
-    // kept only as request texts: the read manifests (tens of MB of heap) made every
-    // node:wasi instantiation's garbage collection five times slower.
-    const workloads = readManifests([corpus])
+    // Read as the audit reads them (kubectl's YAML semantics; its fast reader, on this thread:
+    // 2.5 s of CPU where the reference reader takes 13 s, and tests/unit/read-parallel.test.ts
+    // proves both read this corpus alike), every object with a pod template, kept only as
+    // request texts: the read manifests (tens of MB of heap) made every node:wasi
+    // instantiation's garbage collection five times slower.
+    const workloads = (await readManifestsParallel([corpus], { inlineBelow: Number.POSITIVE_INFINITY }))
       .objects.filter((o) => podTemplateOf(o.object) !== null)
       .map((o) => ({ stdin: encoder.encode(JSON.stringify(request(o.object))), label: `${o.file} (document ${o.documentIndex + 1})` }));
     for (const { stdin, label } of workloads) await expectSameAnswers(stdin, label);
