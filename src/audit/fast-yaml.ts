@@ -51,6 +51,41 @@ function bail(): never {
 }
 
 const UNRESOLVABLE = Symbol("unresolvable");
+
+/**
+ * The tests of the default YAML 1.1 tags (yaml's schema as read.ts configures
+ * it) this reader knows: none accepts a string whose first character is not
+ * one of MAY_RESOLVE's. If the yaml package's tags ever differ, the shortcut
+ * is off and every scalar goes through the tags, as before.
+ */
+const KNOWN_TAG_TESTS: ReadonlySet<string> = new Set([
+  "^(?:~|[Nn]ull|NULL)?$",
+  "^(?:Y|y|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$",
+  "^(?:N|n|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$",
+  "^[-+]?0b[0-1_]+$",
+  "^[-+]?0[0-7_]+$",
+  "^[-+]?[0-9][0-9_]*$",
+  "^[-+]?0x[0-9a-fA-F_]+$",
+  "^(?:[-+]?\\.(?:inf|Inf|INF)|\\.nan|\\.NaN|\\.NAN)$",
+  "^[-+]?(?:[0-9][0-9_]*)?(?:\\.[0-9_]*)?[eE][-+]?[0-9]+$",
+  "^[-+]?(?:[0-9][0-9_]*)?\\.[0-9_]*$",
+  "^<<$",
+  "^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+$",
+  "^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\\.[0-9_]*$",
+  "^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:t|T|[ \\t]+)([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}(\\.[0-9]+)?)(?:[ \\t]*(Z|[-+][012]?[0-9](?::[0-9]{2})?))?)?$",
+]);
+/** ASCII characters a scalar matching one of KNOWN_TAG_TESTS can start with (1), by code. */
+const MAY_RESOLVE = new Uint8Array(128);
+for (const c of "~NnYyTtOoFfEe-+.0123456789<") MAY_RESOLVE[c.charCodeAt(0)] = 1;
+export const FIRST_CHARACTER_DECIDES = TAGS.every((t) => t.test === undefined || !t.default || KNOWN_TAG_TESTS.has(t.test.source));
+
+/** A plain scalar its first character shows to be a string (no default tag's test accepts it). */
+function plainIsString(source: string): boolean {
+  if (!FIRST_CHARACTER_DECIDES) return false;
+  const c = source.charCodeAt(0);
+  return c >= 128 || (c >= 0 && MAY_RESOLVE[c] === 0);
+}
+
 const valueCache = new Map<string, unknown>();
 const keyCache = new Map<string, unknown>();
 
@@ -60,6 +95,8 @@ const keyCache = new Map<string, unknown>();
  * anything but null, a boolean, a number or a string, or an error.
  */
 function resolvePlain(source: string, atKey: boolean): unknown {
+  // Most scalars (names, descriptions) start with a character no default tag's test accepts first: a string.
+  if (plainIsString(source)) return source;
   const cache = atKey ? keyCache : valueCache;
   const hit = cache.get(source);
   if (hit !== undefined) return hit;

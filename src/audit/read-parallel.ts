@@ -64,7 +64,7 @@ import {
   type SourcePosition,
 } from "./read.js";
 import { type DocumentSource, type FileAnswer, type FilesJob, type JobAnswer, type JobMessage, planJobs, readSegments, type SegmentJob, type SegmentResult } from "./read-segments.js";
-import type { WholeObjects } from "./selection.js";
+import { keptOf, type WholeObjects } from "./selection.js";
 
 export { type Segment, splitDocuments } from "./read-segments.js";
 
@@ -233,7 +233,7 @@ class FileAssembly {
     private readonly out: Collected,
     private readonly name: string,
     private readonly bytes: Buffer,
-    private readonly options: { maxAliasCount: number; kustomizePatch: boolean },
+    private readonly options: { maxAliasCount: number; kustomizePatch: boolean; keep?: WholeObjects },
   ) {
     this.mark = { objects: out.objects.length, errors: out.errors.length, skipped: out.skipped.length };
   }
@@ -270,7 +270,9 @@ class FileAssembly {
     this.out.skipped.length = this.mark.skipped;
     try {
       const parsed = parseManifestText(this.bytes.toString("utf8"), this.name, this.options);
-      for (const o of parsed.objects) this.out.objects.push(o);
+      // Kept as the threads keep them (keptOf), so `keep` holds for every object whichever reader read it.
+      const keep = this.options.keep;
+      for (const o of parsed.objects) this.out.objects.push(keep ? { ...o, object: keptOf(o.object, keep) } : o);
       for (const e of parsed.errors) this.out.errors.push(e);
       for (const s of parsed.skipped) this.out.skipped.push(s);
     } catch (e) {
@@ -293,11 +295,11 @@ function readInline(job: SegmentJob, bytes: Buffer): SegmentResult | null {
  * fast reader, lazy `locate`), in jobs of `chunkBytes`: what the workers do,
  * without workers (tests compare it with parseManifestText).
  */
-export function readManifestBytes(bytes: Buffer, file: string, options: { maxAliasCount?: number; kustomizePatch?: boolean; chunkBytes?: number } = {}): Collected {
+export function readManifestBytes(bytes: Buffer, file: string, options: { maxAliasCount?: number; kustomizePatch?: boolean; chunkBytes?: number; keep?: WholeObjects } = {}): Collected {
   const out: Collected = { objects: [], errors: [], skipped: [] };
   const settings = { maxAliasCount: options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT, kustomizePatch: options.kustomizePatch ?? false };
-  const assembly = new FileAssembly(out, file, bytes, settings);
-  for (const job of planJobs(bytes, { file, ...settings }, options.chunkBytes ?? DEFAULT_CHUNK_BYTES)) assembly.add(readInline(job, bytes));
+  const assembly = new FileAssembly(out, file, bytes, { ...settings, ...(options.keep ? { keep: options.keep } : {}) });
+  for (const job of planJobs(bytes, { file, ...settings, ...(options.keep ? { keep: options.keep } : {}) }, options.chunkBytes ?? DEFAULT_CHUNK_BYTES)) assembly.add(readInline(job, bytes));
   assembly.finish();
   return out;
 }
@@ -438,7 +440,7 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
         }
         set.files.push(entry.name);
         set.sources.set(entry.name, { path: entry.path, bytes, identity });
-        const assembly = new FileAssembly(set, entry.name, bytes, { maxAliasCount, kustomizePatch: entry.kustomizePatch });
+        const assembly = new FileAssembly(set, entry.name, bytes, { maxAliasCount, kustomizePatch: entry.kustomizePatch, ...keep });
         const added = assembly.add(result);
         if (added.length > 0) options.onObjects?.(added);
         const again = assembly.finish();
@@ -450,7 +452,7 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
       set.files.push(entry.name);
       if (!entry.stdin) set.sources.set(entry.name, { path: entry.path, bytes: entry.bytes, ...(entry.identity ? { identity: entry.identity } : {}) });
       const before = set.objects.length + set.errors.length + set.skipped.length;
-      const assembly = new FileAssembly(set, entry.name, entry.bytes, { maxAliasCount, kustomizePatch: entry.kustomizePatch });
+      const assembly = new FileAssembly(set, entry.name, entry.bytes, { maxAliasCount, kustomizePatch: entry.kustomizePatch, ...keep });
       for (const { job, result } of entry.jobs) {
         const answer = await result;
         options.signal?.throwIfAborted();

@@ -8,9 +8,11 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { fastReadDocument } from "../../src/audit/fast-yaml.js";
+import { Document } from "yaml";
+import { FIRST_CHARACTER_DECIDES, fastReadDocument } from "../../src/audit/fast-yaml.js";
 import { readManifestBytes, splitDocuments } from "../../src/audit/read-parallel.js";
-import { parseManifestText, readingFailure } from "../../src/audit/read.js";
+import { parseManifestText, readingFailure, YAML_OPTIONS } from "../../src/audit/read.js";
+import { keptOf, type WholeObjects } from "../../src/audit/selection.js";
 import { fleetYaml } from "../../src/bench/fleet.js";
 import { RUNS, SEED } from "../generators.js";
 import { canonical, manifestYamlStream, type Reading, snapshot, TRICKY_SCALARS, wildYamlStream } from "./manifest-yaml.js";
@@ -55,6 +57,24 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
     expect(fast / documents).toBeGreaterThan(0.3);
   });
 
+  it("with `keep`, random streams read as the reference reader's objects reduced by keptOf: the same identities, whole objects, lines, skips and errors, whichever reader read them", () => {
+    // Deployments (apps/v1) are selected and Pods read by a context-aware policy; ConfigMaps, Lists and the rest are kept by identity.
+    const keep: WholeObjects = { rules: [{ apiGroups: ["apps"], apiVersions: ["v1"], resources: ["deployments"], operations: ["CREATE"] }], kinds: ["Pod"] };
+    const kept = (r: Reading): Reading => ({ ...r, objects: r.objects.map((o) => ({ ...o, object: keptOf(o.object, keep) })) });
+    let identities = 0;
+    fc.assert(
+      fc.property(fc.oneof(manifestYamlStream, wildYamlStream), fc.constantFrom(1, 300, 1 << 20), (text, chunkBytes) => {
+        const bytes = Buffer.from(text);
+        const read = readManifestBytes(bytes, "g.yaml", { chunkBytes, keep });
+        identities += read.objects.filter((o) => keptOf(o.object, keep) !== o.object).length;
+        expect(snapshot(read)).toEqual(snapshot(kept(reference(bytes))));
+      }),
+      params,
+    );
+    // Not vacuous: objects were kept by identity.
+    expect(identities).toBeGreaterThan(10);
+  });
+
   it("random streams of anything (invalid YAML, BOM, CRLF, tabs, no final newline)", () => {
     fc.assert(
       fc.property(wildYamlStream, fc.constantFrom(1, 1 << 20), (text, chunkBytes) => {
@@ -80,6 +100,34 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
     const value = (s: string) => (fastReadDocument(`a: ${s}\n`, { prelude: true, maxAliasCount: 100 }) as { value: Record<string, unknown> } | undefined)?.value.a;
     expect([value("yes"), value("0x1F"), value("-.inf"), value("017"), value("~"), value("1_000"), value("190:20:30")]).toEqual([true, 31, -Infinity, 15, null, 1000, 685230]);
     expect(value("2001-12-14")).toBeUndefined();
+  });
+
+  it("a plain scalar starting with a character no default tag accepts first is a string without trying the tags (FIRST_CHARACTER_DECIDES)", () => {
+    // The shortcut is on with the pinned yaml package (its YAML 1.1 tag tests are the ones the reader knows).
+    expect(FIRST_CHARACTER_DECIDES).toBe(true);
+    const tests = (new Document(null, YAML_OPTIONS).schema.tags as unknown as { default?: unknown; test?: RegExp }[]).filter((t) => t.default && t.test).map((t) => t.test!);
+    const mayResolve = new Set("~NnYyTtOoFfEe-+.0123456789<");
+    // No tag test accepts a string starting elsewhere: every printable ASCII first character and non-ASCII
+    // ones, followed by what would make it a number, a boolean, a date or a merge key after that character.
+    const tails = ["", "0", "1", "es", "rue", "ull", ".5", "e3", "E3", "x1F", ":20", "001-12-14", "<", "_1", "inf", "ff", ".inf"];
+    for (let code = 0; code < 0x250; code++) {
+      const c = String.fromCharCode(code);
+      if (mayResolve.has(c)) continue;
+      for (const tail of tails) for (const t of tests) expect(t.test(c + tail), JSON.stringify(c + tail)).toBe(false);
+    }
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 12 }), (s) => {
+        if (mayResolve.has(s[0]!)) return;
+        for (const t of tests) expect(t.test(s)).toBe(false);
+      }),
+      params,
+    );
+    // And the strings it decides read as the yaml package reads them, at a value, a key and an item.
+    for (const s of ["Ñull", "étrue", "_1", "a:b", "Sequence", "e0", "E3", "x1F", "é0"])
+      for (const text of [`apiVersion: v1\nkind: ConfigMap\ndata:\n  v: ${s}\n  ${s}: 1\n  l:\n  - ${s}\n`]) {
+        const bytes = Buffer.from(text);
+        expect(snapshot(readManifestBytes(bytes, "s.yaml")), text).toEqual(snapshot(reference(bytes, "s.yaml")));
+      }
   });
 
   it("folded plain scalars (CRD descriptions), one-line flow collections, no final newline: read by the fast reader, as the yaml package reads them", () => {
