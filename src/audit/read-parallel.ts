@@ -77,6 +77,11 @@ class ReaderPool {
 
   constructor(readonly threads: number) {}
 
+  /** Start every thread now: each boots (loads its code) while this thread still has work before the first job. */
+  warm(): void {
+    while (this.workers.length < this.threads) this.spawn();
+  }
+
   /** The job's result, or null when the worker could not read it. */
   async run(buffer: SharedArrayBuffer, job: SegmentJob): Promise<SegmentResult | null> {
     const answer = await this.post((id) => ({ id, buffer, job }));
@@ -164,16 +169,20 @@ class ReaderPool {
 
 export interface ParallelReadOptions extends ReadOptions {
   /**
-   * Reader threads (default: one fewer than the cores, at least one). The main
-   * thread and the evaluation threads need the rest: on 2 cores a second reader
-   * costs more CPU than it saves (each thread warms its own JIT; the corpus audit
-   * was faster with one in 5 of 5 paired runs).
+   * Reader threads (default: none on up to 2 cores, else one fewer than the
+   * cores). 0: this thread reads everything, handing objects on as it goes (it
+   * yields every few milliseconds, so what it hands on is evaluated meanwhile).
+   * On 2 cores the main thread reading costs ~0.4 s less CPU on the corpus than
+   * one reader thread (no thread to boot and warm, no object crossing threads)
+   * for the same wall time; a second reader cost more than it saved.
    */
   threads?: number;
-  /** Read on this thread, without workers, until this many bytes have been read (default 1 MiB). */
+  /** Read on this thread, without workers, until this many bytes have been read (default 1 MiB; with `threads: 0`, all). */
   inlineBelow?: number;
   /** Bytes per job (default 256 KiB; a document is never split). */
   chunkBytes?: number;
+  /** Reading on this thread gives way to other work (setImmediate) after this many milliseconds of it (default 4). */
+  pauseEveryMs?: number;
   /**
    * Objects as they are read, in order. When a worker fails on a file, the file
    * is read again on this thread and its objects are given again (new objects):
@@ -310,31 +319,46 @@ const DEFAULT_CHUNK_BYTES = 256 * 1024;
 type FileEntry =
   | { kind: "skip"; skip: ManifestSkip }
   | { kind: "unreadable"; error: ManifestError }
-  | { kind: "file"; name: string; path: string; identity?: FileIdentity; stdin: boolean; bytes: Buffer; jobs: { job: SegmentJob; result: Promise<SegmentResult | null> }[]; kustomizePatch: boolean }
+  | { kind: "file"; name: string; path: string; identity?: FileIdentity; stdin: boolean; bytes: Buffer; jobs: { job: SegmentJob; result: Promise<SegmentResult | null> | null }[]; kustomizePatch: boolean }
   /** A small file a reader thread opens itself (null: the main thread reads it after all). */
   | { kind: "remote"; name: string; path: string; kustomizePatch: boolean; answer: Promise<FileAnswer | null> };
 
 /** Small files named to a reader thread together: up to this many in one message. */
 const FILES_PER_JOB = 64;
 
+/** Reading on the main thread gives way to other work this often (milliseconds). */
+const PAUSE_EVERY_MS = 4;
+
+/**
+ * Reader threads when not told: none on up to 2 cores (the main thread reads;
+ * see ParallelReadOptions.threads), else one fewer than the cores (more cores
+ * were not measured here: the earlier default holds for them).
+ */
+export function defaultReaderThreads(cores = availableParallelism()): number {
+  return cores <= 2 ? 0 : cores - 1;
+}
+
 export async function readManifestsParallel(paths: string[], options: ParallelReadOptions = {}): Promise<ManifestSet> {
   const readStdin = options.readStdin ?? (() => readFileSync(0));
   const maxAliasCount = options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT;
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-  const inlineBelow = options.inlineBelow ?? 1024 * 1024;
+  const readers = options.threads ?? defaultReaderThreads();
+  const inlineBelow = readers === 0 ? Number.POSITIVE_INFINITY : (options.inlineBelow ?? 1024 * 1024);
   const keep = options.keep ? { keep: options.keep } : {};
   const set: ManifestSet = { objects: [], errors: [], skipped: [], unreadable: [], files: [], sources: new Map() };
   const walked = manifestFiles(paths.length === 0 ? ["-"] : paths, set.unreadable, set.skipped);
-  const patches = new Set<string>();
-  for (const k of walked.kustomizations) for (const p of kustomizePatchFiles(k)) patches.add(p);
 
   const startPool = () => {
-    const started = new ReaderPool(Math.max(1, options.threads ?? availableParallelism() - 1));
+    const started = new ReaderPool(Math.max(1, readers));
+    started.warm();
     options.onThreads?.(started.threads);
     return started;
   };
-  // Files that add up to more than inlineBelow: threads from the start (they boot while the walk's files are named to them).
+  // Files that add up to more than inlineBelow: threads from the start (they boot while the kustomizations
+  // are read and the walk's files are named to them).
   let pool: ReaderPool | null = walked.bytes > inlineBelow ? startPool() : null;
+  const patches = new Set<string>();
+  for (const k of walked.kustomizations) for (const p of kustomizePatchFiles(k)) patches.add(p);
   let totalBytes = 0;
   let parsedBytes = 0;
   const progress = () => options.onProgress?.({ parsedBytes, totalBytes, objects: set.objects.length });
@@ -381,15 +405,19 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
       entries.push({ kind: "unreadable", error: { file: name, documentIndex: null, kind: "unreadable", message: (e as Error).message } });
       continue;
     }
-    // Shared with the workers: they read their segments from it, no copies.
-    const shared = new SharedArrayBuffer(read.length);
-    const bytes = Buffer.from(shared);
-    read.copy(bytes);
-    totalBytes += bytes.length;
-    const jobs = planJobs(bytes, { file: name, maxAliasCount, kustomizePatch, ...keep }, chunkBytes);
+    totalBytes += read.length;
     // Small inputs are read here; stdin, whose size is known only now, may still start the threads.
     const inline = pool === null && totalBytes <= inlineBelow;
     if (!inline && !pool) pool = startPool();
+    // Shared with the workers: they read their segments from it, no copies.
+    let shared: SharedArrayBuffer | null = null;
+    let bytes = read;
+    if (!inline) {
+      shared = new SharedArrayBuffer(read.length);
+      bytes = Buffer.from(shared);
+      read.copy(bytes);
+    }
+    const jobs = planJobs(bytes, { file: name, maxAliasCount, kustomizePatch, ...keep }, chunkBytes);
     entries.push({
       kind: "file",
       name,
@@ -398,11 +426,19 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
       stdin: file === "-",
       bytes,
       kustomizePatch,
-      jobs: jobs.map((job) => ({ job, result: inline ? Promise.resolve(readInline(job, bytes)) : pool!.run(shared, job) })),
+      // Read here when its turn comes (below), so what comes before it is handed on first.
+      jobs: jobs.map((job) => ({ job, result: shared === null ? null : pool!.run(shared, job) })),
     });
   }
   group?.send();
 
+  // Reading on this thread: now and then let what waits for it run (answers of evaluations, progress).
+  let lastPause = performance.now();
+  const pause = async () => {
+    if (performance.now() - lastPause < (options.pauseEveryMs ?? PAUSE_EVERY_MS)) return;
+    await new Promise<void>((resume) => setImmediate(resume));
+    lastPause = performance.now();
+  };
   try {
     for (const entry of entries) {
       options.signal?.throwIfAborted();
@@ -454,7 +490,8 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
       const before = set.objects.length + set.errors.length + set.skipped.length;
       const assembly = new FileAssembly(set, entry.name, entry.bytes, { maxAliasCount, kustomizePatch: entry.kustomizePatch, ...keep });
       for (const { job, result } of entry.jobs) {
-        const answer = await result;
+        if (result === null) await pause();
+        const answer = result === null ? readInline(job, entry.bytes) : await result;
         options.signal?.throwIfAborted();
         const added = assembly.add(answer);
         parsedBytes += job.segments.at(-1)!.end - job.segments[0]!.start;

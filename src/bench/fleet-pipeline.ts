@@ -31,16 +31,15 @@ export async function benchFleet(n: number, policyDir: string, timeoutSeconds: n
     const queue = new AuditQueue({ validators: [{ name, policy, settings }], pool });
     let results: AuditResult[];
     let t1: number;
+    // The evaluation threads start now (with no reader threads, nothing else would start them before the first object).
+    pool.warm();
     try {
       const manifests = await readManifestsParallel([file], {
         onObjects: (objects) => {
           if (Number.isNaN(firstObjects)) firstObjects = performance.now();
           queue.add(objects);
         },
-        onThreads: (threads) => {
-          readers = threads;
-          pool.warm();
-        },
+        onThreads: (threads) => (readers = threads),
       });
       t1 = performance.now();
       results = await queue.results(manifests.objects);
@@ -54,7 +53,7 @@ export async function benchFleet(n: number, policyDir: string, timeoutSeconds: n
     const failed = results.filter((r) => r.status === "fail").length;
     const evaluated = results.filter((r) => r.skipReason !== "not-selected").length;
     console.log(`fleet: ${n} objects, ${(fleet.text.length / 1e6).toFixed(1)} MB of YAML, ${fleet.broken} bind loopback; ${failed} failed`);
-    console.log(`threads: ${readers} reading (${readers === 0 ? "input below the threshold: read on the main thread" : "worker threads"}), ${pool.threads} evaluating; ${availableParallelism()} cores`);
+    console.log(`threads: ${readers} reading (${readers === 0 ? "read on the main thread: the default on up to 2 cores, or an input below the threshold" : "worker threads"}), ${pool.threads} evaluating; ${availableParallelism()} cores`);
     console.log(`end to end ${seconds(t2)} s: ${Math.round(n / ((t2 - t0) / 1000))} objects/s`);
     console.log(`  read      0.00–${seconds(t1)} s (objects stream to evaluation from ${seconds(firstObjects)} s)`);
     console.log(`  evaluate  ${seconds(firstObjects)}–${seconds(t2)} s (${evaluated} objects evaluated, ${n - evaluated} not selected by the policy's rules)`);

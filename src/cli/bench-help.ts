@@ -75,7 +75,8 @@ counts (fuel, exact); under node:wasi of _start medians (${MIX_ITERATIONS} runs 
 process start: --corpus has the end-to-end figure). Generates a deterministic
 fleet of N objects as one YAML stream (Deployments, StatefulSets, DaemonSets,
 CronJobs, Services, ConfigMaps; one workload in forty binds loopback), then runs
-it through \`audit\`'s pipeline: read on worker threads (one fewer than the cores), each
+it through \`audit\`'s pipeline: read as audit reads it (on up to 2 cores by the main
+thread, else on worker threads, one fewer than the cores), each
 object evaluated with the policy on the evaluation pool (one worker per core,
 reused instances) as soon as it is read. Prints objects/s end to end, when
 reading and evaluation ran (they overlap), the worker threads, the CPU time

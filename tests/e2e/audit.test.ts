@@ -89,14 +89,17 @@ describe("loopback-probes audit", () => {
     const r = audit(["--settings-json", '{"colour": 1}', "examples/"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown key "colour"');
-    // Input big enough for reader threads: the settings are checked while they read, and nothing is reported.
+    // A big input: the settings are checked while it is read (on this thread, or on reader threads with
+    // --threads), and the reading stops there: nothing is reported.
     const big = mkdtempSync(join(tmpdir(), "lpp-audit-big-"));
     writeFileSync(join(big, "fleet.yaml"), fleetYaml(1500).text);
     for (let i = 0; i < 40; i++) writeFileSync(join(big, `small-${i}.yaml`), fleetYaml(3).text);
-    const onBig = audit(["-f", "json", "--settings-json", '{"colour": 1}', big]);
-    expect(onBig).toMatchObject({ code: 2, stdout: "" });
-    expect(onBig.stderr).toContain('settings rejected by');
-    expect(onBig.stderr).toContain('unknown key "colour"');
+    for (const threads of [[], ["--threads", "2"]]) {
+      const onBig = audit(["-f", "json", ...threads, "--settings-json", '{"colour": 1}', big]);
+      expect(onBig, threads.join(" ")).toMatchObject({ code: 2, stdout: "" });
+      expect(onBig.stderr).toContain('settings rejected by');
+      expect(onBig.stderr).toContain('unknown key "colour"');
+    }
     rmSync(big, { recursive: true, force: true });
   });
 

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ParallelReadOptions, readManifestBytes, readManifestsParallel, splitDocuments } from "../../src/audit/read-parallel.js";
+import { defaultReaderThreads, type ParallelReadOptions, readManifestBytes, readManifestsParallel, splitDocuments } from "../../src/audit/read-parallel.js";
 import { type ManifestObject, type ManifestSet, parseManifestText, readingFailure, readManifests } from "../../src/audit/read.js";
 import { keptOf, type WholeObjects } from "../../src/audit/selection.js";
 import { fleetYaml } from "../../src/bench/fleet.js";
@@ -159,18 +159,49 @@ describe("the parallel reader reads as readManifests does", () => {
     expect(progress.every((p, i) => i === 0 || p.parsedBytes >= progress[i - 1]!.parsedBytes)).toBe(true);
   });
 
+  it("with no reader threads (the default on up to 2 cores), this thread reads any input, handing objects on in order and giving way to other work as it goes", async () => {
+    expect([1, 2, 3, 4, 16].map((cores) => defaultReaderThreads(cores))).toEqual([0, 0, 2, 3, 15]);
+    const batches: ManifestObject[][] = [];
+    const paths = [join(dir, "edge"), join(dir, "fleet.yaml")];
+    // Work queued while reading (an evaluation's answer, say) runs before the reading ends: each turn
+    // it has, this notes how many batches had been handed on.
+    const turns: number[] = [];
+    let reading = true;
+    const turn = () => {
+      turns.push(batches.length);
+      if (reading) setImmediate(turn);
+    };
+    setImmediate(turn);
+    const progress: number[] = [];
+    const parallel = await readManifestsParallel(paths, {
+      threads: 0,
+      chunkBytes: 2048,
+      pauseEveryMs: 0,
+      onThreads: () => {
+        throw new Error("no thread should start");
+      },
+      onObjects: (o) => batches.push([...o]),
+      onProgress: (p) => progress.push(p.parsedBytes),
+    });
+    reading = false;
+    sameSets(parallel, readManifests(paths));
+    expect(batches.flat().filter((o) => parallel.objects.includes(o))).toEqual(parallel.objects);
+    expect(turns.some((n) => n > 0 && n < batches.length)).toBe(true);
+    expect(progress.at(-1)).toBeGreaterThan(progress[0]!);
+  });
+
   it("stdin, read once, on worker threads", async () => {
     const text = `${EDGE_CASES["bad-in-the-middle.yaml"]}---\n${fleetYaml(40).text}`;
     let reads = 0;
     const readStdin = () => (reads++, Buffer.from(text));
-    sameSets(await readManifestsParallel(["-"], { readStdin, inlineBelow: 0, chunkBytes: 1000 }), readManifests(["-"], { readStdin }));
+    sameSets(await readManifestsParallel(["-"], { readStdin, inlineBelow: 0, threads: 1, chunkBytes: 1000 }), readManifests(["-"], { readStdin }));
     expect(reads).toBe(2);
   });
 
   it("a file a worker cannot read (nested too deep for its stack) is read again on the main thread, and the objects of the file given again", async () => {
     const batches: ManifestObject[][] = [];
     const file = join(dir, "edge", "too-deep.yaml");
-    const parallel = await readManifestsParallel([file], { inlineBelow: 0, chunkBytes: 1, onObjects: (o) => batches.push([...o]) });
+    const parallel = await readManifestsParallel([file], { inlineBelow: 0, threads: 1, chunkBytes: 1, onObjects: (o) => batches.push([...o]) });
     sameSets(parallel, readManifests([file]));
     expect(parallel.errors.map((e) => e.message)).toEqual(["nested too deep to read (thousands of levels of lists or mappings): not read"]);
     // The first document came from a worker, then the whole file again from the reference reader.
@@ -195,7 +226,7 @@ describe("the parallel reader reads as readManifests does", () => {
     mkdirSync(gone);
     writeFileSync(join(gone, "a.yaml"), deployment("a"));
     writeFileSync(join(gone, "b.yaml"), deployment("b"));
-    const withGone = await readManifestsParallel([gone], { inlineBelow: 0, onThreads: () => rmSync(join(gone, "a.yaml")) });
+    const withGone = await readManifestsParallel([gone], { inlineBelow: 0, threads: 1, onThreads: () => rmSync(join(gone, "a.yaml")) });
     expect(withGone.unreadable.map((u) => [u.file.endsWith("a.yaml"), u.message])).toEqual([[true, expect.stringMatching(/^ENOENT: no such file or directory, open /)]]);
     expect(withGone.objects.map((o) => (o.object.metadata as { name: string }).name)).toEqual(["b"]);
   });
@@ -205,7 +236,7 @@ describe("the parallel reader reads as readManifests does", () => {
     const paths = [join(dir, "edge"), join(dir, "fleet.yaml")];
     const reference = readManifests(paths);
     const expected = reference.objects.map((o) => keptOf(o.object, keep));
-    for (const options of [{ inlineBelow: 0, chunkBytes: 4 << 20 }, { inlineBelow: 0, chunkBytes: 2048 }, { inlineBelow: 1 << 30 }] as ParallelReadOptions[]) {
+    for (const options of [{ inlineBelow: 0, threads: 1, chunkBytes: 4 << 20 }, { inlineBelow: 0, threads: 2, chunkBytes: 2048 }, { inlineBelow: 1 << 30 }, { threads: 0, chunkBytes: 2048 }] as ParallelReadOptions[]) {
       const parallel = await readManifestsParallel(paths, { ...options, keep });
       expect(parallel.objects.map((o) => o.object)).toEqual(expected);
       expect(parallel.objects.map(({ file, documentIndex, itemIndex, line }) => ({ file, documentIndex, itemIndex, line }))).toEqual(reference.objects.map(({ file, documentIndex, itemIndex, line }) => ({ file, documentIndex, itemIndex, line })));
@@ -221,13 +252,13 @@ describe("the parallel reader reads as readManifests does", () => {
   it("stops when its signal aborts: the promise rejects with the signal's reason, no object after it", async () => {
     const stop = new AbortController();
     const objects: ManifestObject[] = [];
-    const reading = readManifestsParallel([join(dir, "edge"), join(dir, "fleet.yaml")], { inlineBelow: 0, signal: stop.signal, onThreads: () => stop.abort(new Error("stopped")), onObjects: (o) => objects.push(...o) });
+    const reading = readManifestsParallel([join(dir, "edge"), join(dir, "fleet.yaml")], { inlineBelow: 0, threads: 1, signal: stop.signal, onThreads: () => stop.abort(new Error("stopped")), onObjects: (o) => objects.push(...o) });
     await expect(reading).rejects.toThrow("stopped");
     expect(objects).toEqual([]);
   });
 
   const corpus = join(ROOT, "..", "shared", "corpus");
   it.runIf(existsSync(corpus))("every file of ../shared/corpus, with the default jobs and threads", async () => {
-    sameSets(await readManifestsParallel([corpus], { inlineBelow: 0 }), readManifests([corpus]), 25);
+    sameSets(await readManifestsParallel([corpus], { inlineBelow: 0, threads: 1 }), readManifests([corpus]), 25);
   });
 });
