@@ -245,6 +245,8 @@ const RANK: Record<AuditStatus, number> = { skip: 0, pass: 1, fail: 2, error: 3 
 
 /** Paths of the strings in `object` that hold a template value (read.ts TEMPLATE_VALUE); a bounded walk. */
 export function templatePaths(object: unknown): JsonPath[] {
+  // Almost no object holds one: look without building a path per value first.
+  if (!holdsTemplateValue(object)) return [];
   const out: JsonPath[] = [];
   const stack: [unknown, JsonPath][] = [[object, []]];
   for (let visited = 0; stack.length > 0 && visited < 1_000_000; visited++) {
@@ -255,6 +257,19 @@ export function templatePaths(object: unknown): JsonPath[] {
     else if (typeof v === "object" && v !== null) for (const key of Object.keys(v)) stack.push([(v as Record<string, unknown>)[key], [...path, key]]);
   }
   return out;
+}
+
+/** Whether some string in `object` holds a template value (templatePaths' walk, without the paths). */
+function holdsTemplateValue(object: unknown): boolean {
+  const stack: unknown[] = [object];
+  for (let visited = 0; stack.length > 0 && visited < 1_000_000; visited++) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (v.includes(TEMPLATE_VALUE)) return true;
+    } else if (Array.isArray(v)) for (const item of v) stack.push(item);
+    else if (typeof v === "object" && v !== null) for (const key of Object.keys(v)) stack.push((v as Record<string, unknown>)[key]);
+  }
+  return false;
 }
 
 const startsWith = (path: JsonPath, prefix: JsonPath) => prefix.length <= path.length && prefix.every((segment, i) => path[i] === segment);

@@ -149,8 +149,9 @@ ${outputHelp()}
   --timeout SECONDS      deadline per evaluation, as policy-server's (default 2; 0: none): an
                          evaluation past it is an error (code 500), as in the cluster
   --threads N            worker threads evaluating objects and, as many, reading them
-                         (default: one per core evaluating, one fewer reading, at least
-                         one); reading and evaluating overlap
+                         (default: one per core evaluating; on up to 2 cores the main
+                         thread reads, on more one fewer than the cores read);
+                         reading and evaluating overlap
   --quiet                no progress on stderr (otherwise every 2 s: reading, then auditing)
 
 What each document becomes (JSON output: status, errorKind, skipReason):
@@ -292,9 +293,10 @@ Examples:
     // Context-aware policies answer from every audited object: their runs wait until all are read.
     const world = new KubernetesObjects(context);
     let worldComplete!: () => void;
+    const validators = auditPolicies(bundle, settings, world);
     const queue = new AuditQueue({
       pool,
-      validators: auditPolicies(bundle, settings, world),
+      validators,
       ...(rewriter ? { rewriter, rewriterSettings: rewriterSettings(settings, names) } : {}),
       namespace: values.namespace,
       hostCallsReady: new Promise<void>((resolve) => (worldComplete = resolve)),
@@ -305,12 +307,16 @@ Examples:
     });
     let results: AuditResult[];
     let manifests: ManifestSet;
-    // The settings are checked (each module run once, ~0.2 s) while the reader threads read: no
+    // The settings are checked (each module run once, ~0.2 s) while the files are read: no
     // object is evaluated before the check passes, and the reading stops when it fails.
     let settingsChecked = false;
     const readBeforeCheck: ManifestObject[][] = [];
     const stopReading = new AbortController();
     try {
+      // Started before the reading (which may keep this thread busy a while before it first yields):
+      // the check starts the evaluation threads.
+      const checking = checkSettings(pool);
+      checking.catch(() => undefined); // awaited below
       const read = readManifestsParallel(positionals, {
         ...(threads === undefined ? {} : { threads }),
         readStdin: () => {
@@ -322,8 +328,6 @@ Examples:
         signal: stopReading.signal,
         // What no policy selects is reported by its identity alone: only that crosses from the reader threads.
         keep: wholeObjectsFor(bundle.map((p) => p.policy.metadata)),
-        // A big input: start the evaluation workers (compiling the modules) while reading starts.
-        onThreads: () => pool.warm(),
         onProgress: (p) => {
           reading = p;
           progress();
@@ -332,13 +336,16 @@ Examples:
       // Handled here if it fails while the settings are checked; awaited below.
       const readEnded = read.then(() => undefined, () => undefined);
       try {
-        await checkSettings(pool);
+        await checking;
       } catch (e) {
         stopReading.abort();
         await readEnded;
         throw e;
       }
       settingsChecked = true;
+      // Runs that answer host calls happen here once everything is read: their instances are made
+      // now, while the reading goes on, not when the audit is waiting for them.
+      for (const v of validators) if (v.hostCall) setImmediate(() => pool.prepareLocal(v.name));
       for (const objects of readBeforeCheck.splice(0)) queue.add(objects);
       manifests = await read;
       reading = null;

@@ -173,14 +173,25 @@ export class EvaluationPool {
 
   /** Evaluate on this thread, with host calls answered by `options.hostCall` (no deadline: synchronous). */
   async runLocal(job: PoolJob, options: PooledRunOptions = {}): Promise<PoolResult> {
-    let m = this.local.get(job.module);
+    return (await this.localModule(job.module)).run(job.action, job.stdin, options);
+  }
+
+  /** Instantiate a module for runLocal now (while this thread waits for others, say), not at its first run. */
+  prepareLocal(module: string): void {
+    if (this.closed) return;
+    // A module that cannot be instantiated says so at its first run.
+    this.localModule(module).then((m) => m.prepare()).catch(() => undefined);
+  }
+
+  private localModule(module: string): Promise<PooledModule> {
+    let m = this.local.get(module);
     if (!m) {
-      const compiled = this.compiled()[job.module];
-      if (!compiled) throw new Error(`unknown module ${job.module}`);
+      const compiled = this.compiled()[module];
+      if (!compiled) return Promise.reject(new Error(`unknown module ${module}`));
       m = Promise.resolve(new PooledModule(compiled));
-      this.local.set(job.module, m);
+      this.local.set(module, m);
     }
-    return (await m).run(job.action, job.stdin, options);
+    return m;
   }
 
   async close(): Promise<void> {
