@@ -197,8 +197,8 @@ const MARKER = /^---(?: +(?:#.*)?)?$/;
 const NOT_PLAIN_START = new Set([..."\t ,%@`?:!>[]{}#|&*\"'"]);
 /** A `:` followed by a letter, digit or one of `:/._-`: a plain scalar's start, not an indicator. */
 const PLAIN_AFTER_COLON = /^:[A-Za-z0-9:/._-]/;
-/** Anything that makes this reader hand the document to the yaml package. */
-const UNSURE = /[\t\r\uFEFF\u0085\u2028\u2029]/;
+/** Anything that makes this reader hand the document to the yaml package (a tab only outside literal block scalars: see readBody). */
+const UNSURE = /[\r\uFEFF\u0085\u2028\u2029]/;
 const MAX_DEPTH = 100;
 
 /**
@@ -404,6 +404,30 @@ function flowCollection(r: string): unknown[] | Record<string, unknown> {
   return isMap ? map : seq;
 }
 
+/**
+ * The key of a block mapping entry at line[col], plain (`key:`) or quoted on
+ * one line (`"key":`, `'key':`, the colon right after the quote), and where the
+ * text after its colon starts; null when the line has no such key there.
+ */
+function blockKey(line: string, col: number): { key: string; rest: number } | null {
+  const q = line.charCodeAt(col);
+  if (q === 34 /* " */ || q === 39 /* ' */) {
+    let end: number;
+    if (q === 34) end = closingDoubleQuote(line, col + 1);
+    else {
+      end = line.indexOf("'", col + 1);
+      while (end >= 0 && line.charCodeAt(end + 1) === 39) end = line.indexOf("'", end + 2);
+    }
+    if (end < 0 || line.charCodeAt(end + 1) !== 58 /* : */ || (end + 2 < line.length && line.charCodeAt(end + 2) !== SPACE)) return null;
+    const text = line.slice(col + 1, end);
+    // A quoted key is a string as written (no tag resolves it).
+    return { key: q === 34 ? doubleQuoted(text) : text.replaceAll("''", "'"), rest: end + 2 };
+  }
+  KEY.lastIndex = col;
+  const m = KEY.exec(line);
+  return m ? { key: keyString(m[1]!), rest: col + m[1]!.length + 1 } : null;
+}
+
 interface Anchor {
   value: unknown;
   count: number;
@@ -418,6 +442,8 @@ class Reader {
   private depth = 0;
   /** A block mapping key starting with "$" was read (flow mappings leave such keys to yaml). */
   dollarKeys = false;
+  /** Lines read as the text of a literal block scalar (1), where a tab is only a character of it; null until one is. */
+  literalText: Uint8Array | null = null;
   itemLines: number[] | null = null;
 
   /** Each line's indentation (leading spaces), counted once: the reader asks several times per line. */
@@ -479,13 +505,11 @@ class Reader {
       const k = this.indents[this.i]!;
       if (k < n) break;
       if (k > n) bail();
-      KEY.lastIndex = n;
-      const m = KEY.exec(line);
-      if (!m) bail(); // a sequence entry at a mapping's indentation, a quoted or complex key, a scalar…
-      const keySource = m[1]!;
-      const key = keyString(keySource);
+      const entry = blockKey(line, n);
+      if (!entry) bail(); // a sequence entry at a mapping's indentation, a complex key, a scalar…
+      const key = entry.key;
       if (key.charCodeAt(0) === 36 /* $ */) this.dollarKeys = true;
-      const rest = line.slice(n + keySource.length + 1);
+      const rest = line.slice(entry.rest);
       const isItems = top && key === "items";
       if (isItems) {
         if (itemsSeen) bail(); // `items` twice: the first node is the one located, the last the one read
@@ -546,8 +570,7 @@ class Reader {
       }
       const first = line.charCodeAt(c);
       if (first === DASH && (line.length === c + 1 || line.charCodeAt(c + 1) === SPACE)) bail(); // `- - x`
-      KEY.lastIndex = c;
-      if (KEY.test(line)) {
+      if (blockKey(line, c)) {
         // `- key: value`: a mapping whose keys sit at column c
         sink?.push(this.i);
         this.lines[this.i] = " ".repeat(c) + line.slice(c);
@@ -792,6 +815,8 @@ class Reader {
       content = parts.length;
     }
     this.i = first + content;
+    this.literalText ??= new Uint8Array(lines.length);
+    this.literalText.fill(1, first, first + content);
     // A line less indented than the text but more than the parent: yaml's error.
     this.noContinuation(p);
     const text = parts.slice(0, content).join("\n");
@@ -831,10 +856,13 @@ export function fastReadDocument(text: string, options: { prelude: boolean; maxA
     const contentsLine = reader.at();
     const line = lines[contentsLine]!;
     const n = Reader.indent(line);
-    KEY.lastIndex = n;
-    if (!KEY.test(line)) return undefined; // a top-level sequence or scalar: not an object, yaml says what it is
+    if (!blockKey(line, n)) return undefined; // a top-level sequence or scalar: not an object, yaml says what it is
     const value = reader.map(n, true);
     if (!reader.done()) return undefined;
+    // A tab is read here only as a character of a literal block scalar's text (scripts, configuration
+    // files in ConfigMaps), after the indentation: anywhere else (indentation, separation, a comment,
+    // another scalar) the document is yaml's.
+    if (body.includes("\t")) for (let j = 0; j < lines.length; j++) if (lines[j]!.includes("\t") && reader.literalText?.[j] !== 1) return undefined;
     // Template actions: the values read.ts' markTemplateValues would replace, replaced alike. Only
     // string values can hold one here (an unquoted `{{` is a flow this reader leaves to yaml); a
     // key with one, or anchors (an alias of a replaced node), are yaml's.

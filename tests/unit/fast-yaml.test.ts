@@ -173,6 +173,37 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
       expect(fastReadDocument(text, { prelude: true, maxAliasCount: 100 }), text).toBeUndefined();
   });
 
+  it("quoted keys on one line and tabs in literal block scalars' text: read by the fast reader as the yaml package reads them; tabs anywhere else and other key spellings left to it", () => {
+    const read = (t: string) => fastReadDocument(t, { prelude: true, maxAliasCount: 100 })?.value;
+    const fast = [
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    "kubernetes.io/os": linux\n    \'it\'\'s\': "x"\n    "a\\tb\\u00e9": 1\n    "": empty\n    "$patch": k\n',
+      '"apiVersion": v1\n\'kind\': Pod\nspec:\n  containers:\n  - "name": c\n    "@type": type.googleapis.com/x\n  - \'image\':\n      nested: 1\n',
+      'apiVersion: v1\nkind: ConfigMap\ndata:\n  conf: |\n    [log]\n    \tlevel  = "info"\n\n    \t\tdeep\n  after: x\n',
+      'apiVersion: v1\nkind: ConfigMap\ndata:\n  conf: |-\n      \tindented more\n      x\n',
+      'apiVersion: v1\nkind: ConfigMap\ndata:\n  "<<": not a merge key\n  "__proto__": own\n',
+    ];
+    const unsure = [
+      "apiVersion: v1\nkind: ConfigMap\ndata:\n\tconf: x\n", // a tab as indentation
+      "apiVersion: v1\nkind: ConfigMap\ndata:\n  conf:\tx\n", // a tab as separation
+      "apiVersion: v1\nkind: ConfigMap\ndata:\n  conf: x # a\tcomment\n",
+      "apiVersion: v1\nkind: ConfigMap\n# a\tcomment line\ndata: {}\n",
+      "apiVersion: v1\nkind: ConfigMap\ndata:\n  conf: a plain\n    line\twith a tab\n",
+      "apiVersion: v1\nkind: ConfigMap\ndata:\n  conf: |\n    x\n  \ty\n", // less indented than the text
+      'apiVersion: v1\nkind: ConfigMap\ndata:\n  "k" : v\n', // a space before the colon
+      'apiVersion: v1\nkind: ConfigMap\ndata:\n  "k":v\n', // no space after it
+      'apiVersion: v1\nkind: ConfigMap\ndata:\n  "k\n  l": v\n', // over two lines
+      'apiVersion: v1\nkind: ConfigMap\ndata:\n  "\\q": v\n', // an escape yaml rejects
+    ];
+    for (const text of [...fast, ...unsure]) {
+      const bytes = Buffer.from(text);
+      expect(snapshot(readManifestBytes(bytes, "q.yaml")), text).toEqual(snapshot(reference(bytes, "q.yaml")));
+    }
+    for (const text of fast) expect(read(text), text).toBeDefined();
+    for (const text of unsure) expect(read(text), text).toBeUndefined();
+    expect(read(fast[0]!)).toEqual({ apiVersion: "v1", kind: "ConfigMap", metadata: { labels: { "kubernetes.io/os": "linux", "it's": "x", "a\tb\u00e9": 1, "": "empty", $patch: "k" } } });
+    expect((read(fast[2]!) as { data: { conf: string } }).data.conf).toBe('[log]\n\tlevel  = "info"\n\n\t\tdeep\n');
+  });
+
   it("a __proto__ key is an own property, the prototype stays Object's", () => {
     const r = fastReadDocument("apiVersion: v1\n__proto__:\n  polluted: true\nkind: X\n", { prelude: true, maxAliasCount: 100 });
     const value = r!.value as Record<string, unknown>;
