@@ -373,10 +373,15 @@ function patchDirective(value: unknown): string | null {
 }
 
 /** Paths of the files a kustomization uses as patches (they are partial objects, not manifests). */
-export function kustomizePatchFiles(kustomization: string): string[] {
+/** The first document of a YAML stream as the yaml package reads it (toJS, kubectl's alias limit); undefined when there is none. */
+export function firstYamlDocument(text: string): unknown {
+  return parseYamlDocuments(text)[0]?.toJS({ maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
+}
+
+export function kustomizePatchFiles(kustomization: string, firstDocument: (text: string) => unknown = firstYamlDocument): string[] {
   let value: unknown;
   try {
-    value = parseYamlDocuments(readFileSync(kustomization, "utf8"))[0]?.toJS({ maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
+    value = firstDocument(readFileSync(kustomization, "utf8"));
   } catch {
     return [];
   }

@@ -10,8 +10,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultReaderThreads, type ParallelReadOptions, readManifestBytes, readManifestsParallel, splitDocuments } from "../../src/audit/read-parallel.js";
-import { type ManifestObject, type ManifestSet, parseManifestText, readingFailure, readManifests } from "../../src/audit/read.js";
+import { fastReadDocument } from "../../src/audit/fast-yaml.js";
+import { defaultReaderThreads, firstDocument, type ParallelReadOptions, readManifestBytes, readManifestsParallel, splitDocuments } from "../../src/audit/read-parallel.js";
+import { firstYamlDocument, kustomizePatchFiles, type ManifestObject, type ManifestSet, manifestFiles, parseManifestText, readingFailure, readManifests } from "../../src/audit/read.js";
 import { keptOf, type WholeObjects } from "../../src/audit/selection.js";
 import { fleetYaml } from "../../src/bench/fleet.js";
 import { ROOT } from "../helpers.js";
@@ -188,6 +189,29 @@ describe("the parallel reader reads as readManifests does", () => {
     expect(batches.flat().filter((o) => parallel.objects.includes(o))).toEqual(parallel.objects);
     expect(turns.some((n) => n > 0 && n < batches.length)).toBe(true);
     expect(progress.at(-1)).toBeGreaterThan(progress[0]!);
+  });
+
+  it("kustomizations: the fast reader's first document is the yaml package's (firstYamlDocument), on hard cases and every kustomization of ../shared/corpus", () => {
+    const texts = [
+      "resources: []\npatches:\n- path: patch.yaml\n",
+      "# a comment first\n\n---\npatchesStrategicMerge:\n- a.yaml\n- 'b.yaml'\n---\npatches: [c.yaml]\n",
+      "\uFEFFpatches:\n  - path: \"p.yaml\"\n    target:\n      kind: Deployment\n",
+      "patches:\n- path: {{ .Values.p }}\n", // a template action: the yaml package reads it as it is
+      "patches:\n- &p\n  path: x.yaml\n- *p\n",
+      "patches:\n\t- bad\n", // a tab: yaml's (and an error)
+      "# only a comment\n",
+      "",
+      "---\n",
+      "patchesJson6902:\n- path: j.yaml\n  target: {kind: Service, name: s}\npatches: 1\n",
+    ];
+    for (const text of texts) expect(firstDocument(text), JSON.stringify(text)).toEqual(firstYamlDocument(text));
+    // The fast reader does read the plain ones.
+    expect(fastReadDocument(texts[0]!, { prelude: true, maxAliasCount: 100 })?.value).toEqual({ resources: [], patches: [{ path: "patch.yaml" }] });
+    const corpus = join(ROOT, "..", "shared", "corpus");
+    if (!existsSync(corpus)) return;
+    const kustomizations = manifestFiles([corpus], [], []).kustomizations;
+    expect(kustomizations.length).toBeGreaterThan(20);
+    for (const k of kustomizations) expect(kustomizePatchFiles(k, firstDocument), k).toEqual(kustomizePatchFiles(k));
   });
 
   it("stdin, read once, on worker threads", async () => {
