@@ -11,9 +11,10 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { type ClientOptions, dockerConfigCredentials, OciError, parseReference } from "../toolchain/oci.js";
-import { pullToCache } from "../toolchain/oci-files.js";
-import { formatVerification, SignatureError, type Verification, verifyModule } from "../toolchain/signatures.js";
+// The registry client and signature checks (node:https, TLS, ciphers: ~40 ms to load) are loaded
+// when a registry:// module is asked for, not by every command that reads a module from a file.
+import type { ClientOptions } from "../toolchain/oci.js";
+import type { Verification } from "../toolchain/signatures.js";
 import { KeyError, loadVerificationKey } from "../toolchain/signing-keys.js";
 import { MAX_CONFIG_BYTES, parseVerificationConfig, type Signature, type VerificationConfig, VerificationConfigError } from "../toolchain/verification-config.js";
 import { userCacheDir } from "../toolchain/user-cache.js";
@@ -162,6 +163,7 @@ export function verificationFromFlags(values: { "verification-key"?: string[]; "
  */
 export async function verifyModuleSource(spec: string, verification: ModuleVerification, options: ClientOptions): Promise<Verification> {
   if (!spec.startsWith("registry://")) throw new UsageError(`${spec}: signature verification needs a registry:// reference (signatures live in the registry, beside the module)`);
+  const [{ OciError }, { formatVerification, SignatureError, verifyModule }] = await Promise.all([import("../toolchain/oci.js"), import("../toolchain/signatures.js")]);
   let result: Verification;
   try {
     result = await verifyModule(spec, verification.config, options);
@@ -196,6 +198,7 @@ export async function loadModuleSource(spec: string, options: ClientOptions & { 
     if (!isWasm(bytes)) throw new UsageError(`${spec} is not a WebAssembly module (no \\0asm header)`, false);
     return { bytes, label: spec };
   }
+  const [{ dockerConfigCredentials, parseReference }, { pullToCache }] = await Promise.all([import("../toolchain/oci.js"), import("../toolchain/oci-files.js")]);
   let ref;
   try {
     ref = parseReference(spec);
