@@ -323,7 +323,9 @@ type FileEntry =
   | { kind: "unreadable"; error: ManifestError }
   | { kind: "file"; name: string; path: string; identity?: FileIdentity; stdin: boolean; bytes: Buffer; jobs: { job: SegmentJob; result: Promise<SegmentResult | null> | null }[]; kustomizePatch: boolean }
   /** A small file a reader thread opens itself (null: the main thread reads it after all). */
-  | { kind: "remote"; name: string; path: string; kustomizePatch: boolean; answer: Promise<FileAnswer | null> };
+  | { kind: "remote"; name: string; path: string; kustomizePatch: boolean; answer: Promise<FileAnswer | null> }
+  /** A file this thread reads, all of it, when its turn comes (no thread reads anything). */
+  | { kind: "later"; name: string; path: string; kustomizePatch: boolean };
 
 /** Small files named to a reader thread together: up to this many in one message. */
 const FILES_PER_JOB = 64;
@@ -418,6 +420,13 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
       }
       continue;
     }
+    if (pool === null && inlineBelow === Number.POSITIVE_INFINITY && file !== "-") {
+      // Everything is read on this thread: each file when its turn comes, so objects flow (and
+      // progress shows, and a failed settings check stops it) from the first file on.
+      entries.push({ kind: "later", name, path: file, kustomizePatch });
+      totalBytes += Math.max(0, size);
+      continue;
+    }
     let read: Buffer;
     let identity: FileIdentity | undefined;
     try {
@@ -462,8 +471,21 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
     lastPause = performance.now();
   };
   try {
-    for (const entry of entries) {
+    for (let entry of entries) {
       options.signal?.throwIfAborted();
+      if (entry.kind === "later") {
+        await pause();
+        let read: Buffer;
+        let identity: FileIdentity;
+        try {
+          ({ bytes: read, identity } = readManifestFile(entry.path));
+        } catch (e) {
+          set.unreadable.push({ file: entry.name, documentIndex: null, kind: "unreadable", message: (e as Error).message });
+          continue;
+        }
+        const jobs = planJobs(read, { file: entry.name, maxAliasCount, kustomizePatch: entry.kustomizePatch, ...keep }, chunkBytes);
+        entry = { kind: "file", name: entry.name, path: entry.path, identity, stdin: false, bytes: read, kustomizePatch: entry.kustomizePatch, jobs: jobs.map((job) => ({ job, result: null })) };
+      }
       if (entry.kind === "skip") {
         set.skipped.push(entry.skip);
         continue;

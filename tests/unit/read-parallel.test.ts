@@ -188,6 +188,15 @@ describe("the parallel reader reads as readManifests does", () => {
     sameSets(parallel, readManifests(paths));
     expect(batches.flat().filter((o) => parallel.objects.includes(o))).toEqual(parallel.objects);
     expect(turns.some((n) => n > 0 && n < batches.length)).toBe(true);
+
+    // Each file is opened when its turn comes: one removed once the first objects were handed on is
+    // unreadable, said as for any file, in its place.
+    const lazy = join(dir, "lazy");
+    mkdirSync(lazy);
+    for (const n of ["a", "b", "c"]) writeFileSync(join(lazy, `${n}.yaml`), deployment(n));
+    const read = await readManifestsParallel([lazy], { threads: 0, onObjects: () => rmSync(join(lazy, "b.yaml"), { force: true }) });
+    expect(read.objects.map((o) => (o.object.metadata as { name: string }).name)).toEqual(["a", "c"]);
+    expect(read.unreadable.map((u) => [u.file.endsWith("b.yaml"), u.message])).toEqual([[true, expect.stringMatching(/^ENOENT: no such file or directory, open /)]]);
     expect(progress.at(-1)).toBeGreaterThan(progress[0]!);
   });
 
