@@ -343,9 +343,6 @@ Examples:
         throw e;
       }
       settingsChecked = true;
-      // Runs that answer host calls happen here once everything is read: their instances are made
-      // now, while the reading goes on, not when the audit is waiting for them.
-      for (const v of validators) if (v.hostCall) setImmediate(() => pool.prepareLocal(v.name));
       for (const objects of readBeforeCheck.splice(0)) queue.add(objects);
       manifests = await read;
       reading = null;

@@ -176,13 +176,6 @@ export class EvaluationPool {
     return (await this.localModule(job.module)).run(job.action, job.stdin, options);
   }
 
-  /** Instantiate a module for runLocal now (while this thread waits for others, say), not at its first run. */
-  prepareLocal(module: string): void {
-    if (this.closed) return;
-    // A module that cannot be instantiated says so at its first run.
-    this.localModule(module).then((m) => m.prepare()).catch(() => undefined);
-  }
-
   private localModule(module: string): Promise<PooledModule> {
     let m = this.local.get(module);
     if (!m) {
