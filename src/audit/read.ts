@@ -372,12 +372,12 @@ function patchDirective(value: unknown): string | null {
   return null;
 }
 
-/** Paths of the files a kustomization uses as patches (they are partial objects, not manifests). */
 /** The first document of a YAML stream as the yaml package reads it (toJS, kubectl's alias limit); undefined when there is none. */
 export function firstYamlDocument(text: string): unknown {
   return parseYamlDocuments(text)[0]?.toJS({ maxAliasCount: DEFAULT_MAX_ALIAS_COUNT });
 }
 
+/** Paths of the files a kustomization uses as patches (they are partial objects, not manifests), its first document read by `firstDocument`. */
 export function kustomizePatchFiles(kustomization: string, firstDocument: (text: string) => unknown = firstYamlDocument): string[] {
   let value: unknown;
   try {

@@ -293,10 +293,9 @@ Examples:
     // Context-aware policies answer from every audited object: their runs wait until all are read.
     const world = new KubernetesObjects(context);
     let worldComplete!: () => void;
-    const validators = auditPolicies(bundle, settings, world);
     const queue = new AuditQueue({
       pool,
-      validators,
+      validators: auditPolicies(bundle, settings, world),
       ...(rewriter ? { rewriter, rewriterSettings: rewriterSettings(settings, names) } : {}),
       namespace: values.namespace,
       hostCallsReady: new Promise<void>((resolve) => (worldComplete = resolve)),

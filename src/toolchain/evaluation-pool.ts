@@ -173,18 +173,14 @@ export class EvaluationPool {
 
   /** Evaluate on this thread, with host calls answered by `options.hostCall` (no deadline: synchronous). */
   async runLocal(job: PoolJob, options: PooledRunOptions = {}): Promise<PoolResult> {
-    return (await this.localModule(job.module)).run(job.action, job.stdin, options);
-  }
-
-  private localModule(module: string): Promise<PooledModule> {
-    let m = this.local.get(module);
+    let m = this.local.get(job.module);
     if (!m) {
-      const compiled = this.compiled()[module];
-      if (!compiled) return Promise.reject(new Error(`unknown module ${module}`));
+      const compiled = this.compiled()[job.module];
+      if (!compiled) throw new Error(`unknown module ${job.module}`);
       m = Promise.resolve(new PooledModule(compiled));
-      this.local.set(module, m);
+      this.local.set(job.module, m);
     }
-    return m;
+    return (await m).run(job.action, job.stdin, options);
   }
 
   async close(): Promise<void> {
