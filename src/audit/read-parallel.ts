@@ -310,9 +310,9 @@ function readInline(job: SegmentJob, bytes: Buffer): SegmentResult | null {
  */
 export function readManifestBytes(bytes: Buffer, file: string, options: { maxAliasCount?: number; kustomizePatch?: boolean; chunkBytes?: number; keep?: WholeObjects } = {}): Collected {
   const out: Collected = { objects: [], errors: [], skipped: [] };
-  const settings = { maxAliasCount: options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT, kustomizePatch: options.kustomizePatch ?? false };
-  const assembly = new FileAssembly(out, file, bytes, { ...settings, ...(options.keep ? { keep: options.keep } : {}) });
-  for (const job of planJobs(bytes, { file, ...settings, ...(options.keep ? { keep: options.keep } : {}) }, options.chunkBytes ?? DEFAULT_CHUNK_BYTES)) assembly.add(readInline(job, bytes));
+  const settings = { maxAliasCount: options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT, kustomizePatch: options.kustomizePatch ?? false, ...(options.keep ? { keep: options.keep } : {}) };
+  const assembly = new FileAssembly(out, file, bytes, settings);
+  for (const job of planJobs(bytes, { file, ...settings }, options.chunkBytes ?? DEFAULT_CHUNK_BYTES)) assembly.add(readInline(job, bytes));
   assembly.finish();
   return out;
 }
@@ -326,7 +326,7 @@ type FileEntry =
   | { kind: "file"; name: string; path: string; identity?: FileIdentity; stdin: boolean; bytes: Buffer; jobs: { job: SegmentJob; result: Promise<SegmentResult | null> | null }[]; kustomizePatch: boolean }
   /** A small file a reader thread opens itself (null: the main thread reads it after all). */
   | { kind: "remote"; name: string; path: string; kustomizePatch: boolean; answer: Promise<FileAnswer | null> }
-  /** A file this thread reads, all of it, when its turn comes (no thread reads anything). */
+  /** A file this thread reads when its turn comes (no reader threads, or one could not answer for it). */
   | { kind: "later"; name: string; path: string; kustomizePatch: boolean };
 
 /** Small files named to a reader thread together: up to this many in one message. */
@@ -475,8 +475,30 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
   try {
     for (let entry of entries) {
       options.signal?.throwIfAborted();
+      if (entry.kind === "remote") {
+        const answer = await entry.answer;
+        options.signal?.throwIfAborted();
+        if (answer === null) {
+          // The thread could not answer for this file: it is read here, as any file this thread reads.
+          entry = { kind: "later", name: entry.name, path: entry.path, kustomizePatch: entry.kustomizePatch };
+        } else if ("unreadable" in answer) {
+          set.unreadable.push({ file: entry.name, documentIndex: null, kind: "unreadable", message: answer.unreadable });
+          continue;
+        } else {
+          const bytes = Buffer.from(answer.bytes);
+          set.files.push(entry.name);
+          set.sources.set(entry.name, { path: entry.path, bytes, identity: answer.identity });
+          const assembly = new FileAssembly(set, entry.name, bytes, { maxAliasCount, kustomizePatch: entry.kustomizePatch, ...keep });
+          const added = assembly.add(answer.result);
+          if (added.length > 0) options.onObjects?.(added);
+          const again = assembly.finish();
+          if (again.length > 0) options.onObjects?.(again);
+          parsedBytes += bytes.length;
+          progress();
+          continue;
+        }
+      }
       if (entry.kind === "later") {
-        await pause();
         let read: Buffer;
         let identity: FileIdentity;
         try {
@@ -486,6 +508,7 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
           continue;
         }
         const jobs = planJobs(read, { file: entry.name, maxAliasCount, kustomizePatch: entry.kustomizePatch, ...keep }, chunkBytes);
+        // Read below, job by job, giving way between them.
         entry = { kind: "file", name: entry.name, path: entry.path, identity, stdin: false, bytes: read, kustomizePatch: entry.kustomizePatch, jobs: jobs.map((job) => ({ job, result: null })) };
       }
       if (entry.kind === "skip") {
@@ -494,41 +517,6 @@ export async function readManifestsParallel(paths: string[], options: ParallelRe
       }
       if (entry.kind === "unreadable") {
         set.unreadable.push(entry.error);
-        continue;
-      }
-      if (entry.kind === "remote") {
-        const answer = await entry.answer;
-        options.signal?.throwIfAborted();
-        let bytes: Buffer;
-        let identity: FileIdentity;
-        let result: SegmentResult | null;
-        if (answer === null) {
-          // The thread could not answer for this file: read it here, as a file read on this thread is.
-          try {
-            ({ bytes, identity } = readManifestFile(entry.path));
-          } catch (e) {
-            set.unreadable.push({ file: entry.name, documentIndex: null, kind: "unreadable", message: (e as Error).message });
-            continue;
-          }
-          result = { documents: 0, lineShift: 0, objects: [], errors: [], skipped: [] };
-          for (const job of planJobs(bytes, { file: entry.name, maxAliasCount, kustomizePatch: entry.kustomizePatch, ...keep }, Infinity)) result = readInline(job, bytes);
-        } else if ("unreadable" in answer) {
-          set.unreadable.push({ file: entry.name, documentIndex: null, kind: "unreadable", message: answer.unreadable });
-          continue;
-        } else {
-          bytes = Buffer.from(answer.bytes);
-          identity = answer.identity;
-          result = answer.result;
-        }
-        set.files.push(entry.name);
-        set.sources.set(entry.name, { path: entry.path, bytes, identity });
-        const assembly = new FileAssembly(set, entry.name, bytes, { maxAliasCount, kustomizePatch: entry.kustomizePatch, ...keep });
-        const added = assembly.add(result);
-        if (added.length > 0) options.onObjects?.(added);
-        const again = assembly.finish();
-        if (again.length > 0) options.onObjects?.(again);
-        parsedBytes += bytes.length;
-        progress();
         continue;
       }
       set.files.push(entry.name);
