@@ -4,7 +4,8 @@
  * (the worker is replaced and later runs still work), host-call runs on the
  * calling thread.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { Worker } from "node:worker_threads";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { EvaluationPool } from "../../src/toolchain/evaluation-pool.js";
 import { compileModule, runWasi } from "../../src/toolchain/wasi-runner.js";
 import { podRequest, wasmBytes } from "../helpers.js";
@@ -32,6 +33,25 @@ describe("evaluation pool", () => {
     }
     expect(pooled.filter((r) => decoder.decode(r.stdout).includes('"accepted":false'))).toHaveLength(20);
     expect(pooled.some((r) => r.reused)).toBe(true);
+  });
+
+  it("sends jobs to a worker in batches, each job once (a message costs the sending thread the same whatever it carries)", async () => {
+    const sent = vi.spyOn(Worker.prototype, "postMessage");
+    const batched = new EvaluationPool({ reject: wasmBytes("reject-loopback-probes") }, { threads: 2 });
+    try {
+      const requests = Array.from({ length: 60 }, (_, i) => encode({ request: podRequest({ kind: "Pod", metadata: { name: `p${i}` }, spec: { containers: [{ name: "c" }] } }), settings: {} }));
+      const answers = await Promise.all(requests.map((stdin) => batched.run({ module: "reject", action: "validate", stdin })));
+      expect(answers.map((r) => decoder.decode(r.stdout))).toEqual(requests.map(() => '{"accepted":true}'));
+      const batches = sent.mock.calls.map(([message]) => message as { stdin: Uint8Array }[]);
+      // Every job in exactly one message.
+      expect(batches.flat().map((job) => job.stdin)).toEqual(expect.arrayContaining(requests));
+      expect(batches.flat()).toHaveLength(requests.length);
+      // One message per job was 60; a worker is refilled only when it runs low, up to its depth.
+      expect(batches.length).toBeLessThanOrEqual(20);
+    } finally {
+      sent.mockRestore();
+      await batched.close();
+    }
   });
 
   it("answers a run past its deadline as a timeout and keeps serving", async () => {
