@@ -428,6 +428,29 @@ function blockKey(line: string, col: number): { key: string; rest: number } | nu
   return m ? { key: keyString(m[1]!), rest: col + m[1]!.length + 1 } : null;
 }
 
+/** A block mapping's key as locateIn (read.ts) finds it: its text as compared there, where it starts (0-based line, 1-based column), its value. */
+interface PlacedPair {
+  key: string;
+  line: number;
+  column: number;
+  value: unknown;
+}
+
+/** Where a block sequence's item starts and the item's value. */
+interface PlacedItem {
+  line: number;
+  column: number;
+  value: unknown;
+}
+
+/**
+ * A block collection's places (`line`, `column`: where the collection itself
+ * starts, its first key or dash); FLOW for a flow collection, whose entries'
+ * places this reader does not keep.
+ */
+type Placed = { pairs: PlacedPair[]; line: number; column: number } | { items: PlacedItem[]; line: number; column: number } | typeof FLOW;
+const FLOW = { flow: true } as const;
+
 interface Anchor {
   value: unknown;
   count: number;
@@ -445,6 +468,13 @@ class Reader {
   /** Lines read as the text of a literal block scalar (1), where a tab is only a character of it; null until one is. */
   literalText: Uint8Array | null = null;
   itemLines: number[] | null = null;
+
+  /**
+   * Where the keys of block mappings and the items of block sequences start,
+   * by the object or array read from them: kept only when fastLocator asks
+   * (reading for values alone records nothing).
+   */
+  positions: Map<object, Placed> | null = null;
 
   /** Each line's indentation (leading spaces), counted once: the reader asks several times per line. */
   private readonly indents: Int32Array;
@@ -498,6 +528,8 @@ class Reader {
     const map: Record<string, unknown> = {};
     const lines = this.lines;
     let itemsSeen = false;
+    const pairs: PlacedPair[] | null = this.positions ? [] : null;
+    const first = this.i;
     for (;;) {
       this.skipEmpty();
       if (this.i >= lines.length) break;
@@ -518,11 +550,15 @@ class Reader {
       }
       const before = this.itemsLinesSink;
       this.itemsLinesSink = isItems ? [] : null;
+      const keyLine = this.i;
       const value = this.afterIndicator(rest, n, true);
       if (isItems) this.itemLines = Array.isArray(value) && this.itemsLinesSink !== null ? this.itemsLinesSink : null;
       this.itemsLinesSink = before;
       setKey(map, key, value);
+      // As locateIn compares keys (String of the key's value): a plain key resolving to null is "null" there, "" as a property.
+      if (pairs) pairs.push({ key: key === "" && line.charCodeAt(n) !== 34 && line.charCodeAt(n) !== 39 ? "null" : key, line: keyLine, column: n + 1, value });
     }
+    if (pairs) this.positions!.set(map, { pairs, line: pairs[0]?.line ?? first, column: n + 1 });
     this.depth--;
     return map;
   }
@@ -537,6 +573,8 @@ class Reader {
     const lines = this.lines;
     const sink = this.itemsLinesSink;
     this.itemsLinesSink = null;
+    const items: PlacedItem[] | null = this.positions ? [] : null;
+    let start = -1;
     for (;;) {
       this.skipEmpty();
       if (this.i >= lines.length) break;
@@ -545,6 +583,7 @@ class Reader {
       if (k < d) break;
       if (k > d) bail();
       if (line.charCodeAt(d) !== DASH) break; // a key of the mapping this compact sequence belongs to
+      if (start < 0) start = this.i;
       if (line.length === d + 1) {
         // `-` alone: the item is on the next lines
         this.i++;
@@ -552,7 +591,10 @@ class Reader {
         const c = this.i < lines.length ? this.indents[this.i]! : 0;
         if (this.i >= lines.length || c <= d) bail(); // an empty item
         sink?.push(this.i);
-        out.push(this.block(c));
+        const at = this.i;
+        const item = this.block(c);
+        out.push(item);
+        if (items) this.placeItem(items, at, c, item);
         continue;
       }
       if (line.charCodeAt(d + 1) !== SPACE) bail();
@@ -565,7 +607,10 @@ class Reader {
         const ci = this.i < lines.length ? this.indents[this.i]! : 0;
         if (this.i >= lines.length || ci <= d) bail();
         sink?.push(this.i);
-        out.push(this.block(ci));
+        const at = this.i;
+        const item = this.block(ci);
+        out.push(item);
+        if (items) this.placeItem(items, at, ci, item);
         continue;
       }
       const first = line.charCodeAt(c);
@@ -575,16 +620,34 @@ class Reader {
         sink?.push(this.i);
         this.lines[this.i] = " ".repeat(c) + line.slice(c);
         this.indents[this.i] = c;
-        out.push(this.map(c));
+        const at = this.i;
+        const item = this.map(c);
+        out.push(item);
+        if (items) this.placeItem(items, at, c, item);
         continue;
       }
       if (sink && (first === 38 /* & */ || first === 42) /* * */) bail(); // where such a List item's node starts is yaml's to say
       sink?.push(this.i);
-      out.push(this.afterIndicator(line.slice(c - 1), d, false));
+      const at = this.i;
+      const item = this.afterIndicator(line.slice(c - 1), d, false);
+      out.push(item);
+      if (items) this.placeItem(items, at, c, item);
     }
+    if (items) this.positions!.set(out, { items, line: start, column: d + 1 });
     this.depth--;
     this.itemsLinesSink = sink;
     return out;
+  }
+
+  /**
+   * Where a sequence's item starts (its first key, its scalar, its block
+   * scalar's header: `column`, 0-based, on `line`); an anchored collection
+   * (`- &a` and the collection below) where its first key or dash is.
+   */
+  private placeItem(items: PlacedItem[], line: number, column: number, value: unknown): void {
+    const anchored = this.lines[line]!.charCodeAt(column) === 38 /* & */ ? this.positions!.get(value as object) : undefined;
+    if (anchored && !("flow" in anchored)) items.push({ line: anchored.line, column: anchored.column, value });
+    else items.push({ line, column: column + 1, value });
   }
 
   /** The block collection starting on the current line, at column c. */
@@ -654,6 +717,7 @@ class Reader {
       else value = r.slice(1, end).replaceAll("''", "'");
     } else if (c0 === 123 /* { */ || c0 === 91 /* [ */) {
       value = flowCollection(r);
+      this.positions?.set(value as object, FLOW); // where a flow's entries start is yaml's to say
     } else {
       // `:` may start a plain scalar when text follows it (`:node_memory:sum`, `::1`).
       if (NOT_PLAIN_START.has(r[0]!) && !(c0 === 58 /* : */ && PLAIN_AFTER_COLON.test(r))) bail();
@@ -830,6 +894,75 @@ class Reader {
  * comments (no document); undefined when the yaml package must read it.
  */
 export function fastReadDocument(text: string, options: { prelude: boolean; maxAliasCount: number }): FastDocument | null | undefined {
+  return readDocument(text, options, null);
+}
+
+/** A position as locateIn gives it: 1-based line (of the document's text) and column. */
+export interface FastPosition {
+  line: number;
+  column: number;
+}
+
+/**
+ * Where a path leads in a document (its List's item `itemIndex`, or the whole
+ * document for null): locateIn's answer (read.ts) for the same text, null where
+ * it finds nothing, undefined where the answer is the yaml package's to give
+ * (a path through a flow collection, an empty path).
+ */
+export type FastLocator = (itemIndex: number | null, path: readonly (string | number)[]) => FastPosition | null | undefined;
+
+/**
+ * A document's locator from the fast reader, for reports' locations without
+ * the yaml package (cold, it took ~1.2 ms a document: 0.15 s for the 125
+ * documents with findings of the bench fleet). Undefined when the fast reader
+ * leaves the document to yaml, or for a byte order mark (columns of its first
+ * line): then locateIn on the yaml package's document answers. An alias leads
+ * where locateIn's resolveAlias does: its value is the anchored node's own.
+ */
+export function fastLocator(text: string, prelude: boolean): FastLocator | undefined {
+  if (prelude && text.charCodeAt(0) === 0xfeff) return undefined;
+  const positions = new Map<object, Placed>();
+  // No alias limit: an alias shares its anchor's value (nothing is expanded), and a document over
+  // the limit was an error of the reading, with no object to locate in.
+  const doc = readDocument(text, { prelude, maxAliasCount: -1 }, positions);
+  if (!doc) return undefined;
+  const placed = (node: unknown) => (typeof node === "object" && node !== null ? positions.get(node) : undefined);
+  return (itemIndex, path) => {
+    if (path.length === 0) return undefined;
+    let node = doc.value;
+    let at: FastPosition | null = null;
+    if (itemIndex !== null) {
+      // listItemNode: the first `items` pair's value, a sequence, its item.
+      const root = placed(node);
+      if (root && "flow" in root) return undefined;
+      const items = root && "pairs" in root ? placed(root.pairs.find((p) => p.key === "items")?.value) : undefined;
+      if (items && "flow" in items) return undefined;
+      const item = items && "items" in items ? items.items[itemIndex] : undefined;
+      if (!item) return null;
+      node = item.value;
+    }
+    for (const segment of path) {
+      if (typeof node !== "object" || node === null) return null; // a scalar: neither a mapping nor a sequence
+      const here = positions.get(node);
+      if (here === undefined || "flow" in here) return undefined;
+      if ("pairs" in here) {
+        const key = String(segment);
+        const pair = here.pairs.find((p) => p.key === key); // the first, as findPair
+        if (!pair) return null;
+        at = { line: pair.line + 1, column: pair.column };
+        node = pair.value;
+      } else if (typeof segment === "number") {
+        const item = here.items[segment];
+        if (!item) return null;
+        at = { line: item.line + 1, column: item.column };
+        node = item.value;
+      } else return null;
+    }
+    return at;
+  };
+}
+
+function readDocument(text: string, options: { prelude: boolean; maxAliasCount: number }, positions: Map<object, Placed> | null): FastDocument | null | undefined {
   let body = text;
   if (options.prelude && body.charCodeAt(0) === 0xfeff) body = body.slice(1);
   if (UNSURE.test(body)) return undefined;
@@ -841,6 +974,7 @@ export function fastReadDocument(text: string, options: { prelude: boolean; maxA
   const lines = body.split("\n");
   lines.pop(); // after the last newline
   const reader = new Reader(lines, options.maxAliasCount);
+  reader.positions = positions;
   try {
     if (options.prelude) {
       // Comment and blank lines before the first document belong to the stream.

@@ -28,9 +28,10 @@
  * - With `keep` (selection.ts), an object the audit does not need whole is
  *   reduced to its identity in the thread that read it: most of a repository's
  *   bytes (CRDs and the like) never cross threads nor stay in memory as objects.
- * - `locate` is lazy: it parses the object's document again with the yaml
- *   package (only reports ask, for the objects they show), so no yaml
- *   Documents are kept: memory holds the bytes once and the objects.
+ * - `locate` is lazy: it reads the object's document again (only reports
+ *   ask, for the objects they show), by the fast reader noting where keys and
+ *   items start (fastLocator), else with the yaml package, so no syntax trees
+ *   are kept: memory holds the bytes once and the objects.
  *
  * Small inputs (below `inlineBelow` bytes so far) are read on this thread with
  * the same code, without starting workers; so is every input when there are no
@@ -66,7 +67,7 @@ import {
   rootNode,
   type SourcePosition,
 } from "./read.js";
-import { fastReadDocument } from "./fast-yaml.js";
+import { type FastLocator, fastLocator, fastReadDocument } from "./fast-yaml.js";
 import { type DocumentSource, type FileAnswer, type FilesJob, type JobAnswer, type JobMessage, planJobs, readSegments, type SegmentJob, type SegmentResult, splitDocuments } from "./read-segments.js";
 import { keptOf, type WholeObjects } from "./selection.js";
 
@@ -206,22 +207,35 @@ export interface ParallelReadOptions extends ReadOptions {
   onProgress?: (progress: { parsedBytes: number; totalBytes: number; objects: number }) => void;
 }
 
-/** Lazy `locate`: the document parsed again when a report first asks, shared by the objects of that document. */
-function lazyLocator(bytes: Buffer, source: DocumentSource, itemIndex: number | null, cache: Map<string, { doc: Document; lines: LineCounter }>): (path: JsonPath) => SourcePosition | null {
+/** A document read again for `locate`: by the fast reader when it can place the path, else by the yaml package (on first need). */
+interface Located {
+  fast: FastLocator | undefined;
+  yaml: { doc: Document; lines: LineCounter } | null;
+}
+
+/** Lazy `locate`: the document read again when a report first asks, shared by the objects of that document. */
+function lazyLocator(bytes: Buffer, source: DocumentSource, itemIndex: number | null, cache: Map<string, Located>): (path: JsonPath) => SourcePosition | null {
   return (path) => {
     const key = `${source.start}:${source.index}`;
-    let parsed = cache.get(key);
-    if (!parsed) {
+    let located = cache.get(key);
+    if (!located) {
+      // Segments are split at document markers: the first of a file starts at 0 (comments may come first).
+      const fast = source.index === 0 ? fastLocator(bytes.toString("utf8", source.start, source.end), source.start === 0) : undefined;
+      located = { fast, yaml: null };
+      if (cache.size >= 64) cache.delete(cache.keys().next().value!);
+      cache.set(key, located);
+    }
+    const fast = located.fast?.(itemIndex, path);
+    if (fast !== undefined) return fast && { line: fast.line + source.line - 1, column: fast.column };
+    if (!located.yaml) {
       const lines = new LineCounter();
       const text = bytes.toString("utf8", source.start, source.end);
       const parsedText = source.more ? `${text}---` : text;
       const doc = parseYamlDocuments(parsedText, lines)[source.index]!;
       markTemplateValues(doc, parsedText); // as the reference reader's document is, so keys that are templates are found
-      parsed = { doc, lines };
-      if (cache.size >= 64) cache.delete(cache.keys().next().value!);
-      cache.set(key, parsed);
+      located.yaml = { doc, lines };
     }
-    const { doc, lines } = parsed;
+    const { doc, lines } = located.yaml;
     const shifted = { linePos: (offset: number) => ({ line: lines.linePos(offset).line + source.line - 1, col: lines.linePos(offset).col }) };
     return locateIn(doc, rootNode(doc, itemIndex), path, shifted);
   };
@@ -240,7 +254,7 @@ class FileAssembly {
   private lineShift = 0;
   private failed = false;
   private readonly mark: { objects: number; errors: number; skipped: number };
-  private readonly cache = new Map<string, { doc: Document; lines: LineCounter }>();
+  private readonly cache = new Map<string, Located>();
 
   constructor(
     private readonly out: Collected,

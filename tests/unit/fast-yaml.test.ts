@@ -8,14 +8,14 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Document } from "yaml";
-import { FIRST_CHARACTER_DECIDES, fastReadDocument } from "../../src/audit/fast-yaml.js";
+import { Document, LineCounter } from "yaml";
+import { FIRST_CHARACTER_DECIDES, fastLocator, fastReadDocument } from "../../src/audit/fast-yaml.js";
 import { readManifestBytes, splitDocuments } from "../../src/audit/read-parallel.js";
-import { parseManifestText, readingFailure, YAML_OPTIONS } from "../../src/audit/read.js";
+import { locateIn, parseManifestText, parseYamlDocuments, readingFailure, rootNode, YAML_OPTIONS } from "../../src/audit/read.js";
 import { keptOf, type WholeObjects } from "../../src/audit/selection.js";
 import { fleetYaml } from "../../src/bench/fleet.js";
 import { RUNS, SEED } from "../generators.js";
-import { canonical, manifestYamlStream, type Reading, snapshot, TRICKY_SCALARS, wildYamlStream } from "./manifest-yaml.js";
+import { canonical, manifestYamlStream, pathsOf, type Reading, snapshot, TRICKY_SCALARS, wildYamlStream } from "./manifest-yaml.js";
 
 const params = { numRuns: RUNS, seed: SEED };
 
@@ -244,5 +244,46 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
     const bytes = Buffer.from(fleetYaml(400).text);
     expect(fastShare(bytes)).toEqual({ fast: 400, documents: 400 });
     expect(snapshot(readManifestBytes(bytes, "fleet.yaml", { chunkBytes: 8192 }), 40)).toEqual(snapshot(reference(bytes, "fleet.yaml"), 40));
+  });
+
+  it("locations of reports come from the fast reader where it can place them, as locateIn on the yaml package's document; the rest is left to it", () => {
+    /** locateIn's answer for one document's text, as the report's `locate` would give it without the fast reader. */
+    const yamlLocate = (text: string, itemIndex: number | null, path: readonly (string | number)[]) => {
+      const lines = new LineCounter();
+      const doc = parseYamlDocuments(text, lines)[0]!;
+      const at = locateIn(doc, rootNode(doc, itemIndex), [...path], lines);
+      return at && { line: at.line, column: at.column };
+    };
+    // The bench fleet (what reports locate most: probes, args, env): every path placed by the fast reader.
+    const bytes = Buffer.from(fleetYaml(60).text);
+    let placed = 0;
+    for (const [k, s] of (splitDocuments(bytes) ?? []).entries()) {
+      const text = bytes.toString("utf8", s.start, s.end);
+      const locate = fastLocator(text, k === 0);
+      expect(locate, `fleet document ${k}`).toBeDefined();
+      for (const path of pathsOf(fastReadDocument(text, { prelude: k === 0, maxAliasCount: 100 })!.value, 400)) {
+        if (path.length === 0) continue;
+        expect(locate!(null, path), path.join("/")).toEqual(yamlLocate(text, null, path));
+        placed++;
+      }
+    }
+    expect(placed).toBeGreaterThan(3000);
+    // Keys as locateIn compares them (a plain key resolving to null is "null" there), List items, compact and indented sequences.
+    const list = 'apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  spec:\n    containers:\n      -   name: a\n          args:\n          - |\n            x\n          - # the next item\n            k: v\nnull: 1\n"": 2\n1.0: 3\n';
+    const locate = fastLocator(list, true)!;
+    for (const [itemIndex, path] of [[null, ["null"]], [null, [""]], [null, ["1"]], [null, ["1.0"]], [0, ["spec", "containers", 0, "name"]], [0, ["spec", "containers", 0, "args", 0]], [0, ["spec", "containers", 0, "args", 1]], [0, ["spec", "containers", 0, "args", 1, "k"]], [0, ["spec", "containers", 0, "args", 2]], [1, ["kind"]], [0, ["kind", 0]]] as const)
+      expect(locate(itemIndex, [...path]), `${itemIndex} ${path.join("/")}`).toEqual(yamlLocate(list, itemIndex, [...path]));
+    expect(locate(null, ["null"])).toEqual({ line: 13, column: 1 });
+    expect(locate(0, ["spec", "containers", 0, "args", 1])).toEqual({ line: 12, column: 13 });
+    // An alias leads into its anchored node (locateIn's resolveAlias); an anchored item starts at its first key or dash.
+    const anchored = "a: &x\n  k: v\nb: *x\nc:\n- &y\n  - v\n- *y\n";
+    for (const path of [["b"], ["b", "k"], ["c", 0], ["c", 0, 0], ["c", 1], ["c", 1, 0]])
+      expect(fastLocator(anchored, true)!(null, path), path.join("/")).toEqual(yamlLocate(anchored, null, path));
+    expect(fastLocator(anchored, true)!(null, ["c", 0])).toEqual({ line: 6, column: 3 });
+    // Flow collections and a byte order mark: the yaml package places them.
+    expect(fastLocator("a: [x, y]\nb: 1\n", true)!(null, ["a", 1])).toBeUndefined();
+    expect(fastLocator("a: [x, y]\nb: 1\n", true)!(null, ["b"])).toEqual({ line: 2, column: 1 });
+    expect(fastLocator("\ufeffa: 1\n", true)).toBeUndefined();
+    expect(fastLocator("a: 1\n", true)!(null, [])).toBeUndefined();
   });
 });
