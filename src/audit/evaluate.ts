@@ -74,7 +74,6 @@ export function auditRequest(object: Record<string, unknown>): AdmissionRequest 
   return request;
 }
 
-
 export function findingsOf(annotations: Record<string, string> | undefined): FindingRecord[] {
   const raw = annotations?.[FINDINGS_ANNOTATION];
   if (!raw) return [];

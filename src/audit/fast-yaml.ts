@@ -197,7 +197,7 @@ const MARKER = /^---(?: +(?:#.*)?)?$/;
 const NOT_PLAIN_START = new Set([..."\t ,%@`?:!>[]{}#|&*\"'"]);
 /** A `:` followed by a letter, digit or one of `:/._-`: a plain scalar's start, not an indicator. */
 const PLAIN_AFTER_COLON = /^:[A-Za-z0-9:/._-]/;
-/** Anything that makes this reader hand the document to the yaml package (a tab only outside literal block scalars: see readBody). */
+/** Anything that makes this reader hand the document to the yaml package (a tab only outside literal block scalars: see readDocument). */
 const UNSURE = /[\r\uFEFF\u0085\u2028\u2029]/;
 const MAX_DEPTH = 100;
 
@@ -529,7 +529,6 @@ class Reader {
     const lines = this.lines;
     let itemsSeen = false;
     const pairs: PlacedPair[] | null = this.positions ? [] : null;
-    const first = this.i;
     for (;;) {
       this.skipEmpty();
       if (this.i >= lines.length) break;
@@ -558,7 +557,8 @@ class Reader {
       // As locateIn compares keys (String of the key's value): a plain key resolving to null is "null" there, "" as a property.
       if (pairs) pairs.push({ key: key === "" && line.charCodeAt(n) !== 34 && line.charCodeAt(n) !== 39 ? "null" : key, line: keyLine, column: n + 1, value });
     }
-    if (pairs) this.positions!.set(map, { pairs, line: pairs[0]?.line ?? first, column: n + 1 });
+    // Entered on a key's line, a mapping has read that key or bailed: it starts at its first key.
+    if (pairs) this.positions!.set(map, { pairs, line: pairs[0]!.line, column: n + 1 });
     this.depth--;
     return map;
   }

@@ -209,6 +209,7 @@ export interface ParallelReadOptions extends ReadOptions {
 
 /** A document read again for `locate`: by the fast reader when it can place the path, else by the yaml package (on first need). */
 interface Located {
+  text: string;
   fast: FastLocator | undefined;
   yaml: { doc: Document; lines: LineCounter } | null;
 }
@@ -219,9 +220,9 @@ function lazyLocator(bytes: Buffer, source: DocumentSource, itemIndex: number | 
     const key = `${source.start}:${source.index}`;
     let located = cache.get(key);
     if (!located) {
+      const text = bytes.toString("utf8", source.start, source.end);
       // Segments are split at document markers: the first of a file starts at 0 (comments may come first).
-      const fast = source.index === 0 ? fastLocator(bytes.toString("utf8", source.start, source.end), source.start === 0) : undefined;
-      located = { fast, yaml: null };
+      located = { text, fast: source.index === 0 ? fastLocator(text, source.start === 0) : undefined, yaml: null };
       if (cache.size >= 64) cache.delete(cache.keys().next().value!);
       cache.set(key, located);
     }
@@ -229,8 +230,7 @@ function lazyLocator(bytes: Buffer, source: DocumentSource, itemIndex: number | 
     if (fast !== undefined) return fast && { line: fast.line + source.line - 1, column: fast.column };
     if (!located.yaml) {
       const lines = new LineCounter();
-      const text = bytes.toString("utf8", source.start, source.end);
-      const parsedText = source.more ? `${text}---` : text;
+      const parsedText = source.more ? `${located.text}---` : located.text;
       const doc = parseYamlDocuments(parsedText, lines)[source.index]!;
       markTemplateValues(doc, parsedText); // as the reference reader's document is, so keys that are templates are found
       located.yaml = { doc, lines };

@@ -226,10 +226,11 @@ export function readFiles(job: FilesJob): { answers: FileAnswer[]; transfer: Arr
     // The bytes go back to the main thread (reports, --fix) moved, not copied: a buffer of their own.
     const own = read.byteOffset === 0 && read.byteLength === read.buffer.byteLength && read.buffer instanceof ArrayBuffer ? read.buffer : new Uint8Array(read).buffer;
     const bytes = Buffer.from(own);
-    const jobs = planJobs(bytes, { file: file.name, maxAliasCount: job.maxAliasCount, kustomizePatch: file.kustomizePatch, ...(job.keep ? { keep: job.keep } : {}) }, Infinity);
-    let result: SegmentResult | null = { documents: 0, lineShift: 0, objects: [], errors: [], skipped: [] };
+    // Jobs without a size limit: one for the whole file (none for an empty one).
+    const [whole] = planJobs(bytes, { file: file.name, maxAliasCount: job.maxAliasCount, kustomizePatch: file.kustomizePatch, ...(job.keep ? { keep: job.keep } : {}) }, Infinity);
+    let result: SegmentResult | null;
     try {
-      for (const j of jobs) result = readSegments(j, bytes);
+      result = whole ? readSegments(whole, bytes) : { documents: 0, lineShift: 0, objects: [], errors: [], skipped: [] };
     } catch {
       result = null;
     }

@@ -4,7 +4,7 @@
  *
  * Most of a real repository is objects no policy selects (CRDs, Services,
  * ConfigMaps): the audit reports them by their identity alone. The reader
- * threads keep only that identity for them (`identityOnly`), so the bulk of
+ * threads keep only that identity for them (`keptOf`), so the bulk of
  * the bytes is never copied between threads nor kept in memory.
  */
 import type { ContextAwareResource, PolicyMetadata, PolicyRule } from "../toolchain/metadata.js";
