@@ -38,7 +38,7 @@ try {
       const c = await auditProcess(resolve(dir), scratch, cli);
       const f = await auditProcess(fleetFile, scratch, cli);
       line.push(
-        `${label}: ${dir} ${c.seconds.toFixed(2)} s = ${(c.seconds / floor.seconds).toFixed(2)}× floor, ${Math.round(c.peakMiB)} MiB, ${c.objects} objects; fleet ${f.seconds.toFixed(2)} s = ${Math.round(CORPUS_FLEET_OBJECTS / f.seconds)} objects/s, ${Math.round(f.peakMiB)} MiB`,
+        `${label}: ${dir} ${c.seconds.toFixed(2)} s = ${(c.seconds / floor.seconds).toFixed(2)}× floor, CPU ${c.cpuSeconds.toFixed(2)} s, ${Math.round(c.peakMiB)} MiB, ${c.objects} objects; fleet ${f.seconds.toFixed(2)} s = ${Math.round(CORPUS_FLEET_OBJECTS / f.seconds)} objects/s, CPU ${f.cpuSeconds.toFixed(2)} s, ${Math.round(f.peakMiB)} MiB`,
       );
     }
     console.log(line.join(" | "));

@@ -85,10 +85,14 @@ over the wall time (cores busy) and the process's peak RSS.
 --corpus DIR: the audit end to end, as a user runs it: \`loopback-probes audit
 -f json DIR\` in a new process (process start included, output read from a
 pipe), beside its floor, js-yaml parsing the same files on one thread (parse
-only, files already in memory), then the same audit of a generated fleet of
-${CORPUS_FLEET_OBJECTS} objects in one YAML file. Prints seconds, the ratio to the floor,
-objects/s and the audit process's peak RSS; the three take turns for --rounds
-rounds (default ${CORPUS_ROUNDS}) and each figure is the median, with min–max.
+only, files already in memory), and the audit's own reading of them alone (no
+evaluation, no process start: what the audit cannot go below), then the same
+audit of a generated fleet of ${CORPUS_FLEET_OBJECTS} objects in one YAML file, all with the
+modules in dist/ (make build). Prints seconds, the ratio to the floor, the CPU
+time of every thread (and the audit's CPU over the cores: the least wall time
+this machine allows it), objects/s and the audit process's peak RSS; they take
+turns for --rounds rounds (default ${CORPUS_ROUNDS}) and each figure is the median, with
+min–max.
 Example: loopback-probes bench --corpus /work/shared/corpus
 
 --worst-case: adversarial requests instead. Generates, deterministically,
