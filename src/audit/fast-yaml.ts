@@ -198,7 +198,17 @@ const NOT_PLAIN_START = new Set([..."\t ,%@`?:!>[]{}#|&*\"'"]);
 /** A `:` followed by a letter, digit or one of `:/._-`: a plain scalar's start, not an indicator. */
 const PLAIN_AFTER_COLON = /^:[A-Za-z0-9:/._-]/;
 /** Anything that makes this reader hand the document to the yaml package (a tab only outside literal block scalars: see readDocument). */
-const UNSURE = /[\r\uFEFF\u0085\u2028\u2029]/;
+/**
+ * Whether `text` holds a character whose line breaking or meaning this reader
+ * does not model (\r, NEL, a byte order mark past the start, U+2028, U+2029):
+ * such documents are yaml's. By indexOf, one character at a time: each is a
+ * native scan (and a character above U+00FF no search at all in a one-byte
+ * string, what manifests are), where a class regex stepped through every
+ * character of every document (~17 ms of the corpus's reading, cold).
+ */
+export function unsure(text: string): boolean {
+  return text.indexOf("\r") >= 0 || text.indexOf("\u0085") >= 0 || text.indexOf("\uFEFF") >= 0 || text.indexOf("\u2028") >= 0 || text.indexOf("\u2029") >= 0;
+}
 const MAX_DEPTH = 100;
 
 /**
@@ -405,27 +415,78 @@ function flowCollection(r: string): unknown[] | Record<string, unknown> {
 }
 
 /**
- * The key of a block mapping entry at line[col], plain (`key:`) or quoted on
- * one line (`"key":`, `'key':`, the colon right after the quote), and where the
- * text after its colon starts; null when the line has no such key there.
+ * Characters of a plain block key this reader reads (KEY's classes, as a
+ * table: the scan runs for every key line): 2 may start the key, 1 may follow.
  */
-function blockKey(line: string, col: number): { key: string; rest: number } | null {
+const PLAIN_KEY_CHARACTER = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$./") PLAIN_KEY_CHARACTER[c.charCodeAt(0)] = 2;
+PLAIN_KEY_CHARACTER[DASH] = 1;
+
+/**
+ * Where the colon of a plain block key starting at line[col] is (KEY's match,
+ * without a match array: `key:` then a space or the end of the line), or -1.
+ */
+function plainKeyColon(line: string, col: number): number {
+  const n = line.length;
+  if (col >= n) return -1;
+  const first = line.charCodeAt(col);
+  if (first >= 128 || PLAIN_KEY_CHARACTER[first] !== 2) return -1;
+  let j = col + 1;
+  while (j < n) {
+    const c = line.charCodeAt(j);
+    if (c >= 128 || PLAIN_KEY_CHARACTER[c] === 0) break;
+    j++;
+  }
+  if (j >= n || line.charCodeAt(j) !== 58 /* : */) return -1;
+  return j + 1 === n || line.charCodeAt(j + 1) === SPACE ? j : -1;
+}
+
+/** Where a one-line quoted key's closing quote is, when a colon and then a space or the line's end follow it; else -1. */
+function quotedKeyClose(line: string, col: number, quote: number): number {
+  let end: number;
+  if (quote === 34) end = closingDoubleQuote(line, col + 1);
+  else {
+    end = line.indexOf("'", col + 1);
+    while (end >= 0 && line.charCodeAt(end + 1) === 39) end = line.indexOf("'", end + 2);
+  }
+  if (end < 0 || line.charCodeAt(end + 1) !== 58 /* : */ || (end + 2 < line.length && line.charCodeAt(end + 2) !== SPACE)) return -1;
+  return end;
+}
+
+/**
+ * Whether line[col] starts a block mapping key blockKey reads (its text not
+ * resolved: the mapping read next from this line resolves it, and bails
+ * where it cannot).
+ */
+function startsBlockKey(line: string, col: number): boolean {
+  const q = line.charCodeAt(col);
+  if (q === 34 /* " */ || q === 39 /* ' */) return quotedKeyClose(line, col, q) >= 0;
+  return plainKeyColon(line, col) >= 0;
+}
+
+/** Where the text after the colon of the key blockKey last read starts (its answer's second half: no object per key). */
+let blockKeyRest = 0;
+
+/**
+ * The key of a block mapping entry at line[col], plain (`key:`) or quoted on
+ * one line (`"key":`, `'key':`, the colon right after the quote), setting
+ * blockKeyRest to where the text after its colon starts; null when the line
+ * has no such key there.
+ */
+function blockKey(line: string, col: number): string | null {
   const q = line.charCodeAt(col);
   if (q === 34 /* " */ || q === 39 /* ' */) {
-    let end: number;
-    if (q === 34) end = closingDoubleQuote(line, col + 1);
-    else {
-      end = line.indexOf("'", col + 1);
-      while (end >= 0 && line.charCodeAt(end + 1) === 39) end = line.indexOf("'", end + 2);
-    }
-    if (end < 0 || line.charCodeAt(end + 1) !== 58 /* : */ || (end + 2 < line.length && line.charCodeAt(end + 2) !== SPACE)) return null;
+    const end = quotedKeyClose(line, col, q);
+    if (end < 0) return null;
     const text = line.slice(col + 1, end);
+    blockKeyRest = end + 2;
     // A quoted key is a string as written (no tag resolves it).
-    return { key: q === 34 ? doubleQuoted(text) : text.replaceAll("''", "'"), rest: end + 2 };
+    return q === 34 ? doubleQuoted(text) : text.replaceAll("''", "'");
   }
-  KEY.lastIndex = col;
-  const m = KEY.exec(line);
-  return m ? { key: keyString(m[1]!), rest: col + m[1]!.length + 1 } : null;
+  const colon = plainKeyColon(line, col);
+  if (colon < 0) return null;
+  blockKeyRest = colon + 1;
+  return keyString(line.slice(col, colon));
 }
 
 /** A block mapping's key as locateIn (read.ts) finds it: its text as compared there, where it starts (0-based line, 1-based column), its value. */
@@ -536,21 +597,20 @@ class Reader {
       const k = this.indents[this.i]!;
       if (k < n) break;
       if (k > n) bail();
-      const entry = blockKey(line, n);
-      if (!entry) bail(); // a sequence entry at a mapping's indentation, a complex key, a scalar…
-      const key = entry.key;
+      const key = blockKey(line, n);
+      if (key === null) bail(); // a sequence entry at a mapping's indentation, a complex key, a scalar…
       if (key.charCodeAt(0) === 36 /* $ */) this.dollarKeys = true;
-      const rest = line.slice(entry.rest);
+      const restAt = blockKeyRest;
       const isItems = top && key === "items";
       if (isItems) {
         if (itemsSeen) bail(); // `items` twice: the first node is the one located, the last the one read
-        if (/^ *(?:[&*]|\[ *[^\] ])/.test(rest)) bail(); // where the items of an anchored, aliased or flow List start is yaml's to say
+        if (/^ *(?:[&*]|\[ *[^\] ])/.test(line.slice(restAt))) bail(); // where the items of an anchored, aliased or flow List start is yaml's to say
         itemsSeen = true;
       }
       const before = this.itemsLinesSink;
       this.itemsLinesSink = isItems ? [] : null;
       const keyLine = this.i;
-      const value = this.afterIndicator(rest, n, true);
+      const value = this.afterIndicator(line, restAt, n, true);
       if (isItems) this.itemLines = Array.isArray(value) && this.itemsLinesSink !== null ? this.itemsLinesSink : null;
       this.itemsLinesSink = before;
       setKey(map, key, value);
@@ -615,10 +675,10 @@ class Reader {
       }
       const first = line.charCodeAt(c);
       if (first === DASH && (line.length === c + 1 || line.charCodeAt(c + 1) === SPACE)) bail(); // `- - x`
-      if (blockKey(line, c)) {
-        // `- key: value`: a mapping whose keys sit at column c
+      if (startsBlockKey(line, c)) {
+        // `- key: value`: a mapping whose keys sit at column c (this line read as if indented to c: the
+        // reader takes a line's indentation from `indents` and reads from there, so the dash stays)
         sink?.push(this.i);
-        this.lines[this.i] = " ".repeat(c) + line.slice(c);
         this.indents[this.i] = c;
         const at = this.i;
         const item = this.map(c);
@@ -629,7 +689,7 @@ class Reader {
       if (sink && (first === 38 /* & */ || first === 42) /* * */) bail(); // where such a List item's node starts is yaml's to say
       sink?.push(this.i);
       const at = this.i;
-      const item = this.afterIndicator(line.slice(c - 1), d, false);
+      const item = this.afterIndicator(line, c - 1, d, false);
       out.push(item);
       if (items) this.placeItem(items, at, c, item);
     }
@@ -658,18 +718,20 @@ class Reader {
   }
 
   /**
-   * The value after `key:` or `- ` (`rest` starts with a space or is empty);
-   * `p` is the indentation of the key or dash: continuation lines would be
-   * indented more. In a mapping, a sequence may sit at the key's indentation.
+   * The value after `key:` or `- `, from line[from] (a space or the line's
+   * end: the text is not cut out before it is known to hold a value); `p` is
+   * the indentation of the key or dash: continuation lines would be indented
+   * more. In a mapping, a sequence may sit at the key's indentation.
    */
-  private afterIndicator(rest: string, p: number, inMap: boolean): unknown {
-    let j = 0;
-    while (rest.charCodeAt(j) === SPACE) j++;
-    if (j === rest.length || rest.charCodeAt(j) === HASH) {
+  private afterIndicator(line: string, from: number, p: number, inMap: boolean): unknown {
+    let j = from;
+    const n = line.length;
+    while (j < n && line.charCodeAt(j) === SPACE) j++;
+    if (j === n || line.charCodeAt(j) === HASH) {
       this.i++;
       return this.nested(p, inMap);
     }
-    const r = rest.slice(j);
+    const r = line.slice(j);
     const c0 = r.charCodeAt(0);
     let value: unknown;
     if (c0 === 38 /* & */) {
@@ -965,7 +1027,7 @@ export function fastLocator(text: string, prelude: boolean): FastLocator | undef
 function readDocument(text: string, options: { prelude: boolean; maxAliasCount: number }, positions: Map<object, Placed> | null): FastDocument | null | undefined {
   let body = text;
   if (options.prelude && body.charCodeAt(0) === 0xfeff) body = body.slice(1);
-  if (UNSURE.test(body)) return undefined;
+  if (unsure(body)) return undefined;
   if (!body.endsWith("\n")) {
     // At the end of the file: the same, except a block scalar there has no final line break to keep.
     if (body.includes("|")) return undefined;
@@ -990,7 +1052,7 @@ function readDocument(text: string, options: { prelude: boolean; maxAliasCount: 
     const contentsLine = reader.at();
     const line = lines[contentsLine]!;
     const n = Reader.indent(line);
-    if (!blockKey(line, n)) return undefined; // a top-level sequence or scalar: not an object, yaml says what it is
+    if (!startsBlockKey(line, n)) return undefined; // a top-level sequence or scalar: not an object, yaml says what it is
     const value = reader.map(n, true);
     if (!reader.done()) return undefined;
     // A tab is read here only as a character of a literal block scalar's text (scripts, configuration

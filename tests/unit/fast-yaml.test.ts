@@ -9,7 +9,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Document, LineCounter } from "yaml";
-import { FIRST_CHARACTER_DECIDES, fastLocator, fastReadDocument } from "../../src/audit/fast-yaml.js";
+import { FIRST_CHARACTER_DECIDES, fastLocator, fastReadDocument, unsure } from "../../src/audit/fast-yaml.js";
 import { readManifestBytes, splitDocuments } from "../../src/audit/read-parallel.js";
 import { locateIn, parseManifestText, parseYamlDocuments, readingFailure, rootNode, YAML_OPTIONS } from "../../src/audit/read.js";
 import { keptOf, type WholeObjects } from "../../src/audit/selection.js";
@@ -128,6 +128,22 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
         const bytes = Buffer.from(text);
         expect(snapshot(readManifestBytes(bytes, "s.yaml")), text).toEqual(snapshot(reference(bytes, "s.yaml")));
       }
+  });
+
+  it("documents holding a character the reader does not model (\\r, NEL, BOM, U+2028, U+2029) are left to yaml, in one-byte and two-byte text alike", () => {
+    const modelled = /[\r\uFEFF\u0085\u2028\u2029]/;
+    // Every character past ASCII as \uXXXX: a terminal shows U+2029 as a line break or a space.
+    const escape = (t: string) => [...t].map((c) => (c.charCodeAt(0) < 0x7f && c !== "\r" && c !== "\n" ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)).join("");
+    // Those characters, their neighbours, and text that makes a string one-byte or two-byte.
+    const alphabet = fc.constantFrom("a", " ", "\n", ":", "\r", "\u0084", "\u0085", "\u0086", "\u00ff", "\ufeff", "\ufefe", "\u2027", "\u2028", "\u2029", "\u202a", "é", "日");
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 40 }), (chars) => {
+        const text = chars.join("");
+        expect(unsure(text), escape(text)).toBe(modelled.test(text));
+        if (modelled.test(text)) expect(fastReadDocument(`a: b\nc: ${text}\n`, { prelude: true, maxAliasCount: 100 })).toBeUndefined();
+      }),
+      params,
+    );
   });
 
   it("folded plain scalars (CRD descriptions), one-line flow collections, no final newline: read by the fast reader, as the yaml package reads them", () => {
