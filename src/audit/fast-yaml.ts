@@ -195,6 +195,9 @@ const LITERAL = /^\|(?:([1-9])(-?)|(-?)([1-9]?))(?: +#.*| *)$/;
 const MARKER = /^---(?: +(?:#.*)?)?$/;
 /** Characters a plain scalar must not start with (indicators, reserved, or what this reader leaves to yaml). */
 const NOT_PLAIN_START = new Set([..."\t ,%@`?:!>[]{}#|&*\"'"]);
+/** NOT_PLAIN_START by character code (1), for the value after a block key or dash: read for every value. */
+const NOT_PLAIN_START_CODE = new Uint8Array(128);
+for (const c of NOT_PLAIN_START) NOT_PLAIN_START_CODE[c.charCodeAt(0)] = 1;
 /** A `:` followed by a letter, digit or one of `:/._-`: a plain scalar's start, not an indicator. */
 const PLAIN_AFTER_COLON = /^:[A-Za-z0-9:/._-]/;
 /** Anything that makes this reader hand the document to the yaml package (a tab only outside literal block scalars: see readDocument). */
@@ -540,12 +543,21 @@ class Reader {
   /** Each line's indentation (leading spaces), counted once: the reader asks several times per line. */
   private readonly indents: Int32Array;
 
+  /** `lines`: `body` split at its line breaks (`body` ends with one; nothing after it). */
   constructor(
+    body: string,
     private readonly lines: string[],
     private readonly maxAliasCount: number,
   ) {
+    // Counted on the document's own text, not on each line (a slice of it, read through one more indirection).
     const indents = new Int32Array(lines.length);
-    for (let j = 0; j < lines.length; j++) indents[j] = Reader.indent(lines[j]!);
+    let at = 0;
+    for (let j = 0; j < lines.length; j++) {
+      let k = at;
+      while (body.charCodeAt(k) === SPACE) k++;
+      indents[j] = k - at;
+      at = body.indexOf("\n", k) + 1;
+    }
     this.indents = indents;
   }
 
@@ -731,8 +743,9 @@ class Reader {
       this.i++;
       return this.nested(p, inMap);
     }
-    const r = line.slice(j);
-    const c0 = r.charCodeAt(0);
+    const c0 = line.charCodeAt(j);
+    // Most values are plain scalars, read from the line itself; the others' text is cut out (`r`).
+    const r = c0 < 128 && NOT_PLAIN_START_CODE[c0] === 1 ? line.slice(j) : "";
     let value: unknown;
     if (c0 === 38 /* & */) {
       const m = ANCHOR.exec(r);
@@ -782,12 +795,12 @@ class Reader {
       this.positions?.set(value as object, FLOW); // where a flow's entries start is yaml's to say
     } else {
       // `:` may start a plain scalar when text follows it (`:node_memory:sum`, `::1`).
-      if (NOT_PLAIN_START.has(r[0]!) && !(c0 === 58 /* : */ && PLAIN_AFTER_COLON.test(r))) bail();
-      if (c0 === DASH && (r.length === 1 || r.charCodeAt(1) === SPACE)) bail();
-      const hash = r.indexOf(" #");
-      let end = hash < 0 ? r.length : hash;
-      while (end > 0 && r.charCodeAt(end - 1) === SPACE) end--;
-      let source = r.slice(0, end);
+      if (r !== "" && !(c0 === 58 /* : */ && PLAIN_AFTER_COLON.test(r))) bail();
+      if (c0 === DASH && (j + 1 === n || line.charCodeAt(j + 1) === SPACE)) bail();
+      const hash = line.indexOf(" #", j);
+      let end = hash < 0 ? n : hash;
+      while (end > j && line.charCodeAt(end - 1) === SPACE) end--;
+      let source = line.slice(j, end);
       if (source.includes(": ") || source.endsWith(":")) bail();
       if (hash < 0) {
         // Lines indented more than the key continue the scalar (folded: CRD descriptions).
@@ -1035,7 +1048,7 @@ function readDocument(text: string, options: { prelude: boolean; maxAliasCount: 
   }
   const lines = body.split("\n");
   lines.pop(); // after the last newline
-  const reader = new Reader(lines, options.maxAliasCount);
+  const reader = new Reader(body, lines, options.maxAliasCount);
   reader.positions = positions;
   try {
     if (options.prelude) {
