@@ -73,6 +73,13 @@ export function compilePooledSync(bytes: Uint8Array): WebAssembly.Module {
 export class PooledModule {
   private live: Live | null = null;
   private io: RunIO | null = null;
+  /**
+   * A new instance's memory, taken from the first: every instantiation of the
+   * module writes the same bytes (its data segments; it has no start function),
+   * so an instance made after a discard (memory growth: the context-aware
+   * policy's runs grow it each time) does not copy megabytes again.
+   */
+  private initialMemory: Uint8Array | null = null;
   /** Instances made so far (1 + discards): for tests and benchmarks. */
   instantiations = 0;
 
@@ -118,7 +125,8 @@ export class PooledModule {
     const globals: Live["globals"] = [];
     for (const [name, value] of Object.entries(instance.exports))
       if (name.startsWith(GLOBAL_PREFIX) && value instanceof WebAssembly.Global) globals.push({ global: value, value: value.value as number | bigint });
-    return { instance, memory, start: start as () => void, initialMemory: new Uint8Array(memory.buffer).slice(), globals };
+    this.initialMemory ??= new Uint8Array(memory.buffer).slice();
+    return { instance, memory, start: start as () => void, initialMemory: this.initialMemory, globals };
   }
 
   private imports(): WebAssembly.Imports {
