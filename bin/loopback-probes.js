@@ -28,9 +28,10 @@ function hashOf(inputs) {
   return h.digest("hex").slice(0, 16);
 }
 
-/** The checkout's CLI compiled as scripts/pack.ts compiles lib/ (same depth below the root as src/cli/, so relative paths hold); its main.js. */
+/** The checkout's CLI compiled as scripts/pack.ts compiles lib/ (scripts/cli-build.js; same depth below the root as src/cli/, so relative paths hold); its main.js. */
 async function compiledCheckoutCli() {
-  const manifestPath = join(ROOT, ".cache", "cli.json");
+  // (cli-build.json since the dependencies are bundled: a build listed in the older cli.json is not one.)
+  const manifestPath = join(ROOT, ".cache", "cli-build.json");
   try {
     const { inputs, hash } = JSON.parse(readFileSync(manifestPath, "utf8"));
     const main = join(ROOT, ".cache", `cli-${hash}`, "main.js");
@@ -39,28 +40,14 @@ async function compiledCheckoutCli() {
     // not built yet, or an input is gone: build
   }
   const { build } = createRequire(import.meta.url)("esbuild");
+  const { cliBuildOptions } = await import("../scripts/cli-build.js");
   // Other processes (parallel tests) may build at the same time: each builds into its own folder, then renames it.
   const temp = join(ROOT, ".cache", `cli-build-${process.pid}`);
   rmSync(temp, { recursive: true, force: true });
-  const result = await build({
-    // The worker threads' entries beside main.js (src/toolchain/evaluation-pool.ts: workerEntry).
-    entryPoints: {
-      main: join(ROOT, "src", "cli", "main.ts"),
-      "evaluation-worker": join(ROOT, "src", "toolchain", "evaluation-worker.ts"),
-      "reader-worker": join(ROOT, "src", "audit", "reader-worker.ts"),
-    },
-    absWorkingDir: ROOT,
-    outdir: temp,
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    packages: "external",
-    metafile: true,
-    logLevel: "silent",
-  });
-  const inputs = Object.keys(result.metafile.inputs).sort();
+  const result = await build({ ...cliBuildOptions(ROOT), outdir: temp, metafile: true, logLevel: "silent" });
+  // What the build read from this checkout, and how: the bundled dependencies count through the lock
+  // file that pins them (hashing their hundreds of files would cost every start more than it saves).
+  const inputs = [...Object.keys(result.metafile.inputs).filter((p) => !p.split("/").includes("node_modules")), "package-lock.json", "scripts/cli-build.js", "bin/loopback-probes.js"].sort();
   const hash = hashOf(inputs);
   const dir = join(ROOT, ".cache", `cli-${hash}`);
   if (existsSync(dir)) rmSync(temp, { recursive: true, force: true });

@@ -16,14 +16,13 @@
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { build } from "esbuild";
+import { cliBuildOptions } from "./cli-build.js";
 import { policyDirs } from "../src/cli/module-source.js";
 import { cachedModules } from "../src/toolchain/module-cache.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const DIST = join(ROOT, "dist");
 const LIB = join(ROOT, "lib");
-/** Packages only the build toolchain imports: never bundled, never a runtime dependency. */
-const TOOLCHAIN = ["esbuild", "binaryen", "@bytecodealliance/wizer", "quickjs-wasi", "javy", "tsx"];
 
 async function modules(): Promise<void> {
   const dirs = policyDirs(join(ROOT, "policies"));
@@ -35,25 +34,7 @@ async function modules(): Promise<void> {
 
 async function cli(): Promise<void> {
   rmSync(LIB, { recursive: true, force: true });
-  await build({
-    // The worker threads' entries beside main.js (src/toolchain/evaluation-pool.ts: workerEntry).
-    entryPoints: {
-      main: join(ROOT, "src", "cli", "main.ts"),
-      "evaluation-worker": join(ROOT, "src", "toolchain", "evaluation-worker.ts"),
-      "reader-worker": join(ROOT, "src", "audit", "reader-worker.ts"),
-    },
-    outdir: LIB,
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    external: TOOLCHAIN,
-    // CommonJS dependencies call require(); give the ESM bundle one.
-    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
-    legalComments: "inline",
-    logLevel: "warning",
-  });
+  await build({ ...cliBuildOptions(ROOT), outdir: LIB, legalComments: "inline", logLevel: "warning" });
   // The wasmtime runner sits where the compiled wasmtime-runner looks for it (beside its chunk, in wasmtime/).
   mkdirSync(join(LIB, "wasmtime"), { recursive: true });
   copyFileSync(join(ROOT, "src", "toolchain", "wasmtime", "runner.py"), join(LIB, "wasmtime", "runner.py"));

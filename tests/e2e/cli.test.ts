@@ -35,16 +35,22 @@ describe("the command in a checkout", () => {
     const dir = temp();
     try {
       for (const d of ["bin", "src", "policies"]) cpSync(join(ROOT, d), join(dir, d), { recursive: true });
-      cpSync(join(ROOT, "package.json"), join(dir, "package.json"));
+      for (const f of ["package.json", "package-lock.json", "scripts/cli-build.js"]) cpSync(join(ROOT, f), join(dir, f));
       symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
       const run = (env: Record<string, string> = {}) =>
         spawnSync(process.execPath, [join(dir, "bin", "loopback-probes.js"), "--version"], { encoding: "utf8", env: { ...process.env, ...env } });
-      const build = () => JSON.parse(readFileSync(join(dir, ".cache", "cli.json"), "utf8")) as { inputs: string[]; hash: string };
+      const build = () => JSON.parse(readFileSync(join(dir, ".cache", "cli-build.json"), "utf8")) as { inputs: string[]; hash: string };
       expect(run()).toMatchObject({ status: 0, stdout: `${version}\n` });
       const first = build();
       expect(first.inputs).toContain("src/cli/main.ts");
-      expect(first.inputs.every((p) => p.startsWith("src/") || p.startsWith("policies/"))).toBe(true);
-      expect(existsSync(join(dir, ".cache", `cli-${first.hash}`, "main.js"))).toBe(true);
+      // The sources, and how they are built; the bundled dependencies through the lock file that pins them.
+      expect(first.inputs.filter((p) => !p.startsWith("src/") && !p.startsWith("policies/"))).toEqual(["bin/loopback-probes.js", "package-lock.json", "scripts/cli-build.js"]);
+      const built = join(dir, ".cache", `cli-${first.hash}`);
+      expect(existsSync(join(built, "main.js"))).toBe(true);
+      // As the package's lib/: the pure-JS dependencies are in the build, the toolchain is not.
+      const chunks = readdirSync(built).map((f) => readFileSync(join(built, f), "utf8")).join("\n");
+      expect(chunks).not.toMatch(/from "(yaml|ajv|fast-json-patch)"/);
+      expect(chunks).toMatch(/from "esbuild"|\("esbuild"\)/);
       // Unchanged sources: the same build.
       expect(run()).toMatchObject({ status: 0, stdout: `${version}\n` });
       expect(build().hash).toBe(first.hash);
@@ -54,6 +60,10 @@ describe("the command in a checkout", () => {
       const second = build();
       expect(second.hash).not.toBe(first.hash);
       expect(existsSync(join(dir, ".cache", `cli-${second.hash}`, "main.js"))).toBe(true);
+      // How it is built changes: built again.
+      writeFileSync(join(dir, "scripts", "cli-build.js"), `${readFileSync(join(dir, "scripts", "cli-build.js"), "utf8")}\n// changed\n`);
+      expect(run()).toMatchObject({ status: 0, stdout: `${version}\n` });
+      expect(build().hash).not.toBe(second.hash);
       // The TypeScript itself, through tsx; and so when nothing can be written in .cache/.
       expect(run({ LOOPBACK_PROBES_FROM_SOURCE: "1" })).toMatchObject({ status: 0, stdout: `${version}\n` });
       rmSync(join(dir, ".cache"), { recursive: true, force: true });
