@@ -20,6 +20,7 @@
  * package on the corpus, generated fleets and random documents.
  */
 import { Document, isScalar } from "yaml";
+import { jsonLocator, jsonStart, scanJson } from "./fast-json.js";
 import { isTemplateValue, replaceTemplateActions, YAML_OPTIONS } from "./read.js";
 
 /** What the fast reader found in one document's text. */
@@ -968,6 +969,25 @@ class Reader {
  * of the file) → its value and lines; null when `prelude` holds only
  * comments (no document); undefined when the yaml package must read it.
  */
+/**
+ * A document that is a JSON text (fast-json.ts): JSON.parse's value where the
+ * yaml package reads the same, else undefined (the yaml package reads it).
+ */
+function readJsonDocument(body: string, start: number): FastDocument | undefined {
+  const scan = scanJson(body, start, (token) => resolvePlain(token, false));
+  if (!scan) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(body.slice(start));
+  } catch {
+    return undefined; // the yaml package says what is wrong, where
+  }
+  // Template actions are replaced as in block documents; a key holding one is yaml's.
+  if (body.includes("{{") && !markTemplateStrings(value)) return undefined;
+  // A key starting with "$" may be anywhere: any such string counts (the directive search then looks).
+  return { value, contentsLine: scan.contentsLine, itemLines: scan.itemLines, dollarKeys: body.includes('"$') };
+}
+
 export function fastReadDocument(text: string, options: { prelude: boolean; maxAliasCount: number }): FastDocument | null | undefined {
   return readDocument(text, options, null);
 }
@@ -996,6 +1016,9 @@ export type FastLocator = (itemIndex: number | null, path: readonly (string | nu
  */
 export function fastLocator(text: string, prelude: boolean): FastLocator | undefined {
   if (prelude && text.charCodeAt(0) === 0xfeff) return undefined;
+  // A JSON text the fast reader read (JSON.parse): placed by its own locator.
+  const json = jsonStart(text, prelude);
+  if (json >= 0) return readDocument(text, { prelude, maxAliasCount: -1 }, null) ? jsonLocator(text, json) : undefined;
   const positions = new Map<object, Placed>();
   // No alias limit: an alias shares its anchor's value (nothing is expanded), and a document over
   // the limit was an error of the reading, with no object to locate in.
@@ -1041,6 +1064,8 @@ function readDocument(text: string, options: { prelude: boolean; maxAliasCount: 
   let body = text;
   if (options.prelude && body.charCodeAt(0) === 0xfeff) body = body.slice(1);
   if (unsure(body)) return undefined;
+  const json = jsonStart(body, options.prelude);
+  if (json >= 0) return readJsonDocument(body, json);
   if (!body.endsWith("\n")) {
     // At the end of the file: the same, except a block scalar there has no final line break to keep.
     if (body.includes("|")) return undefined;

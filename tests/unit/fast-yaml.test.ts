@@ -15,7 +15,7 @@ import { locateIn, parseManifestText, parseYamlDocuments, readingFailure, rootNo
 import { keptOf, type WholeObjects } from "../../src/audit/selection.js";
 import { fleetYaml } from "../../src/bench/fleet.js";
 import { RUNS, SEED } from "../generators.js";
-import { canonical, manifestYamlStream, pathsOf, type Reading, snapshot, TRICKY_SCALARS, wildYamlStream } from "./manifest-yaml.js";
+import { canonical, jsonManifestStream, manifestYamlStream, pathsOf, type Reading, snapshot, TRICKY_SCALARS, wildYamlStream } from "./manifest-yaml.js";
 
 const params = { numRuns: RUNS, seed: SEED };
 
@@ -73,6 +73,34 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
     );
     // Not vacuous: objects were kept by identity.
     expect(identities).toBeGreaterThan(10);
+  });
+
+  it("JSON documents (kubectl get -o json, .json manifests): read by JSON.parse where the yaml package reads the same — values, lines, List items, every location — else left to it", () => {
+    let byJson = 0;
+    let byYaml = 0;
+    fc.assert(
+      fc.property(jsonManifestStream, fc.constantFrom(1, 1 << 20), (text, chunkBytes) => {
+        const bytes = Buffer.from(text);
+        expect(snapshot(readManifestBytes(bytes, "j.json", { chunkBytes })), text).toEqual(snapshot(reference(bytes, "j.json")));
+        if (fastReadDocument(text.split("\n---\n")[0]!, { prelude: true, maxAliasCount: 100 }) === undefined) byYaml++;
+        else byJson++;
+      }),
+      params,
+    );
+    // Not vacuous: both readings were compared, most documents by JSON.parse.
+    expect(byJson).toBeGreaterThan(byYaml);
+    expect(byYaml).toBeGreaterThan(0);
+    // A kubectl List: read by JSON.parse, its items' lines and the places of their fields as the yaml package gives them.
+    const list = JSON.stringify({ apiVersion: "v1", kind: "List", items: fleetYaml(6).text.split("---\n").filter((d) => d.trim()).map((d) => parseManifestText(d, "d.yaml").objects[0]!.object) }, null, 4);
+    const fast = fastReadDocument(list, { prelude: true, maxAliasCount: 100 });
+    expect(fast?.itemLines).toHaveLength(6);
+    const bytes = Buffer.from(`${list}\n`);
+    expect(snapshot(readManifestBytes(bytes, "list.json"), 1000)).toEqual(snapshot(reference(bytes, "list.json"), 1000));
+    // Numbers: as the yaml package's YAML 1.1 tags read them (each checked while scanning).
+    expect(fastReadDocument(`{"a": 1e3, "b": -0, "c": 1E400, "d": 9007199254740993, "e": "1e3"}`, { prelude: true, maxAliasCount: 100 })?.value).toEqual({ a: 1000, b: -0, c: Infinity, d: 9007199254740992, e: "1e3" });
+    // Left to the yaml package: a tab, a comment, nesting deeper than 100, a line separator, text after the object, `items` twice.
+    for (const text of ['{"a":\t1}', '{"a": 1} # c', `{"a": ${"[".repeat(101)}${"]".repeat(101)}}`, '{"a": "x\u2028y"}', '{"a": 1} {}', '{"items": [], "items": [{}]}'])
+      expect(fastReadDocument(text, { prelude: true, maxAliasCount: 100 }), text).toBeUndefined();
   });
 
   it("random streams of anything (invalid YAML, BOM, CRLF, tabs, no final newline)", () => {

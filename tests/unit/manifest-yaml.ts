@@ -265,3 +265,82 @@ function stream(from: { node: fc.Arbitrary<YNode>; keys: fc.Arbitrary<string> },
 export const wildYamlStream = stream(wild, true);
 /** Streams of manifest-like YAML, mostly within the fast reader's reach. */
 export const manifestYamlStream = stream(clean, false);
+
+// ---------- random JSON (kubectl get -o json, .json manifests) ----------
+
+type JNode =
+  | { t: "str"; s: string }
+  | { t: "num"; text: string }
+  | { t: "lit"; text: "true" | "false" | "null" }
+  | { t: "obj"; pairs: [string, JNode][] }
+  | { t: "arr"; items: JNode[] };
+
+/** Number texts JSON and YAML 1.1 may read differently (exponents, -0, beyond 2^53, beyond a double). */
+const NUMBER_TEXTS = ["0", "-0", "1", "-1", "42", "8080", "1.5", "-0.0", "1.0", "0.1", "1e3", "1E3", "1e+3", "1.5e-3", "2.5E+10", "1E400", "-1e400", "9007199254740993", "123456789012345678901", "100000000000000"];
+
+const jsonTree = fc.letrec<{ node: JNode; obj: JNode; arr: JNode }>((tie) => ({
+  node: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.oneof(fc.constantFrom(...TRICKY_SCALARS), word, fc.string({ maxLength: 8, unit: "grapheme" })).map((s): JNode => ({ t: "str", s })),
+    fc.oneof(fc.constantFrom(...NUMBER_TEXTS), fc.integer().map(String), fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d))).map((text): JNode => ({ t: "num", text })),
+    fc.constantFrom("true", "false", "null").map((text): JNode => ({ t: "lit", text: text as "true" | "false" | "null" })),
+    tie("obj"),
+    tie("arr"),
+  ),
+  // Keys may repeat (JSON.parse and the yaml package keep the last value, locations the first key).
+  obj: fc.array(fc.tuple(fc.oneof(word, fc.constantFrom(...TRICKY_KEYS)), tie("node")), { maxLength: 5 }).map((pairs): JNode => ({ t: "obj", pairs })),
+  arr: fc.array(tie("node"), { maxLength: 4 }).map((items): JNode => ({ t: "arr", items })),
+})).node;
+
+/** A JSON string token, now and then with characters written as \u escapes. */
+function jsonString(s: string, random: () => number): string {
+  const token = JSON.stringify(s);
+  return random() < 0.15 ? token.replace(/[a-z]/, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : token;
+}
+
+function renderJson(root: JNode, random: () => number, indent: number, depthOffset = 0): string {
+  const colon = random() < 0.5 ? ": " : ":";
+  const emit = (node: JNode, depth: number): string => {
+    const pad = (d: number) => (indent === 0 ? "" : `\n${" ".repeat(indent * d)}`);
+    switch (node.t) {
+      case "str":
+        return jsonString(node.s, random);
+      case "num":
+      case "lit":
+        return node.text;
+      case "obj":
+        return node.pairs.length === 0 ? "{}" : `{${node.pairs.map(([k, v]) => `${pad(depth + 1)}${jsonString(k, random)}${colon}${emit(v, depth + 1)}`).join(",")}${pad(depth)}}`;
+      case "arr":
+        return node.items.length === 0 ? "[]" : `[${node.items.map((v) => `${pad(depth + 1)}${emit(v, depth + 1)}`).join(",")}${pad(depth)}]`;
+    }
+  };
+  return emit(root, depthOffset);
+}
+
+/** A manifest-like JSON object: apiVersion and kind (usually), sometimes a List of such objects. */
+const jsonManifest = fc
+  .tuple(fc.constantFrom("v1", "apps/v1"), fc.constantFrom("Deployment", "ConfigMap", "List", "StatefulSetList", "Pod"), fc.array(fc.tuple(fc.oneof(word, fc.constantFrom(...TRICKY_KEYS)), jsonTree), { maxLength: 4 }), fc.array(jsonTree, { maxLength: 3 }), fc.nat(9))
+  .map(([apiVersion, kind, pairs, items, typed]): JNode => {
+    const head: [string, JNode][] = typed > 0 ? [["apiVersion", { t: "str", s: apiVersion }], ["kind", { t: "str", s: kind }]] : [];
+    if (kind.endsWith("List")) head.push(["items", { t: "arr", items: items.map((i): JNode => (i.t === "obj" ? i : { t: "obj", pairs: [["name", i]] })) }]);
+    return { t: "obj", pairs: [...head, ...pairs] };
+  });
+
+/**
+ * Streams of JSON documents as kubectl and editors write them (compact, 2 or
+ * 4 spaces; several documents after `---` lines), and now and then what the
+ * JSON reading must leave to the yaml package: a tab, a comment, nesting
+ * deeper than 100, a line separator in a string, text after the object.
+ */
+export const jsonManifestStream = fc
+  .tuple(fc.array(jsonManifest, { minLength: 1, maxLength: 3 }), fc.nat(), fc.nat(19))
+  .map(([docs, seed, oddity]) => {
+    const random = rng(seed);
+    const texts = docs.map((d) => renderJson(d, random, [0, 2, 4][Math.floor(random() * 3)]!));
+    if (oddity === 0) texts[0] = texts[0]!.replace(/: /, ":\t");
+    if (oddity === 1) texts[0] = `${texts[0]} # a comment`;
+    if (oddity === 2) texts[0] = texts[0]!.replace(/^\{/, `{"deep": ${"[".repeat(101)}${"]".repeat(101)},`);
+    if (oddity === 3) texts[0] = texts[0]!.replace(/^\{/, '{"sep": "a\u2028b",');
+    if (oddity === 4) texts[0] = `${texts[0]} {}`;
+    return `${random() < 0.3 ? "\n" : ""}${texts.join("\n---\n")}${random() < 0.8 ? "\n" : ""}`;
+  });
