@@ -10,7 +10,7 @@
  */
 import { closeSync, type Dirent, fstatSync, lstatSync, openSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { Composer, type CST, visit, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, Scalar, type Document, type Node, type ParsedNode } from "yaml";
+import { Composer, type CST, visit, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, Scalar, YAMLParseError, type Document, type Node, type ParsedNode } from "yaml";
 
 type Token = CST.Token;
 
@@ -179,21 +179,63 @@ function goYamlLexer(): Lexer {
 /** Options every read and every `--fix` rewrite use: YAML 1.1 as go-yaml (booleans, octal, `<<` merge keys). */
 export const YAML_OPTIONS = { version: "1.1", uniqueKeys: false, prettyErrors: false, keepSourceTokens: false, logLevel: "error" } as const;
 
+/**
+ * Flow collections (`[ ]`, `{ }`) nested deeper than this in a document make it
+ * "nested too deep", as the yaml package says of a document its stack cannot
+ * hold — but before it composes it: its composer recurses once per level, and
+ * on Node 20 about 850 levels of `[` abort the whole process (a V8 fatal error
+ * compiling a regular expression that deep, which nobody can catch): a 2 KB
+ * file took the audit down. Manifests nest a few levels; the worst-case
+ * requests of `bench --worst-case`, about 410.
+ */
+export const MAX_FLOW_NESTING = 512;
+
 /** parseAllDocuments with the go-yaml lexer; `observe` sees the parser's tokens (CST) as the composer gets them. */
 export function parseYamlDocuments(text: string, lineCounter?: LineCounter, observe?: (token: Token) => void): Document.Parsed[] {
   const parser = new Parser(lineCounter?.addNewLine);
   const lexer = goYamlLexer();
   const composer = new Composer(YAML_OPTIONS);
   lineCounter?.addNewLine(0); // Parser.parse() does this for its own lexer; next() does not
+  // Flow nesting, counted on the lexer's tokens (a bracket in a quoted scalar or a comment is none of
+  // them); the parser hands a document over whole, after all its tokens: one too deep is given to the
+  // composer without its contents, and marked.
+  let flowDepth = 0;
+  let tooDeep = false;
+  let documents = 0;
+  const tooDeepDocuments = new Set<number>();
+  const handOver = (token: Token): Token => {
+    if (token.type !== "document") return token;
+    if (tooDeep) {
+      tooDeepDocuments.add(documents);
+      token.value = undefined;
+    }
+    documents++;
+    flowDepth = 0;
+    tooDeep = false;
+    return token;
+  };
   function* tokens() {
-    for (const lexeme of lexer.lex(text, false))
+    for (const lexeme of lexer.lex(text, false)) {
+      if (lexeme === "[" || lexeme === "{") {
+        if (++flowDepth > MAX_FLOW_NESTING) tooDeep = true;
+      } else if ((lexeme === "]" || lexeme === "}") && flowDepth > 0) flowDepth--;
       for (const token of parser.next(lexeme)) {
         observe?.(token);
-        yield token;
+        yield handOver(token);
       }
-    yield* parser.end();
+    }
+    for (const token of parser.end()) {
+      observe?.(token);
+      yield handOver(token);
+    }
   }
-  return Array.from(composer.compose(tokens())) as Document.Parsed[];
+  const docs = Array.from(composer.compose(tokens())) as Document.Parsed[];
+  for (const i of tooDeepDocuments) {
+    const doc = docs[i];
+    // readDocument reads this code as "nested too deep", placed at the document's start.
+    if (doc) doc.errors.unshift(new YAMLParseError([doc.range[0], doc.range[0] + 1], "RESOURCE_EXHAUSTION", `flow collections nested more than ${MAX_FLOW_NESTING} levels deep`));
+  }
+  return docs;
 }
 
 // ---------- locating JSON paths in the source ----------
@@ -576,7 +618,7 @@ function listItemNode(doc: Document, itemIndex: number): Node | null {
 }
 
 /** What running out of stack while reading a document means, in plain words (not "Maximum call stack size exceeded"). */
-export const NESTED_TOO_DEEP = "nested too deep to read (thousands of levels of lists or mappings): not read";
+export const NESTED_TOO_DEEP = "nested too deep to read (hundreds of levels of lists or mappings, or more): not read";
 
 /** A file's reading error in plain words. */
 export function readingFailure(e: unknown): string {

@@ -13,7 +13,7 @@ import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { auditExitCode, type AuditResult } from "../../src/audit/evaluate.js";
 import { fixFiles } from "../../src/audit/fix.js";
-import { parseManifestText, readManifests } from "../../src/audit/read.js";
+import { MAX_FLOW_NESTING, parseManifestText, readManifests } from "../../src/audit/read.js";
 import { runCli, wasmPath } from "../helpers.js";
 
 const modules = ["--policy", wasmPath("reject-loopback-probes"), "--rewrite-policy", wasmPath("rewrite-loopback-probes")];
@@ -304,9 +304,29 @@ spec:
     const text = `apiVersion: v1\nkind: ConfigMap\ndata: ${"[".repeat(20_000)}${"]".repeat(20_000)}\n---\n${deployment("after")}`;
     const r = audit(["-"], text);
     expect(r.code).toBe(2);
-    expect(r.stdout).toMatch(/error: <stdin>:1:1 \(document 1\): nested too deep to read \(thousands of levels of lists or mappings\): not read\n/);
+    expect(r.stdout).toMatch(/error: <stdin>:1:1 \(document 1\): nested too deep to read \(hundreds of levels of lists or mappings, or more\): not read\n/);
     expect(r.stdout + r.stderr).not.toMatch(/call stack/i);
     expect(r.stdout).toMatch(/1 finding in 1 object; 1 object in 1 file: 0 passed, 1 failed, 1 error \(1 unreadable document\)/);
+  });
+
+  it("flow collections nested past MAX_FLOW_NESTING: that document is nested too deep (the yaml package aborted the process near 850); the rest is read and audited", () => {
+    // JSON 900 levels deep, then YAML flows 600 deep, then a workload: two errors and a finding, exit 2, no abort.
+    const deepJson = `{"apiVersion": "v1", "kind": "ConfigMap", "data": ${"[".repeat(900)}${"]".repeat(900)}}`;
+    const deepYaml = `apiVersion: v1\nkind: ConfigMap\ndata:\n  a: ${"{b: ".repeat(600)}1${"}".repeat(600)}\n`;
+    const r = audit(["-"], `${deepJson}\n---\n${deepYaml}---\n${deployment("after")}`);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toMatch(/error: <stdin>:1:1 \(document 1\): nested too deep to read \(hundreds of levels of lists or mappings, or more\): not read\n/);
+    expect(r.stdout).toMatch(/error: <stdin>:2:1 \(document 2\): nested too deep to read/); // placed at its start, the --- line
+    expect(r.stdout).toMatch(/1 finding in 1 object; 1 object in 1 file: 0 passed, 1 failed, 2 errors \(2 unreadable documents\)/);
+    // The JSON alone (this aborted the process: exit 134 and V8's "RegExpCompiler Allocation failed").
+    const alone = audit(["-"], deepJson);
+    expect(alone.code, alone.stderr.slice(0, 300)).toBe(2);
+    expect(alone.stdout).toContain("(document 1): nested too deep to read");
+    // At the bound, and brackets that are text (quoted, in comments): read.
+    const atBound = `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": ${"[".repeat(MAX_FLOW_NESTING - 3)}${"]".repeat(MAX_FLOW_NESTING - 3)}, "b": "${"[".repeat(2000)}"}}\n# ${"{".repeat(2000)}\n`;
+    const fine = audit(["-"], atBound);
+    expect(fine.code, fine.stdout).toBe(0);
+    expect(fine.stdout).toMatch(/1 object in 1 file: 0 passed, 0 failed, 0 errors, 1 skipped/);
   });
 
   it("a malformed object is an error (exit 2), not a finding", () => {
