@@ -33,7 +33,8 @@ describe("audit compiles the modules with V8's baseline compiler only", () => {
     });
     expect(r.status, r.stderr).toBe(1);
     const compiled = compiledWith(r.stdout);
-    expect(compiled.liftoff).toBeGreaterThan(100);
+    // V8 compiles a function when it first runs: how many depends on what ran (82 and 130 seen), never none.
+    expect(compiled.liftoff).toBeGreaterThan(0);
     expect(compiled.turbofan).toBe(0);
     // Findings come from the JavaScript analysis (the native pre-check only ever accepts): it ran.
     const json = JSON.parse(readFileSync(report, "utf8")) as { summary: { fail: number } };
