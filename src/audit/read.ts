@@ -201,15 +201,14 @@ export function parseYamlDocuments(text: string, lineCounter?: LineCounter, obse
   // composer without its contents, and marked.
   let flowDepth = 0;
   let tooDeep = false;
-  let documents = 0;
+  /** Where the documents given over without their contents start (a composed document's range starts there too). */
   const tooDeepDocuments = new Set<number>();
   const handOver = (token: Token): Token => {
     if (token.type !== "document") return token;
     if (tooDeep) {
-      tooDeepDocuments.add(documents);
+      tooDeepDocuments.add(token.offset);
       token.value = undefined;
     }
-    documents++;
     flowDepth = 0;
     tooDeep = false;
     return token;
@@ -230,11 +229,9 @@ export function parseYamlDocuments(text: string, lineCounter?: LineCounter, obse
     }
   }
   const docs = Array.from(composer.compose(tokens())) as Document.Parsed[];
-  for (const i of tooDeepDocuments) {
-    const doc = docs[i];
-    // readDocument reads this code as "nested too deep", placed at the document's start.
-    if (doc) doc.errors.unshift(new YAMLParseError([doc.range[0], doc.range[0] + 1], "RESOURCE_EXHAUSTION", `flow collections nested more than ${MAX_FLOW_NESTING} levels deep`));
-  }
+  // readDocument reads this code as "nested too deep", placed at the document's start.
+  for (const doc of docs)
+    if (tooDeepDocuments.has(doc.range[0])) doc.errors.unshift(new YAMLParseError([doc.range[0], doc.range[0] + 1], "RESOURCE_EXHAUSTION", `flow collections nested more than ${MAX_FLOW_NESTING} levels deep`));
   return docs;
 }
 
