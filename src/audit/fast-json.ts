@@ -7,8 +7,8 @@
  * objects: 10 s and 1 GB); JSON.parse reads it natively.
  *
  * One linear pass over the text first decides (`scanJson`): no tab (the yaml
- * package has its own rules for them), no nesting deeper than the fast YAML
- * reader's, every number resolving under the YAML 1.1 tags to what JSON.parse
+ * package has its own rules for them), no nesting deeper than the yaml package
+ * is let read (MAX_FLOW_NESTING), every number resolving under the YAML 1.1 tags to what JSON.parse
  * makes of it (`1e3` is a string in YAML 1.1), nothing but white space around
  * the root object, at most one top-level `items`; and where a List's items and
  * the contents start, for the objects' lines. Reports' locations come from
@@ -18,7 +18,6 @@
  * fast YAML reader's), so this module needs nothing of the yaml package.
  */
 
-const MAX_DEPTH = 100;
 const SPACE = 32;
 const NEWLINE = 10;
 const QUOTE = 34;
@@ -88,9 +87,12 @@ export function jsonStart(text: string, prelude: boolean): number {
 /**
  * The checks and places above, in one pass from the root object at `start`;
  * null when the yaml package must read the text. `resolveNumber` gives a
- * number token's value under the reference reader's YAML 1.1 tags.
+ * number token's value under the reference reader's YAML 1.1 tags; `maxDepth`
+ * is how deep the yaml package is let read flow collections (nothing here
+ * recurses, nor does JSON.parse in JavaScript: deeper, both readers say "nested
+ * too deep").
  */
-export function scanJson(text: string, start: number, resolveNumber: (token: string) => unknown): JsonScan | null {
+export function scanJson(text: string, start: number, resolveNumber: (token: string) => unknown, maxDepth: number): JsonScan | null {
   if (text.includes("\t")) return null;
   const n = text.length;
   let line = 0;
@@ -147,7 +149,7 @@ export function scanJson(text: string, start: number, resolveNumber: (token: str
       continue;
     }
     if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (++depth > MAX_DEPTH) return null;
+      if (++depth > maxDepth) return null;
       if (inItems && depth === 2) expectItem = true;
       i++;
       continue;

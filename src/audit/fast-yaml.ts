@@ -21,7 +21,7 @@
  */
 import { Document, isScalar } from "yaml";
 import { jsonLocator, jsonStart, scanJson } from "./fast-json.js";
-import { isTemplateValue, replaceTemplateActions, YAML_OPTIONS } from "./read.js";
+import { isTemplateValue, MAX_FLOW_NESTING, replaceTemplateActions, YAML_OPTIONS } from "./read.js";
 
 /** What the fast reader found in one document's text. */
 export interface FastDocument {
@@ -974,7 +974,7 @@ class Reader {
  * yaml package reads the same, else undefined (the yaml package reads it).
  */
 function readJsonDocument(body: string, start: number): FastDocument | undefined {
-  const scan = scanJson(body, start, (token) => resolvePlain(token, false));
+  const scan = scanJson(body, start, (token) => resolvePlain(token, false), MAX_FLOW_NESTING);
   if (!scan) return undefined;
   let value: unknown;
   try {

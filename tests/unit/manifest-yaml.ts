@@ -330,7 +330,8 @@ const jsonManifest = fc
  * Streams of JSON documents as kubectl and editors write them (compact, 2 or
  * 4 spaces; several documents after `---` lines), and now and then what the
  * JSON reading must leave to the yaml package: a tab, a comment, nesting
- * deeper than 100, a line separator in a string, text after the object.
+ * deeper than the yaml package is let read, a line separator in a string, text
+ * after the object.
  */
 export const jsonManifestStream = fc
   .tuple(fc.array(jsonManifest, { minLength: 1, maxLength: 3 }), fc.nat(), fc.nat(19))
@@ -339,7 +340,11 @@ export const jsonManifestStream = fc
     const texts = docs.map((d) => renderJson(d, random, [0, 2, 4][Math.floor(random() * 3)]!));
     if (oddity === 0) texts[0] = texts[0]!.replace(/: /, ":\t");
     if (oddity === 1) texts[0] = `${texts[0]} # a comment`;
-    if (oddity === 2) texts[0] = texts[0]!.replace(/^\{/, `{"deep": ${"[".repeat(101)}${"]".repeat(101)},`);
+    if (oddity === 2) {
+      // Past the fast YAML reader's 100 levels (JSON.parse reads it), or past the 512 the yaml package is let read.
+      const depth = random() < 0.5 ? 150 : 520;
+      texts[0] = texts[0]!.replace(/^\{/, `{"deep": ${"[".repeat(depth)}${"]".repeat(depth)},`);
+    }
     if (oddity === 3) texts[0] = texts[0]!.replace(/^\{/, '{"sep": "a\u2028b",');
     if (oddity === 4) texts[0] = `${texts[0]} {}`;
     return `${random() < 0.3 ? "\n" : ""}${texts.join("\n---\n")}${random() < 0.8 ? "\n" : ""}`;
