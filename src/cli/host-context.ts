@@ -9,12 +9,14 @@ import type { HostCallHandler } from "../toolchain/host-calls.js";
 import { parseSession, replayHandler, SessionError } from "../toolchain/host-session.js";
 import { type ContextAwareResource, type KubeObject, KubernetesObjects, kubernetesContextHandler } from "../toolchain/kubernetes-context.js";
 import { UsageError } from "./command.js";
+import { readManifestBytes } from "../audit/read-parallel.js";
 import { readManifests } from "../audit/read.js";
 
 /** Every object in the given files (YAML streams, JSON, kubectl Lists, folders); unreadable input is a usage error. */
 export function readContextObjects(files: readonly string[]): KubeObject[] {
   if (files.length === 0) return [];
-  const set = readManifests([...files]);
+  // With the fast readers: a context is often a `kubectl get -o json` dump of a cluster (JSON.parse, not the yaml package).
+  const set = readManifests([...files], { readBytes: (bytes, file, options) => readManifestBytes(bytes, file, options) });
   const problem = set.unreadable[0] ?? set.errors[0];
   if (problem) throw new UsageError(`--context ${problem.file}${problem.documentIndex === null ? "" : ` (document ${problem.documentIndex + 1})`}: ${problem.message}`);
   return set.objects.map((o) => o.object);

@@ -4,7 +4,12 @@
  * error answers), kwctl session parsing and replay, and the typed policy-side API
  * over a fake transport.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { readManifests } from "../../src/audit/read.js";
+import { readContextObjects } from "../../src/cli/host-context.js";
 import { classifyHostError, type HostTransport, HostCapabilityError } from "../../src/kubewarden/host-capabilities.js";
 import * as Kubernetes from "../../src/kubewarden/kubernetes.js";
 import type { HostCallAnswer, HostCallRequest } from "../../src/toolchain/host-calls.js";
@@ -182,5 +187,28 @@ describe("policy-side API over a transport", () => {
     expect(err(() => Kubernetes.listAllResources({ api_version: "v1", kind: "Pod" }, fake(false, "x".repeat(10_000)))).hostMessage.length).toBeLessThan(500);
     expect(classifyHostError("kube::Client was not initialized properly")).toBe("unavailable");
     expect(classifyHostError("unknown operation: x")).toBe("unavailable");
+  });
+});
+
+describe("--context files", () => {
+  it("are read with the fast readers (a kubectl JSON dump by JSON.parse), objects as the reference reader gives them, errors said per file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "lpp-context-"));
+    try {
+      const list = join(dir, "dump.json");
+      const yaml = join(dir, "more.yaml");
+      writeFileSync(list, JSON.stringify({ apiVersion: "v1", kind: "List", items: [deploy("monitoring", "prometheus-operator", { app: "op" }), deploy("default", "web")] }, null, 4));
+      writeFileSync(yaml, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: '1'\n");
+      const read = readContextObjects([list, yaml]);
+      expect(read).toEqual(readManifests([list, yaml]).objects.map((o) => o.object));
+      expect(read.map((o) => (o as { metadata: { name: string } }).metadata.name)).toEqual(["prometheus-operator", "web", "cm"]);
+      // Each file's bytes go through the reader given to readManifests, once.
+      const seen: string[] = [];
+      readManifests([list, yaml], { readBytes: (bytes, file) => (seen.push(file), { objects: [], errors: [], skipped: [] }) });
+      expect(seen).toHaveLength(2);
+      writeFileSync(yaml, "a: [b\n");
+      expect(() => readContextObjects([list, yaml])).toThrow(/--context .*more\.yaml \(document 1\): not valid YAML/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
