@@ -15,31 +15,21 @@
  * `jsonLocator`, which answers as locateIn does on the yaml package's document.
  *
  * Pure: the YAML 1.1 resolution of a number token is given by the caller (the
- * fast YAML reader's), so this module needs nothing of the yaml package.
+ * fast YAML reader's), so this module needs nothing of the yaml package; where a
+ * string or a container ends, and a key's value, are the mutating policy's own
+ * JSON text scanner's (src/kubewarden/json-text.ts).
  */
+
+import { compositeEnd, decodeKey, stringEnd } from "../kubewarden/json-text.js";
 
 const SPACE = 32;
 const NEWLINE = 10;
 const QUOTE = 34;
-const BACKSLASH = 92;
 
-/** Where a JSON string token that opens at text[at] (a quote) closes: the index after its closing quote, or -1. */
-function stringEnd(text: string, at: number): number {
-  let j = at + 1;
-  for (;;) {
-    const q = text.indexOf('"', j);
-    if (q < 0) return -1;
-    let backslashes = 0;
-    for (let k = q - 1; text.charCodeAt(k) === BACKSLASH; k--) backslashes++;
-    if (backslashes % 2 === 0) return q + 1;
-    j = q + 1;
-  }
-}
-
-/** A string token's value (its text between the quotes when it holds no escape). */
-function stringValue(text: string, start: number, end: number): string {
-  const inner = text.slice(start + 1, end - 1);
-  return inner.includes("\\") ? (JSON.parse(text.slice(start, end)) as string) : inner;
+/** Past the white space at text[k] (no tab: scanJson leaves a text with one to yaml). */
+function skipSpace(text: string, k: number): number {
+  while (text.charCodeAt(k) === SPACE || text.charCodeAt(k) === NEWLINE || text.charCodeAt(k) === 13) k++;
+  return k;
 }
 
 function isNumberCharacter(c: number): boolean {
@@ -100,7 +90,7 @@ export function scanJson(text: string, start: number, resolveNumber: (token: str
   const contentsLine = line;
   let depth = 0;
   let itemsSeen = false;
-  /** Depth of the top-level `items` array while inside it (2), else 0. */
+  /** Inside the top-level `items` array (its elements at depth 2). */
   let inItems = false;
   let itemLines: number[] | null = null;
   let expectItem = false;
@@ -124,22 +114,15 @@ export function scanJson(text: string, start: number, resolveNumber: (token: str
     if (c === QUOTE) {
       const end = stringEnd(text, i);
       if (end < 0) return null;
-      if (depth === 1) {
-        // A key of the root object is followed by its colon.
-        let k = end;
-        while (text.charCodeAt(k) === SPACE || text.charCodeAt(k) === NEWLINE || text.charCodeAt(k) === 13) k++;
-        let key: string;
-        try {
-          key = stringValue(text, i, end);
-        } catch {
-          return null; // an escape JSON.parse refuses: the yaml package says what is wrong
-        }
-        if (text.charCodeAt(k) === 58 /* : */ && key === "items") {
+      // A key of the root object is followed by its colon.
+      const colon = depth === 1 ? skipSpace(text, end) : -1;
+      if (colon >= 0 && text.charCodeAt(colon) === 58 /* : */) {
+        const key = decodeKey(text.slice(i, end));
+        if (key === null) return null; // an escape JSON.parse refuses: the yaml package says what is wrong
+        if (key === "items") {
           if (itemsSeen) return null; // located at the first, read from the last: the yaml package's to say
           itemsSeen = true;
-          let v = k + 1;
-          while (text.charCodeAt(v) === SPACE || text.charCodeAt(v) === NEWLINE || text.charCodeAt(v) === 13) v++;
-          if (text.charCodeAt(v) === 91 /* [ */) {
+          if (text.charCodeAt(skipSpace(text, colon + 1)) === 91 /* [ */) {
             inItems = true;
             itemLines = [];
           }
@@ -206,23 +189,11 @@ export interface JsonPosition {
  */
 export function jsonLocator(text: string, contents: number): (itemIndex: number | null, path: readonly (string | number)[]) => JsonPosition | null | undefined {
   const entries = new Map<number, Entries>();
-  const skipSpace = (k: number) => {
-    while (text.charCodeAt(k) === SPACE || text.charCodeAt(k) === NEWLINE || text.charCodeAt(k) === 13) k++;
-    return k;
-  };
   const valueEnd = (at: number): number => {
     const c = text.charCodeAt(at);
-    if (c === QUOTE) return stringEnd(text, at);
-    if (c === 123 || c === 91) {
-      let depth = 0;
-      for (let k = at; k < text.length; k++) {
-        const d = text.charCodeAt(k);
-        if (d === QUOTE) k = stringEnd(text, k) - 1;
-        else if (d === 123 || d === 91) depth++;
-        else if ((d === 125 || d === 93) && --depth === 0) return k + 1;
-      }
-      return text.length;
-    }
+    const end = c === QUOTE ? stringEnd(text, at) : c === 123 || c === 91 ? compositeEnd(text, at) : -2;
+    if (end === -1) throw new Error("not a text JSON.parse reads"); // (it did: never)
+    if (end >= 0) return end;
     let k = at;
     while (k < text.length && !",}] \n\r".includes(text[k]!)) k++;
     return k;
@@ -233,19 +204,21 @@ export function jsonLocator(text: string, contents: number): (itemIndex: number 
     const open = text.charCodeAt(at);
     if (open !== 123 && open !== 91) return null;
     const found: Entries = open === 123 ? { pairs: [] } : { items: [] };
-    let k = skipSpace(at + 1);
+    let k = skipSpace(text, at + 1);
     while (k < text.length && text.charCodeAt(k) !== 125 && text.charCodeAt(k) !== 93) {
       if ("pairs" in found) {
-        const keyEnd = stringEnd(text, k);
-        const valueAt = skipSpace(skipSpace(keyEnd) + 1);
-        found.pairs.push({ key: stringValue(text, k, keyEnd), keyAt: k, valueAt });
+        const keyEnd = valueEnd(k);
+        const key = decodeKey(text.slice(k, keyEnd));
+        if (key === null) throw new Error("not a text JSON.parse reads");
+        const valueAt = skipSpace(text, skipSpace(text, keyEnd) + 1);
+        found.pairs.push({ key, keyAt: k, valueAt });
         k = valueEnd(valueAt);
       } else {
         found.items.push(k);
         k = valueEnd(k);
       }
-      k = skipSpace(k);
-      if (text.charCodeAt(k) === 44 /* , */) k = skipSpace(k + 1);
+      k = skipSpace(text, k);
+      if (text.charCodeAt(k) === 44 /* , */) k = skipSpace(text, k + 1);
     }
     entries.set(at, found);
     return found;

@@ -72,7 +72,7 @@ interface Frame {
 const WS = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** End (one past the closing quote) of the string starting at `start` (a `"`), or -1. */
-function stringEnd(text: string, start: number): number {
+export function stringEnd(text: string, start: number): number {
   let i = start + 1;
   for (;;) {
     const q = text.indexOf('"', i);
@@ -85,7 +85,7 @@ function stringEnd(text: string, start: number): number {
 }
 
 /** End (one past the closing bracket) of the object or array starting at `start`, or -1. */
-function compositeEnd(text: string, start: number): number {
+export function compositeEnd(text: string, start: number): number {
   let depth = 0;
   for (let j = start; j < text.length; j++) {
     const c = text.charCodeAt(j);
@@ -99,7 +99,8 @@ function compositeEnd(text: string, start: number): number {
   return -1;
 }
 
-function decodeKey(raw: string): string | null {
+/** A string token's value (`raw` with its quotes): its text when it holds no escape; null when JSON.parse refuses it. */
+export function decodeKey(raw: string): string | null {
   if (raw.indexOf("\\") < 0) return raw.slice(1, -1);
   try {
     const v: unknown = JSON.parse(raw);
