@@ -99,11 +99,16 @@ export async function parseFloor(files: readonly string[]): Promise<{ seconds: n
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(c0);
     parentPort.postMessage({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, documents, failed });`;
-  const worker = new Worker(code, { eval: true, workerData: { files, jsYaml } });
+  return answerOf(new Worker(code, { eval: true, workerData: { files, jsYaml } }), "the floor");
+}
+
+/** A measuring thread's one answer (its failure, or its end without one, an error), the thread stopped after. */
+async function answerOf<T>(worker: Worker, what: string): Promise<T> {
   try {
-    return await new Promise((done, fail) => {
+    return await new Promise<T>((done, fail) => {
       worker.once("message", done);
       worker.once("error", fail);
+      worker.once("exit", (code) => fail(new Error(`${what}'s thread exited (${code}) without an answer`)));
     });
   } finally {
     await worker.terminate();
@@ -118,16 +123,7 @@ export async function parseFloor(files: readonly string[]): Promise<{ seconds: n
  */
 export async function readAlone(dir: string, keep: WholeObjects): Promise<ReadAloneRun> {
   const entry = pathToFileURL(join(ROOT, "src", "bench", "read-alone-worker.ts")).href;
-  const worker = startWorker(entry, { paths: [dir], keep });
-  try {
-    return await new Promise<ReadAloneRun>((done, fail) => {
-      worker.once("message", done);
-      worker.once("error", fail);
-      worker.once("exit", (code) => fail(new Error(`the reading-alone thread exited (${code}) without an answer`)));
-    });
-  } finally {
-    await worker.terminate();
-  }
+  return answerOf<ReadAloneRun>(startWorker(entry, { paths: [dir], keep }), "the reading alone");
 }
 
 function median(values: readonly number[]): number {
