@@ -7,7 +7,7 @@
  * objects: 10 s and 1 GB); JSON.parse reads it natively.
  *
  * One linear pass over the text first decides (`scanJson`): no tab (the yaml
- * package has its own rules for them), no nesting deeper than the yaml package
+ * package has its own rules for them), no `<<` (a merge key in YAML 1.1), no nesting deeper than the yaml package
  * is let read (MAX_FLOW_NESTING), every number resolving under the YAML 1.1 tags to what JSON.parse
  * makes of it (`1e3` is a string in YAML 1.1), nothing but white space around
  * the root object, at most one top-level `items`; and where a List's items and
@@ -84,6 +84,9 @@ export function jsonStart(text: string, prelude: boolean): number {
  */
 export function scanJson(text: string, start: number, resolveNumber: (token: string) => unknown, maxDepth: number): JsonScan | null {
   if (text.includes("\t")) return null;
+  // A `<<` key merges in YAML 1.1 (as the reference reader reads it), a member to JSON.parse: any `<<`,
+  // written or escaped, leaves the text to the yaml package.
+  if (text.includes("<<") || text.includes("\\u003c") || text.includes("\\u003C")) return null;
   const n = text.length;
   let line = 0;
   for (let k = text.indexOf("\n"); k >= 0 && k < start; k = text.indexOf("\n", k + 1)) line++;

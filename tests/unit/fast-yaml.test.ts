@@ -98,8 +98,11 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
     expect(snapshot(readManifestBytes(bytes, "list.json"), 1000)).toEqual(snapshot(reference(bytes, "list.json"), 1000));
     // Numbers: as the yaml package's YAML 1.1 tags read them (each checked while scanning).
     expect(fastReadDocument(`{"a": 1e3, "b": -0, "c": 1E400, "d": 9007199254740993, "e": "1e3"}`, { prelude: true, maxAliasCount: 100 })?.value).toEqual({ a: 1000, b: -0, c: Infinity, d: 9007199254740992, e: "1e3" });
-    // Left to the yaml package: a tab, a comment, nesting deeper than it is let read, a line separator, text after the object, `items` twice.
-    for (const text of ['{"a":\t1}', '{"a": 1} # c', `{"a": ${"[".repeat(512)}${"]".repeat(512)}}`, '{"a": "x\u2028y"}', '{"a": 1} {}', '{"items": [], "items": [{}]}'])
+    // A `<<` key merges in YAML 1.1 (fast-check found this one): the yaml package's, and its reading.
+    const merge = '{\n    "apiVersion":"v1",\n    "kind":"StatefulSetList",\n    "\\u0069tems":[\n        {\n            "<<":{\n                "apiVersion":"true"\n            }\n        }\n    ]\n}\n';
+    expect(snapshot(readManifestBytes(Buffer.from(merge), "m.json"))).toEqual(snapshot(reference(Buffer.from(merge), "m.json")));
+    // Left to the yaml package: a tab, a comment, nesting deeper than it is let read, a line separator, text after the object, `items` twice, `<<` written or escaped.
+    for (const text of ['{"a": {"<<": {"b": 1}}}', '{"a": {"\\u003c\\u003C": {"b": 1}}}', '{"a":\t1}', '{"a": 1} # c', `{"a": ${"[".repeat(512)}${"]".repeat(512)}}`, '{"a": "x\u2028y"}', '{"a": 1} {}', '{"items": [], "items": [{}]}'])
       expect(fastReadDocument(text, { prelude: true, maxAliasCount: 100 }), text).toBeUndefined();
   });
 
