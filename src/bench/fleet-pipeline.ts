@@ -11,14 +11,14 @@ import { AuditQueue, type AuditResult } from "../audit/evaluate.js";
 import { readManifestsParallel } from "../audit/read-parallel.js";
 import { EvaluationPool } from "../toolchain/evaluation-pool.js";
 import { loadPolicy } from "../toolchain/evaluate.js";
-import { compileWasmWithBaselineOnly } from "../toolchain/wasm-tiering.js";
+import { tierForShortRuns } from "../toolchain/v8-tiering.js";
 import { fleetYaml } from "./fleet.js";
 import { buildVariants } from "./modules.js";
 
 export async function benchFleet(n: number, policyDir: string, timeoutSeconds: number | null, settings: unknown): Promise<number> {
   const [variant] = await buildVariants(policyDir, (s) => console.error(s));
   // As the audit runs the modules (after the build, which may run binaryen's own wasm at full speed).
-  compileWasmWithBaselineOnly();
+  tierForShortRuns();
   const name = basename(policyDir);
   const policy = await loadPolicy(new Uint8Array(readFileSync(variant!.path)));
   const dir = mkdtempSync(join(tmpdir(), "lpp-fleet-"));

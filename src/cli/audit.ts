@@ -22,7 +22,7 @@ import { manifestSourceAccess, sourceRoot } from "../audit/sources.js";
 import { bundledModule, loadModuleSource, packageJson, VERIFICATION_HELP, VERIFICATION_OPTIONS, VerificationFailed, verificationFromFlags } from "./module-source.js";
 import { readSettings } from "./run.js";
 import { terminalText } from "../audit/terminal-text.js";
-import { compileWasmWithBaselineOnly } from "../toolchain/wasm-tiering.js";
+import { tierForShortRuns } from "../toolchain/v8-tiering.js";
 
 const FORMATS = ["table", "json", "report", "openreport", "policyreport", "sarif"] as const;
 type Format = (typeof FORMATS)[number];
@@ -185,8 +185,8 @@ Examples:
   loopback-probes audit --diff k8s/statefulset.yaml
   loopback-probes audit --policy registry://ghcr.io/loopback-probe-policies/policies/reject-loopback-probes:v0.1.0 k8s/`,
   async run(argv) {
-    // Before any module is compiled (see wasm-tiering.ts): an audit is over before TurboFan's code would pay.
-    compileWasmWithBaselineOnly();
+    // Before any module is compiled and before the reading runs (see v8-tiering.ts): an audit is over before TurboFan's code would pay.
+    tierForShortRuns();
     const { values, positionals } = parseFlags(argv, {
       format: { type: "string", short: "f", default: "table" },
       ...OUTPUT_OPTION,
