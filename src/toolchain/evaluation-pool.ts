@@ -151,6 +151,8 @@ export class EvaluationPool {
   private readonly local = new Map<string, Promise<PooledModule>>();
   private closed = false;
   readonly threads: number;
+  /** Runs made on this thread so far (runLocal): for tests and benchmarks. */
+  localRuns = 0;
 
   constructor(
     private readonly modules: Readonly<Record<string, Uint8Array>>,
@@ -181,6 +183,7 @@ export class EvaluationPool {
 
   /** Evaluate on this thread, with host calls answered by `options.hostCall` (no deadline: synchronous). */
   async runLocal(job: PoolJob, options: PooledRunOptions = {}): Promise<PoolResult> {
+    this.localRuns++;
     let m = this.local.get(job.module);
     if (!m) {
       const compiled = this.compiled()[job.module];

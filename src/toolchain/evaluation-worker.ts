@@ -12,6 +12,8 @@ export interface PoolJob {
   module: string;
   action: string;
   stdin: Uint8Array;
+  /** Stop the run at its first host call, unanswered (see PooledRunOptions.deferHostCalls); else every call is refused. */
+  deferHostCalls?: boolean;
 }
 
 async function serveJobs(): Promise<void> {
@@ -26,7 +28,7 @@ async function serveJobs(): Promise<void> {
         continue;
       }
       try {
-        parentPort!.postMessage({ result: m.run(job.action, job.stdin) });
+        parentPort!.postMessage({ result: m.run(job.action, job.stdin, job.deferHostCalls ? { deferHostCalls: true } : {}) });
       } catch (e) {
         parentPort!.postMessage({ error: e instanceof Error ? e.message : String(e) });
       }

@@ -32,15 +32,29 @@ export interface PooledResult {
   trap?: string;
   /** Whether this run reused an instance (false: a fresh one was made). */
   reused: boolean;
+  /** The run called the host and was stopped there (PooledRunOptions.deferHostCalls): it has no answer. */
+  deferred?: true;
 }
 
 export interface PooledRunOptions {
   hostCall?: HostCallHandler;
+  /**
+   * Stop the run at its first host call, with no answer (`deferred`), instead
+   * of answering the call. A run that never calls the host answers as it would
+   * with any handler: what the host knows cannot reach it. The audit runs a
+   * context-aware policy so while the objects that answer its calls are still
+   * being read (evaluate.ts), and runs again, with the handler, only the runs
+   * that were stopped.
+   */
+  deferHostCalls?: boolean;
 }
 
 class ExitSignal {
   constructor(readonly code: number) {}
 }
+
+/** Thrown by the host-call import of a run that defers host calls: it unwinds the module (the instance is then thrown away). */
+class HostCallDeferred {}
 
 /** The per-run IO the WASI functions serve. */
 interface RunIO {
@@ -50,6 +64,7 @@ interface RunIO {
   stdout: Uint8Array[];
   stderr: Uint8Array[];
   hostCall: HostCallHandler;
+  deferHostCalls: boolean;
 }
 
 interface Live {
@@ -87,7 +102,7 @@ export class PooledModule {
 
   run(action: string, stdin: Uint8Array, options: PooledRunOptions = {}): PooledResult {
     const encoder = new TextEncoder();
-    this.io = { args: [encoder.encode("policy.wasm"), encoder.encode(action)], stdin, stdinPos: 0, stdout: [], stderr: [], hostCall: options.hostCall ?? noHostCapabilities };
+    this.io = { args: [encoder.encode("policy.wasm"), encoder.encode(action)], stdin, stdinPos: 0, stdout: [], stderr: [], hostCall: options.hostCall ?? noHostCapabilities, deferHostCalls: options.deferHostCalls === true };
     let reused = false;
     if (this.live && this.live.memory.buffer.byteLength === this.live.initialMemory.length) {
       new Uint8Array(this.live.memory.buffer).set(this.live.initialMemory);
@@ -97,12 +112,16 @@ export class PooledModule {
     const live = this.live;
     let exitCode: number | null = 0;
     let trap: string | undefined;
+    let deferred = false;
     try {
       live.start();
     } catch (e) {
       this.live = null; // state after an exit or a trap is not something the restore knows
       if (e instanceof ExitSignal) exitCode = e.code;
-      else {
+      else if (e instanceof HostCallDeferred) {
+        exitCode = null;
+        deferred = true;
+      } else {
         exitCode = null;
         trap = e instanceof Error ? e.message : String(e);
       }
@@ -112,6 +131,7 @@ export class PooledModule {
     this.io = null;
     // One write (the usual answer) needs no copy.
     const joined = (parts: Uint8Array[]) => (parts.length === 1 ? parts[0]! : concat(parts));
+    if (deferred) return { exitCode, stdout: new Uint8Array(0), stderr: "", reused, deferred: true };
     return { exitCode, stdout: joined(io.stdout), stderr: new TextDecoder().decode(joined(io.stderr)), ...(trap === undefined ? {} : { trap }), reused };
   }
 
@@ -214,6 +234,7 @@ export class PooledModule {
     // The host appends its answer to stdin (host-calls.ts).
     const call = (...args: number[]): number => {
       const run = io();
+      if (run.deferHostCalls) throw new HostCallDeferred();
       const decoded = decodeHostCall(bytes(), args);
       const answer = typeof decoded === "string" ? { ok: false as const, error: decoded } : run.hostCall(decoded);
       const appended = answer.ok ? answer.response : new TextEncoder().encode(answer.error);
