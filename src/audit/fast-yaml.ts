@@ -373,15 +373,37 @@ function flowScalar(r: string, i: number): [unknown, number] {
 
 const FLOW_END = new Set(["]", "}"]);
 
-/** A flow collection written on one line (`[a, "b"]`, `{k: v, n: 1}`), scalars only; `r` holds it and what follows on the line. */
+/**
+ * Flow collections nested in a one-line flow collection (`{key: app, values:
+ * [a, b]}`, a label selector's matchExpressions): deeper than this is the yaml
+ * package's to read (its own bound on flow nesting is far above).
+ */
+const MAX_FLOW_DEPTH = 16;
+
+/** A flow collection written on one line (`[a, "b"]`, `{k: v, n: [1, 2]}`); `r` holds it and what follows on the line. */
 function flowCollection(r: string): unknown[] | Record<string, unknown> {
-  const isMap = r[0] === "{";
+  const [value, end] = flowCollectionAt(r, 0, 0);
+  if (!TRAILER.test(r.slice(end))) bail();
+  return value;
+}
+
+/** The flow collection opening at r[start] (scalars and collections as values, plain keys): [value, index after its closing bracket]. */
+function flowCollectionAt(r: string, start: number, depth: number): [unknown[] | Record<string, unknown>, number] {
+  if (depth >= MAX_FLOW_DEPTH) bail();
+  const isMap = r[start] === "{";
   const close = isMap ? "}" : "]";
   const seq: unknown[] = [];
   const map: Record<string, unknown> = {};
-  let i = 1;
+  let i = start + 1;
   const spaces = () => {
     while (r.charCodeAt(i) === SPACE) i++;
+  };
+  // A value: a nested collection, else a scalar.
+  const value = (): unknown => {
+    const c = r.charCodeAt(i);
+    const [v, next] = c === 91 /* [ */ || c === 123 /* { */ ? flowCollectionAt(r, i, depth + 1) : flowScalar(r, i);
+    i = next;
+    return v;
   };
   spaces();
   if (r[i] === close) i++;
@@ -396,14 +418,8 @@ function flowCollection(r: string): unknown[] | Record<string, unknown> {
         if (key.charCodeAt(0) === 36 /* $ */) bail(); // a directive's place is what the reader reports on (see dollarKeys)
         i += m[1]!.length + 1;
         spaces();
-        const [value, next] = flowScalar(r, i);
-        i = next;
-        setKey(map, key, value);
-      } else {
-        const [value, next] = flowScalar(r, i);
-        i = next;
-        seq.push(value);
-      }
+        setKey(map, key, value());
+      } else seq.push(value());
       spaces();
       if (r[i] === close) {
         i++;
@@ -414,8 +430,7 @@ function flowCollection(r: string): unknown[] | Record<string, unknown> {
       spaces();
       if (r[i] === close || r[i] === ",") bail(); // a trailing or empty entry
     }
-  if (!TRAILER.test(r.slice(i))) bail();
-  return isMap ? map : seq;
+  return [isMap ? map : seq, i];
 }
 
 /**
@@ -687,14 +702,15 @@ class Reader {
         continue;
       }
       const first = line.charCodeAt(c);
-      if (first === DASH && (line.length === c + 1 || line.charCodeAt(c + 1) === SPACE)) bail(); // `- - x`
-      if (startsBlockKey(line, c)) {
-        // `- key: value`: a mapping whose keys sit at column c (this line read as if indented to c: the
-        // reader takes a line's indentation from `indents` and reads from there, so the dash stays)
+      const dash = first === DASH && (line.length === c + 1 || line.charCodeAt(c + 1) === SPACE);
+      if (dash || startsBlockKey(line, c)) {
+        // `- - x` (Argo's steps) or `- key: value`: a sequence whose dashes, or a mapping whose keys, sit at column
+        // c (this line read as if indented to c: the reader takes a line's indentation from `indents` and reads
+        // from there, so the dash stays)
         sink?.push(this.i);
         this.indents[this.i] = c;
         const at = this.i;
-        const item = this.map(c);
+        const item = dash ? this.seq(c) : this.map(c);
         out.push(item);
         if (items) this.placeItem(items, at, c, item);
         continue;

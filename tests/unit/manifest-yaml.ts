@@ -192,11 +192,19 @@ function render(root: YNode, seed: number, clean: boolean): string {
     const anchor = chance(0.15) ? `a${anchors.length}` : null;
     const size = n.t === "map" ? n.pairs.length : n.items.length;
     const scalarsOnly = (n.t === "map" ? n.pairs.map(([, v]) => v) : n.items).every((v) => v.t === "scalar");
-    if (size === 0 || (!clean && chance(0.05)) || (clean && scalarsOnly && chance(0.15))) {
-      const flow =
-        n.t === "map"
-          ? `{${n.pairs.map(([k, v]) => `${k}: ${v.t === "scalar" ? v.s : "x"}`).join(", ")}}`
-          : `[${n.items.map((v) => (v.t === "scalar" ? v.s : "y")).join(", ")}]`;
+    if (size === 0 || (!clean && chance(0.05)) || (clean && (scalarsOnly ? chance(0.15) : chance(0.05)))) {
+      // Nested collections as flows too (`{key: app, values: [a, b]}`), now and then a placeholder scalar.
+      const flowText = (v: YNode): string =>
+        v.t === "scalar"
+          ? v.s
+          : chance(0.2)
+            ? v.t === "map"
+              ? "x"
+              : "y"
+            : v.t === "map"
+              ? `{${v.pairs.map(([k, x]) => `${k}: ${flowText(x)}`).join(", ")}}`
+              : `[${v.items.map(flowText).join(", ")}]`;
+      const flow = flowText(n);
       lines.push(`${prefix}${anchor ? ` &${anchor}` : ""} ${flow}${trail()}`);
       if (anchor) anchors.push(anchor);
       return;
