@@ -758,7 +758,7 @@ class Reader {
     while (j < n && line.charCodeAt(j) === SPACE) j++;
     if (j === n || line.charCodeAt(j) === HASH) {
       this.i++;
-      return this.nested(p, inMap);
+      return this.nested(p, inMap, true);
     }
     const c0 = line.charCodeAt(j);
     // Most values are plain scalars, read from the line itself; the others' text is cut out (`r`).
@@ -773,7 +773,7 @@ class Reader {
       const sink = this.itemsLinesSink;
       this.itemsLinesSink = null;
       this.i++;
-      const v = this.nested(p, inMap);
+      const v = this.nested(p, inMap, false);
       this.itemsLinesSink = sink;
       if (v === null || this.aliasUses !== uses) bail(); // an anchored empty value, or aliases inside the anchored node
       anchor.value = v;
@@ -926,14 +926,26 @@ class Reader {
     }
   }
 
-  /** What follows `key:` or `-` with nothing after it on the line. */
-  private nested(p: number, inMap: boolean): unknown {
+  /**
+   * What follows `key:` or `-` with nothing after it on the line; `scalarBelow`:
+   * a scalar or a flow collection may be the value (not after an anchor, nor as
+   * a List's `items`: where such a node below starts is yaml's to say).
+   */
+  private nested(p: number, inMap: boolean, scalarBelow: boolean): unknown {
     this.skipEmpty();
     if (this.i >= this.lines.length) return null;
     const line = this.lines[this.i]!;
     const k = this.indents[this.i]!;
     const dash = line.charCodeAt(k) === DASH && (line.length === k + 1 || line.charCodeAt(k + 1) === SPACE);
-    if (k > p) return dash ? this.seq(k) : this.map(k);
+    if (k > p) {
+      if (dash) return this.seq(k);
+      // A scalar or a flow collection on the next line (`emptyDir:` then `{}` below it, as Helm's toYaml
+      // writes; a long value moved down), read as on the key's line.
+      const c = line.charCodeAt(k);
+      if (scalarBelow && this.itemsLinesSink === null && !startsBlockKey(line, k) && (c === 123 /* { */ || c === 91 /* [ */ || c === 34 /* " */ || c === 39 /* ' */ || (c < 128 && NOT_PLAIN_START_CODE[c] === 0)))
+        return this.afterIndicator(line, k, p, inMap);
+      return this.map(k);
+    }
     if (k === p && inMap && dash) return this.seq(k);
     return null;
   }

@@ -177,7 +177,7 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
     );
   });
 
-  it("folded plain scalars (CRD descriptions), one-line flow collections (nested too), `- - x`, no final newline: read by the fast reader, as the yaml package reads them", () => {
+  it("folded plain scalars (CRD descriptions), one-line flow collections (nested too), `- - x`, values on the line below their key, no final newline: read by the fast reader, as the yaml package reads them", () => {
     const texts = [
       "apiVersion: v1\nkind: CustomResourceDefinition\nspec:\n  description: APIVersion defines the versioned schema\n    of this representation   \n\n      of an object.\n\n\n    Servers should convert\n  type: string\n",
       `apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - args: ["--listen-address=127.0.0.1:8080", '--a=''b''', -v, 0x1F, ~, a:b]\n    command: [ sh , -c ]   # shell\n    livenessProbe:\n      httpGet: {path: /healthz, port: 8080, yes: on}\n    env: []\n    x: { }\n`,
@@ -207,6 +207,8 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
       ].join("\n"),
       // nested one-line flows (label selectors' matchExpressions), nested sequences on one line (Argo's steps)
       "apiVersion: v1\nkind: Pod\nspec:\n  selector:\n    matchExpressions:\n    - {key: app, operator: In, values: [node-exporter, example-app]}\n    - {key: tier, operator: NotIn, values: []}\n  nested: [[1, [2, {a: [3]}]], {}, [ ]]   # c\n  steps:\n  - - name: build\n      template: build\n    - name: test\n  - - name: deploy\n  - -\n      - a\n    - b\n",
+      // a value on the line below its key: a flow collection (Helm's toYaml of an empty map), a plain scalar going on over lines, quoted scalars
+      "apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    {}\nspec:\n  volumes:\n  - name: data\n    emptyDir:\n      {}\n  containers:\n  - env:\n    - name: ADDRESS\n      value: \n        kubernetes://apis/apps/v1/namespaces/istio-system\n        /deployments/gateway\n    - name: B\n      value:   # why\n        'one'\n    - name: C\n      value:\n\n        \"two\"\n    args:\n      [a, [b]]\n",
       // a literal block scalar with an indentation indicator (text more indented than it kept), a plain scalar starting with ':'
       "apiVersion: v1\nkind: CustomResourceDefinition\nspec:\n  description: |2-\n\n\n      indented text\n    at the indicator\n\n    more\n  other: |-4\n       x\n  implicit: |\n\n  \n    y\n  record: :node_memory_MemAvailable_bytes:sum\n  host: ::1\n  list:\n  - |2\n     a\n    b\n",
       // single-quoted over lines, as controller-gen writes descriptions: spaces either side, blank lines, '' at a line's end
@@ -218,7 +220,7 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
       expect(snapshot(readManifestBytes(bytes, "f.yaml")), text).toEqual(snapshot(reference(bytes, "f.yaml")));
     }
     // What only the yaml package says: an unquoted template action, a template line, a template value with anchors or in a key; a quoted scalar continued at its key's indentation, with text after its end or without one; flows over lines, with a key that is a collection, with a trailing comma or an empty entry; `: ` or a comment in a continuation.
-    for (const text of ["a: {{ .Values.a }}\n", "{{- if .Values.a }}\na: b\n{{- end }}\n", "a: &x '{{ .Values.a }}'\nb: *x\n", "a: {'{{ .Values.k }}': 1}\n", "a: 'b\nc'\n", "a:\n  b: 'c\n  d'\n", "a: 'b\n  c' d\n", "a: 'b\n  c\n", "a: [1,\n  2]\n", "a: [1, ]\n", "a: [1,, 2]\n", "a: [[1], ]\n", "a: [[1]x]\n", "a: {[1]: b}\n", "a: {b: [1]: c}\n", "a: [{b: c}, {d}]\n", "a: b\n  c: d\n", "a: b\n  # c\n  d\n", "a: b\n  : c\n", 'a: "\\UFFFFFFFF"\n', 'a: "\\U0011000"\n', "a: |\n\n    b\n  c\n", 'a: "\\q"\n', 'a: "\\x4"\n', 'a: "b\nc"\n', 'a:\n  b: "c\n  d"\n', 'a: "b\n  c" d\n', "a: |+\n  b\n\n", "a: |4\n  b\n", "a: |2\n    b\n c\n", "a: :\n", "a: : b\n"])
+    for (const text of ["a: {{ .Values.a }}\n", "{{- if .Values.a }}\na: b\n{{- end }}\n", "a: &x '{{ .Values.a }}'\nb: *x\n", "a: {'{{ .Values.k }}': 1}\n", "a: 'b\nc'\n", "a:\n  b: 'c\n  d'\n", "a: 'b\n  c' d\n", "a: 'b\n  c\n", "a: [1,\n  2]\n", "a: [1, ]\n", "a: [1,, 2]\n", "a: &x\n  {}\nb: *x\n", "a:\n  {}\n  b\n", "a: [[1], ]\n", "a: [[1]x]\n", "a: {[1]: b}\n", "a: {b: [1]: c}\n", "a: [{b: c}, {d}]\n", "a: b\n  c: d\n", "a: b\n  # c\n  d\n", "a: b\n  : c\n", 'a: "\\UFFFFFFFF"\n', 'a: "\\U0011000"\n', "a: |\n\n    b\n  c\n", 'a: "\\q"\n', 'a: "\\x4"\n', 'a: "b\nc"\n', 'a:\n  b: "c\n  d"\n', 'a: "b\n  c" d\n', "a: |+\n  b\n\n", "a: |4\n  b\n", "a: |2\n    b\n c\n", "a: :\n", "a: : b\n"])
       expect(fastReadDocument(text, { prelude: true, maxAliasCount: 100 }), text).toBeUndefined();
   });
 

@@ -145,6 +145,12 @@ function render(root: YNode, seed: number, clean: boolean): string {
     return lines;
   };
   const scalarText = (s: string, indent: number): string[] => {
+    const lines = scalarLines(s, indent);
+    // Now and then a scalar that is not a block scalar starts on the line below its key or dash.
+    if (chance(0.08) && lines[0] !== "" && !/^[|>]/.test(lines[0]!)) return ["", `${" ".repeat(indent + 1 + Math.floor(random() * (step + 1)))}${lines[0]}`, ...lines.slice(1)];
+    return lines;
+  };
+  const scalarLines = (s: string, indent: number): string[] => {
     const r = random();
     if (r < 0.45) return [s]; // plain: whatever it is
     if (r < 0.55) {
@@ -205,7 +211,9 @@ function render(root: YNode, seed: number, clean: boolean): string {
               ? `{${v.pairs.map(([k, x]) => `${k}: ${flowText(x)}`).join(", ")}}`
               : `[${v.items.map(flowText).join(", ")}]`;
       const flow = flowText(n);
-      lines.push(`${prefix}${anchor ? ` &${anchor}` : ""} ${flow}${trail()}`);
+      // Now and then on the line below its key (`emptyDir:` then `{}`, as Helm's toYaml writes).
+      if (chance(0.15)) lines.push(`${prefix}${anchor ? ` &${anchor}` : ""}${trail()}`, `${pad(indent + 1 + Math.floor(random() * (step + 1)))}${flow}${trail()}`);
+      else lines.push(`${prefix}${anchor ? ` &${anchor}` : ""} ${flow}${trail()}`);
       if (anchor) anchors.push(anchor);
       return;
     }
