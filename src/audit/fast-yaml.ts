@@ -353,16 +353,26 @@ function flowScalar(r: string, i: number): [unknown, number] {
     let end = r.indexOf("'", i + 1);
     while (end >= 0 && r.charCodeAt(end + 1) === 39) end = r.indexOf("'", end + 2);
     if (end < 0) bail();
-    return [r.slice(i + 1, end).replaceAll("''", "'"), end + 1];
+    const text = r.slice(i + 1, end);
+    if (text.includes("\n")) bail(); // folded over lines: yaml's to read in a flow
+    return [text.replaceAll("''", "'"), end + 1];
   }
-  if (NOT_PLAIN_START.has(r[i]!) || (c === DASH && (i + 1 === r.length || " ,]}".includes(r[i + 1]!)))) bail();
-  // A plain scalar ends at a flow indicator, at ": " or ":" before an indicator (a key), or at " #".
+  if (NOT_PLAIN_START.has(r[i]!) || (c === DASH && (i + 1 === r.length || " ,]}\n".includes(r[i + 1]!)))) bail();
+  // A plain scalar ends at a flow indicator, at ": " or ":" before an indicator (a key), or at " #";
+  // in a flow over lines, at a line break that only spaces and a "," or a closing bracket follow
+  // (more text would continue the scalar, folded: that is yaml's to read).
   let j = i;
   for (; j < r.length; j++) {
     const ch = r[j]!;
     if (ch === "," || ch === "]" || ch === "}") break;
     if (ch === "[" || ch === "{" || ch === "#") bail();
-    if (ch === ":" && (r[j + 1] === " " || r[j + 1] === undefined || FLOW_END.has(r[j + 1]!) || r[j + 1] === ",")) break;
+    if (ch === ":" && (r[j + 1] === " " || r[j + 1] === "\n" || r[j + 1] === undefined || FLOW_END.has(r[j + 1]!) || r[j + 1] === ",")) break;
+    if (ch === "\n") {
+      let k = j;
+      while (r[k] === "\n" || r[k] === " ") k++;
+      if (r[k] !== "," && r[k] !== "]" && r[k] !== "}") bail();
+      break;
+    }
   }
   let end = j;
   while (end > i && r.charCodeAt(end - 1) === SPACE) end--;
@@ -373,6 +383,41 @@ function flowScalar(r: string, i: number): [unknown, number] {
 
 const FLOW_END = new Set(["]", "}"]);
 
+/** Characters after which a quote starts a quoted scalar in a flow (elsewhere it is a plain scalar's text). */
+const QUOTE_MAY_FOLLOW = new Set([SPACE, 91 /* [ */, 123 /* { */, 44 /* , */, 58 /* : */]);
+
+/**
+ * Where a flow collection stands after one more of its lines: 0 once its brackets
+ * are closed, else (depth << 2 | quote) with quote 1 inside a double-quoted
+ * scalar, 2 inside a single-quoted one (both may go on over lines). Brackets
+ * inside quotes and comments do not count. Starts with `state` 0 on the line
+ * that opens the collection; the line is read up to where the brackets close.
+ */
+function flowState(line: string, state: number): number {
+  let depth = state >> 2;
+  let quote = state & 3;
+  const n = line.length;
+  for (let i = 0; i < n; i++) {
+    const c = line.charCodeAt(i);
+    if (quote === 1) {
+      if (c === BACKSLASH) i++;
+      else if (c === 34) quote = 0;
+    } else if (quote === 2) {
+      if (c === 39) {
+        if (line.charCodeAt(i + 1) === 39) i++;
+        else quote = 0;
+      }
+    } else if ((c === 34 || c === 39) && (i === 0 || QUOTE_MAY_FOLLOW.has(line.charCodeAt(i - 1)))) quote = c === 34 ? 1 : 2;
+    else if (c === 91 || c === 123) depth++;
+    else if (c === 93 || c === 125) {
+      if (--depth === 0) return 0;
+    } else if (c === HASH && (i === 0 || line.charCodeAt(i - 1) === SPACE)) break; // a comment
+  }
+  if (depth <= 0) bail(); // not a flow this reader reads
+  if (depth > MAX_FLOW_DEPTH) bail();
+  return (depth << 2) | quote;
+}
+
 /**
  * Flow collections nested in a one-line flow collection (`{key: app, values:
  * [a, b]}`, a label selector's matchExpressions): deeper than this is the yaml
@@ -380,7 +425,10 @@ const FLOW_END = new Set(["]", "}"]);
  */
 const MAX_FLOW_DEPTH = 16;
 
-/** A flow collection written on one line (`[a, "b"]`, `{k: v, n: [1, 2]}`); `r` holds it and what follows on the line. */
+/**
+ * A flow collection (`[a, "b"]`, `{k: v, n: [1, 2]}`); `r` holds it and what follows
+ * on its last line: one line, or its lines joined by line breaks (Reader.flowLines).
+ */
 function flowCollection(r: string): unknown[] | Record<string, unknown> {
   const [value, end] = flowCollectionAt(r, 0, 0);
   if (!TRAILER.test(r.slice(end))) bail();
@@ -395,8 +443,17 @@ function flowCollectionAt(r: string, start: number, depth: number): [unknown[] |
   const seq: unknown[] = [];
   const map: Record<string, unknown> = {};
   let i = start + 1;
+  // Spaces, and in a flow over lines its line breaks and comments (a "#" after a space or a line break).
   const spaces = () => {
-    while (r.charCodeAt(i) === SPACE) i++;
+    for (;;) {
+      const c = r.charCodeAt(i);
+      if (c === SPACE || c === NEWLINE) i++;
+      else if (c === HASH && (r.charCodeAt(i - 1) === SPACE || r.charCodeAt(i - 1) === NEWLINE)) {
+        const eol = r.indexOf("\n", i);
+        if (eol < 0) bail(); // a comment on the flow's last line, before its closing bracket
+        i = eol;
+      } else return;
+    }
   };
   // A value: a nested collection, else a scalar.
   const value = (): unknown => {
@@ -428,7 +485,12 @@ function flowCollectionAt(r: string, start: number, depth: number): [unknown[] |
       if (r[i] !== ",") bail();
       i++;
       spaces();
-      if (r[i] === close || r[i] === ",") bail(); // a trailing or empty entry
+      if (r[i] === ",") bail(); // an empty entry
+      if (r[i] === close) {
+        // a trailing comma (`"--listen_port=$(PORT)",` then `]`): nothing more, as the yaml package reads it
+        i++;
+        break;
+      }
     }
   return [isMap ? map : seq, i];
 }
@@ -632,7 +694,7 @@ class Reader {
       const isItems = top && key === "items";
       if (isItems) {
         if (itemsSeen) bail(); // `items` twice: the first node is the one located, the last the one read
-        if (/^ *(?:[&*]|\[ *[^\] ])/.test(line.slice(restAt))) bail(); // where the items of an anchored, aliased or flow List start is yaml's to say
+        if (/^ *(?:[&*]|\[ *(?:[^\] ]|$))/.test(line.slice(restAt))) bail(); // where the items of an anchored, aliased or flow List start is yaml's to say
         itemsSeen = true;
       }
       const before = this.itemsLinesSink;
@@ -808,7 +870,7 @@ class Reader {
       else if (!TRAILER.test(r.slice(end + 1))) bail();
       else value = r.slice(1, end).replaceAll("''", "'");
     } else if (c0 === 123 /* { */ || c0 === 91 /* [ */) {
-      value = flowCollection(r);
+      value = flowCollection(this.flowLines(r, p));
       this.positions?.set(value as object, FLOW); // where a flow's entries start is yaml's to say
     } else {
       // `:` may start a plain scalar when text follows it (`:node_memory:sum`, `::1`).
@@ -887,6 +949,34 @@ class Reader {
       return doubleQuoted(`${source}\n${l.slice(0, end)}`);
     }
     return bail();
+  }
+
+  /**
+   * A flow collection's text from its first line `first` (from its opening
+   * bracket): that line when the brackets close on it, else the lines up to the
+   * one where they close, joined by line breaks (Kubeflow's and Argo's `args: [...]`
+   * over lines); the reader moves to that last line. Its lines must be blank or
+   * indented more than `p`, the last one may start at `p` with its closing
+   * bracket (as the yaml package reads it; anything else is its error to report).
+   */
+  private flowLines(first: string, p: number): string {
+    let state = flowState(first, 0);
+    if (state === 0) return first;
+    const lines = this.lines;
+    const parts = [first];
+    let j = this.i;
+    while (state !== 0) {
+      if (++j >= lines.length) bail(); // not closed: yaml's error
+      const l = lines[j]!;
+      const k = this.indents[j]!;
+      // At p, only the line that starts with the outermost closing bracket.
+      const closesAtP = k === p && state === 1 << 2 && (l.charCodeAt(k) === 93 /* ] */ || l.charCodeAt(k) === 125) /* } */;
+      if (k !== l.length && k <= p && !closesAtP) bail();
+      state = flowState(l, state);
+      parts.push(l);
+    }
+    this.i = j;
+    return parts.join("\n");
   }
 
   /**

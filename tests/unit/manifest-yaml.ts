@@ -210,7 +210,17 @@ function render(root: YNode, seed: number, clean: boolean): string {
             : v.t === "map"
               ? `{${v.pairs.map(([k, x]) => `${k}: ${flowText(x)}`).join(", ")}}`
               : `[${v.items.map(flowText).join(", ")}]`;
-      const flow = flowText(n);
+      let flow = flowText(n);
+      // Now and then over lines (Kubeflow's `args: ["--a",` then `"--b"]`): breaks after commas and
+      // brackets, a comment or a blank line there, the closing bracket on a line of its own (at the key's
+      // indentation or more, after a trailing comma now and then); in wild streams now and then a line at
+      // the key's indentation or less.
+      if (chance(0.2)) {
+        const under = () => (!clean && chance(0.05) ? Math.floor(random() * (indent + 1)) : indent + 1 + Math.floor(random() * (step + 1)));
+        const brk = () => `${chance(0.1) ? " # c" : ""}\n${chance(0.1) ? "\n" : ""}${pad(under())}`;
+        flow = flow.replace(/([[{,]) ?/g, (m, c: string) => (chance(0.3) ? `${c}${brk()}` : m));
+        if (chance(0.3)) flow = `${flow.slice(0, -1)}${chance(0.3) ? "," : ""}\n${pad(chance(0.5) ? indent : under())}${flow.slice(-1)}`;
+      }
       // Now and then on the line below its key (`emptyDir:` then `{}`, as Helm's toYaml writes).
       if (chance(0.15)) lines.push(`${prefix}${anchor ? ` &${anchor}` : ""}${trail()}`, `${pad(indent + 1 + Math.floor(random() * (step + 1)))}${flow}${trail()}`);
       else lines.push(`${prefix}${anchor ? ` &${anchor}` : ""} ${flow}${trail()}`);
