@@ -39,15 +39,17 @@ describe("evaluation pool", () => {
     const sent = vi.spyOn(Worker.prototype, "postMessage");
     const batched = new EvaluationPool({ reject: wasmBytes("reject-loopback-probes") }, { threads: 2 });
     try {
-      const requests = Array.from({ length: 60 }, (_, i) => encode({ request: podRequest({ kind: "Pod", metadata: { name: `p${i}` }, spec: { containers: [{ name: "c" }] } }), settings: {} }));
+      const requests = Array.from({ length: 200 }, (_, i) => encode({ request: podRequest({ kind: "Pod", metadata: { name: `p${i}` }, spec: { containers: [{ name: "c" }] } }), settings: {} }));
       const answers = await Promise.all(requests.map((stdin) => batched.run({ module: "reject", action: "validate", stdin })));
       expect(answers.map((r) => decoder.decode(r.stdout))).toEqual(requests.map(() => '{"accepted":true}'));
       const batches = sent.mock.calls.map(([message]) => message as { stdin: Uint8Array }[]);
       // Every job in exactly one message.
       expect(batches.flat().map((job) => job.stdin)).toEqual(expect.arrayContaining(requests));
       expect(batches.flat()).toHaveLength(requests.length);
-      // One message per job was 60; a worker is refilled only when it runs low, up to its depth.
-      expect(batches.length).toBeLessThanOrEqual(20);
+      // One message per job was 200; a worker is refilled only when it runs low (below 16), up to its
+      // depth (64): 8 would take at least 25 messages.
+      expect(batches.length).toBeLessThanOrEqual(12);
+      expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(64);
     } finally {
       sent.mockRestore();
       await batched.close();
