@@ -7,8 +7,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { availableParallelism, tmpdir } from "node:os";
-import { AuditQueue, type AuditResult } from "../audit/evaluate.js";
-import { readManifestsParallel } from "../audit/read-parallel.js";
+import { AuditQueue, type AuditResult, evaluationThreadsWhileReading } from "../audit/evaluate.js";
+import { defaultReaderThreads, readManifestsParallel } from "../audit/read-parallel.js";
 import { EvaluationPool } from "../toolchain/evaluation-pool.js";
 import { loadPolicy } from "../toolchain/evaluate.js";
 import { tierForShortRuns } from "../toolchain/v8-tiering.js";
@@ -30,7 +30,9 @@ export async function benchFleet(n: number, policyDir: string, timeoutSeconds: n
     const t0 = performance.now();
     let firstObjects = NaN;
     let readers = 0;
-    const pool = new EvaluationPool({ [name]: policy.bytes }, timeoutSeconds === null ? {} : { timeoutMs: timeoutSeconds * 1000 });
+    // Sized as the audit sizes it: while the main thread reads, its core is left to it.
+    const startThreads = evaluationThreadsWhileReading(defaultReaderThreads());
+    const pool = new EvaluationPool({ [name]: policy.bytes }, { ...(startThreads === undefined ? {} : { startThreads }), ...(timeoutSeconds === null ? {} : { timeoutMs: timeoutSeconds * 1000 }) });
     const queue = new AuditQueue({ validators: [{ name, policy, settings }], pool });
     let results: AuditResult[];
     let t1: number;
@@ -45,6 +47,7 @@ export async function benchFleet(n: number, policyDir: string, timeoutSeconds: n
         onThreads: (threads) => (readers = threads),
       });
       t1 = performance.now();
+      queue.readingEnded();
       results = await queue.results(manifests.objects);
     } finally {
       await pool.close();
@@ -56,7 +59,7 @@ export async function benchFleet(n: number, policyDir: string, timeoutSeconds: n
     const failed = results.filter((r) => r.status === "fail").length;
     const evaluated = results.filter((r) => r.skipReason !== "not-selected").length;
     console.log(`fleet: ${n} objects, ${(fleet.text.length / 1e6).toFixed(1)} MB of YAML, ${fleet.broken} bind loopback; ${failed} failed`);
-    console.log(`threads: ${readers} reading (${readers === 0 ? "read on the main thread: the default on up to 2 cores, or an input below the threshold" : "worker threads"}), ${pool.threads} evaluating; ${availableParallelism()} cores`);
+    console.log(`threads: ${readers} reading (${readers === 0 ? "read on the main thread: the default on up to 2 cores, or an input below the threshold" : "worker threads"}), ${pool.started} evaluating (${startThreads ?? pool.threads} while reading, up to ${pool.threads}); ${availableParallelism()} cores`);
     console.log(`end to end ${seconds(t2)} s: ${Math.round(n / ((t2 - t0) / 1000))} objects/s`);
     console.log(`  read      0.00–${seconds(t1)} s (objects stream to evaluation from ${seconds(firstObjects)} s)`);
     console.log(`  evaluate  ${seconds(firstObjects)}–${seconds(t2)} s (${evaluated} objects evaluated, ${n - evaluated} not selected by the policy's rules)`);

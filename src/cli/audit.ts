@@ -1,14 +1,14 @@
 import { readFileSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { loadPolicy, validateSettings } from "../toolchain/evaluate.js";
-import { AuditQueue, type AuditResult, auditExitCode, poolRunner, REWRITER_KEY } from "../audit/evaluate.js";
+import { AuditQueue, type AuditResult, auditExitCode, evaluationThreadsWhileReading, poolRunner, REWRITER_KEY } from "../audit/evaluate.js";
 import { EvaluationPool } from "../toolchain/evaluation-pool.js";
 import { auditPolicies, type BundledPolicy, loadValidatingPolicies, rewriterSettings, settingsFor } from "../audit/policies.js";
 import { readContextObjects } from "./host-context.js";
 import { type Command, outputHelp, OUTPUT_OPTION, parseFlags, UsageError, writeReport } from "./command.js";
 import { fixFiles } from "../audit/fix.js";
 import type { ManifestObject, ManifestSet } from "../audit/read.js";
-import { readManifestsParallel } from "../audit/read-parallel.js";
+import { defaultReaderThreads, readManifestsParallel } from "../audit/read-parallel.js";
 import { wholeObjectsFor } from "../audit/selection.js";
 import { KubernetesObjects } from "../toolchain/kubernetes-context.js";
 import { type AuditReport, describesRewrite, location, objectLabel } from "../audit/report/common.js";
@@ -289,9 +289,15 @@ Examples:
         console.error(`reading: ${(reading.parsedBytes / 1e6).toFixed(1)} of ${(reading.totalBytes / 1e6).toFixed(1)} MB, ${reading.objects} objects; audited ${audited} (${seconds} s)`);
       else console.error(`audited ${audited}/${queue.size} objects (${seconds} s)`);
     };
+    const startThreads = evaluationThreadsWhileReading(defaultReaderThreads());
     const pool = new EvaluationPool(
       Object.fromEntries([...bundle.map((p) => [p.name, p.policy.bytes] as const), ...(rewriter ? [[REWRITER_KEY, rewriter.bytes] as const] : [])]),
-      { ...(threads === undefined ? {} : { threads }), ...(timeoutSeconds > 0 ? { timeoutMs: timeoutSeconds * 1000 } : {}) },
+      {
+        ...(threads === undefined ? {} : { threads }),
+        // While the main thread reads, its core is left to it (the others grow in after the reading: queue.readingEnded).
+        ...(threads === undefined && startThreads !== undefined ? { startThreads } : {}),
+        ...(timeoutSeconds > 0 ? { timeoutMs: timeoutSeconds * 1000 } : {}),
+      },
     );
     // Context-aware policies answer from every audited object: their runs wait until all are read.
     const world = new KubernetesObjects(context);
@@ -347,6 +353,7 @@ Examples:
       settingsChecked = true;
       for (const objects of readBeforeCheck.splice(0)) queue.add(objects);
       manifests = await read;
+      queue.readingEnded();
       reading = null;
       world.add(manifests.objects.map((o) => o.object));
       worldComplete();

@@ -148,6 +148,11 @@ function sourceBundle(entry: URL): string {
 export interface EvaluationPoolOptions {
   /** Worker threads (default: available cores). */
   threads?: number;
+  /**
+   * Worker threads started before `grow()` is called (default: all of them):
+   * the audit keeps a core for the main thread while it reads.
+   */
+  startThreads?: number;
   /** Deadline per run in milliseconds (default none). */
   timeoutMs?: number;
 }
@@ -158,14 +163,25 @@ export class EvaluationPool {
   private readonly local = new Map<string, Promise<PooledModule>>();
   private closed = false;
   readonly threads: number;
+  /** Worker threads it may start now (`startThreads`, then `threads` once grown). */
+  private allowed: number;
   /** Runs made on this thread so far (runLocal): for tests and benchmarks. */
   localRuns = 0;
+  /** Worker threads started so far (replacements included): for tests and benchmarks. */
+  started = 0;
 
   constructor(
     private readonly modules: Readonly<Record<string, Uint8Array>>,
     private readonly options: EvaluationPoolOptions = {},
   ) {
     this.threads = Math.max(1, options.threads ?? availableParallelism());
+    this.allowed = Math.min(this.threads, Math.max(1, options.startThreads ?? this.threads));
+  }
+
+  /** Allow every thread (`threads`): those are started as jobs wait for them. */
+  grow(): void {
+    this.allowed = this.threads;
+    this.pump();
   }
 
   /** Runs the workers hold at once (to keep them all busy, have this many waiting for answers). */
@@ -173,10 +189,10 @@ export class EvaluationPool {
     return this.threads * DEPTH;
   }
 
-  /** Start every worker now (each compiles its modules), so the first runs do not wait for that. */
+  /** Start every worker allowed now (each compiles its modules), so the first runs do not wait for that. */
   warm(): void {
     if (this.closed) return;
-    while (this.slots.length < this.threads) this.spawn();
+    while (this.slots.length < this.allowed) this.spawn();
   }
 
   /** Evaluate on a worker thread. */
@@ -225,7 +241,7 @@ export class EvaluationPool {
   }
 
   private pump(): void {
-    if (this.queue.length > 0 && this.slots.length < this.threads && !this.slots.some((s) => s.jobs.length === 0)) this.spawn();
+    if (this.queue.length > 0 && this.slots.length < this.allowed && !this.slots.some((s) => s.jobs.length === 0)) this.spawn();
     // The workers that are running low, the emptiest first, each given its share of what waits.
     const low = this.slots.filter((s) => s.jobs.length < REFILL_BELOW).sort((a, b) => a.jobs.length - b.jobs.length);
     for (const [i, slot] of low.entries()) {
@@ -238,6 +254,7 @@ export class EvaluationPool {
 
   private spawn(): Slot {
     const worker = startWorker(workerEntry(import.meta.url, "evaluation-worker"), { modules: this.compiled() });
+    this.started++;
     const slot: Slot = { worker, ready: false, jobs: [], timer: null };
     worker.on("message", (msg: { ready?: boolean; result?: PooledResult; error?: string; fatal?: string }) => {
       if (msg.ready) {

@@ -6,7 +6,10 @@
  */
 import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { AuditQueue, BACKLOG_WORTH_MORE_THREADS, evaluationThreadsWhileReading } from "../../src/audit/evaluate.js";
+import type { ManifestObject } from "../../src/audit/read.js";
 import { EvaluationPool } from "../../src/toolchain/evaluation-pool.js";
+import { loadPolicy } from "../../src/toolchain/evaluate.js";
 import { compileModule, runWasi } from "../../src/toolchain/wasi-runner.js";
 import { podRequest, wasmBytes } from "../helpers.js";
 
@@ -88,5 +91,58 @@ describe("evaluation pool", () => {
   it("runs host-call evaluations on the calling thread with the handler", async () => {
     const r = await pool.runLocal({ module: "probe", action: "validate", stdin: encode({ request: podRequest({}), settings: {} }) }, { hostCall: () => ({ ok: false, error: "no" }) });
     expect(decoder.decode(r.stdout)).toContain('"accepted":true');
+  });
+});
+
+describe("evaluation threads while the main thread reads, and after", () => {
+  const pods = (n: number): ManifestObject[] =>
+    Array.from({ length: n }, (_, i) => ({
+      file: "pods.yaml",
+      documentIndex: i,
+      itemIndex: null,
+      line: 1 + i * 8,
+      object: { apiVersion: "v1", kind: "Pod", metadata: { name: `p${i}`, namespace: "ns" }, spec: { containers: [{ name: "c", args: [`--listen-address=${i % 2 ? "127.0.0.1" : "0.0.0.0"}:80`], livenessProbe: { tcpSocket: { port: 80 } } }] } },
+      locate: () => null,
+    }));
+
+  it("one core is left to the reading: on 2 cores one evaluation thread while the main thread reads, all of them when threads read", () => {
+    expect(evaluationThreadsWhileReading(0, 2)).toBe(1);
+    expect(evaluationThreadsWhileReading(0, 1)).toBe(1);
+    expect(evaluationThreadsWhileReading(0, 8)).toBe(7);
+    expect(evaluationThreadsWhileReading(3, 4)).toBeUndefined();
+  });
+
+  it("a pool started with fewer threads starts no other until it grows, then starts them as jobs wait", async () => {
+    const grown = new EvaluationPool({ reject: wasmBytes("reject-loopback-probes") }, { threads: 2, startThreads: 1 });
+    try {
+      const run = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => grown.run({ module: "reject", action: "validate", stdin: encode({ request: podRequest({ metadata: { name: `p${i}` } }), settings: {} }) })));
+      await run(300);
+      expect(grown.started).toBe(1);
+      grown.grow();
+      await run(300);
+      expect(grown.started).toBe(2);
+    } finally {
+      await grown.close();
+    }
+  });
+
+  it.each([
+    ["a backlog past the bound gets the other threads", BACKLOG_WORTH_MORE_THREADS + 100, 2],
+    ["a small one does not", 40, 1],
+  ])("when the reading ends, %s", async (_label, objects, threads) => {
+    const policy = await loadPolicy(wasmBytes("reject-loopback-probes"));
+    const pool = new EvaluationPool({ "reject-loopback-probes": policy.bytes }, { threads: 2, startThreads: 1 });
+    try {
+      const queue = new AuditQueue({ pool, validators: [{ name: "reject-loopback-probes", policy, settings: {} }], namespace: "default" });
+      const all = pods(objects);
+      queue.add(all);
+      expect(queue.pending).toBe(objects);
+      queue.readingEnded();
+      const results = await queue.results(all);
+      expect(results.filter((r) => r.status === "fail")).toHaveLength(Math.floor(objects / 2));
+      expect(pool.started).toBe(threads);
+    } finally {
+      await pool.close();
+    }
   });
 });
