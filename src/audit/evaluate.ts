@@ -240,6 +240,13 @@ export class AuditQueue {
   add(objects: readonly ManifestObject[]): void {
     for (const manifest of objects) {
       if (this.started.has(manifest)) continue;
+      // Most of a repository's objects no policy selects (CRDs, ConfigMaps…): answered here, without a lane.
+      if (!this.options.validators.some((p) => rulesMatch(p.policy.metadata, manifest.object))) {
+        this.started.set(manifest, Promise.resolve(notSelected(manifest)));
+        this.done++;
+        this.options.onProgress?.(this.done, this.started.size);
+        continue;
+      }
       const result = new Promise<AuditResult>((resolve, reject) => this.waiting.push({ manifest, resolve, reject }));
       result.catch(() => undefined); // reported by `results` when asked for
       this.started.set(manifest, result);
@@ -260,7 +267,8 @@ export class AuditQueue {
       this.running++;
       auditOne(job.manifest, this.options, this.world).then(job.resolve, job.reject).finally(() => {
         this.running--;
-        this.options.onProgress?.(++this.done, this.started.size);
+        this.done++; // (not inside the optional call: its arguments are not evaluated without a callback)
+        this.options.onProgress?.(this.done, this.started.size);
         this.pump();
       });
     }
@@ -432,9 +440,14 @@ async function judge(p: AuditPolicy, request: AdmissionRequest, options: AuditOp
   return { policy: p.name, status: "fail", message, findings: findingsOf(response.auditAnnotations), warnings, ...(optOut ? { optOut } : {}) };
 }
 
+/** The result of an object no policy selects. */
+function notSelected(manifest: ManifestObject): AuditResult {
+  return { manifest, status: "skip", skipReason: "not-selected", findings: [], verdicts: [] };
+}
+
 async function auditOne(manifest: ManifestObject, options: AuditOptions, world: WorldGate | undefined): Promise<AuditResult> {
   const selecting = options.validators.filter((p) => rulesMatch(p.policy.metadata, manifest.object));
-  if (selecting.length === 0) return { manifest, status: "skip", skipReason: "not-selected", findings: [], verdicts: [] };
+  if (selecting.length === 0) return notSelected(manifest);
   const notes: string[] = [];
   const object = asInCluster(manifest.object, options.namespace ?? "default", notes);
   const templatedPaths = templatePaths(object);

@@ -126,6 +126,22 @@ describe("evaluation threads while the main thread reads, and after", () => {
     }
   });
 
+  it("objects no policy selects are answered without a lane or a thread: none starts, and they are done at once", async () => {
+    const policy = await loadPolicy(wasmBytes("reject-loopback-probes"));
+    const pool = new EvaluationPool({ "reject-loopback-probes": policy.bytes }, { threads: 2, startThreads: 1 });
+    try {
+      const queue = new AuditQueue({ pool, validators: [{ name: "reject-loopback-probes", policy, settings: {} }], namespace: "default" });
+      const configMaps = pods(1000).map((o) => ({ ...o, object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: String(o.object.metadata && (o.object.metadata as { name: string }).name) }, data: {} } }));
+      queue.add(configMaps);
+      expect(queue.pending).toBe(0);
+      const results = await queue.results(configMaps);
+      expect(results.map((r) => r.skipReason)).toEqual(configMaps.map(() => "not-selected"));
+      expect(pool.started).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it.each([
     ["a backlog past the bound gets the other threads", BACKLOG_WORTH_MORE_THREADS + 100, 2],
     ["a small one does not", 40, 1],
@@ -140,6 +156,7 @@ describe("evaluation threads while the main thread reads, and after", () => {
       queue.readingEnded();
       const results = await queue.results(all);
       expect(results.filter((r) => r.status === "fail")).toHaveLength(Math.floor(objects / 2));
+      expect(queue.pending).toBe(0); // counted without an onProgress callback too
       expect(pool.started).toBe(threads);
     } finally {
       await pool.close();
