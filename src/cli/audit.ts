@@ -151,7 +151,9 @@ ${outputHelp()}
                          evaluation past it is an error (code 500), as in the cluster
   --threads N            worker threads evaluating objects and, as many, reading them
                          (default: one per core evaluating; on up to 2 cores the main
-                         thread reads, on more one fewer than the cores read);
+                         thread reads, on more one fewer than the cores read; while
+                         the main thread reads, one evaluating thread fewer, the rest
+                         started when the reading ends with over 500 objects to judge);
                          reading and evaluating overlap
   --quiet                no progress on stderr (otherwise every 2 s: reading, then auditing)
 

@@ -78,7 +78,8 @@ CronJobs, Services, ConfigMaps; one workload in forty binds loopback), then runs
 it through \`audit\`'s pipeline: read as audit reads it (on up to 2 cores by the main
 thread, else on worker threads, one fewer than the cores), each
 object evaluated with the policy on the evaluation pool (one worker per core,
-reused instances) as soon as it is read. Prints objects/s end to end, when
+one fewer while the main thread reads, as the audit sizes it; reused instances)
+as soon as it is read. Prints objects/s end to end, when
 reading and evaluation ran (they overlap), the worker threads, the CPU time
 over the wall time (cores busy) and the process's peak RSS.
 
