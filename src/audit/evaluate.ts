@@ -205,7 +205,7 @@ export async function auditObjects(objects: readonly ManifestObject[], options: 
 export class AuditQueue {
   private readonly started = new Map<ManifestObject, Promise<AuditResult>>();
   /** Objects not started yet from `next` on (started ones are cleared). */
-  private readonly waiting: ({ manifest: ManifestObject; resolve: (r: AuditResult) => void; reject: (e: unknown) => void } | undefined)[] = [];
+  private readonly waiting: ({ manifest: ManifestObject; selecting: AuditPolicy[]; resolve: (r: AuditResult) => void; reject: (e: unknown) => void } | undefined)[] = [];
   private next = 0;
   private running = 0;
   private done = 0;
@@ -241,13 +241,14 @@ export class AuditQueue {
     for (const manifest of objects) {
       if (this.started.has(manifest)) continue;
       // Most of a repository's objects no policy selects (CRDs, ConfigMaps…): answered here, without a lane.
-      if (!this.options.validators.some((p) => rulesMatch(p.policy.metadata, manifest.object))) {
+      const selecting = this.options.validators.filter((p) => rulesMatch(p.policy.metadata, manifest.object));
+      if (selecting.length === 0) {
         this.started.set(manifest, Promise.resolve(notSelected(manifest)));
         this.done++;
         this.options.onProgress?.(this.done, this.started.size);
         continue;
       }
-      const result = new Promise<AuditResult>((resolve, reject) => this.waiting.push({ manifest, resolve, reject }));
+      const result = new Promise<AuditResult>((resolve, reject) => this.waiting.push({ manifest, selecting, resolve, reject }));
       result.catch(() => undefined); // reported by `results` when asked for
       this.started.set(manifest, result);
     }
@@ -265,7 +266,7 @@ export class AuditQueue {
       const job = this.waiting[this.next]!;
       this.waiting[this.next++] = undefined;
       this.running++;
-      auditOne(job.manifest, this.options, this.world).then(job.resolve, job.reject).finally(() => {
+      auditOne(job.manifest, job.selecting, this.options, this.world).then(job.resolve, job.reject).finally(() => {
         this.running--;
         this.done++; // (not inside the optional call: its arguments are not evaluated without a callback)
         this.options.onProgress?.(this.done, this.started.size);
@@ -445,9 +446,8 @@ function notSelected(manifest: ManifestObject): AuditResult {
   return { manifest, status: "skip", skipReason: "not-selected", findings: [], verdicts: [] };
 }
 
-async function auditOne(manifest: ManifestObject, options: AuditOptions, world: WorldGate | undefined): Promise<AuditResult> {
-  const selecting = options.validators.filter((p) => rulesMatch(p.policy.metadata, manifest.object));
-  if (selecting.length === 0) return notSelected(manifest);
+/** One object that `selecting` (its rules match it, at least one) judge. */
+async function auditOne(manifest: ManifestObject, selecting: readonly AuditPolicy[], options: AuditOptions, world: WorldGate | undefined): Promise<AuditResult> {
   const notes: string[] = [];
   const object = asInCluster(manifest.object, options.namespace ?? "default", notes);
   const templatedPaths = templatePaths(object);
