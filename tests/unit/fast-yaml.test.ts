@@ -57,6 +57,23 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
     expect(fast / documents).toBeGreaterThan(0.3);
   });
 
+  it("random manifest-like streams with CRLF line ends (a Windows checkout): the same objects, values, lines, locations, skips and errors as the reference reads from the same bytes, mostly by the fast reader", () => {
+    let fast = 0;
+    let documents = 0;
+    fc.assert(
+      fc.property(manifestYamlStream, (text) => {
+        const bytes = Buffer.from(text.replace(/\n/g, "\r\n"));
+        const share = fastShare(bytes);
+        fast += share.fast;
+        documents += share.documents;
+        expect(snapshot(readManifestBytes(bytes, "g.yaml"))).toEqual(snapshot(reference(bytes)));
+      }),
+      params,
+    );
+    // Not vacuous: CRLF documents take the fast way as LF ones do.
+    expect(fast / documents).toBeGreaterThan(0.3);
+  });
+
   it("with `keep`, random streams read as the reference reader's objects reduced by keptOf: the same identities, whole objects, lines, skips and errors, whichever reader read them", () => {
     // Deployments (apps/v1) are selected and Pods read by a context-aware policy; ConfigMaps, Lists and the rest are kept by identity.
     const keep: WholeObjects = { rules: [{ apiGroups: ["apps"], apiVersions: ["v1"], resources: ["deployments"], operations: ["CREATE"] }], kinds: ["Pod"] };
@@ -161,7 +178,7 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
       }
   });
 
-  it("documents holding a character the reader does not model (\\r, NEL, BOM, U+2028, U+2029) are left to yaml, in one-byte and two-byte text alike", () => {
+  it("documents holding a character the reader does not model (a lone \\r, NEL, BOM, U+2028, U+2029) are left to yaml, in one-byte and two-byte text alike; CRLF line ends are read as the reference reads them", () => {
     const modelled = /[\r\uFEFF\u0085\u2028\u2029]/;
     // Every character past ASCII as \uXXXX: a terminal shows U+2029 as a line break or a space.
     const escape = (t: string) => [...t].map((c) => (c.charCodeAt(0) < 0x7f && c !== "\r" && c !== "\n" ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)).join("");
@@ -171,7 +188,13 @@ describe("the fast YAML reader answers as the yaml package does, or leaves the d
       fc.property(fc.array(alphabet, { maxLength: 40 }), (chars) => {
         const text = chars.join("");
         expect(unsure(text), escape(text)).toBe(modelled.test(text));
-        if (modelled.test(text)) expect(fastReadDocument(`a: b\nc: ${text}\n`, { prelude: true, maxAliasCount: 100 })).toBeUndefined();
+        const doc = `a: b\nc: ${text}\n`;
+        // CRLF line ends are LF ones to YAML (lineFeedsOnly); a CR alone, and the others, are yaml's.
+        if (/[\uFEFF\u0085\u2028\u2029]|\r(?!\n)/.test(doc)) expect(fastReadDocument(doc, { prelude: true, maxAliasCount: 100 }), escape(doc)).toBeUndefined();
+        else if (doc.includes("\r")) {
+          const bytes = Buffer.from(doc);
+          expect(snapshot(readManifestBytes(bytes, "f.yaml")), escape(doc)).toEqual(snapshot(reference(bytes, "f.yaml")));
+        }
       }),
       params,
     );
