@@ -1,13 +1,14 @@
 /**
  * A fast reader for the YAML most manifests are written in: block mappings
  * and sequences, plain scalars (folded over lines too), quoted scalars on one
- * line (single-quoted ones over several lines too), flow collections of scalars, literal block scalars, comments,
- * and anchors on block collections with their aliases, Helm template values
- * in strings replaced as read.ts' markTemplateValues does. It is the yaml
- * package's answer (Composer + toJS, YAML 1.1 as read.ts configures it),
+ * line (single-quoted ones over several lines too), flow collections (nested,
+ * over lines), literal block scalars, comments, and anchors on block
+ * collections with their aliases, Helm template values in strings replaced as
+ * read.ts' markTemplateValues does, CRLF line ends read as LF ones. It is the
+ * yaml package's answer (Composer + toJS, YAML 1.1 as read.ts configures it),
  * computed about ten times faster, for exactly the documents it is sure
- * about; for anything else — tabs, CRLF, nested or multi-line flows, tags,
- * escapes, merge keys, folded block scalars, anything that could be an
+ * about; for anything else — tabs outside literal text, a lone CR, tags,
+ * escapes, merge keys, folded block scalars, `|+`, anything that could be an
  * error — it says so (`undefined`) and the caller parses the document with
  * the yaml package. Plain scalars are resolved by the yaml package's own
  * YAML 1.1 tags.
