@@ -8,7 +8,7 @@
  * yaml package's answer (Composer + toJS, YAML 1.1 as read.ts configures it),
  * computed about ten times faster, for exactly the documents it is sure
  * about; for anything else — tabs outside literal text, a lone CR, tags,
- * escapes, merge keys, folded block scalars, `|+`, anything that could be an
+ * escapes, merge keys, folded block scalars, anything that could be an
  * error — it says so (`undefined`) and the caller parses the document with
  * the yaml package. Plain scalars are resolved by the yaml package's own
  * YAML 1.1 tags.
@@ -193,7 +193,7 @@ const TRAILER = /^(?: +#.*| *)$/;
 const ANCHOR = /^&([A-Za-z0-9_-]+)(?: +#.*| *)$/;
 const ALIAS = /^\*([A-Za-z0-9_-]+)(?: +#.*| *)$/;
 /** `|`, `|-`, and with an indentation indicator `|2`, `|2-`, `|-2` (keep, `|+`, is yaml's). */
-const LITERAL = /^\|(?:([1-9])(-?)|(-?)([1-9]?))(?: +#.*| *)$/;
+const LITERAL = /^\|(?:([1-9])([-+]?)|([-+]?)([1-9]?))(?: +#.*| *)$/;
 const MARKER = /^---(?: +(?:#.*)?)?$/;
 /** Characters a plain scalar must not start with (indicators, reserved, or what this reader leaves to yaml). */
 const NOT_PLAIN_START = new Set([..."\t ,%@`?:!>[]{}#|&*\"'"]);
@@ -872,7 +872,8 @@ class Reader {
       if (!m) bail();
       this.i++;
       const indicator = m[1] ?? m[4];
-      return this.literal(p, (m[2] ?? m[3]) === "-", indicator ? Number(indicator) : 0);
+      const chomping = m[2] || m[3];
+      return this.literal(p, chomping === "-" ? "strip" : chomping === "+" ? "keep" : "clip", indicator ? Number(indicator) : 0);
     } else if (c0 === 34 /* " */) {
       const end = closingDoubleQuote(r, 1);
       if (end < 0) value = this.doubleQuotedLines(r.slice(1), p);
@@ -1056,11 +1057,11 @@ class Reader {
   }
 
   /**
-   * A literal block scalar (`|`, `|-`) whose parent sits at column p; with an
+   * A literal block scalar (`|`, `|-`, `|+`) whose parent sits at column p; with an
    * indentation indicator (`indicator` > 0) its lines are indented p + indicator
    * (more is text), else as its first line.
    */
-  private literal(p: number, strip: boolean, indicator: number): string {
+  private literal(p: number, chomping: "strip" | "clip" | "keep", indicator: number): string {
     const lines = this.lines;
     const first = this.i;
     if (first >= lines.length) bail();
@@ -1093,7 +1094,9 @@ class Reader {
     // A line less indented than the text but more than the parent: yaml's error.
     this.noContinuation(p);
     const text = parts.slice(0, content).join("\n");
-    return strip ? text : `${text}\n`;
+    // Keep (`|+`): the blank lines after the text are line breaks of it too, up to the line that ends it.
+    if (chomping === "keep") return `${parts.join("\n")}\n`;
+    return chomping === "strip" ? text : `${text}\n`;
   }
 }
 
